@@ -1,0 +1,315 @@
+// A local cluster as background processes: etcd, the API server, the
+// scheduler, the controller-manager, and a kubelet and kube-proxy per node.
+// Everything lives under one state directory ($SKIFF_HOME, default ~/.skiff):
+// state.json (pids and ports), logs/, etcd/, kubelet root dirs and the
+// kubeconfig, so two clusters with different homes and ports run side by side.
+
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeKubeconfig } from '../client/kubeconfig.js';
+
+export interface ClusterOptions {
+  home: string;
+  name: string;
+  nodes: number;
+  apiserverPort: number;
+  etcdPort: number;
+  serviceClusterIpRange: string;
+  proxyMode: 'iptables' | 'userspace' | '';
+  /** Per-node capacity override, so several simulated nodes share one host honestly. */
+  nodeCpu?: string;
+  nodeMemory?: string;
+  log: (line: string) => void;
+}
+
+export interface ProcessRecord {
+  name: string;
+  pid: number;
+  args: string[];
+  log: string;
+  /** URL whose 200 means healthy. */
+  health?: string;
+}
+
+export interface ClusterState {
+  name: string;
+  apiserver: string;
+  kubeconfig: string;
+  nodes: string[];
+  processes: ProcessRecord[];
+  startedAt: string;
+}
+
+const distRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export function defaultHome(): string {
+  return process.env.SKIFF_HOME || path.join(os.homedir(), '.skiff');
+}
+
+function statePath(home: string): string {
+  return path.join(home, 'state.json');
+}
+
+export function readState(home: string): ClusterState | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(statePath(home), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(true));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
+  });
+}
+
+async function waitHealthy(url: string, what: string, rec: ProcessRecord, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (!alive(rec.pid)) throw new Error(`${what} exited during start-up; see ${rec.log}:\n${tail(rec.log)}`);
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await sleep(200);
+  }
+  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s; see ${rec.log}`);
+}
+
+function tail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class LocalCluster {
+  private processes: ProcessRecord[] = [];
+
+  constructor(private readonly o: ClusterOptions) {}
+
+  private launch(name: string, cmd: string, args: string[], health?: string): ProcessRecord {
+    const logDir = path.join(this.o.home, 'logs');
+    fs.mkdirSync(logDir, { recursive: true });
+    const log = path.join(logDir, `${name}.log`);
+    const fd = fs.openSync(log, 'a');
+    // Detached so the cluster outlives `skiff up`; its own process group so `skiff down` can stop it whole.
+    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, SKIFF_LOG_FORMAT: process.env.SKIFF_LOG_FORMAT ?? 'text' } });
+    fs.closeSync(fd);
+    child.unref();
+    const rec: ProcessRecord = { name, pid: child.pid!, args: [cmd, ...args], log, health };
+    this.processes.push(rec);
+    this.save();
+    return rec;
+  }
+
+  private node(component: string, args: string[], health?: string, name = component): ProcessRecord {
+    return this.launch(name, process.execPath, [path.join(distRoot, component, 'main.js'), ...args], health);
+  }
+
+  private state(): ClusterState {
+    return {
+      name: this.o.name,
+      apiserver: `http://127.0.0.1:${this.o.apiserverPort}`,
+      kubeconfig: path.join(this.o.home, 'kubeconfig'),
+      nodes: this.nodeNames(),
+      processes: this.processes,
+      startedAt: new Date().toISOString(),
+    };
+  }
+
+  private save(): void {
+    fs.mkdirSync(this.o.home, { recursive: true });
+    fs.writeFileSync(statePath(this.o.home), JSON.stringify(this.state(), null, 2));
+  }
+
+  nodeNames(): string[] {
+    return Array.from({ length: this.o.nodes }, (_, i) => `${this.o.name}-node-${i + 1}`);
+  }
+
+  async up(): Promise<ClusterState> {
+    const { home, log } = this.o;
+    fs.mkdirSync(home, { recursive: true });
+    for (const [what, port] of [['API server', this.o.apiserverPort], ['etcd', this.o.etcdPort]] as const) {
+      if (await portInUse(port)) throw new Error(`port ${port} for ${what} is in use; pick another with --${what === 'etcd' ? 'etcd-port' : 'apiserver-port'}`);
+    }
+
+    log('starting etcd');
+    const etcdUrl = `http://127.0.0.1:${this.o.etcdPort}`;
+    const peer = `http://127.0.0.1:${await freePort()}`;
+    const etcd = this.launch('etcd', 'etcd', [
+      '--name', this.o.name, '--data-dir', path.join(home, 'etcd'),
+      '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
+      '--initial-cluster', `${this.o.name}=${peer}`,
+      // kube-apiserver compacts every 5 minutes; etcd's own retention keeps the watch window similar.
+      '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '5m',
+      '--quota-backend-bytes', String(8 * 1024 ** 3), '--log-level', 'warn',
+    ], `${etcdUrl}/health`);
+    await waitHealthy(`${etcdUrl}/health`, 'etcd', etcd);
+
+    log('starting the API server');
+    const server = `http://127.0.0.1:${this.o.apiserverPort}`;
+    const api = this.node('apiserver', [
+      `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--port=${this.o.apiserverPort}`,
+      `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`,
+    ], `${server}/readyz`, 'kube-apiserver');
+    await waitHealthy(`${server}/readyz`, 'the API server', api);
+
+    const kubeconfig = path.join(home, 'kubeconfig');
+    writeKubeconfig(kubeconfig, { server, name: this.o.name });
+    makeServiceRangeLocal(this.o.serviceClusterIpRange, log);
+
+    log('starting the scheduler and the controller-manager');
+    const schedPort = await freePort();
+    this.node('scheduler', [`--kubeconfig=${kubeconfig}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
+    const cmPort = await freePort();
+    this.node('controllers', [`--kubeconfig=${kubeconfig}`, `--port=${cmPort}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+
+    for (const nodeName of this.nodeNames()) {
+      log(`starting kubelet and kube-proxy for ${nodeName}`);
+      const kubeletPort = await freePort();
+      const kubeletArgs = [
+        `--kubeconfig=${kubeconfig}`, `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`,
+        `--root-dir=${path.join(home, 'kubelet', nodeName)}`,
+      ];
+      if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
+      if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
+      this.node('kubelet', kubeletArgs, `http://127.0.0.1:${kubeletPort}/healthz`, `kubelet-${nodeName}`);
+      const proxyPort = await freePort();
+      const proxyArgs = [
+        `--kubeconfig=${kubeconfig}`, `--hostname-override=${nodeName}`,
+        `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`, `--metrics-bind-address=127.0.0.1:${proxyPort}`,
+      ];
+      if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
+      // Every kube-proxy writes the same node-agnostic rules, so several on one host agree; see README.
+      this.node('kube-proxy', proxyArgs, `http://127.0.0.1:${proxyPort}/healthz`, `kube-proxy-${nodeName}`);
+    }
+
+    log(`waiting for ${this.o.nodes} node(s) to be Ready`);
+    await this.waitNodesReady(server, 120_000);
+    return this.state();
+  }
+
+  private async waitNodesReady(server: string, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const want = new Set(this.nodeNames());
+    let last = '';
+    while (Date.now() < deadline) {
+      for (const p of this.processes) {
+        if (!alive(p.pid)) throw new Error(`${p.name} exited; see ${p.log}:\n${tail(p.log)}`);
+      }
+      const list = await fetch(`${server}/api/v1/nodes`).then((r) => r.json(), () => undefined) as { items?: any[] } | undefined;
+      const ready = (list?.items ?? []).filter((n) => want.has(n.metadata.name) && n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
+      const line = `${ready.length}/${want.size} nodes Ready`;
+      if (line !== last) this.o.log(line);
+      last = line;
+      if (ready.length === want.size) return;
+      await sleep(300);
+    }
+    throw new Error(`nodes did not become Ready within ${timeoutMs / 1000}s; see the kubelet logs under ${path.join(this.o.home, 'logs')}`);
+  }
+}
+
+/**
+ * ClusterIPs must never leave the machine, even before kube-proxy's first
+ * sync: a `local` route makes the kernel deliver them to this host.
+ */
+export function makeServiceRangeLocal(cidr: string, log: (l: string) => void): void {
+  try {
+    execFileSync('ip', ['route', 'replace', 'local', cidr, 'dev', 'lo', 'table', 'local'], { stdio: 'pipe' });
+  } catch (e) {
+    log(`warning: could not make ${cidr} local (${(e as Error).message.split('\n')[0]}); kube-proxy will retry`);
+  }
+}
+
+/** Stop every process of the cluster (newest first), SIGTERM then SIGKILL, and remove its pods' containers. */
+export async function down(home: string, log: (l: string) => void): Promise<boolean> {
+  const st = readState(home);
+  if (!st) return false;
+  for (const p of [...st.processes].reverse()) {
+    if (!alive(p.pid)) continue;
+    log(`stopping ${p.name} (pid ${p.pid})`);
+    try { process.kill(-p.pid, 'SIGTERM'); } catch { try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ } }
+  }
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && st.processes.some((p) => alive(p.pid))) await sleep(100);
+  for (const p of st.processes) {
+    if (alive(p.pid)) {
+      log(`killing ${p.name} (pid ${p.pid})`);
+      try { process.kill(-p.pid, 'SIGKILL'); } catch { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
+    }
+  }
+  removeNodeContainers(st.nodes, log);
+  const proxy = st.processes.find((p) => p.name.startsWith('kube-proxy'));
+  if (proxy) {
+    // kube-proxy --cleanup removes every rule it ever made; run it once for all nodes.
+    try {
+      execFileSync(process.execPath, [path.join(distRoot, 'kube-proxy', 'main.js'), '--cleanup'], { stdio: 'pipe', timeout: 30_000 });
+    } catch (e) {
+      log(`warning: kube-proxy --cleanup failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
+  fs.rmSync(statePath(home), { force: true });
+  return true;
+}
+
+function removeNodeContainers(nodes: string[], log: (l: string) => void): void {
+  for (const node of nodes) {
+    let ids: string[] = [];
+    try {
+      ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=skiff.node=${node}`], { encoding: 'utf8', timeout: 30_000 }).split('\n').filter(Boolean);
+    } catch {
+      return; // no Docker engine: nothing of ours can be running
+    }
+    if (ids.length === 0) continue;
+    log(`removing ${ids.length} container(s) of ${node}`);
+    try { execFileSync('docker', ['rm', '-f', ...ids], { stdio: 'pipe', timeout: 60_000 }); } catch { /* already gone */ }
+  }
+}
+
+export interface ComponentStatus { name: string; pid: number; running: boolean; healthy: boolean | undefined }
+
+export async function status(home: string): Promise<{ state: ClusterState; components: ComponentStatus[]; nodes: { name: string; ready: string }[] } | undefined> {
+  const st = readState(home);
+  if (!st) return undefined;
+  const components = await Promise.all(st.processes.map(async (p) => {
+    const running = alive(p.pid);
+    const healthy = running && p.health ? await fetch(p.health).then((r) => r.ok, () => false) : undefined;
+    return { name: p.name, pid: p.pid, running, healthy };
+  }));
+  const list = await fetch(`${st.apiserver}/api/v1/nodes`).then((r) => r.json(), () => undefined) as { items?: any[] } | undefined;
+  const nodes = (list?.items ?? []).map((n) => ({
+    name: n.metadata.name as string,
+    ready: (n.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status ?? 'Unknown',
+  }));
+  return { state: st, components, nodes };
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The `skiff` command: `skiff up` starts a local cluster in the background,
+// `skiff down` stops it, `skiff status` shows its components and nodes.
+
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseFlags } from '../lib/flags.js';
+import { LocalCluster, alive, defaultHome, down, readState, status } from './cluster.js';
+
+const usage = `Usage: skiff <command> [flags]
+
+Commands:
+  up       start etcd, the API server, the scheduler, the controller-manager and, per node, a kubelet and kube-proxy
+  down     stop everything 'skiff up' started and remove its pods' containers
+  status   show the components and nodes
+
+The state directory is $SKIFF_HOME (default ~/.skiff).`;
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+async function main(): Promise<number> {
+  const flags = parseFlags({
+    nodes: 1,
+    name: 'skiff',
+    apiserverPort: 6443,
+    etcdPort: 2379,
+    serviceClusterIpRange: '10.96.0.0/12',
+    proxyMode: '',
+    nodeCpu: '',
+    nodeMemory: '',
+  }, process.argv.slice(2), usage);
+  const [command] = flags._;
+  const home = defaultHome();
+  const log = (l: string) => process.stdout.write(`skiff: ${l}\n`);
+
+  switch (command) {
+    case 'up': {
+      const running = readState(home);
+      if (running && running.processes.some((p) => alive(p.pid))) {
+        log(`a cluster is already running from ${home} (API server ${running.apiserver}); 'skiff down' stops it, or set SKIFF_HOME and other ports for a second one`);
+        return 1;
+      }
+      // Docker and the locally built images (busybox, pause) the pods need.
+      execFileSync('bash', [path.join(repoRoot, 'hack', 'images.sh')], { stdio: 'inherit' });
+      const cluster = new LocalCluster({
+        home,
+        name: flags.name,
+        nodes: flags.nodes,
+        apiserverPort: flags.apiserverPort,
+        etcdPort: flags.etcdPort,
+        serviceClusterIpRange: flags.serviceClusterIpRange,
+        proxyMode: flags.proxyMode as 'iptables' | 'userspace' | '',
+        nodeCpu: flags.nodeCpu || undefined,
+        nodeMemory: flags.nodeMemory || undefined,
+        log,
+      });
+      try {
+        const st = await cluster.up();
+        process.stdout.write(`
+Skiff is running: API server ${st.apiserver}, ${st.nodes.length} node(s), logs in ${path.join(home, 'logs')}.
+
+  export KUBECONFIG=${st.kubeconfig}
+  kubectl get nodes
+  kubectl apply -f ${path.join(repoRoot, 'manifests')}/web.yaml
+
+Stop it with: skiff down   (or npm run down)
+`);
+        return 0;
+      } catch (e) {
+        log(`start-up failed: ${(e as Error).message}`);
+        log('stopping what was started');
+        await down(home, log);
+        return 1;
+      }
+    }
+    case 'down': {
+      if (!(await down(home, log))) log(`no cluster recorded in ${home}`);
+      else log('stopped');
+      return 0;
+    }
+    case 'status': {
+      const s = await status(home);
+      if (!s) {
+        log(`no cluster recorded in ${home}`);
+        return 1;
+      }
+      process.stdout.write(`cluster ${s.state.name}: API server ${s.state.apiserver}, kubeconfig ${s.state.kubeconfig}\n\nCOMPONENT${' '.repeat(31)}PID      STATE\n`);
+      for (const c of s.components) {
+        const state = !c.running ? 'stopped' : c.healthy === false ? 'unhealthy' : 'running';
+        process.stdout.write(`${c.name.padEnd(40)}${String(c.pid).padEnd(9)}${state}\n`);
+      }
+      process.stdout.write(`\nNODE${' '.repeat(36)}READY\n`);
+      for (const n of s.nodes) process.stdout.write(`${n.name.padEnd(40)}${n.ready}\n`);
+      return s.components.every((c) => c.running) ? 0 : 1;
+    }
+    default:
+      process.stdout.write(usage + '\n');
+      return command ? 1 : 0;
+  }
+}
+
+main().then((code) => process.exit(code), (e) => {
+  process.stderr.write(`skiff: ${(e as Error).message}\n`);
+  process.exit(1);
+});
