@@ -4,6 +4,7 @@
 
 import type { KubeObject } from './types.js';
 import type { ResourceInfo } from './resources.js';
+import { errors } from './errors.js';
 
 export interface FieldRequirement { field: string; operator: '=' | '!='; value: string }
 export interface FieldSelector {
@@ -12,17 +13,92 @@ export interface FieldSelector {
   empty(): boolean;
 }
 
+/** Split on commas not escaped with a backslash (fields.splitTerms). */
+function splitTerms(s: string): string[] {
+  const terms: string[] = [];
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '\\' && i + 1 < s.length) { cur += s[i] + s[i + 1]; i++; continue; }
+    if (s[i] === ',') { terms.push(cur); cur = ''; continue; }
+    cur += s[i];
+  }
+  terms.push(cur);
+  return terms;
+}
+
+const unescape = (v: string) => v.replace(/\\([\\,=])/g, '$1');
+
 /** Throws Error with upstream's wording on bad syntax. */
 export function parseFieldSelector(s: string | undefined): FieldSelector {
-  throw new Error('TODO: implemented by the api/ helper');
+  const requirements: FieldRequirement[] = [];
+  if (s && s.trim()) {
+    for (const term of splitTerms(s)) {
+      if (term === '') continue;
+      // Order matters: "!=" and "==" before "=", as upstream checks them.
+      const m = /^(.*?)(!=|==|=)(.*)$/.exec(term);
+      if (!m || m[1] === '') throw new Error(`invalid selector: '${s}'; can't understand '${term}'`);
+      requirements.push({ field: m[1], operator: m[2] === '!=' ? '!=' : '=', value: unescape(m[3]) });
+    }
+  }
+  return {
+    requirements,
+    matches: (fields) => requirements.every((r) => (fields[r.field] === r.value) === (r.operator === '=')),
+    empty: () => requirements.length === 0,
+  };
 }
+
+const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
+
+type FieldsOf = (o: KubeObject) => Record<string, string>;
+
+// Per-kind fields, from pkg/registry/<group>/<kind>/strategy.go's ToSelectableFields.
+const perKind: Record<string, FieldsOf> = {
+  Pod: (o) => ({
+    'spec.nodeName': str(o.spec?.nodeName),
+    'spec.restartPolicy': str(o.spec?.restartPolicy),
+    'spec.schedulerName': str(o.spec?.schedulerName),
+    'spec.serviceAccountName': str(o.spec?.serviceAccountName),
+    'spec.hostNetwork': String(o.spec?.hostNetwork === true),
+    'status.phase': str(o.status?.phase),
+    'status.podIP': str(o.status?.podIPs?.[0]?.ip ?? o.status?.podIP),
+    'status.nominatedNodeName': str(o.status?.nominatedNodeName),
+  }),
+  Event: (o) => ({
+    'involvedObject.kind': str(o.involvedObject?.kind),
+    'involvedObject.namespace': str(o.involvedObject?.namespace),
+    'involvedObject.name': str(o.involvedObject?.name),
+    'involvedObject.uid': str(o.involvedObject?.uid),
+    'involvedObject.apiVersion': str(o.involvedObject?.apiVersion),
+    'involvedObject.resourceVersion': str(o.involvedObject?.resourceVersion),
+    'involvedObject.fieldPath': str(o.involvedObject?.fieldPath),
+    reason: str(o.reason),
+    reportingComponent: str(o.reportingComponent),
+    source: str(o.source?.component),
+    type: str(o.type),
+  }),
+  Node: (o) => ({ 'spec.unschedulable': String(o.spec?.unschedulable === true) }),
+  Namespace: (o) => ({ 'status.phase': str(o.status?.phase) }),
+  ReplicaSet: (o) => ({ 'status.replicas': String(o.status?.replicas ?? 0) }),
+  Secret: (o) => ({ type: str(o.type) }),
+};
 
 /** The selectable fields of an object of this resource (metadata.name, metadata.namespace, plus per-kind ones). */
 export function selectableFields(resource: ResourceInfo, obj: KubeObject): Record<string, string> {
-  throw new Error('TODO: implemented by the api/ helper');
+  const fields: Record<string, string> = { 'metadata.name': str(obj.metadata?.name) };
+  // Cluster-scoped kinds still accept metadata.namespace (always ""), as upstream's DefaultClusterScopedAttr does.
+  fields['metadata.namespace'] = resource.namespaced ? str(obj.metadata?.namespace) : '';
+  return { ...fields, ...(perKind[resource.kind]?.(obj) ?? {}) };
+}
+
+/** Field names a kind supports, without needing an object. */
+export function supportedFields(resource: ResourceInfo): string[] {
+  return Object.keys(selectableFields(resource, { metadata: {} }));
 }
 
 /** Throws a 400 BadRequest StatusError naming the field when the selector uses a field the kind does not support. */
 export function checkSupportedFields(resource: ResourceInfo, sel: FieldSelector): void {
-  throw new Error('TODO: implemented by the api/ helper');
+  const known = new Set(supportedFields(resource));
+  for (const r of sel.requirements) {
+    if (!known.has(r.field)) throw errors.badRequest(`field label not supported: ${r.field}`);
+  }
 }
