@@ -31,6 +31,12 @@ export function qualifiedResource(resource: string, group?: string): string {
   return group ? `${resource}.${group}` : resource;
 }
 
+const httpReasons: Record<number, string> = {
+  400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed', 406: 'NotAcceptable',
+  409: 'Conflict', 410: 'Gone', 413: 'RequestEntityTooLarge', 415: 'UnsupportedMediaType', 422: 'Invalid', 429: 'TooManyRequests',
+  500: 'InternalError', 503: 'ServiceUnavailable', 504: 'Timeout',
+};
+
 export const errors = {
   badRequest: (message: string) => failure(400, 'BadRequest', message),
   unauthorized: (message = 'Unauthorized') => failure(401, 'Unauthorized', message),
@@ -65,6 +71,8 @@ export const errors = {
   internal: (message: string) => failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
   serviceUnavailable: (message: string) => failure(503, 'ServiceUnavailable', message),
   timeout: (message: string) => failure(504, 'Timeout', message),
+  /** A non-Status error response turned into a Status by its HTTP code, as client-go's NewGenericServerResponse does. */
+  fromHTTP: (code: number, message: string) => failure(code, httpReasons[code] ?? 'Unknown', message || `the server responded with the status code ${code} but did not return more information`),
 };
 
 /** A StatusCause for field validation, reason as upstream field.ErrorType names it. */
