@@ -1,0 +1,14 @@
+// NodeUnschedulable: cordoned nodes (spec.unschedulable) take no new pods
+// unless the pod tolerates the node.kubernetes.io/unschedulable taint.
+
+import { unresolvable, type FilterPlugin } from '../framework.js';
+import { toleratedBy } from './tainttoleration.js';
+
+export const nodeUnschedulable: FilterPlugin = {
+  name: 'NodeUnschedulable',
+  filter(_ctx, pod, nodeInfo) {
+    if (!nodeInfo.node?.spec?.unschedulable) return null;
+    if (toleratedBy(pod.spec.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) return null;
+    return unresolvable('node(s) were unschedulable');
+  },
+};

@@ -1,0 +1,53 @@
+// TaintToleration: a node's NoSchedule/NoExecute taints keep off every pod
+// that does not tolerate them; PreferNoSchedule taints only lower the score.
+
+import type { Taint, Toleration } from '../../api/types.js';
+import { MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+
+/** v1.Toleration.ToleratesTaint. */
+export function tolerates(t: Toleration, taint: Taint): boolean {
+  if (t.effect && t.effect !== taint.effect) return false;
+  if (t.key && t.key !== taint.key) return false;
+  // An empty key with Exists tolerates every taint.
+  if (t.operator === 'Exists') return true;
+  return !t.key ? false : (t.value ?? '') === (taint.value ?? '');
+}
+
+export function toleratedBy(tolerations: Toleration[] | undefined, taint: Taint): boolean {
+  return (tolerations ?? []).some((t) => tolerates(t, taint));
+}
+
+export function untoleratedTaintReason(taint: Taint): string {
+  return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;
+}
+
+export const taintTolerationFilter: FilterPlugin = {
+  name: 'TaintToleration',
+  filter(_ctx, pod, nodeInfo) {
+    for (const taint of nodeInfo.node?.spec?.taints ?? []) {
+      if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
+      if (!toleratedBy(pod.spec.tolerations, taint)) return unresolvable(untoleratedTaintReason(taint));
+    }
+    return null;
+  },
+};
+
+export const taintTolerationScore: ScorePlugin = {
+  name: 'TaintToleration',
+  weight: 3,
+  /** Raw score: how many PreferNoSchedule taints the pod does not tolerate. */
+  score(_ctx, pod, nodeInfo) {
+    // Only tolerations that can apply to PreferNoSchedule count, as kube's getAllTolerationPreferNoSchedule.
+    const tolerations = (pod.spec.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
+    let n = 0;
+    for (const taint of nodeInfo.node?.spec?.taints ?? []) {
+      if (taint.effect === 'PreferNoSchedule' && !toleratedBy(tolerations, taint)) n++;
+    }
+    return n;
+  },
+  /** Fewer intolerable taints is better: kube's DefaultNormalizeScore with reverse. */
+  normalize(_ctx, scores) {
+    const max = Math.max(0, ...scores);
+    for (let i = 0; i < scores.length; i++) scores[i] = max === 0 ? MAX_NODE_SCORE : MAX_NODE_SCORE - Math.floor((scores[i] * MAX_NODE_SCORE) / max);
+  },
+};

@@ -1,0 +1,241 @@
+// The scheduler loop: informers feed the cache (nodes, assigned pods) and the
+// queue (this scheduler's pending pods); one pod at a time is popped, placed
+// by the algorithm, assumed in the cache and bound in the background, so the
+// next decision never waits for the API server's round trip.
+
+import { isNotFound } from '../api/errors.js';
+import { R } from '../api/resources.js';
+import { deepCopy, objectKey, type KubeObject, type Node, type Pod, type PodCondition } from '../api/types.js';
+import type { Client, InformerFactory } from '../client/interfaces.js';
+import { logger } from '../lib/log.js';
+import { counter, histogram } from '../lib/metrics.js';
+import { Algorithm, FitError } from './algorithm.js';
+import { SchedulerCache } from './cache.js';
+import { newCycleContext, type FilterPlugin, type ScorePlugin } from './framework.js';
+import { defaultFilters, defaultScores } from './plugins/index.js';
+import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from './queue.js';
+
+const log = logger('scheduler');
+
+export const DEFAULT_SCHEDULER_NAME = 'default-scheduler';
+
+/** What the scheduler needs from client/events.ts's EventRecorder. */
+export interface EventSink {
+  event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
+}
+
+export interface SchedulerOptions {
+  client: Client;
+  informers: InformerFactory;
+  events?: EventSink;
+  schedulerName?: string;
+  filters?: readonly FilterPlugin[];
+  scores?: readonly ScorePlugin[];
+  random?: () => number;
+  /** How long an assumed pod waits for its binding to be observed. */
+  assumeTtlMs?: number;
+  queue?: QueueOptions;
+}
+
+const attempts = counter({ name: 'scheduler_schedule_attempts_total', help: 'Number of attempts to schedule pods, by the result.', labelNames: ['result', 'profile'] as const });
+const attemptDuration = histogram({
+  name: 'scheduler_scheduling_attempt_duration_seconds',
+  help: 'Scheduling attempt latency in seconds (scheduling algorithm + binding)',
+  labelNames: ['result', 'profile'] as const,
+  buckets: [0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1.024, 2.048, 4.096, 8.192, 16.384],
+});
+const sliDuration = histogram({
+  name: 'scheduler_pod_scheduling_sli_duration_seconds',
+  help: 'E2e latency for a pod being scheduled, from the time the pod enters the scheduling queue until it is bound.',
+  labelNames: ['attempts'] as const,
+  buckets: [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 327.68, 655.36],
+});
+
+/** Cluster changes that can make an unschedulable pod fit. */
+function nodeSchedulingPropertiesChanged(a: Node, b: Node): boolean {
+  const ready = (n: Node) => n.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  return (
+    !!a.spec?.unschedulable !== !!b.spec?.unschedulable ||
+    ready(a) !== ready(b) ||
+    JSON.stringify([a.metadata.labels, a.spec?.taints, a.status?.allocatable]) !== JSON.stringify([b.metadata.labels, b.spec?.taints, b.status?.allocatable])
+  );
+}
+
+export class Scheduler {
+  readonly cache: SchedulerCache;
+  readonly queue: SchedulingQueue;
+  private readonly algorithm: Algorithm;
+  private readonly name: string;
+  private stopped = false;
+  private loopDone?: Promise<void>;
+  private cleanupTimer?: NodeJS.Timeout;
+  /** Bindings sent and not yet answered. */
+  private inflightBindings = new Set<Promise<void>>();
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.name = opts.schedulerName ?? DEFAULT_SCHEDULER_NAME;
+    this.cache = new SchedulerCache(opts.assumeTtlMs);
+    this.queue = new SchedulingQueue(opts.queue);
+    this.algorithm = new Algorithm(opts.filters ?? defaultFilters, opts.scores ?? defaultScores, opts.random);
+  }
+
+  private responsibleFor(pod: Pod): boolean {
+    return (pod.spec.schedulerName || DEFAULT_SCHEDULER_NAME) === this.name;
+  }
+
+  private pending(pod: Pod): boolean {
+    return !pod.spec.nodeName && this.responsibleFor(pod) && !this.cache.hasPod(pod);
+  }
+
+  /** Register informers and handlers; call before informers.start(). */
+  private wire(): void {
+    const inf = this.opts.informers;
+    const active = 'status.phase!=Succeeded,status.phase!=Failed';
+    inf.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName=,${active}` }).addEventHandler({
+      onAdd: (p) => this.pending(p) && this.queue.add(p),
+      onUpdate: (_o, p) => this.pending(p) && this.queue.update(p),
+      onDelete: (p) => this.queue.delete(p),
+    });
+    inf.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName!=,${active}` }).addEventHandler({
+      onAdd: (p) => {
+        this.cache.addPod(p);
+        this.queue.delete(p);
+      },
+      onUpdate: (_o, p) => this.cache.updatePod(p),
+      onDelete: (p) => {
+        this.cache.removePod(p);
+        this.queue.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
+      },
+    });
+    inf.informerFor<Node>(R.nodes).addEventHandler({
+      onAdd: (n) => {
+        this.cache.addNode(n);
+        this.queue.moveAllToActiveOrBackoffQueue('NodeAdd');
+      },
+      onUpdate: (o, n) => {
+        this.cache.updateNode(n);
+        if (nodeSchedulingPropertiesChanged(o, n)) this.queue.moveAllToActiveOrBackoffQueue('NodeUpdate');
+      },
+      onDelete: (n) => this.cache.removeNode(n),
+    });
+  }
+
+  /** Start informers, wait for their caches, then schedule until stop(). */
+  async run(signal?: AbortSignal): Promise<void> {
+    this.wire();
+    this.opts.informers.start();
+    await this.opts.informers.waitForCacheSync(signal);
+    log.info('caches synced, scheduling', { schedulerName: this.name, nodes: this.cache.nodeCount() });
+    this.queue.run();
+    this.cleanupTimer = setInterval(() => this.cache.cleanupExpired(), 1000);
+    this.loopDone = this.loop();
+    await this.loopDone;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.close();
+    clearInterval(this.cleanupTimer);
+    await this.loopDone;
+    await Promise.allSettled([...this.inflightBindings]);
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      const info = await this.queue.pop();
+      if (!info) return;
+      this.scheduleOne(info);
+      // Let informer events and binding responses in between pods.
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** One scheduling cycle; the binding cycle continues in the background. */
+  scheduleOne(info: QueuedPodInfo): void {
+    const pod = info.pod;
+    const cycle = this.queue.cycle();
+    if (pod.metadata.deletionTimestamp || !this.pending(pod)) {
+      this.queue.done(info.key);
+      return;
+    }
+    const start = performance.now();
+    const ctx = newCycleContext(pod);
+    let nodeName: string;
+    try {
+      nodeName = this.algorithm.schedule(ctx, this.cache.nodeInfos()).nodeName;
+    } catch (e) {
+      if (!(e instanceof FitError)) throw e;
+      this.recordUnschedulable(info, cycle, e.message, start);
+      return;
+    }
+    this.cache.assumePod(pod, nodeName);
+    const p = this.bind(info, cycle, nodeName, start);
+    this.inflightBindings.add(p);
+    void p.finally(() => this.inflightBindings.delete(p));
+  }
+
+  private async bind(info: QueuedPodInfo, cycle: number, nodeName: string, start: number): Promise<void> {
+    const pod = info.pod;
+    const { namespace, name } = pod.metadata;
+    try {
+      await this.opts.client.resource(R.pods, namespace).createSubresource(name!, 'binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name, namespace },
+        target: { apiVersion: 'v1', kind: 'Node', name: nodeName },
+      });
+    } catch (e) {
+      this.cache.forgetPod(pod);
+      attempts.inc({ result: 'error', profile: this.name });
+      attemptDuration.observe({ result: 'error', profile: this.name }, (performance.now() - start) / 1000);
+      if (isNotFound(e)) {
+        this.queue.delete(pod);
+        return;
+      }
+      log.warn('binding rejected', { pod: info.key, node: nodeName, err: String(e) });
+      this.opts.events?.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${(e as Error).message}`);
+      this.queue.addUnschedulable(info, cycle, true);
+      return;
+    }
+    this.cache.finishBinding(pod);
+    this.queue.done(info.key);
+    attempts.inc({ result: 'scheduled', profile: this.name });
+    attemptDuration.observe({ result: 'scheduled', profile: this.name }, (performance.now() - start) / 1000);
+    sliDuration.observe({ attempts: String(info.attempts) }, (Date.now() - info.initialAttemptTimestamp) / 1000);
+    this.opts.events?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
+  }
+
+  private recordUnschedulable(info: QueuedPodInfo, cycle: number, message: string, start: number): void {
+    const pod = info.pod;
+    attempts.inc({ result: 'unschedulable', profile: this.name });
+    attemptDuration.observe({ result: 'unschedulable', profile: this.name }, (performance.now() - start) / 1000);
+    log.info('unable to schedule pod', { pod: info.key, message });
+    this.opts.events?.event(pod, 'Warning', 'FailedScheduling', message);
+    this.queue.addUnschedulable(info, cycle);
+    void this.setPodScheduledFalse(pod, message);
+  }
+
+  /** Write PodScheduled=False/Unschedulable, unless the pod already says exactly that. */
+  private async setPodScheduledFalse(pod: Pod, message: string): Promise<void> {
+    const conditions: PodCondition[] = deepCopy(pod.status?.conditions ?? []);
+    const i = conditions.findIndex((c) => c.type === 'PodScheduled');
+    const cur = i >= 0 ? conditions[i] : undefined;
+    if (cur && cur.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return;
+    const next: PodCondition = {
+      type: 'PodScheduled',
+      status: 'False',
+      lastProbeTime: null,
+      lastTransitionTime: cur?.status === 'False' && cur.lastTransitionTime ? cur.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+      reason: 'Unschedulable',
+      message,
+    };
+    if (i >= 0) conditions[i] = next;
+    else conditions.push(next);
+    try {
+      // A merge patch replaces the list, so it carries every condition the pod has.
+      await this.opts.client.resource<Pod>(R.pods, pod.metadata.namespace).patch(pod.metadata.name!, 'merge', { status: { conditions } }, { subresource: 'status' });
+    } catch (e) {
+      if (!isNotFound(e)) log.warn('failed to update pod condition', { pod: objectKey(pod), err: String(e) });
+    }
+  }
+}
