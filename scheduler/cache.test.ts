@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { SchedulerCache } from './cache.js';
+import { makeNode, makePod } from './testing.js';
+
+describe('SchedulerCache', () => {
+  function setup() {
+    let t = 0;
+    const cache = new SchedulerCache(30_000, () => t);
+    cache.addNode(makeNode('n1'));
+    return { cache, advance: (ms: number) => (t += ms) };
+  }
+
+  it('counts an assumed pod on its node at once', () => {
+    const { cache } = setup();
+    cache.assumePod(makePod('p', { cpu: '500m', memory: '1Gi' }), 'n1');
+    const ni = cache.nodeInfo('n1')!;
+    expect(ni.requested).toEqual({ milliCPU: 500, memory: 2 ** 30 });
+    expect(ni.pods.size).toBe(1);
+    expect(cache.isAssumed(makePod('p'))).toBe(true);
+  });
+
+  it('forgets an assumption when the binding fails', () => {
+    const { cache } = setup();
+    const pod = makePod('p', { cpu: '500m' });
+    cache.assumePod(pod, 'n1');
+    cache.forgetPod(pod);
+    expect(cache.nodeInfo('n1')!.requested.milliCPU).toBe(0);
+    expect(cache.hasPod(pod)).toBe(false);
+  });
+
+  it('expires an assumption whose binding is never observed, counting from the binding', () => {
+    const { cache, advance } = setup();
+    const pod = makePod('p', { cpu: '1' });
+    cache.assumePod(pod, 'n1');
+    advance(60_000);
+    expect(cache.cleanupExpired()).toEqual([]); // binding still in flight: no deadline yet
+    cache.finishBinding(pod);
+    advance(29_999);
+    expect(cache.cleanupExpired()).toEqual([]);
+    advance(1);
+    expect(cache.cleanupExpired().map((p) => p.metadata.name)).toEqual(['p']);
+    expect(cache.nodeInfo('n1')!.requested.milliCPU).toBe(0);
+  });
+
+  it('confirms an assumption when the bound pod is observed, and it no longer expires', () => {
+    const { cache, advance } = setup();
+    const pod = makePod('p', { cpu: '1' });
+    cache.assumePod(pod, 'n1');
+    cache.finishBinding(pod);
+    cache.addPod(makePod('p', { cpu: '1', nodeName: 'n1' }));
+    advance(60_000);
+    expect(cache.cleanupExpired()).toEqual([]);
+    expect(cache.isAssumed(pod)).toBe(false);
+    expect(cache.nodeInfo('n1')!.requested.milliCPU).toBe(1000);
+    expect(cache.nodeInfo('n1')!.pods.size).toBe(1);
+  });
+
+  it('moves a pod observed on another node than assumed', () => {
+    const { cache } = setup();
+    cache.addNode(makeNode('n2'));
+    cache.assumePod(makePod('p', { cpu: '1' }), 'n1');
+    cache.addPod(makePod('p', { cpu: '1', nodeName: 'n2' }));
+    expect(cache.nodeInfo('n1')!.requested.milliCPU).toBe(0);
+    expect(cache.nodeInfo('n2')!.requested.milliCPU).toBe(1000);
+  });
+
+  it('keeps pods of a node seen before its Node object, and drops removed nodes from scheduling', () => {
+    const cache = new SchedulerCache();
+    cache.addPod(makePod('p', { cpu: '1', nodeName: 'late' }));
+    expect(cache.nodeInfos()).toEqual([]);
+    cache.addNode(makeNode('late'));
+    expect(cache.nodeInfos().map((n) => n.name)).toEqual(['late']);
+    expect(cache.nodeInfo('late')!.requested.milliCPU).toBe(1000);
+    cache.removeNode(makeNode('late'));
+    expect(cache.nodeInfos()).toEqual([]);
+    cache.removePod(makePod('p', { nodeName: 'late' }));
+    expect(cache.nodeInfo('late')).toBeUndefined();
+  });
+});
