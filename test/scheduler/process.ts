@@ -1,0 +1,51 @@
+// Runs the compiled scheduler (dist/scheduler/main.js) against an API server
+// on a free metrics port, for integration tests and the benchmark.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from '../util/ports.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** From test/scheduler (vitest) or dist/test/scheduler (compiled): the same dist entry point. */
+const main = path.join(repo.endsWith('dist') ? repo : path.join(repo, 'dist'), 'scheduler', 'main.js');
+
+export interface SchedulerProcess {
+  proc: ChildProcess;
+  port: number;
+  /** The last lines it logged, for failure messages. */
+  logs(): string;
+  metrics(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startScheduler(master: string, extraArgs: string[] = []): Promise<SchedulerProcess> {
+  const port = await freePort();
+  const proc = spawn(process.execPath, [main, `--master=${master}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
+  let tail = '';
+  proc.stderr!.on('data', (d) => { tail = (tail + d).slice(-8000); });
+  const handle: SchedulerProcess = {
+    proc,
+    port,
+    logs: () => tail,
+    metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  try {
+    await waitFor('scheduler /healthz', async () => {
+      if (proc.exitCode !== null) throw new Error(`scheduler exited: ${tail}`);
+      return (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok;
+    }, 20_000);
+  } catch (e) {
+    await handle.stop();
+    throw e;
+  }
+  return handle;
+}
