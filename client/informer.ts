@@ -116,6 +116,13 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
   private async relist(): Promise<void> {
     const list = await this.client.resource<T>(this.res, this.opts.namespace).list({ fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector });
     if (!this.running) return;
+    // List items carry no apiVersion/kind on the wire; watch events do. Fill
+    // them in so cached objects look the same either way (event recorders need them).
+    const kind = this.res.kind ?? list.kind?.replace(/List$/, '');
+    for (const o of list.items) {
+      o.apiVersion ??= list.apiVersion;
+      o.kind ??= kind;
+    }
     // The whole list lands in the cache before any handler runs, so no handler sees a half-applied relist.
     const diff = this.store.replace(list.items);
     this.rv = list.metadata.resourceVersion ?? '';

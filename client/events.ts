@@ -1,0 +1,129 @@
+// core/v1 Events, recorded as client-go's record.EventRecorder does: callers
+// fire and forget; a background sender creates the Event, and an identical
+// event repeated later (same object, type, reason and message, as the
+// EventCorrelator keys them) bumps count and lastTimestamp on the existing
+// Event instead of creating another. The queue is bounded: under a flood,
+// events are dropped rather than slowing the controller down.
+
+import { format } from 'node:util';
+import { isNotFound } from '../api/errors.js';
+import { R } from '../api/resources.js';
+import type { KubeObject } from '../api/types.js';
+import { logger } from '../lib/log.js';
+import type { Client } from './interfaces.js';
+
+const log = logger('events');
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorderOptions {
+  component: string;
+  host?: string;
+  /** Pending events beyond this are dropped. */
+  maxQueued?: number;
+  /** Distinct events remembered for aggregation (client-go's LRU holds 4096). */
+  cacheSize?: number;
+}
+
+interface Pending { key: string; namespace: string; body: KubeObject }
+interface Seen { name: string; count: number }
+
+function timestamp(): string {
+  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+/** Unix nanoseconds in hex, as client-go names events; the hrtime part keeps names from one millisecond apart. */
+function uniqueSuffix(): string {
+  return (BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)).toString(16);
+}
+
+export class EventRecorder {
+  private queue: Pending[] = [];
+  private seen = new Map<string, Seen>();
+  private sending?: Promise<void>;
+  private readonly maxQueued: number;
+  private readonly cacheSize: number;
+
+  constructor(private readonly client: Client, private readonly opts: EventRecorderOptions) {
+    this.maxQueued = opts.maxQueued ?? 1000;
+    this.cacheSize = opts.cacheSize ?? 4096;
+  }
+
+  /** Record an event about obj; the message is util.format'ed with args. Never throws, never waits. */
+  event(obj: KubeObject, type: EventType, reason: string, messageFmt: string, ...args: unknown[]): void {
+    if (this.queue.length >= this.maxQueued) {
+      log.warn('event queue full, dropping event', { reason, object: obj.metadata?.name });
+      return;
+    }
+    const message = args.length ? format(messageFmt, ...args) : messageFmt;
+    const involvedObject = {
+      kind: obj.kind,
+      apiVersion: obj.apiVersion,
+      namespace: obj.metadata.namespace,
+      name: obj.metadata.name,
+      uid: obj.metadata.uid,
+      resourceVersion: obj.metadata.resourceVersion,
+    };
+    const namespace = obj.metadata.namespace || 'default';
+    const now = timestamp();
+    const source = { component: this.opts.component, host: this.opts.host };
+    const key = JSON.stringify([source, involvedObject.kind, involvedObject.namespace, involvedObject.name, involvedObject.uid, involvedObject.apiVersion, type, reason, message]);
+    const body: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: `${obj.metadata.name}.${uniqueSuffix()}`, namespace },
+      involvedObject,
+      reason,
+      message,
+      type,
+      source,
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+      reportingComponent: this.opts.component,
+      reportingInstance: this.opts.host ?? '',
+    };
+    this.queue.push({ key, namespace, body });
+    this.sending ??= this.drain().finally(() => (this.sending = undefined));
+  }
+
+  /** Resolves when everything queued so far has been sent (tests, graceful shutdown). */
+  async flush(): Promise<void> {
+    while (this.sending) await this.sending;
+  }
+
+  private async drain(): Promise<void> {
+    for (let p = this.queue.shift(); p; p = this.queue.shift()) {
+      try {
+        await this.send(p);
+      } catch (e) {
+        log.warn('could not write event', { reason: p.body.reason, object: p.body.involvedObject.name, error: (e as Error).message });
+      }
+    }
+  }
+
+  private async send(p: Pending): Promise<void> {
+    const events = this.client.resource(R.events, p.namespace);
+    const prior = this.seen.get(p.key);
+    if (prior) {
+      const count = prior.count + 1;
+      try {
+        await events.patch(prior.name, 'merge', { count, lastTimestamp: p.body.lastTimestamp, message: p.body.message });
+        prior.count = count;
+        return;
+      } catch (e) {
+        // The event expired or was deleted: start a new one, as client-go does.
+        if (!isNotFound(e)) throw e;
+        this.seen.delete(p.key);
+      }
+    }
+    const created = await events.create(p.body);
+    this.remember(p.key, { name: created.metadata.name!, count: 1 });
+  }
+
+  private remember(key: string, s: Seen): void {
+    // Map iteration order is insertion order: evict the oldest entry.
+    if (this.seen.size >= this.cacheSize) this.seen.delete(this.seen.keys().next().value!);
+    this.seen.set(key, s);
+  }
+}
