@@ -51,9 +51,11 @@ export class Rollout {
     const newRevision = String(maxOld + 1);
     if (existing) {
       const rs = deepCopy(existing);
-      const sized = this.setReplicaAnnotations(rs);
-      const annotationsChanged = this.bumpRevision(rs, newRevision) || sized;
-      const updated = annotationsChanged ? await this.replace(existing, await this.rsClient.update(rs)) : existing;
+      // Replica annotations stay as they are: proportional scaling reads them as the size this ReplicaSet was planned for.
+      const minReadyChanged = (rs.spec.minReadySeconds ?? 0) !== (this.d.spec.minReadySeconds ?? 0);
+      rs.spec.minReadySeconds = this.d.spec.minReadySeconds ?? 0;
+      const changed = this.bumpRevision(rs, newRevision) || minReadyChanged;
+      const updated = changed ? this.replace(existing, await this.rsClient.update(rs)) : existing;
       await this.setDeploymentRevision(updated.metadata.annotations![u.REVISION]);
       if (u.hasProgressDeadline(this.d) && !u.getCondition(this.d.status, 'Progressing')) {
         const status = this.statusCopy();
