@@ -1,0 +1,177 @@
+// npm run bench:scheduler — end-to-end scheduling throughput on a real stack:
+// etcd, the API server and the scheduler process. 1,000 Ready nodes and
+// 10,000 pending pods are created with no scheduler running; then the
+// scheduler starts and the clock runs until a watch has seen every binding.
+// Printed next to the raw etcd write rate measured in the same run, since
+// every binding is at least one etcd write.
+
+import { Etcd3 } from 'etcd3';
+import { R } from '../api/resources.js';
+import type { Node, Pod } from '../api/types.js';
+import { RestClient } from '../client/rest.js';
+import { startApiServer } from '../test/util/apiserver.js';
+import { startEtcd } from '../test/util/etcd.js';
+import { startScheduler, type SchedulerProcess } from '../test/scheduler/process.js';
+
+const NODES = Number(process.env.BENCH_NODES ?? 1000);
+const PODS = Number(process.env.BENCH_PODS ?? 10_000);
+const CONCURRENCY = 50;
+const ETCD_PUTS = 10_000;
+const DEADLINE_MS = 10 * 60_000;
+const NS = 'default';
+
+/** Run fn over 0..n-1 with at most `concurrency` calls in flight. */
+async function pool(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await fn(next++);
+  }));
+}
+
+function benchPod(i: number): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `bench-${i}`, namespace: NS, labels: { app: 'bench', shard: String(i % 10) }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rs-${i % 10}`, uid: `rs-uid-${i % 10}`, controller: true }] },
+    spec: { containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+  };
+}
+
+async function etcdWriteRate(endpoint: string): Promise<number> {
+  const etcd = new Etcd3({ hosts: endpoint });
+  const value = JSON.stringify({ ...benchPod(0), status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'True' }] } });
+  try {
+    const start = performance.now();
+    await pool(ETCD_PUTS, CONCURRENCY, async (i) => {
+      await etcd.put(`/bench/raw/${i}`).value(value);
+    });
+    const rate = ETCD_PUTS / ((performance.now() - start) / 1000);
+    await etcd.delete().prefix('/bench/raw/');
+    return rate;
+  } finally {
+    etcd.close();
+  }
+}
+
+/** Prometheus histogram_quantile over one histogram's cumulative buckets. */
+function histogramQuantile(metrics: string, name: string, q: number, labelFilter = ''): number | undefined {
+  const buckets: [number, number][] = [];
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(labelFilter)) continue;
+    const le = /le="([^"]+)"/.exec(line)![1];
+    const count = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    const existing = buckets.find((b) => b[0] === bound);
+    if (existing) existing[1] += count;
+    else buckets.push([bound, count]);
+  }
+  buckets.sort((a, b) => a[0] - b[0]);
+  const total = buckets.at(-1)?.[1];
+  if (!total) return undefined;
+  const rank = q * total;
+  let prevBound = 0;
+  let prevCount = 0;
+  for (const [bound, count] of buckets) {
+    if (count >= rank) {
+      if (bound === Infinity) return prevBound;
+      return prevBound + ((bound - prevBound) * (rank - prevCount)) / Math.max(1, count - prevCount);
+    }
+    prevBound = bound;
+    prevCount = count;
+  }
+  return prevBound;
+}
+
+async function main(): Promise<void> {
+  const abort = setTimeout(() => {
+    console.error(`bench:scheduler: aborting after ${DEADLINE_MS / 60_000} min`);
+    void cleanup().finally(() => process.exit(2));
+  }, DEADLINE_MS);
+  const etcd = await startEtcd();
+  let api: Awaited<ReturnType<typeof startApiServer>> | undefined;
+  let sched: SchedulerProcess | undefined;
+  async function cleanup(): Promise<void> {
+    await sched?.stop().catch(() => undefined);
+    await api?.stop().catch(() => undefined);
+    await etcd.stop().catch(() => undefined);
+  }
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const etcdRate = await etcdWriteRate(etcd.endpoint);
+    console.log(`raw etcd: ${ETCD_PUTS} puts at concurrency ${CONCURRENCY}: ${etcdRate.toFixed(0)} writes/s`);
+
+    api = await startApiServer({ etcd: etcd.endpoint });
+    const client = new RestClient({ server: api.url }, { component: 'bench', maxSockets: CONCURRENCY });
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    let t = performance.now();
+    await pool(NODES, CONCURRENCY, async (i) => {
+      const name = `bench-node-${i}`;
+      const created = await client.resource<Node>(R.nodes).create({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {} });
+      const resources = { cpu: '4', memory: '16Gi', pods: '110' };
+      await client.resource<Node>(R.nodes).updateStatus({
+        ...created,
+        status: { capacity: resources, allocatable: resources, conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', lastHeartbeatTime: now, lastTransitionTime: now }] },
+      });
+    });
+    console.log(`created ${NODES} Ready nodes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    t = performance.now();
+    await pool(PODS, CONCURRENCY, (i) => client.resource<Pod>(R.pods, NS).create(benchPod(i)));
+    console.log(`created ${PODS} pending pods in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const listed = await client.resource<Pod>(R.pods, NS).list({ limit: 1 });
+    const bound = new Set<string>();
+    let allBound!: () => void;
+    const done = new Promise<void>((r) => (allBound = r));
+    let rv = listed.metadata.resourceVersion!;
+    let watching = true;
+    const watch = () => {
+      const w = client.resource<Pod>(R.pods, NS).watch({ resourceVersion: rv, allowWatchBookmarks: true }, (e) => {
+        if (e.type === 'ERROR') return;
+        const p = e.object as Pod;
+        if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
+        if (p.spec?.nodeName && !bound.has(p.metadata.name!)) {
+          bound.add(p.metadata.name!);
+          if (bound.size === PODS) allBound();
+        }
+      });
+      // Resume from the last event if the server ends the watch early.
+      void w.done.catch(() => undefined).then(() => watching && bound.size < PODS && watch());
+      return w;
+    };
+    const stream = watch();
+
+    const start = performance.now();
+    sched = await startScheduler(api.url, ['--leader-elect=false']);
+    const progress = setInterval(() => console.log(`  ${bound.size}/${PODS} bound after ${((performance.now() - start) / 1000).toFixed(0)} s`), 5000);
+    await done;
+    const seconds = (performance.now() - start) / 1000;
+    clearInterval(progress);
+    watching = false;
+    stream.stop();
+
+    const metrics = await sched.metrics();
+    const sliP99 = histogramQuantile(metrics, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99);
+    const attemptP99 = histogramQuantile(metrics, 'scheduler_scheduling_attempt_duration_seconds', 0.99, 'result="scheduled"');
+    const rate = PODS / seconds;
+    const perNode = new Map<string, number>();
+    for (const p of (await client.resource<Pod>(R.pods, NS).list()).items) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
+    const counts = [...perNode.values()];
+
+    console.log('');
+    console.log(`scheduler: ${PODS} pods on ${NODES} nodes in ${seconds.toFixed(1)} s (scheduler start to last binding seen)`);
+    console.log(`  throughput            ${rate.toFixed(0)} pods/s`);
+    console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (every pod enters the queue when the scheduler starts)`);
+    console.log(`  p99 attempt + bind    ${attemptP99 ? (attemptP99 * 1000).toFixed(1) : '?'} ms`);
+    console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
+    console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
+    console.log(`  ratio                 ${(rate / etcdRate).toFixed(3)} (pods scheduled/s per raw etcd write/s)`);
+  } finally {
+    clearTimeout(abort);
+    await cleanup();
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
