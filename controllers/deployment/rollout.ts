@@ -10,6 +10,7 @@ import type { Deployment, DeploymentStatus, Pod, ReplicaSet } from '../../api/ty
 import { deepCopy } from '../../api/types.js';
 import type { EventRecorder } from '../controller.js';
 import { controllerRefFor } from '../ownership.js';
+import { canonicalJSON } from '../canonical.js';
 import * as u from './util.js';
 
 export interface RolloutContext {
@@ -308,7 +309,7 @@ export class Rollout {
 
   /** Writes through the status subresource when it changed. Returns whether it wrote. */
   private async writeStatus(status: DeploymentStatus): Promise<boolean> {
-    if (u.canonicalJSON(status) === u.canonicalJSON(this.d.status ?? {})) return false;
+    if (canonicalJSON(status) === canonicalJSON(this.d.status ?? {})) return false;
     this.d.status = status;
     const updated = await this.ctx.client.resource<Deployment>(R.deployments, this.d.metadata.namespace).updateStatus(this.d);
     this.d.metadata = updated.metadata;

@@ -2,20 +2,13 @@
 // revisions, surge/unavailable fenceposts, ReplicaSet orderings, conditions.
 
 import type { Deployment, DeploymentCondition, DeploymentStatus, PodTemplateSpec, ReplicaSet } from '../../api/types.js';
+import { canonicalJSON } from '../canonical.js';
+
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 export const HASH_LABEL = 'pod-template-hash';
-
-/** Key-order independent JSON, so equal templates hash and compare equal whatever produced them. */
-export function canonicalJSON(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJSON).join(',')}]`;
-  if (v && typeof v === 'object') {
-    return `{${Object.keys(v).sort().filter((k) => (v as any)[k] !== undefined).map((k) => `${JSON.stringify(k)}:${canonicalJSON((v as any)[k])}`).join(',')}}`;
-  }
-  return JSON.stringify(v);
-}
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
