@@ -132,7 +132,7 @@ describe('informer against the API server', () => {
 
 /** Compact etcd at its current revision, as kube-apiserver's compactor would. */
 async function compactEtcd(server: ApiServer): Promise<void> {
-  const etcd = new Etcd3({ hosts: server.etcd.endpoint });
+  const etcd = new Etcd3({ hosts: server.etcdEndpoint });
   try {
     const { header } = await etcd.kv.range({ key: Buffer.from('/') });
     await etcd.kv.compact({ revision: header.revision, physical: true });
