@@ -6,6 +6,10 @@
 
 import type { KubeObject, StatusCause } from './types.js';
 import type { ResourceInfo } from './resources.js';
+import { validatorFor, type ErrorObject } from './schemas/compile.js';
+import { definitions, kindDefinitionName, resolve, type Schema } from './schemas/index.js';
+import { kindRules, formatValue } from './schemas/rules.js';
+import { fieldCause } from './errors.js';
 
 export interface ValidateOptions {
   /** The stored object on update, for immutability rules. */
@@ -14,9 +18,97 @@ export interface ValidateOptions {
   subresource?: string;
 }
 
+/** "/spec/containers/0/image" -> "spec.containers[0].image" */
+export function fieldPath(pointer: string, extra?: string): string {
+  const parts = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  let out = '';
+  for (const p of parts) out += /^\d+$/.test(p) ? `[${p}]` : out ? `.${p}` : p;
+  return out;
+}
+
+function valueAt(obj: unknown, pointer: string): unknown {
+  let cur: any = obj;
+  for (const p of pointer.split('/').slice(1)) cur = cur?.[p.replace(/~1/g, '/').replace(/~0/g, '~')];
+  return cur;
+}
+
+function schemaCauses(obj: KubeObject, errs: ErrorObject[]): StatusCause[] {
+  const out: StatusCause[] = [];
+  for (const e of errs) {
+    // An IntOrString failing both branches is reported once, by its anyOf.
+    if (e.schemaPath.includes('/anyOf/')) continue;
+    const value = valueAt(obj, e.instancePath);
+    const path = fieldPath(e.instancePath);
+    switch (e.keyword) {
+      case 'required':
+        out.push(fieldCause(fieldPath(e.instancePath, (e.params as { missingProperty: string }).missingProperty), 'FieldValueRequired', 'Required value'));
+        break;
+      case 'enum': {
+        const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.filter((v) => v !== null);
+        out.push(fieldCause(path, 'FieldValueNotSupported', `Unsupported value: ${formatValue(value)}: supported values: ${allowed.map((v) => JSON.stringify(v)).join(', ')}`));
+        break;
+      }
+      case 'type': {
+        const want = String((e.params as { type: string | string[] }).type).split(',')[0];
+        out.push(fieldCause(path, 'FieldValueTypeInvalid', `Invalid value: ${formatValue(value)}: ${path} in body must be of type ${want}: ${JSON.stringify(typeof value === 'object' ? (Array.isArray(value) ? 'array' : 'object') : typeof value)}`));
+        break;
+      }
+      case 'anyOf':
+        out.push(fieldCause(path, 'FieldValueTypeInvalid', `Invalid value: ${formatValue(value)}: ${path} in body must be of type integer or string`));
+        break;
+      default:
+        out.push(fieldCause(path, 'FieldValueInvalid', `Invalid value: ${formatValue(value)}: ${e.message ?? 'invalid'}`));
+    }
+  }
+  return out;
+}
+
 /** All problems with obj; empty when valid. */
 export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: ValidateOptions = {}): StatusCause[] {
-  throw new Error('TODO: implemented by the api/ helper');
+  const causes: StatusCause[] = [];
+  const def = kindDefinitionName(resource);
+  let schemaOK = true;
+  if (def) {
+    const v = validatorFor(def);
+    if (!v(obj)) {
+      causes.push(...schemaCauses(obj, v.errors ?? []));
+      schemaOK = false;
+    }
+  }
+  // The rules below read typed fields; on a shape mismatch the schema's causes say enough.
+  if (schemaOK) causes.push(...kindRules(resource, obj, opts));
+  const seen = new Set<string>();
+  return causes.filter((c) => {
+    const k = `${c.field}\u0000${c.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+function prune(value: unknown, schema: Schema, path: string, found: string[]): void {
+  if (value === null || typeof value !== 'object') return;
+  const s = resolve(schema, definitions);
+  if (s['x-kubernetes-preserve-unknown-fields']) return;
+  if (Array.isArray(value)) {
+    if (s.items) value.forEach((v, i) => prune(v, s.items!, `${path}[${i}]`, found));
+    return;
+  }
+  const o = value as Record<string, unknown>;
+  if (s.properties) {
+    for (const k of Object.keys(o)) {
+      const ps = s.properties[k];
+      if (!ps) {
+        found.push(`${path}.${k}`);
+        delete o[k];
+      } else {
+        prune(o[k], ps, `${path}.${k}`, found);
+      }
+    }
+  } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
+    for (const k of Object.keys(o)) prune(o[k], s.additionalProperties, `${path}.${k}`, found);
+  }
 }
 
 /**
@@ -26,5 +118,9 @@ export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: Va
  * 'strict decoding error: unknown field "spec.foo"'.
  */
 export function pruneUnknownFields(resource: ResourceInfo, obj: KubeObject): string[] {
-  throw new Error('TODO: implemented by the api/ helper');
+  const def = kindDefinitionName(resource);
+  if (!def) return [];
+  const found: string[] = [];
+  prune(obj, definitions[def], '', found);
+  return found;
 }

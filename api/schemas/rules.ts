@@ -1,0 +1,349 @@
+// The checks kube-apiserver makes beyond the shape of an object
+// (pkg/apis/*/validation: ValidateObjectMeta, ValidatePodSpec,
+// ValidateDeployment, ValidateService, ...), with upstream's field paths and
+// messages. Each function returns StatusCauses; none throws.
+
+import { isDeepStrictEqual } from 'node:util';
+import type { Container, KubeObject, LabelSelector, PodSpec, StatusCause } from '../types.js';
+import type { ResourceInfo } from '../resources.js';
+import { fieldCause } from '../errors.js';
+import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
+
+type Causes = StatusCause[];
+
+/** A value as Go's %#v shows it in field.Invalid messages. */
+export function formatValue(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (v === null || v === undefined) return 'null';
+  if (typeof v !== 'object') return String(v);
+  if (Array.isArray(v)) {
+    return v.every((x) => typeof x === 'string') ? `[]string{${v.map((x) => JSON.stringify(x)).join(', ')}}` : JSON.stringify(v);
+  }
+  const entries = Object.entries(v as Record<string, unknown>);
+  if (entries.every(([, x]) => typeof x === 'string')) {
+    return `map[string]string{${entries.sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => `${JSON.stringify(k)}:${JSON.stringify(x)}`).join(', ')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+const invalid = (field: string, value: unknown, detail: string) => fieldCause(field, 'FieldValueInvalid', `Invalid value: ${formatValue(value)}: ${detail}`);
+const required = (field: string, detail?: string) => fieldCause(field, 'FieldValueRequired', detail ? `Required value: ${detail}` : 'Required value');
+const forbidden = (field: string, detail: string) => fieldCause(field, 'FieldValueForbidden', `Forbidden: ${detail}`);
+const duplicate = (field: string, value: unknown) => fieldCause(field, 'FieldValueDuplicate', `Duplicate value: ${formatValue(value)}`);
+const notSupported = (field: string, value: unknown, allowed: string[]) =>
+  fieldCause(field, 'FieldValueNotSupported', `Unsupported value: ${formatValue(value)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+
+// ---- names ----
+
+const dns1123LabelFmt = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dns1035LabelFmt = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+export function isDNS1123Label(v: string): string[] {
+  const errs: string[] = [];
+  if (v.length > 63) errs.push('must be no more than 63 characters');
+  if (!dns1123LabelFmt.test(v)) errs.push("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')");
+  return errs;
+}
+
+export function isDNS1035Label(v: string): string[] {
+  const errs: string[] = [];
+  if (v.length > 63) errs.push('must be no more than 63 characters');
+  if (!dns1035LabelFmt.test(v)) errs.push("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')");
+  return errs;
+}
+
+const nameRules: Record<string, (v: string) => string[]> = { Service: isDNS1035Label, Namespace: isDNS1123Label };
+
+function checkName(field: string, v: string, check: (v: string) => string[]): Causes {
+  const errs = check(v);
+  return errs.length ? [invalid(field, v, errs.join(', '))] : [];
+}
+
+export function validateLabels(labels: Record<string, string> | undefined, field: string): Causes {
+  const out: Causes = [];
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    const ke = isQualifiedName(k);
+    if (ke.length) out.push(invalid(field, k, ke.join(', ')));
+    const ve = isValidLabelValue(v ?? '');
+    if (ve.length) out.push(invalid(field, v, ve.join(', ')));
+  }
+  return out;
+}
+
+function validateMeta(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  const m = obj.metadata ?? {};
+  if (!m.name && !m.generateName) out.push(required('metadata.name', 'name or generateName is required'));
+  if (m.name) out.push(...checkName('metadata.name', m.name, nameRules[r.kind] ?? isDNS1123Subdomain));
+  if (r.namespaced && !m.namespace) out.push(required('metadata.namespace'));
+  if (m.namespace && r.namespaced) out.push(...checkName('metadata.namespace', m.namespace, isDNS1123Label));
+  out.push(...validateLabels(m.labels, 'metadata.labels'));
+  for (const k of Object.keys(m.annotations ?? {})) {
+    const ke = isQualifiedName(k.toLowerCase());
+    if (ke.length) out.push(invalid('metadata.annotations', k, ke.join(', ')));
+  }
+  if (old && old.metadata.uid && m.uid && m.uid !== old.metadata.uid) out.push(invalid('metadata.uid', m.uid, 'field is immutable'));
+  return out;
+}
+
+// ---- pods ----
+
+function portRange(field: string, v: number | undefined): Causes {
+  return v !== undefined && (v < 1 || v > 65535) ? [invalid(field, v, 'must be between 1 and 65535, inclusive')] : [];
+}
+
+function validateContainers(containers: Container[] | undefined, field: string, names: Set<string>, volumes: Set<string>): Causes {
+  const out: Causes = [];
+  (containers ?? []).forEach((c, i) => {
+    const p = `${field}[${i}]`;
+    if (!c.name) out.push(required(`${p}.name`));
+    else {
+      out.push(...checkName(`${p}.name`, c.name, isDNS1123Label));
+      if (names.has(c.name)) out.push(duplicate(`${p}.name`, c.name));
+      names.add(c.name);
+    }
+    if (!c.image || !c.image.trim()) out.push(required(`${p}.image`));
+    const portNames = new Set<string>();
+    (c.ports ?? []).forEach((port, j) => {
+      const pp = `${p}.ports[${j}]`;
+      out.push(...portRange(`${pp}.containerPort`, port.containerPort));
+      if (port.hostPort) out.push(...portRange(`${pp}.hostPort`, port.hostPort));
+      if (port.name) {
+        if (portNames.has(port.name)) out.push(duplicate(`${pp}.name`, port.name));
+        portNames.add(port.name);
+      }
+    });
+    (c.volumeMounts ?? []).forEach((vm, j) => {
+      if (vm.name && !volumes.has(vm.name)) out.push(fieldCause(`${p}.volumeMounts[${j}].name`, 'FieldValueNotFound', `Not found: ${formatValue(vm.name)}`));
+    });
+  });
+  return out;
+}
+
+export function validatePodSpec(spec: PodSpec | undefined, field: string): Causes {
+  const out: Causes = [];
+  if (!spec) return [required(field)];
+  const volumes = new Set<string>();
+  (spec.volumes ?? []).forEach((v, i) => {
+    if (volumes.has(v.name)) out.push(duplicate(`${field}.volumes[${i}].name`, v.name));
+    else out.push(...checkName(`${field}.volumes[${i}].name`, v.name, isDNS1123Label));
+    volumes.add(v.name);
+  });
+  if (!spec.containers?.length) out.push(required(`${field}.containers`));
+  const names = new Set<string>();
+  out.push(...validateContainers(spec.containers, `${field}.containers`, names, volumes));
+  out.push(...validateContainers(spec.initContainers, `${field}.initContainers`, names, volumes));
+  if (spec.terminationGracePeriodSeconds !== undefined && spec.terminationGracePeriodSeconds !== null && spec.terminationGracePeriodSeconds < 0) {
+    out.push(invalid(`${field}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be greater than or equal to 0'));
+  }
+  if (spec.activeDeadlineSeconds !== undefined && spec.activeDeadlineSeconds !== null && spec.activeDeadlineSeconds < 1) {
+    out.push(invalid(`${field}.activeDeadlineSeconds`, spec.activeDeadlineSeconds, 'must be between 1 and 2147483647, inclusive'));
+  }
+  out.push(...validateLabels(spec.nodeSelector, `${field}.nodeSelector`));
+  (spec.tolerations ?? []).forEach((t, i) => {
+    if (!t.key && t.operator !== 'Exists') out.push(invalid(`${field}.tolerations[${i}].operator`, t.operator ?? '', 'operator must be Exists when `key` is empty, which means "match all values and all keys"'));
+    if (t.operator === 'Exists' && t.value) out.push(invalid(`${field}.tolerations[${i}].operator`, t.value, 'value must be empty when `operator` is \'Exists\''));
+  });
+  return out;
+}
+
+/** ValidatePodUpdate: only images, activeDeadlineSeconds and added tolerations may change. */
+function validatePodUpdate(obj: KubeObject, old: KubeObject): Causes {
+  const next = structuredClone(obj.spec ?? {}) as PodSpec;
+  const prev = old.spec as PodSpec;
+  if (!prev) return [];
+  next.containers?.forEach((c, i) => { if (prev.containers?.[i]) c.image = prev.containers[i].image; });
+  next.initContainers?.forEach((c, i) => { if (prev.initContainers?.[i]) c.image = prev.initContainers[i].image; });
+  next.activeDeadlineSeconds = prev.activeDeadlineSeconds;
+  const oldTols = prev.tolerations ?? [];
+  if (oldTols.every((t) => (next.tolerations ?? []).some((n) => isDeepStrictEqual({ ...n, tolerationSeconds: undefined }, { ...t, tolerationSeconds: undefined })))) {
+    next.tolerations = prev.tolerations;
+  }
+  const clean = (s: PodSpec) => JSON.parse(JSON.stringify(s));
+  if (isDeepStrictEqual(clean(next), clean(prev))) return [];
+  return [forbidden('spec', 'pod updates may not change fields other than `spec.containers[*].image`,`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` (only additions to existing tolerations),`spec.terminationGracePeriodSeconds` (allow it to be set to 1 if it was previously negative)')];
+}
+
+// ---- workloads ----
+
+const intOrPercent = /^(\d+)%$/;
+
+function validateIntOrPercent(field: string, v: number | string | undefined): Causes {
+  if (v === undefined || v === null) return [];
+  if (typeof v === 'number') return v < 0 ? [invalid(field, v, 'must be greater than or equal to 0')] : [];
+  const m = intOrPercent.exec(v);
+  if (!m) return [invalid(field, v, "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%',  or '93%', regex used for validation is '[0-9]+%')")];
+  return Number(m[1]) > 100 ? [invalid(field, v, 'must not be greater than 100%')] : [];
+}
+
+const isZero = (v: number | string | undefined) => v === 0 || v === '0%';
+
+function labelSelectorShow(ls: LabelSelector): string {
+  const ml = ls.matchLabels ? `MatchLabels:${formatValue(ls.matchLabels)}` : 'MatchLabels:map[string]string(nil)';
+  return `v1.LabelSelector{${ml}, MatchExpressions:[]v1.LabelSelectorRequirement(${ls.matchExpressions?.length ? '...' : 'nil'})}`;
+}
+
+function validateSelectorAndTemplate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  const spec = obj.spec ?? {};
+  const sel: LabelSelector | undefined = spec.selector;
+  if (spec.replicas !== undefined && spec.replicas !== null && spec.replicas < 0) out.push(invalid('spec.replicas', spec.replicas, 'must be greater than or equal to 0'));
+  if (spec.minReadySeconds !== undefined && spec.minReadySeconds < 0) out.push(invalid('spec.minReadySeconds', spec.minReadySeconds, 'must be greater than or equal to 0'));
+  if (!sel) out.push(required('spec.selector'));
+  else if (!Object.keys(sel.matchLabels ?? {}).length && !sel.matchExpressions?.length) {
+    out.push(fieldCause('spec.selector', 'FieldValueInvalid', `Invalid value: ${labelSelectorShow(sel)}: empty selector is invalid for ${r.singular}`));
+  } else {
+    out.push(...validateLabels(sel.matchLabels, 'spec.selector.matchLabels'));
+    let parsed;
+    try {
+      parsed = selectorFromLabelSelector(sel);
+    } catch (e) {
+      out.push(invalid('spec.selector', sel, (e as Error).message));
+    }
+    const labels = spec.template?.metadata?.labels ?? {};
+    if (parsed && !parsed.matches(labels)) {
+      out.push(fieldCause('spec.template.metadata.labels', 'FieldValueInvalid', `Invalid value: ${formatValue(labels)}: \`selector\` does not match template \`labels\``));
+    }
+    if (old?.spec?.selector && !isDeepStrictEqual(JSON.parse(JSON.stringify(old.spec.selector)), JSON.parse(JSON.stringify(sel)))) {
+      out.push(fieldCause('spec.selector', 'FieldValueInvalid', `Invalid value: ${labelSelectorShow(sel)}: field is immutable`));
+    }
+  }
+  if (!spec.template) out.push(required('spec.template'));
+  else {
+    out.push(...validateLabels(spec.template.metadata?.labels, 'spec.template.metadata.labels'));
+    out.push(...validatePodSpec(spec.template.spec, 'spec.template.spec'));
+    const rp = spec.template.spec?.restartPolicy;
+    if (rp && rp !== 'Always') out.push(notSupported('spec.template.spec.restartPolicy', rp, ['Always']));
+  }
+  return out;
+}
+
+function validateDeployment(obj: KubeObject): Causes {
+  const out: Causes = [];
+  const st = obj.spec?.strategy;
+  if (st?.type === 'Recreate' && st.rollingUpdate) out.push(forbidden('spec.strategy.rollingUpdate', "may not be specified when strategy `type` is 'Recreate'"));
+  const ru = st?.rollingUpdate;
+  if (ru) {
+    out.push(...validateIntOrPercent('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable));
+    out.push(...validateIntOrPercent('spec.strategy.rollingUpdate.maxSurge', ru.maxSurge));
+    if (isZero(ru.maxUnavailable) && isZero(ru.maxSurge)) out.push(invalid('spec.strategy.rollingUpdate.maxUnavailable', ru.maxUnavailable, 'may not be 0 when `maxSurge` is 0'));
+  }
+  const d = obj.spec ?? {};
+  if (d.revisionHistoryLimit !== undefined && d.revisionHistoryLimit < 0) out.push(invalid('spec.revisionHistoryLimit', d.revisionHistoryLimit, 'must be greater than or equal to 0'));
+  if (d.progressDeadlineSeconds !== undefined && d.progressDeadlineSeconds !== null && d.progressDeadlineSeconds <= (d.minReadySeconds ?? 0)) {
+    out.push(invalid('spec.progressDeadlineSeconds', d.progressDeadlineSeconds, 'must be greater than minReadySeconds'));
+  }
+  return out;
+}
+
+// ---- services ----
+
+const ianaSvcName = /^[a-z0-9]([a-z0-9-]{0,13}[a-z0-9])?$/;
+
+function validateService(obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  const spec = obj.spec ?? {};
+  const ports: { name?: string; port: number; protocol?: string; targetPort?: number | string; nodePort?: number }[] = spec.ports ?? [];
+  const headless = spec.clusterIP === 'None';
+  if (spec.type === 'ExternalName') {
+    if (!spec.externalName) out.push(required('spec.externalName'));
+  } else if (!ports.length && !headless) out.push(required('spec.ports'));
+  const names = new Set<string>();
+  const seen = new Set<string>();
+  ports.forEach((p, i) => {
+    const f = `spec.ports[${i}]`;
+    if (ports.length > 1 && !p.name) out.push(required(`${f}.name`));
+    if (p.name) {
+      out.push(...checkName(`${f}.name`, p.name, isDNS1123Label));
+      if (names.has(p.name)) out.push(duplicate(`${f}.name`, p.name));
+      names.add(p.name);
+    }
+    out.push(...portRange(`${f}.port`, p.port));
+    if (typeof p.targetPort === 'number') out.push(...portRange(`${f}.targetPort`, p.targetPort));
+    else if (typeof p.targetPort === 'string' && !ianaSvcName.test(p.targetPort)) out.push(invalid(`${f}.targetPort`, p.targetPort, 'must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)'));
+    if (p.nodePort) out.push(...portRange(`${f}.nodePort`, p.nodePort));
+    const key = `${p.port}/${p.protocol ?? 'TCP'}`;
+    if (seen.has(key)) out.push(duplicate(f, `${p.port}/${p.protocol ?? 'TCP'}`));
+    seen.add(key);
+  });
+  out.push(...validateLabels(spec.selector, 'spec.selector'));
+  if (spec.sessionAffinity === 'ClientIP') {
+    const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (t !== undefined && (t <= 0 || t > 86400)) out.push(invalid('spec.sessionAffinityConfig.clientIP.timeoutSeconds', t, 'must be greater than 0 and less than 86400'));
+  }
+  const oldIP = old?.spec?.clusterIP;
+  if (oldIP && spec.clusterIP && spec.clusterIP !== oldIP && spec.type !== 'ExternalName') out.push(invalid('spec.clusterIPs[0]', spec.clusterIP, 'may not change once set'));
+  return out;
+}
+
+// ---- the rest ----
+
+const configKey = /^[-._a-zA-Z0-9]+$/;
+
+function validateConfigMap(obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  for (const section of ['data', 'binaryData'] as const) {
+    for (const k of Object.keys(obj[section] ?? {})) {
+      if (!configKey.test(k) || k.length > 253) out.push(invalid(`${section}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+    }
+  }
+  if (old?.immutable) {
+    if (!isDeepStrictEqual(obj.data ?? {}, old.data ?? {})) out.push(forbidden('data', 'field is immutable when `immutable` is set'));
+    if (!isDeepStrictEqual(obj.binaryData ?? {}, old.binaryData ?? {})) out.push(forbidden('binaryData', 'field is immutable when `immutable` is set'));
+    if (!obj.immutable) out.push(forbidden('immutable', 'field is immutable when `immutable` is set'));
+  }
+  return out;
+}
+
+function validateEndpoints(obj: KubeObject): Causes {
+  const out: Causes = [];
+  (obj.subsets ?? []).forEach((s: { ports?: { port: number }[] }, i: number) => {
+    (s.ports ?? []).forEach((p, j) => out.push(...portRange(`subsets[${i}].ports[${j}].port`, p.port)));
+  });
+  return out;
+}
+
+function validateNode(obj: KubeObject): Causes {
+  const out: Causes = [];
+  const seen = new Set<string>();
+  (obj.spec?.taints ?? []).forEach((t: { key: string; effect: string }, i: number) => {
+    const ke = isQualifiedName(t.key ?? '');
+    if (ke.length) out.push(invalid(`spec.taints[${i}].key`, t.key, ke.join(', ')));
+    const k = `${t.key}:${t.effect}`;
+    if (seen.has(k)) out.push(duplicate(`spec.taints[${i}]`, k));
+    seen.add(k);
+  });
+  return out;
+}
+
+/** Per-kind rules, after ObjectMeta; update-only rules get `old`. */
+export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeObject; subresource?: string }): Causes {
+  const out = validateMeta(r, obj, opts.old);
+  // Status and other subresource writes keep the stored spec; only the main resource's spec rules apply on it.
+  const mainWrite = !opts.subresource;
+  switch (r.kind) {
+    case 'Pod':
+      out.push(...validatePodSpec(obj.spec, 'spec'));
+      if (opts.old && mainWrite) out.push(...validatePodUpdate(obj, opts.old));
+      break;
+    case 'ReplicaSet':
+      out.push(...validateSelectorAndTemplate(r, obj, mainWrite ? opts.old : undefined));
+      break;
+    case 'Deployment':
+      out.push(...validateSelectorAndTemplate(r, obj, mainWrite ? opts.old : undefined), ...validateDeployment(obj));
+      break;
+    case 'Service':
+      out.push(...validateService(obj, opts.old));
+      break;
+    case 'ConfigMap':
+      out.push(...validateConfigMap(obj, opts.old));
+      break;
+    case 'Endpoints':
+      out.push(...validateEndpoints(obj));
+      break;
+    case 'Node':
+      out.push(...validateNode(obj));
+      break;
+  }
+  return out;
+}
