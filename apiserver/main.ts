@@ -1,0 +1,40 @@
+// skiff kube-apiserver: flags in, server out.
+
+import { parseFlags } from '../lib/flags.js';
+import { logger, setLogLevel } from '../lib/log.js';
+import { EtcdStorage } from './storage/etcd.js';
+import { startServer } from './server.js';
+
+const log = logger('apiserver');
+
+const flags = parseFlags({
+  etcdServers: ['http://127.0.0.1:2379'],
+  etcdPrefix: '/registry',
+  bindAddress: '127.0.0.1',
+  port: 6443,
+  serviceClusterIpRange: '10.96.0.0/12',
+  serviceNodePortRange: '30000-32767',
+  v: 0,
+}, process.argv.slice(2), 'skiff kube-apiserver: the Kubernetes REST API over etcd');
+
+if (flags.v >= 4) setLogLevel('debug');
+
+const storage = new EtcdStorage({ hosts: flags.etcdServers });
+const server = await startServer({
+  storage,
+  etcdPrefix: flags.etcdPrefix,
+  bindAddress: flags.bindAddress,
+  port: flags.port,
+  serviceClusterIPRange: flags.serviceClusterIpRange,
+  serviceNodePortRange: flags.serviceNodePortRange,
+});
+log.info('serving', { address: `http://${flags.bindAddress}:${flags.port}`, etcd: flags.etcdServers });
+
+// A bug in one request's async path must not take the server down for everyone.
+process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }));
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void server.close().then(() => storage.close()).finally(() => process.exit(0));
+  });
+}

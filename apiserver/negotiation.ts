@@ -1,0 +1,71 @@
+// Content negotiation as kube-apiserver does it for Skiff's one wire format:
+// responses are always JSON (a protobuf-first Accept falls through to its JSON
+// alternative), except that kubectl's `as=Table` media type selects
+// server-side printing. Request bodies may be JSON or YAML, up to 3 MiB.
+
+import type { Request } from 'express';
+import yaml from 'js-yaml';
+import { errors } from '../api/errors.js';
+import type { KubeObject } from '../api/types.js';
+
+/** kube-apiserver's limit on request bodies (3 MiB). */
+export const maxBodyBytes = 3 * 1024 * 1024;
+
+/** Whether the client asked for a meta.k8s.io/v1 Table anywhere in its Accept list. */
+export function wantsTable(req: Request): boolean {
+  const accept = req.headers.accept ?? '';
+  for (const alt of accept.split(',')) {
+    const [type, ...params] = alt.split(';').map((s) => s.trim());
+    if (type !== 'application/json') continue;
+    const p = Object.fromEntries(params.map((kv) => kv.split('=').map((s) => s.trim())));
+    if (p.as === 'Table' && p.g === 'meta.k8s.io' && (p.v ?? 'v1') === 'v1') return true;
+  }
+  return false;
+}
+
+/** The raw request body, refusing anything over the limit before buffering it all. */
+export async function readBody(req: Request): Promise<string> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) throw errors.requestEntityTooLarge();
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > maxBodyBytes) throw errors.requestEntityTooLarge();
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export function mediaType(req: Request): string {
+  return (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+}
+
+/** Decode a create/update body; the media type decides the decoder. */
+export function decodeObject(contentType: string, body: string): KubeObject {
+  let obj: unknown;
+  if (contentType === 'application/json' || contentType === '') {
+    try {
+      obj = JSON.parse(body);
+    } catch (e) {
+      throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
+    }
+  } else if (contentType === 'application/yaml' || contentType === 'application/x-yaml' || contentType === 'text/yaml') {
+    try {
+      obj = yaml.load(body);
+    } catch (e) {
+      throw errors.badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
+    }
+  } else {
+    throw errors.unsupportedMediaType(contentType);
+  }
+  if (!obj || typeof obj !== 'object' || Array.isArray(obj)) {
+    throw errors.badRequest("Object 'Kind' is missing in the request body");
+  }
+  const o = obj as KubeObject;
+  if (o.metadata === undefined || o.metadata === null) o.metadata = {};
+  if (typeof o.metadata !== 'object' || Array.isArray(o.metadata)) {
+    throw errors.badRequest('json: cannot unmarshal into Go struct field .metadata of type v1.ObjectMeta');
+  }
+  return o;
+}

@@ -1,0 +1,370 @@
+// The generic registry store (k8s.io/apiserver/pkg/registry/generic/registry):
+// one per resource in the table, turning REST verbs into storage operations
+// with kube's object-meta rules, then the kind's strategy on top.
+
+import crypto from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { errors, qualifiedResource } from '../../api/errors.js';
+import { storagePrefix, type ResourceInfo } from '../../api/resources.js';
+import type { KubeObject } from '../../api/types.js';
+import { applyDefaults } from '../../api/defaults.js';
+import { pruneUnknownFields, validateObject } from '../../api/validation.js';
+import { recordUpdate } from '../patch/index.js';
+import { StorageError, type ListResult, type Storage } from '../storage/interface.js';
+import { modifiedMessage, toStatus } from './errors.js';
+import { hasStatusSubresource, strategyFor, type Strategy } from './strategies.js';
+
+export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
+
+export interface WriteOptions {
+  dryRun?: boolean;
+  fieldManager?: string;
+  fieldValidation?: FieldValidation;
+  /** Filled with `299` warnings (unknown fields dropped under Warn). */
+  warnings?: string[];
+}
+
+export interface DeleteOptions {
+  gracePeriodSeconds?: number;
+  propagationPolicy?: 'Orphan' | 'Background' | 'Foreground';
+  orphanDependents?: boolean;
+  preconditions?: { uid?: string; resourceVersion?: string };
+  dryRun?: boolean;
+}
+
+export interface DeleteResult { object: KubeObject; deleted: boolean }
+
+/** Hooks for kinds whose writes own something outside the object (Service IPs and ports). */
+export interface StoreHooks {
+  beforeCreate?(obj: KubeObject, dryRun: boolean): Promise<void>;
+  /** Undo beforeCreate when the create did not happen. */
+  createFailed?(obj: KubeObject): Promise<void>;
+  beforeUpdate?(obj: KubeObject, old: KubeObject, dryRun: boolean): Promise<void>;
+  afterDelete?(obj: KubeObject): Promise<void>;
+}
+
+/** Answers "does this namespace exist, and is it terminating?" for creates. */
+export type NamespacePhase = (name: string) => Promise<'Active' | 'Terminating' | undefined>;
+
+const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
+
+function randomSuffix(): string {
+  const bytes = crypto.randomBytes(5);
+  return [...bytes].map((b) => nameChars[b % nameChars.length]).join('');
+}
+
+/** RFC 3339 with seconds precision, as metav1.Time marshals. */
+export function now(offsetSeconds = 0): string {
+  return new Date(Math.floor(Date.now() / 1000) * 1000 + offsetSeconds * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Everything except metadata and status: what counts as "spec" for generation. */
+function specOf(o: KubeObject): Record<string, unknown> {
+  const { metadata: _m, status: _s, ...rest } = o;
+  return rest;
+}
+
+export class Store {
+  readonly strategy: Strategy;
+  private readonly prefix: string;
+
+  constructor(
+    readonly resource: ResourceInfo,
+    private readonly storage: Storage,
+    etcdPrefix: string,
+    private readonly namespacePhase: NamespacePhase,
+    private readonly hooks: StoreHooks = {},
+  ) {
+    this.strategy = strategyFor(resource);
+    this.prefix = `${etcdPrefix.replace(/\/$/, '')}/${storagePrefix(resource)}/`;
+  }
+
+  key(namespace: string | undefined, name: string): string {
+    return this.resource.namespaced ? `${this.prefix}${namespace}/${name}` : `${this.prefix}${name}`;
+  }
+
+  /** The prefix a list or watch reads: the whole resource, or one namespace of it. */
+  listPrefix(namespace?: string): string {
+    return this.resource.namespaced && namespace ? `${this.prefix}${namespace}/` : this.prefix;
+  }
+
+  async get(namespace: string | undefined, name: string): Promise<KubeObject> {
+    try {
+      return await this.storage.get(this.key(namespace, name));
+    } catch (e) {
+      throw toStatus(e, this.resource, name);
+    }
+  }
+
+  async list(namespace: string | undefined, opts: { revision?: number; limit?: number; continue?: string; predicate?: (o: KubeObject) => boolean }): Promise<ListResult> {
+    try {
+      return await this.storage.list(this.listPrefix(namespace), opts);
+    } catch (e) {
+      throw toStatus(e, this.resource, '');
+    }
+  }
+
+  async create(namespace: string | undefined, obj: KubeObject, opts: WriteOptions = {}): Promise<KubeObject> {
+    const r = this.resource;
+    const meta = obj.metadata;
+    if (r.namespaced) {
+      meta.namespace = namespace;
+      await this.checkNamespace(namespace!, meta.name ?? meta.generateName ?? '');
+    } else {
+      delete meta.namespace;
+    }
+    this.prepareFields(obj, opts);
+    const generated = !meta.name && !!meta.generateName;
+    if (generated) meta.name = meta.generateName + randomSuffix();
+    meta.uid = crypto.randomUUID();
+    meta.creationTimestamp = now();
+    delete meta.resourceVersion;
+    delete meta.deletionTimestamp;
+    delete meta.deletionGracePeriodSeconds;
+    if (this.strategy.tracksGeneration) meta.generation = 1;
+    else delete meta.generation;
+    this.strategy.prepareForCreate(obj);
+    applyDefaults(r, obj);
+    this.validate(obj);
+    recordUpdate(r, undefined, obj, opts.fieldManager ?? 'unknown');
+    await this.hooks.beforeCreate?.(obj, !!opts.dryRun);
+    if (opts.dryRun) return obj;
+    // A generated name can collide; kube retries with a fresh suffix.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.storage.create(this.key(namespace, meta.name!), obj);
+      } catch (e) {
+        if (generated && e instanceof StorageError && e.code === 'KeyExists' && attempt < 5) {
+          meta.name = meta.generateName + randomSuffix();
+          continue;
+        }
+        await this.hooks.createFailed?.(obj);
+        throw toStatus(e, r, meta.name!);
+      }
+    }
+  }
+
+  /**
+   * PUT (or the body produced by a PATCH): the write is computed from the
+   * stored object by `mutate`, retried on CAS races. subresource 'status'
+   * writes only status; the main resource never writes status.
+   */
+  async update(
+    namespace: string | undefined,
+    name: string,
+    mutate: (current: KubeObject | undefined) => KubeObject,
+    opts: WriteOptions & { subresource?: string; createIfMissing?: boolean } = {},
+  ): Promise<{ object: KubeObject; created: boolean }> {
+    const r = this.resource;
+    const key = this.key(namespace, name);
+    let created = false;
+    let deleteAfter = false;
+    const tryUpdate = async (current: KubeObject): Promise<KubeObject> => {
+      const obj = mutate(structuredClone(current));
+      if (!obj.metadata) obj.metadata = {};
+      const rv = obj.metadata.resourceVersion;
+      if (rv && rv !== current.metadata.resourceVersion) throw errors.conflict(r.plural, name, modifiedMessage, r.group);
+      this.checkIdentity(obj, name, namespace);
+      this.prepareFields(obj, opts);
+      this.mergeFromOld(obj, current, opts.subresource);
+      applyDefaults(r, obj);
+      this.validate(obj, current, opts.subresource);
+      await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
+      if (!isDeepStrictEqual(withoutManaged(obj), withoutManaged(current))) {
+        recordUpdate(r, current, obj, opts.fieldManager ?? 'unknown', opts.subresource);
+      }
+      deleteAfter = !!obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && !awaitsOthers(obj);
+      obj.metadata.resourceVersion = current.metadata.resourceVersion;
+      return obj;
+    };
+    try {
+      if (opts.dryRun) {
+        const current = await this.storage.get(key);
+        return { object: await tryUpdate(current), created };
+      }
+      let out: KubeObject;
+      try {
+        out = await this.storage.guaranteedUpdate(key, undefined, tryUpdate);
+      } catch (e) {
+        if (!(e instanceof StorageError && e.code === 'KeyNotFound')) throw e;
+        const body = mutate(undefined);
+        if (!(this.strategy.allowCreateOnUpdate || opts.createIfMissing) || opts.subresource) throw e;
+        if (body.metadata?.resourceVersion) throw errors.conflict(r.plural, name, modifiedMessage, r.group);
+        created = true;
+        out = await this.create(namespace, body, opts);
+      }
+      if (deleteAfter) {
+        // The last finalizer of an object marked for deletion is gone: finish the delete.
+        out = await this.storage.delete(key, { resourceVersion: out.metadata.resourceVersion });
+        await this.hooks.afterDelete?.(out);
+      }
+      return { object: out, created };
+    } catch (e) {
+      throw toStatus(e, r, name);
+    }
+  }
+
+  async delete(namespace: string | undefined, name: string, options: DeleteOptions = {}): Promise<DeleteResult> {
+    const r = this.resource;
+    const key = this.key(namespace, name);
+    try {
+      if (options.dryRun) {
+        const current = await this.storage.get(key);
+        checkPreconditions(r, name, current, options.preconditions);
+        const marked = this.markForDeletion(current, options);
+        return { object: marked ?? current, deleted: !marked };
+      }
+      let marked: KubeObject | undefined;
+      const out = await this.storage.guaranteedUpdate(key, undefined, (current) => {
+        checkPreconditions(r, name, current, options.preconditions);
+        marked = this.markForDeletion(current, options);
+        return marked ?? current;
+      });
+      if (marked) return { object: out, deleted: false };
+      const deleted = await this.storage.delete(key, { resourceVersion: out.metadata.resourceVersion }, (current) => {
+        checkPreconditions(r, name, current, options.preconditions);
+      });
+      await this.hooks.afterDelete?.(deleted);
+      return { object: deleted, deleted: true };
+    } catch (e) {
+      throw toStatus(e, r, name);
+    }
+  }
+
+  /**
+   * The object as it must be stored instead of deleted (graceful pod
+   * deletion, finalizers), or undefined when it can go now.
+   */
+  private markForDeletion(current: KubeObject, options: DeleteOptions): KubeObject | undefined {
+    const obj = structuredClone(current);
+    const meta = obj.metadata;
+    let keep = false;
+    if (this.resource.plural === 'pods') {
+      const bound = !!obj.spec?.nodeName && !['Succeeded', 'Failed'].includes(obj.status?.phase);
+      let grace = bound ? (options.gracePeriodSeconds ?? obj.spec?.terminationGracePeriodSeconds ?? 30) : 0;
+      // A repeated delete may shorten the grace period, never lengthen it.
+      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
+      if (grace > 0) {
+        if (meta.deletionGracePeriodSeconds !== grace) {
+          meta.deletionTimestamp = now(grace);
+          meta.deletionGracePeriodSeconds = grace;
+        }
+        keep = true;
+      }
+    }
+    if (this.resource.plural === 'namespaces') {
+      obj.status = { ...(obj.status ?? {}), phase: 'Terminating' };
+      keep = true;
+    }
+    const policy = options.propagationPolicy ?? (options.orphanDependents === true ? 'Orphan' : undefined);
+    const finalizers = new Set(meta.finalizers ?? []);
+    if (policy === 'Orphan') finalizers.add('orphan');
+    if (policy === 'Foreground') finalizers.add('foregroundDeletion');
+    if (finalizers.size) {
+      meta.finalizers = [...finalizers];
+      keep = true;
+    }
+    if (!keep) return undefined;
+    if (!meta.deletionTimestamp) {
+      meta.deletionTimestamp = now();
+      meta.deletionGracePeriodSeconds = meta.deletionGracePeriodSeconds ?? 0;
+    }
+    return isDeepStrictEqual(obj, current) ? current : obj;
+  }
+
+  private async checkNamespace(namespace: string, name: string): Promise<void> {
+    const phase = await this.namespacePhase(namespace);
+    if (!phase) throw errors.notFound('namespaces', namespace);
+    if (phase === 'Terminating') {
+      throw errors.forbidden(`${qualifiedResource(this.resource.plural, this.resource.group)} "${name}" is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`);
+    }
+  }
+
+  private prepareFields(obj: KubeObject, opts: WriteOptions): void {
+    const mode = opts.fieldValidation ?? 'Warn';
+    if (mode === 'Ignore') {
+      pruneUnknownFields(this.resource, obj);
+      return;
+    }
+    const unknown = pruneUnknownFields(this.resource, obj).map((p) => p.replace(/^\./, ''));
+    if (!unknown.length) return;
+    if (mode === 'Strict') {
+      throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
+    }
+    opts.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  }
+
+  private checkIdentity(obj: KubeObject, name: string, namespace: string | undefined): void {
+    const r = this.resource;
+    if (obj.metadata.name && obj.metadata.name !== name) {
+      throw errors.badRequest(`the name of the object (${obj.metadata.name}) does not match the name on the URL (${name})`);
+    }
+    obj.metadata.name = name;
+    if (r.namespaced) {
+      if (obj.metadata.namespace && obj.metadata.namespace !== namespace) {
+        throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      obj.metadata.namespace = namespace;
+    } else {
+      delete obj.metadata.namespace;
+    }
+  }
+
+  /** Carry over what this write may not change (BeforeUpdate and the strategies' PrepareForUpdate). */
+  private mergeFromOld(obj: KubeObject, old: KubeObject, subresource?: string): void {
+    const meta = obj.metadata;
+    const oldMeta = old.metadata;
+    if (subresource === 'status') {
+      const status = obj.status;
+      const copy = structuredClone(old);
+      for (const k of Object.keys(obj)) delete obj[k];
+      Object.assign(obj, copy, { status });
+      return;
+    }
+    meta.uid = oldMeta.uid;
+    meta.creationTimestamp = oldMeta.creationTimestamp;
+    meta.deletionTimestamp = oldMeta.deletionTimestamp;
+    meta.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
+    if (!meta.deletionTimestamp) {
+      delete meta.deletionTimestamp;
+      delete meta.deletionGracePeriodSeconds;
+    }
+    // Binding and scale are written by the server itself from the stored object; other writers of the main resource never touch status.
+    if (hasStatusSubresource(this.resource) && subresource !== 'binding') obj.status = structuredClone(old.status);
+    if (obj.status === undefined) delete obj.status;
+    if (this.strategy.tracksGeneration) {
+      const gen = oldMeta.generation ?? 1;
+      meta.generation = isDeepStrictEqual(specOf(obj), specOf(old)) ? gen : gen + 1;
+    } else {
+      delete meta.generation;
+    }
+  }
+
+  private validate(obj: KubeObject, old?: KubeObject, subresource?: string): void {
+    const r = this.resource;
+    const causes = validateObject(r, obj, { old, subresource });
+    if (causes.length) throw errors.invalid(r.kind, obj.metadata.name ?? '', causes, r.group);
+  }
+}
+
+function withoutManaged(o: KubeObject): KubeObject {
+  const { managedFields: _m, resourceVersion: _rv, ...meta } = o.metadata;
+  return { ...o, metadata: meta };
+}
+
+/**
+ * A marked object whose removal someone else finishes: a pod in its grace
+ * period (the kubelet) or a namespace with spec.finalizers (the namespace loop).
+ */
+function awaitsOthers(o: KubeObject): boolean {
+  return (o.metadata.deletionGracePeriodSeconds ?? 0) > 0 || (o.kind === 'Namespace' && !!o.spec?.finalizers?.length);
+}
+
+function checkPreconditions(r: ResourceInfo, name: string, current: KubeObject, pre: DeleteOptions['preconditions']): void {
+  if (pre?.uid && pre.uid !== current.metadata.uid) {
+    throw errors.conflict(r.plural, name, `Precondition failed: UID in precondition: ${pre.uid}, UID in object meta: ${current.metadata.uid}`, r.group);
+  }
+  if (pre?.resourceVersion && pre.resourceVersion !== current.metadata.resourceVersion) {
+    throw errors.conflict(r.plural, name, `Precondition failed: ResourceVersion in precondition: ${pre.resourceVersion}, ResourceVersion in object meta: ${current.metadata.resourceVersion}`, r.group);
+  }
+}

@@ -1,0 +1,47 @@
+// Per-kind rules that the generic store applies, after the strategies in
+// k8s.io/kubernetes/pkg/registry/*/strategy.go. A kind without an entry
+// behaves as a plain object: no generation, no status subresource semantics.
+
+import type { KubeObject } from '../../api/types.js';
+import type { ResourceInfo } from '../../api/resources.js';
+
+export interface Strategy {
+  /** metadata.generation starts at 1 and moves with every spec change (apps kinds). */
+  tracksGeneration: boolean;
+  /** PUT on a missing object creates it (Endpoints, Events, Leases). */
+  allowCreateOnUpdate: boolean;
+  /** An immediate DELETE answers with the object rather than a Status (ReturnDeletedObject). */
+  returnDeletedObject: boolean;
+  /** Reset what a client may not set on create (status, mostly). */
+  prepareForCreate(obj: KubeObject): void;
+}
+
+const plain: Strategy = { tracksGeneration: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
+
+const resetStatus = (obj: KubeObject) => { obj.status = {}; };
+
+const strategies: Record<string, Partial<Strategy>> = {
+  pods: { returnDeletedObject: true, prepareForCreate: (p) => { p.status = { phase: 'Pending' }; } },
+  services: { returnDeletedObject: true, prepareForCreate: (s) => { s.status = { loadBalancer: {} }; } },
+  replicasets: { tracksGeneration: true, prepareForCreate: resetStatus },
+  deployments: { tracksGeneration: true, prepareForCreate: resetStatus },
+  namespaces: {
+    returnDeletedObject: true,
+    prepareForCreate: (ns) => {
+      ns.status = { phase: 'Active' };
+      ns.spec = { ...(ns.spec ?? {}), finalizers: ['kubernetes'] };
+    },
+  },
+  endpoints: { allowCreateOnUpdate: true },
+  events: { allowCreateOnUpdate: true },
+  leases: { allowCreateOnUpdate: true },
+};
+
+export function strategyFor(r: ResourceInfo): Strategy {
+  return { ...plain, ...strategies[r.plural] };
+}
+
+/** Whether the object has a status subresource whose fields the main resource must not change. */
+export function hasStatusSubresource(r: ResourceInfo): boolean {
+  return r.subresources.includes('status');
+}

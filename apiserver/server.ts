@@ -1,0 +1,251 @@
+// The API server: one Store per resource of the table behind the REST
+// handlers, plus health, version and metrics endpoints, the system
+// namespaces and the `kubernetes` Service. main.ts only parses flags and
+// calls startServer.
+
+import http from 'node:http';
+import type net from 'node:net';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { errors, isStatusError, type StatusError } from '../api/errors.js';
+import { R, resources, type ResourceInfo } from '../api/resources.js';
+import type { KubeObject } from '../api/types.js';
+import { logger } from '../lib/log.js';
+import { collectDefaultMetrics, metricsHandler } from '../lib/metrics.js';
+import { metricsRouter } from './metricsapi.js';
+import { ServiceAllocators } from './allocators/services.js';
+import { NamespaceLifecycle } from './registry/namespaces.js';
+import { Store } from './registry/store.js';
+import { toStatus } from './registry/errors.js';
+import { binding, eviction, scale } from './handlers/subresources.js';
+import { podLog, proxyUpgrade } from './handlers/proxy.js';
+import * as rest from './handlers/rest.js';
+import { parseRequest, type RequestInfo } from './handlers/request.js';
+import { requestDuration, requestTotal, storageObjects } from './metrics.js';
+import type { Storage } from './storage/interface.js';
+
+const log = logger('apiserver');
+
+export const version = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-skiff',
+  gitCommit: '0000000000000000000000000000000000000000',
+  gitTreeState: 'clean',
+  buildDate: '2026-01-01T00:00:00Z',
+  goVersion: `node${process.versions.node}`,
+  compiler: 'tsc',
+  platform: `${process.platform}/${process.arch === 'x64' ? 'amd64' : process.arch}`,
+};
+
+export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+export interface ServerConfig {
+  storage: Storage;
+  etcdPrefix: string;
+  bindAddress: string;
+  port: number;
+  serviceClusterIPRange: string;
+  serviceNodePortRange: string;
+  /** Extra routers mounted before the REST handlers (discovery, OpenAPI). */
+  routers?: express.Router[];
+  bookmarkIntervalMs?: number;
+}
+
+export interface ApiServer {
+  server: http.Server;
+  stores: Map<string, Store>;
+  close(): Promise<void>;
+}
+
+function sendError(res: Response, e: StatusError): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.status(e.code).json(e.status);
+}
+
+export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
+  const { storage } = cfg;
+  const stores = new Map<string, Store>();
+  const storeOf = (plural: string) => stores.get(plural)!;
+  const namespaces = new NamespaceLifecycle(storage, storeOf);
+  const allocators = new ServiceAllocators(cfg);
+  for (const r of resources) {
+    stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
+  }
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs };
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.set('query parser', 'simple');
+  collectDefaultMetrics();
+
+  app.get(['/healthz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await Promise.race([
+      storage.currentRevision().then(() => true, () => false),
+      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+    ]);
+    res.status(ok ? 200 : 500).type('text/plain').send(ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
+  });
+  app.get('/version', (_req, res) => { res.json(version); });
+  app.get('/metrics', metricsHandler);
+  for (const router of cfg.routers ?? []) app.use(router);
+  app.use(metricsRouter({
+    nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
+    podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
+  }));
+
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    const info = parseRequest(req);
+    if (!info) {
+      next();
+      return;
+    }
+    const started = process.hrtime.bigint();
+    const r = info.resource;
+    const labels = { verb: info.verb.toUpperCase(), group: r.group, version: r.version, resource: r.plural, subresource: info.subresource ?? '', scope: info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster' };
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      requestTotal.inc({ ...labels, code: String(res.statusCode) });
+      if (info.verb !== 'watch') requestDuration.observe(labels, seconds);
+      log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
+    });
+    try {
+      await dispatch(ctx, req, res, info);
+    } catch (e) {
+      next(e);
+    }
+  });
+  app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const status = isStatusError(err) ? err : (err as { type?: string }).type === 'entity.too.large' ? errors.requestEntityTooLarge() : toStatus(err, R.pods, '');
+    if (status.code >= 500) log.warn('request failed', { method: req.method, path: req.originalUrl, error: (err as Error)?.message });
+    sendError(res, status);
+  });
+
+  const server = http.createServer(app);
+  server.keepAliveTimeout = 65_000;
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    void upgrade(storeOf, req, socket, head);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(cfg.port, cfg.bindAddress, () => resolve());
+  });
+
+  namespaces.start();
+  const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, cfg.port);
+  bootstrap.start();
+  const objectCounts = setInterval(() => void countObjects(storage, stores), 30_000);
+  objectCounts.unref();
+
+  return {
+    server,
+    stores,
+    async close() {
+      bootstrap.stop();
+      namespaces.stop();
+      clearInterval(objectCounts);
+      server.closeAllConnections();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+async function dispatch(ctx: rest.RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
+  switch (info.subresource) {
+    case 'scale': return scale(ctx, req, res, info);
+    case 'binding': return binding(ctx, req, res, info);
+    case 'eviction': return eviction(ctx, req, res, info);
+    case 'log': return podLog(ctx.store(R.pods), ctx.store(R.nodes), req, res, info.namespace!, info.name!);
+    case 'exec': case 'attach': case 'portforward': case 'proxy': case 'finalize':
+      throw errors.methodNotSupported(info.resource.kind, `${req.method} ${info.subresource}`);
+  }
+  switch (info.verb) {
+    case 'get': return rest.get(ctx, req, res, info);
+    case 'list': return rest.list(ctx, req, res, info);
+    case 'watch': return rest.watch(ctx, req, res, info);
+    case 'create':
+      if (info.name) throw errors.methodNotSupported(info.resource.kind, 'POST');
+      return rest.create(ctx, req, res, info);
+    case 'update': return rest.update(ctx, req, res, info);
+    case 'patch': return rest.patch(ctx, req, res, info);
+    case 'delete': return rest.remove(ctx, req, res, info);
+    case 'deletecollection': return rest.removeCollection(ctx, req, res, info);
+    default: throw errors.methodNotSupported(info.resource.kind, req.method);
+  }
+}
+
+async function upgrade(storeOf: (p: string) => Store, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+  const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)\/(exec|attach|portforward)(\?|$)/.exec(req.url ?? '');
+  try {
+    if (!m) throw errors.notFoundPath();
+    await proxyUpgrade(storeOf('pods'), storeOf('nodes'), req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), subresource: m[3] });
+  } catch (e) {
+    const status = toStatus(e, R.pods, m?.[2] ?? '').status;
+    const body = JSON.stringify(status);
+    socket.end(`HTTP/1.1 ${status.code} ${http.STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  }
+}
+
+async function countObjects(storage: Storage, stores: Map<string, Store>): Promise<void> {
+  for (const [plural, store] of stores) {
+    const n = await storage.count(store.listPrefix()).catch(() => undefined);
+    if (n !== undefined) storageObjects.set({ resource: store.resource.group ? `${plural}.${store.resource.group}` : plural }, n);
+  }
+}
+
+/**
+ * What kube-apiserver keeps in place from the start and retries until
+ * storage is reachable: the system namespaces, and the `kubernetes` Service
+ * with Endpoints pointing at this server.
+ */
+class Bootstrap {
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+
+  constructor(private readonly storeOf: (p: string) => Store, private readonly clusterIP: string, private readonly port: number) {}
+
+  start(): void {
+    void this.run();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for (const name of systemNamespaces) {
+        await this.ensure('namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+      }
+      await this.ensure('services', 'default', {
+        apiVersion: 'v1', kind: 'Service',
+        metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
+        spec: { type: 'ClusterIP', clusterIP: this.clusterIP, sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: this.port }] },
+      });
+      await this.storeOf('endpoints').update('default', 'kubernetes', () => ({
+        apiVersion: 'v1', kind: 'Endpoints',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
+        subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
+      }), { fieldManager: 'kube-apiserver' });
+      log.info('bootstrap objects in place');
+    } catch (e) {
+      if (this.stopped) return;
+      log.warn('bootstrap failed, retrying', { error: (e as Error).message });
+      this.timer = setTimeout(() => void this.run(), 1000);
+    }
+  }
+
+  private async ensure(plural: string, namespace: string | undefined, obj: KubeObject): Promise<void> {
+    try {
+      await this.storeOf(plural).create(namespace, obj, { fieldManager: 'kube-apiserver' });
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409 && (e as { code?: number }).code !== 422) throw e;
+    }
+  }
+}

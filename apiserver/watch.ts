@@ -1,0 +1,110 @@
+// Serving a watch: newline-delimited JSON events over a chunked response,
+// one write per event so each reaches the client at once. Selector
+// transitions follow kube's cacher: an object leaving the selector is
+// DELETED for this watcher, one entering it ADDED.
+
+import type { Request, Response } from 'express';
+import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import type { KubeObject, WatchEvent, WatchEventType } from '../api/types.js';
+import { logger } from '../lib/log.js';
+import { toTable, type TableOptions } from './printers.js';
+import { toStatus } from './registry/errors.js';
+import type { Storage, StorageEvent } from './storage/interface.js';
+import { longrunningRequests, registeredWatchers } from './metrics.js';
+
+const log = logger('apiserver');
+
+export interface WatchRequest {
+  resource: ResourceInfo;
+  storage: Storage;
+  prefix: string;
+  sinceRevision: number;
+  predicate: (o: KubeObject) => boolean;
+  allowBookmarks: boolean;
+  timeoutSeconds?: number;
+  /** Stream Table rows instead of objects (kubectl get -w). */
+  table?: TableOptions;
+  bookmarkIntervalMs?: number;
+}
+
+/** kube-apiserver picks a random timeout in [min-request-timeout, 2x] (30-60 min) so watches do not all reconnect at once. */
+function defaultTimeoutSeconds(): number {
+  return 1800 + Math.floor(Math.random() * 1800);
+}
+
+/** Map a storage event through the watcher's selector; undefined when the watcher must not see it. */
+export function filterEvent(e: StorageEvent, matches: (o: KubeObject) => boolean): WatchEvent | undefined {
+  const now = matches(e.object);
+  if (e.type === 'ADDED') return now ? { type: 'ADDED', object: e.object } : undefined;
+  if (e.type === 'DELETED') return matches(e.prevObject ?? e.object) ? { type: 'DELETED', object: e.object } : undefined;
+  const before = e.prevObject ? matches(e.prevObject) : true;
+  if (now && before) return { type: 'MODIFIED', object: e.object };
+  if (now) return { type: 'ADDED', object: e.object };
+  if (before) return { type: 'DELETED', object: e.object };
+  return undefined;
+}
+
+export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
+  const r = w.resource;
+  const labels = { group: r.group, version: r.version, kind: r.kind };
+  const lrLabels = { verb: 'WATCH', group: r.group, version: r.version, resource: r.plural, subresource: '', scope: r.namespaced ? 'namespace' : 'cluster' };
+  res.status(200);
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Transfer-Encoding', 'chunked');
+  res.flushHeaders();
+  registeredWatchers.inc(labels);
+  longrunningRequests.inc(lrLabels);
+
+  let headersSent = false;
+  let lastRevision = w.sinceRevision;
+  const send = (type: WatchEventType, object: unknown) => {
+    if (res.writableEnded) return;
+    let out = object;
+    if (w.table && type !== 'ERROR' && type !== 'BOOKMARK') {
+      out = toTable(r, [object as KubeObject], {}, { ...w.table, noHeaders: headersSent });
+      headersSent = true;
+    }
+    res.write(JSON.stringify({ type, object: out }) + '\n');
+  };
+  const bookmark = (revision: number) => {
+    send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(revision) } });
+  };
+
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    handle.stop();
+    clearTimeout(timeout);
+    clearInterval(bookmarks);
+    registeredWatchers.dec(labels);
+    longrunningRequests.dec(lrLabels);
+    if (!res.writableEnded) res.end();
+  };
+
+  const handle = w.storage.watch(w.prefix, { sinceRevision: w.sinceRevision, recursive: true }, {
+    onEvent(e) {
+      lastRevision = Math.max(lastRevision, e.revision);
+      const ev = filterEvent(e, w.predicate);
+      if (ev) send(ev.type, ev.object);
+    },
+    onError(e) {
+      if (!finished) {
+        log.debug('watch ended by storage', { resource: r.plural, error: e.message });
+        send('ERROR', toStatus(e, r, '').status);
+      }
+      finish();
+    },
+    onProgress(revision) {
+      lastRevision = Math.max(lastRevision, revision);
+      if (w.allowBookmarks) bookmark(lastRevision);
+    },
+  });
+  // Storage may report progress rarely; a periodic bookmark at the last delivered revision keeps clients' resume points fresh.
+  const bookmarks = setInterval(() => {
+    if (w.allowBookmarks && lastRevision > 0) bookmark(lastRevision);
+  }, w.bookmarkIntervalMs ?? 60_000);
+  const timeout = setTimeout(finish, (w.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000);
+  req.on('close', finish);
+  res.on('error', finish);
+}

@@ -1,0 +1,104 @@
+// Small HTTP helpers for the API server suites: JSON in, status and JSON out.
+
+export interface Reply<T = any> { status: number; body: T; headers: Headers; text: string }
+
+export async function call<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
+  const init: RequestInit = { method, headers: { ...headers } };
+  if (body !== undefined) {
+    init.body = typeof body === 'string' ? body : JSON.stringify(body);
+    (init.headers as Record<string, string>)['Content-Type'] ??= 'application/json';
+  }
+  const r = await fetch(base + path, init);
+  const text = await r.text();
+  let parsed: any;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: r.status, body: parsed, headers: r.headers, text };
+}
+
+export function client(base: string) {
+  return {
+    get: <T = any>(p: string, h?: Record<string, string>) => call<T>(base, 'GET', p, undefined, h),
+    post: <T = any>(p: string, b: unknown, h?: Record<string, string>) => call<T>(base, 'POST', p, b, h),
+    put: <T = any>(p: string, b: unknown, h?: Record<string, string>) => call<T>(base, 'PUT', p, b, h),
+    patch: <T = any>(p: string, b: unknown, type = 'application/merge-patch+json') => call<T>(base, 'PATCH', p, b, { 'Content-Type': type }),
+    del: <T = any>(p: string, b?: unknown) => call<T>(base, 'DELETE', p, b),
+  };
+}
+
+export interface WatchStream {
+  events: { type: string; object: any }[];
+  /** Resolves when at least n events arrived (or rejects after the timeout). */
+  waitFor(n: number, timeoutMs?: number): Promise<{ type: string; object: any }[]>;
+  ended: Promise<void>;
+  status: Promise<number>;
+  close(): void;
+}
+
+export function watch(base: string, path: string, headers: Record<string, string> = {}): WatchStream {
+  const ac = new AbortController();
+  const events: { type: string; object: any }[] = [];
+  let notify = () => {};
+  let resolveStatus!: (n: number) => void;
+  const status = new Promise<number>((r) => { resolveStatus = r; });
+  const ended = (async () => {
+    try {
+      const r = await fetch(base + path, { signal: ac.signal, headers });
+      resolveStatus(r.status);
+      const decoder = new TextDecoder();
+      let buf = '';
+      for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) {
+        buf += decoder.decode(chunk, { stream: true });
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          if (line.trim()) events.push(JSON.parse(line));
+          notify();
+        }
+      }
+    } catch (e) {
+      if ((e as Error).name !== 'AbortError') throw e;
+    } finally {
+      notify();
+    }
+  })();
+  let done = false;
+  ended.finally(() => { done = true; }).catch(() => {});
+  return {
+    events,
+    ended,
+    status,
+    close: () => ac.abort(),
+    async waitFor(n, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      while (events.length < n) {
+        if (done) throw new Error(`watch ended after ${events.length} events, wanted ${n}: ${JSON.stringify(events.map((e) => e.type))}`);
+        if (Date.now() > deadline) throw new Error(`timed out with ${events.length} events, wanted ${n}`);
+        await new Promise<void>((r) => { notify = r; setTimeout(r, 100); });
+      }
+      return events;
+    },
+  };
+}
+
+export const pod = (name: string, extra: Record<string, any> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, ...(extra.metadata ?? {}) },
+  spec: { containers: [{ name: 'c', image: 'busybox:latest' }], ...(extra.spec ?? {}) },
+});
+
+export const deployment = (name: string, replicas = 1) => ({
+  apiVersion: 'apps/v1',
+  kind: 'Deployment',
+  metadata: { name },
+  spec: {
+    replicas,
+    selector: { matchLabels: { app: name } },
+    template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox:latest' }] } },
+  },
+});

@@ -1,0 +1,106 @@
+// Starts the compiled API server (dist/apiserver/main.js) on a free loopback
+// port against a real etcd (its own unless one is given), waits for /readyz,
+// and stops everything it started, for integration tests and benchmarks.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEtcd, type EtcdProcess } from './etcd.js';
+import { freePort, waitFor } from './ports.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const mainJs = path.join(repo, 'dist', 'apiserver', 'main.js');
+
+export interface ApiServerOptions {
+  /** An etcd endpoint to use; when absent a private etcd is started (and stopped with the server). */
+  etcd?: string;
+  serviceClusterIpRange?: string;
+  serviceNodePortRange?: string;
+  /** Extra flags for main.js. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export interface ApiServerProcess {
+  url: string;
+  port: number;
+  proc: ChildProcess;
+  /** The etcd in use: the one passed in, or the private one. */
+  etcdEndpoint: string;
+  /** Set when startApiServer started etcd itself. */
+  etcd?: EtcdProcess;
+  /** Last lines of the server's stderr, for assertion messages. */
+  logs(): string;
+  stop(): Promise<void>;
+  /** Kill the process and start it again on the same port and etcd. */
+  restart(): Promise<void>;
+}
+
+const running = new Set<ChildProcess>();
+// A test that throws before stop() must not leave servers behind.
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
+export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServerProcess> {
+  const etcd = opts.etcd ? undefined : await startEtcd();
+  const endpoint = opts.etcd ?? etcd!.endpoint;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const args = [
+    mainJs,
+    `--etcd-servers=${endpoint}`,
+    '--bind-address=127.0.0.1',
+    `--port=${port}`,
+    `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? '10.96.0.0/12'}`,
+    `--service-node-port-range=${opts.serviceNodePortRange ?? '30000-32767'}`,
+    '--etcd-prefix=/registry',
+    ...(opts.args ?? []),
+  ];
+  let stderr = '';
+  const launch = async (): Promise<ChildProcess> => {
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...opts.env } });
+    running.add(proc);
+    proc.once('exit', () => running.delete(proc));
+    proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-20_000); });
+    await waitFor('API server /readyz', async () => {
+      if (proc.exitCode !== null) throw new Error(`apiserver exited with ${proc.exitCode}: ${stderr.slice(-4000)}`);
+      const r = await fetch(`${url}/readyz`).catch(() => undefined);
+      return r?.ok;
+    }, 30_000);
+    // Ready means storage answers; the system namespaces follow right after.
+    await waitFor('namespace default', async () => (await fetch(`${url}/api/v1/namespaces/default`).catch(() => undefined))?.ok, 30_000);
+    return proc;
+  };
+  const kill = async (proc: ChildProcess) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      proc.once('exit', () => resolve());
+      proc.kill('SIGKILL');
+    });
+  };
+  let proc: ChildProcess;
+  try {
+    proc = await launch();
+  } catch (e) {
+    await etcd?.stop();
+    throw e;
+  }
+  const handle: ApiServerProcess = {
+    url,
+    port,
+    proc,
+    etcdEndpoint: endpoint,
+    etcd,
+    logs: () => stderr,
+    async stop() {
+      await kill(handle.proc);
+      await etcd?.stop();
+    },
+    async restart() {
+      await kill(handle.proc);
+      handle.proc = await launch();
+    },
+  };
+  return handle;
+}
