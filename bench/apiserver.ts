@@ -1,0 +1,86 @@
+// Create throughput through the API server against raw etcd puts of the same
+// bytes at the same concurrency, in one run on one etcd; plus create latency
+// and the server's RSS with 10,000 pods stored.
+//   node dist/bench/apiserver.js [--pods=5000] [--concurrency=50]
+
+import fs from 'node:fs';
+import http from 'node:http';
+import { Etcd3 } from 'etcd3';
+import { parseFlags } from '../lib/flags.js';
+import { startApiServer } from '../test/util/apiserver.js';
+
+const flags = parseFlags({ pods: 5000, concurrency: 50, rssPods: 10_000 }, process.argv.slice(2), 'API server create benchmark');
+const agent = new http.Agent({ keepAlive: true, maxSockets: flags.concurrency });
+
+function podBody(name: string): string {
+  return JSON.stringify({
+    apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'bench', labels: { app: 'bench' } },
+    spec: { containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'] }] },
+  });
+}
+
+function post(port: number, path: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Run n jobs with bounded concurrency; returns per-job latencies in ms and the wall time. */
+async function run(n: number, job: (i: number) => Promise<void>): Promise<{ latencies: number[]; seconds: number }> {
+  const latencies: number[] = new Array(n);
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(Array.from({ length: flags.concurrency }, async () => {
+    while (next < n) {
+      const i = next++;
+      const s = performance.now();
+      await job(i);
+      latencies[i] = performance.now() - s;
+    }
+  }));
+  return { latencies, seconds: (performance.now() - t0) / 1000 };
+}
+
+const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const srv = await startApiServer();
+const etcd = new Etcd3({ hosts: srv.etcdEndpoint });
+try {
+  const status = await post(srv.port, '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }));
+  if (status !== 201) throw new Error(`creating namespace bench: HTTP ${status}`);
+
+  const raw = await run(flags.pods, async (i) => {
+    await etcd.put(`/bench/raw/pods/bench/raw-${i}`).value(podBody(`raw-${i}`));
+  });
+  let failures = 0;
+  const api = await run(flags.pods, async (i) => {
+    const code = await post(srv.port, '/api/v1/namespaces/bench/pods', podBody(`pod-${i}`));
+    if (code !== 201) failures++;
+  });
+  const rawRate = flags.pods / raw.seconds;
+  const apiRate = flags.pods / api.seconds;
+  console.log(`raw etcd puts:      ${rawRate.toFixed(0)}/s (${flags.pods} at concurrency ${flags.concurrency})`);
+  console.log(`API server creates: ${apiRate.toFixed(0)}/s, ${failures} failed`);
+  console.log(`ratio:              ${(apiRate / rawRate).toFixed(2)} (target >= 0.5)`);
+  console.log(`create latency:     p50 ${pct(api.latencies, 50).toFixed(1)} ms, p99 ${pct(api.latencies, 99).toFixed(1)} ms (target p99 < 100 ms)`);
+
+  const more = Math.max(0, flags.rssPods - flags.pods);
+  await run(more, async (i) => {
+    await post(srv.port, '/api/v1/namespaces/bench/pods', podBody(`extra-${i}`));
+  });
+  console.log(`API server RSS with ${flags.pods + more} pods stored: ${rssMiB(srv.proc.pid!).toFixed(0)} MiB`);
+} finally {
+  etcd.close();
+  agent.destroy();
+  await srv.stop();
+}
