@@ -31,6 +31,9 @@ describe('FakeClient', () => {
     await pods.create(pod('b', { app: 'db' }));
     expect((await pods.list({ labelSelector: 'app=web' })).items.map((p) => p.metadata.name)).toEqual(['a']);
     expect((await pods.list({ fieldSelector: 'metadata.name=b' })).items.map((p) => p.metadata.name)).toEqual(['b']);
+    expect((await pods.list({ labelSelector: 'app in (db,x)' })).items.map((p) => p.metadata.name)).toEqual(['b']);
+    expect((await pods.list({ fieldSelector: 'metadata.name!=b' })).items.map((p) => p.metadata.name)).toEqual(['a']);
+    await expect(pods.list({ labelSelector: 'app in (' })).rejects.toMatchObject({ code: 400 });
     expect((await c.resource(R.pods).list()).items).toHaveLength(2);
     const m = await pods.patch('a', 'merge', { metadata: { labels: { app: null, tier: 'fe' } } });
     expect(m.metadata.labels).toEqual({ tier: 'fe' });

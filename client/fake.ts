@@ -261,8 +261,7 @@ export class FakeClient implements Client {
     };
 
     const list = (opts: ListOptions): KubeList<KubeObject> => {
-      const labels = labelMatcher(opts.labelSelector);
-      const fields = fieldMatcher(opts.fieldSelector);
+      const { labels, fields } = selectors(opts);
       const items = [...objects.values()]
         .filter((o) => (!ns || o.metadata.namespace === ns) && labels(o) && fields(o))
         .sort((a, b) => idOf(a.metadata.name!).localeCompare(idOf(b.metadata.name!)))
@@ -271,8 +270,7 @@ export class FakeClient implements Client {
     };
 
     const watch = (opts: ListOptions, onEvent: (e: WatchEventOf<any>) => void): WatchStream => {
-      const labels = labelMatcher(opts.labelSelector);
-      const fields = fieldMatcher(opts.fieldSelector);
+      const { labels, fields } = selectors(opts);
       let settle!: (err?: Error) => void;
       const done = new Promise<void>((resolve, reject) => {
         settle = (err) => (err ? reject(err) : resolve());
@@ -341,6 +339,15 @@ export class FakeClient implements Client {
     };
 
     return { get, list, create, update, patch, delete: deleteOne, watch, createSubresource, getSubresource };
+  }
+}
+
+/** Bad selector syntax is a 400, as from the API server. */
+function selectors(opts: ListOptions) {
+  try {
+    return { labels: labelMatcher(opts.labelSelector), fields: fieldMatcher(opts.fieldSelector) };
+  } catch (e) {
+    throw errors.badRequest((e as Error).message);
   }
 }
 

@@ -52,6 +52,8 @@ describe('SharedInformer over the fake client', () => {
     await vi.waitFor(() => expect(r.log).toEqual(['add a', 'add b', 'update b 2->3', 'delete a']));
     expect(inf.lister.list({ labelSelector: 'app=web' }).map((p) => p.metadata.name)).toEqual(['b']);
     expect(inf.lister.list({ namespace: 'other' })).toEqual([]);
+    expect(inf.lister.list({ namespace: 'default', labelSelector: 'app notin (web)' })).toEqual([]);
+    expect(inf.lister.list({ namespace: 'default', labelSelector: 'app' }).map((p) => p.metadata.name)).toEqual(['b']);
     expect(inf.lister.byIndex('nodeName', 'node-1').map((p) => p.metadata.name)).toEqual(['b']);
     expect(inf.lastSyncResourceVersion()).toBe('4');
   });

@@ -1,9 +1,10 @@
 // Selector matching for the client side (fake client lists and watches,
-// listers' label filters). Label selectors come from api/labels.ts; field
-// selectors are evaluated against dotted paths of the object, which covers
-// every field kube-apiserver lets a kind select on (metadata.name,
-// spec.nodeName, status.phase, ...).
+// listers' label filters). Syntax and semantics come from api/labels.ts and
+// api/fields.ts; field values are read from the object by their dotted path,
+// which covers every field kube-apiserver lets a kind select on
+// (metadata.name, spec.nodeName, status.phase, ...).
 
+import { parseFieldSelector } from '../api/fields.js';
 import { parseSelector } from '../api/labels.js';
 import type { KubeObject } from '../api/types.js';
 
@@ -13,19 +14,11 @@ const always: Matcher = () => true;
 
 export function labelMatcher(selector: string | undefined): Matcher {
   if (!selector) return always;
-  let sel;
-  try {
-    sel = parseSelector(selector);
-  } catch (e) {
-    // api/labels.ts is still a stub: fall back to equality-only matching.
-    const reqs = equalityRequirements(selector);
-    if (!(e as Error).message.startsWith('TODO') || !reqs) throw e;
-    return (obj) => reqs.every(([k, v]) => obj.metadata.labels?.[k] === v);
-  }
+  const sel = parseSelector(selector);
   return (obj) => sel.matches(obj.metadata.labels ?? {});
 }
 
-/** Equality-only requirements ("a=b,c==d"): the ones a label index can answer. */
+/** Equality-only requirements ("a=b,c==d"): the ones a label index can answer; undefined when there are others. */
 export function equalityRequirements(selector: string | undefined): [string, string][] | undefined {
   if (!selector) return [];
   const out: [string, string][] = [];
@@ -39,15 +32,15 @@ export function equalityRequirements(selector: string | undefined): [string, str
 
 export function fieldMatcher(selector: string | undefined): Matcher {
   if (!selector) return always;
-  const reqs = selector.split(',').map((part) => {
-    const m = /^\s*([A-Za-z0-9.]+)\s*(!=|==|=)\s*(.*?)\s*$/.exec(part);
-    if (!m) throw new Error(`invalid selector: '${selector}'; can't understand '${part}'`);
-    return { path: m[1].split('.'), neg: m[2] === '!=', value: m[3] };
-  });
-  return (obj) =>
-    reqs.every(({ path, neg, value }) => {
+  const sel = parseFieldSelector(selector);
+  const paths = sel.requirements.map((r) => [r.field, r.field.split('.')] as const);
+  return (obj) => {
+    const fields: Record<string, string> = {};
+    for (const [field, path] of paths) {
       let v: any = obj;
       for (const p of path) v = v?.[p];
-      return (String(v ?? '') === value) !== neg;
-    });
+      fields[field] = String(v ?? '');
+    }
+    return sel.matches(fields);
+  };
 }
