@@ -132,3 +132,17 @@ describe('RestClient', () => {
     c.close();
   });
 });
+
+describe('RestClient watch against a dying server', () => {
+  it('rejects done when the connection drops mid-stream', async () => {
+    handler = (_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.write('{"type":"ADDED","object":{"metadata":{"name":"a"}}}\n{"type":"MOD');
+      setTimeout(() => res.socket?.destroy(), 20);
+    };
+    const got: unknown[] = [];
+    const w = client.resource(R.pods).watch({}, (e) => got.push(e));
+    await expect(w.done).rejects.toThrow();
+    expect(got).toHaveLength(1);
+  });
+});

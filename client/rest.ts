@@ -233,6 +233,8 @@ export class RestClient implements Client {
           });
           res.on('end', () => resolve());
           res.on('error', (e) => (stopped ? resolve() : reject(e)));
+          // A server that dies mid-stream may close without 'end' or 'error'.
+          res.on('close', () => (stopped || res.complete ? resolve() : reject(new Error(`watch ${url.pathname}: connection closed`))));
         });
         req.on('error', (e) => (stopped ? resolve() : reject(e)));
         req.on('close', () => {
