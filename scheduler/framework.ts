@@ -4,7 +4,8 @@
 // aggregates incremental so a plugin never walks a node's pods.
 
 import { controllerOf, objectKey, type ContainerPort, type Node, type Pod } from '../api/types.js';
-import { parseBytes, parseCpuMillis, podRequests, type Resources } from './resources.js';
+import { milliValue, value } from '../api/quantity.js';
+import { podRequests, type Resources } from './resources.js';
 
 export const MAX_NODE_SCORE = 100;
 
@@ -111,9 +112,9 @@ export class NodeInfo {
     this.node = node;
     const a = node.status?.allocatable ?? node.status?.capacity ?? {};
     this.allocatable = {
-      milliCPU: a.cpu !== undefined ? parseCpuMillis(a.cpu) : 0,
-      memory: a.memory !== undefined ? parseBytes(a.memory) : 0,
-      pods: a.pods !== undefined ? parseBytes(a.pods) : 0,
+      milliCPU: milliValue(a.cpu),
+      memory: value(a.memory),
+      pods: value(a.pods),
     };
   }
 
