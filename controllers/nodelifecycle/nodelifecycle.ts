@@ -1,0 +1,157 @@
+// The node lifecycle controller (pkg/controller/nodelifecycle): every
+// monitor period, a node whose kubelet has not heartbeaten (its Lease in
+// kube-node-lease, or the Ready condition) within the grace period gets its
+// conditions set to Unknown, its pods marked not ready, and NoExecute taints
+// by which the taint-eviction controller evicts them. Taints go when the
+// node recovers.
+
+import { R } from '../../api/resources.js';
+import type { Lease, Node, NodeCondition, Pod, Taint } from '../../api/types.js';
+import { deepCopy } from '../../api/types.js';
+import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
+import { logger } from '../../lib/log.js';
+import type { Controller } from '../controller.js';
+import { canonicalJSON } from '../canonical.js';
+import { NOT_READY, UNREACHABLE } from './taints.js';
+
+export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
+const monitoredConditions = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
+
+export interface NodeLifecycleOptions {
+  client: Client;
+  informers: InformerFactory;
+  nodeMonitorGracePeriodMs?: number;
+  nodeStartupGracePeriodMs?: number;
+  nodeMonitorPeriodMs?: number;
+  now?: () => number;
+}
+
+export class NodeLifecycleController implements Controller {
+  readonly name = 'node-lifecycle';
+  private readonly log = logger('node-lifecycle-controller');
+  private readonly client: Client;
+  private readonly nodes: Informer<Node>;
+  private readonly leases: Informer<Lease>;
+  private readonly pods: Informer<Pod>;
+  private readonly gracePeriodMs: number;
+  private readonly startupGracePeriodMs: number;
+  private readonly periodMs: number;
+  private readonly now: () => number;
+  private stop?: () => void;
+
+  constructor(o: NodeLifecycleOptions) {
+    this.client = o.client;
+    this.nodes = o.informers.informerFor<Node>(R.nodes);
+    this.leases = o.informers.informerFor<Lease>(R.leases, { namespace: NODE_LEASE_NAMESPACE });
+    this.pods = o.informers.informerFor<Pod>(R.pods);
+    this.gracePeriodMs = o.nodeMonitorGracePeriodMs ?? 40_000;
+    this.startupGracePeriodMs = o.nodeStartupGracePeriodMs ?? 60_000;
+    this.periodMs = o.nodeMonitorPeriodMs ?? 5_000;
+    this.now = o.now ?? Date.now;
+  }
+
+  /** Monitors until shutDown(); one pass at a time however slow the API server is. */
+  async run(): Promise<void> {
+    let stopped = false;
+    let wake: () => void = () => {};
+    this.stop = () => {
+      stopped = true;
+      wake();
+    };
+    while (!stopped) {
+      await this.monitor().catch((err) => this.log.warn('node monitor pass failed', { error: (err as Error).message }));
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, this.periodMs);
+        wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+
+  shutDown(): void {
+    this.stop?.();
+  }
+
+  /** monitorNodeHealth: one pass over every node. */
+  async monitor(): Promise<void> {
+    for (const node of this.nodes.lister.list()) {
+      try {
+        await this.monitorNode(node);
+      } catch (err) {
+        this.log.warn('node health update failed', { node: node.metadata.name, error: (err as Error).message });
+      }
+    }
+  }
+
+  private lastHeartbeat(node: Node): number | undefined {
+    const lease = this.leases.lister.get(`${NODE_LEASE_NAMESPACE}/${node.metadata.name}`);
+    const times = [lease?.spec.renewTime, node.status?.conditions?.find((c) => c.type === 'Ready')?.lastHeartbeatTime]
+      .map((t) => (t ? Date.parse(t) : NaN))
+      .filter((t) => !Number.isNaN(t));
+    return times.length ? Math.max(...times) : undefined;
+  }
+
+  private async monitorNode(cached: Node): Promise<void> {
+    const now = this.now();
+    const heartbeat = this.lastHeartbeat(cached);
+    const created = Date.parse(cached.metadata.creationTimestamp ?? '') || now;
+    const stale = heartbeat === undefined ? now - created > this.startupGracePeriodMs : now - heartbeat > this.gracePeriodMs;
+    let node = cached;
+    if (stale) node = await this.markUnknown(cached, now);
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'Unknown' || ready?.status === 'False') await this.markPodsNotReady(node, now);
+    await this.syncTaints(node, ready?.status, now);
+  }
+
+  /** tryUpdateNodeHealth: every monitored condition becomes Unknown, keeping its last heartbeat. */
+  private async markUnknown(cached: Node, now: number): Promise<Node> {
+    const node = deepCopy(cached);
+    const at = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    const conditions: NodeCondition[] = node.status?.conditions ?? [];
+    for (const type of monitoredConditions) {
+      const c = conditions.find((x) => x.type === type);
+      if (!c) {
+        conditions.push({ type, status: 'Unknown', reason: 'NodeStatusNeverUpdated', message: 'Kubelet never posted node status.', lastHeartbeatTime: node.metadata.creationTimestamp, lastTransitionTime: at });
+      } else if (c.status !== 'Unknown') {
+        Object.assign(c, { status: 'Unknown', reason: 'NodeStatusUnknown', message: 'Kubelet stopped posting node status.', lastTransitionTime: at });
+      }
+    }
+    if (canonicalJSON(conditions) === canonicalJSON(cached.status?.conditions ?? [])) return cached;
+    node.status = { ...node.status, conditions };
+    this.log.info('node stopped posting status', { node: node.metadata.name });
+    return this.client.resource<Node>(R.nodes).updateStatus(node);
+  }
+
+  /** MarkPodsNotReady: clients (Endpoints, kubectl) must stop trusting pods on a node nobody hears from. */
+  private async markPodsNotReady(node: Node, now: number): Promise<void> {
+    for (const pod of this.pods.lister.byIndex('nodeName', node.metadata.name!)) {
+      const ready = pod.status?.conditions?.find((c) => c.type === 'Ready');
+      if (ready?.status !== 'True' || pod.metadata.deletionTimestamp) continue;
+      const copy = deepCopy(pod);
+      const c = copy.status!.conditions!.find((x) => x.type === 'Ready')!;
+      Object.assign(c, { status: 'False', lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z') });
+      await this.client.resource<Pod>(R.pods, pod.metadata.namespace).updateStatus(copy);
+    }
+  }
+
+  /** doNoExecuteTaintingPass and the NoSchedule taints by condition, from the Ready status. */
+  private async syncTaints(node: Node, ready: string | undefined, now: number): Promise<void> {
+    const managed = new Set([UNREACHABLE, NOT_READY]);
+    const current = node.spec.taints ?? [];
+    const key = ready === 'Unknown' ? UNREACHABLE : ready === 'False' ? NOT_READY : undefined;
+    const keep = current.filter((t) => !managed.has(t.key) || t.key === key);
+    const want: Taint[] = [...keep];
+    if (key) {
+      const at = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+      if (!keep.some((t) => t.key === key && t.effect === 'NoSchedule')) want.push({ key, effect: 'NoSchedule' });
+      if (!keep.some((t) => t.key === key && t.effect === 'NoExecute')) want.push({ key, effect: 'NoExecute', timeAdded: at });
+    }
+    if (canonicalJSON(want) === canonicalJSON(current)) return;
+    this.log.info('updating node taints', { node: node.metadata.name, ready, taints: want.map((t) => `${t.key}:${t.effect}`) });
+    await this.client
+      .resource<Node>(R.nodes)
+      .patch(node.metadata.name!, 'merge', { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints: want.length ? want : null } });
+  }
+}
