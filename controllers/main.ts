@@ -1,0 +1,99 @@
+// kube-controller-manager's entry point: flags, the API connection, /metrics
+// and /healthz, and leader election. Only the leader runs controllers; losing
+// the lease ends the process, as kube-controller-manager does, so a restart
+// starts from a clean cache.
+
+import os from 'node:os';
+import { EventRecorder } from '../client/events.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import { connectionFromFlags } from '../client/kubeconfig.js';
+import { LeaderElector, leaderElectionConfigFromFlags, leaderElectionFlags } from '../client/leaderelection.js';
+import { RestClient } from '../client/rest.js';
+import { parseDuration, parseFlags } from '../lib/flags.js';
+import { logger, setLogLevel } from '../lib/log.js';
+import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
+import { ControllerManager } from './manager.js';
+
+const log = logger('controller-manager');
+
+const flags = parseFlags(
+  {
+    kubeconfig: '',
+    master: '',
+    controllers: ['*'],
+    concurrentReplicasetSyncs: 5,
+    concurrentDeploymentSyncs: 5,
+    concurrentEndpointSyncs: 5,
+    concurrentGcSyncs: 20,
+    nodeMonitorGracePeriod: '40s',
+    nodeMonitorPeriod: '5s',
+    port: 10257,
+    bindAddress: '127.0.0.1',
+    v: '',
+    ...leaderElectionFlags,
+    leaderElectResourceName: 'kube-controller-manager',
+  },
+  process.argv.slice(2),
+  'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, garbage-collector and node-lifecycle controllers',
+);
+if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+
+const client = new RestClient(connectionFromFlags(flags), { component: 'controller-manager', maxSockets: 64 });
+const informers = new SharedInformerFactory(client);
+const manager = new ControllerManager({
+  client,
+  informers,
+  recorderFor: (component) => new EventRecorder(client, { component, host: os.hostname() }),
+  controllers: flags.controllers,
+  concurrentReplicaSetSyncs: flags.concurrentReplicasetSyncs,
+  concurrentDeploymentSyncs: flags.concurrentDeploymentSyncs,
+  concurrentEndpointSyncs: flags.concurrentEndpointSyncs,
+  concurrentGcSyncs: flags.concurrentGcSyncs,
+  nodeMonitorGracePeriodMs: parseDuration(flags.nodeMonitorGracePeriod),
+  nodeMonitorPeriodMs: parseDuration(flags.nodeMonitorPeriod),
+});
+
+collectDefaultMetrics();
+const server = serveMetrics(flags.port, flags.bindAddress);
+const leading = new AbortController();
+
+function runControllers(): void {
+  manager.run(leading.signal).catch((e) => {
+    log.error('controller-manager failed', { err: String(e) });
+    process.exit(1);
+  });
+}
+
+let shuttingDown = false;
+let elector: LeaderElector | undefined;
+if (flags.leaderElect) {
+  elector = new LeaderElector({
+    client,
+    ...leaderElectionConfigFromFlags(flags),
+    releaseOnCancel: true,
+    callbacks: {
+      onStartedLeading: runControllers,
+      onStoppedLeading: () => {
+        if (shuttingDown) return;
+        log.error('leaderelection lost');
+        process.exit(1);
+      },
+      onNewLeader: (id) => log.info('new leader elected', { identity: id }),
+    },
+  });
+  void elector.run();
+} else {
+  runControllers();
+}
+
+async function shutdown(): Promise<void> {
+  if (shuttingDown) return;
+  shuttingDown = true;
+  leading.abort();
+  informers.stop();
+  await elector?.stop();
+  server.close();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown());
+process.on('SIGINT', () => void shutdown());

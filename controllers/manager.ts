@@ -1,0 +1,82 @@
+// The controller-manager: builds the enabled controllers over one shared
+// informer factory, and once every cache has synced runs them until stopped.
+// Waiting for the sync matters beyond startup speed: expectations live in
+// memory, so after a restart only a complete cache keeps a ReplicaSet from
+// counting too few pods and creating extras.
+
+import type { Client, InformerFactory } from '../client/interfaces.js';
+import { logger } from '../lib/log.js';
+import type { Controller, EventRecorder } from './controller.js';
+import { DeploymentController } from './deployment/deployment.js';
+import { EndpointsController } from './endpoints/endpoints.js';
+import { GarbageCollector } from './garbagecollector/garbagecollector.js';
+import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
+import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
+import { ReplicaSetController } from './replicaset/replicaset.js';
+
+const log = logger('controller-manager');
+
+export interface ManagerOptions {
+  client: Client;
+  informers: InformerFactory;
+  /** An event recorder reporting as the named component. */
+  recorderFor: (component: string) => EventRecorder;
+  /** kube-controller-manager's --controllers: "*", names, "-name" to disable. */
+  controllers: string[];
+  concurrentReplicaSetSyncs: number;
+  concurrentDeploymentSyncs: number;
+  concurrentEndpointSyncs: number;
+  concurrentGcSyncs: number;
+  nodeMonitorGracePeriodMs: number;
+  nodeMonitorPeriodMs: number;
+}
+
+/** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller'] as const;
+type Name = (typeof known)[number];
+
+export function enabledControllers(spec: string[]): Set<Name> {
+  const on = new Set<Name>();
+  const items = spec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const item of items) {
+    const name = item.replace(/^-/, '');
+    if (name !== '*' && !(known as readonly string[]).includes(name)) throw new Error(`"${name}" is not in the list of known controllers`);
+  }
+  if (items.includes('*')) for (const n of known) on.add(n);
+  for (const item of items) {
+    if (item === '*') continue;
+    if (item.startsWith('-')) on.delete(item.slice(1) as Name);
+    else on.add(item as Name);
+  }
+  return on;
+}
+
+export class ControllerManager {
+  private readonly runs: { controller: Controller; workers: number }[] = [];
+
+  constructor(private readonly o: ManagerOptions) {
+    const enabled = enabledControllers(o.controllers);
+    const base = { client: o.client, informers: o.informers };
+    const add = (name: Name, make: () => Controller, workers: number) => {
+      if (enabled.has(name)) this.runs.push({ controller: make(), workers });
+    };
+    add('replicaset-controller', () => new ReplicaSetController({ ...base, recorder: o.recorderFor('replicaset-controller') }), o.concurrentReplicaSetSyncs);
+    add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
+    add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
+    add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
+    add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs }), 1);
+    add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);
+  }
+
+  /** Runs until the signal aborts, then stops every controller and resolves. */
+  async run(signal: AbortSignal): Promise<void> {
+    this.o.informers.start();
+    log.info('waiting for caches to sync');
+    await this.o.informers.waitForCacheSync(signal);
+    if (signal.aborted) return;
+    log.info('caches synced, starting controllers', { controllers: this.runs.map((r) => r.controller.name) });
+    const done = Promise.all(this.runs.map((r) => r.controller.run(r.workers)));
+    signal.addEventListener('abort', () => this.runs.forEach((r) => r.controller.shutDown()), { once: true });
+    await done;
+  }
+}
