@@ -8,7 +8,7 @@ import { startServer } from './server.js';
 const log = logger('apiserver');
 
 const flags = parseFlags({
-  etcdServers: ['http://127.0.0.1:2379'],
+  etcdServers: [] as string[],
   etcdPrefix: '/registry',
   bindAddress: '127.0.0.1',
   port: 6443,
@@ -19,7 +19,8 @@ const flags = parseFlags({
 
 if (flags.v >= 4) setLogLevel('debug');
 
-const storage = new EtcdStorage({ hosts: flags.etcdServers });
+const etcdServers = flags.etcdServers.length ? flags.etcdServers : ['http://127.0.0.1:2379'];
+const storage = new EtcdStorage({ hosts: etcdServers });
 const server = await startServer({
   storage,
   etcdPrefix: flags.etcdPrefix,
@@ -28,7 +29,7 @@ const server = await startServer({
   serviceClusterIPRange: flags.serviceClusterIpRange,
   serviceNodePortRange: flags.serviceNodePortRange,
 });
-log.info('serving', { address: `http://${flags.bindAddress}:${flags.port}`, etcd: flags.etcdServers });
+log.info('serving', { address: `http://${flags.bindAddress}:${flags.port}`, etcd: etcdServers });
 
 // A bug in one request's async path must not take the server down for everyone.
 process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }));

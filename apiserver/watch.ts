@@ -9,7 +9,7 @@ import type { KubeObject, WatchEvent, WatchEventType } from '../api/types.js';
 import { logger } from '../lib/log.js';
 import { toTable, type TableOptions } from './printers.js';
 import { toStatus } from './registry/errors.js';
-import type { Storage, StorageEvent } from './storage/interface.js';
+import type { Storage, StorageEvent, WatchHandle } from './storage/interface.js';
 import { longrunningRequests, registeredWatchers } from './metrics.js';
 
 const log = logger('apiserver');
@@ -70,19 +70,30 @@ export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
     send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(revision) } });
   };
 
+  // As kube's cacher: a bookmark every minute and one shortly before the
+  // timeout, so a client reconnecting resumes from the freshest revision.
+  const timeoutMs = (w.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000;
+  const sendBookmark = () => {
+    if (w.allowBookmarks && lastRevision > 0) bookmark(lastRevision);
+  };
   let finished = false;
+  let handle: WatchHandle | undefined;
   const finish = () => {
     if (finished) return;
     finished = true;
-    handle.stop();
+    handle?.stop();
     clearTimeout(timeout);
+    clearTimeout(lastBookmark);
     clearInterval(bookmarks);
     registeredWatchers.dec(labels);
     longrunningRequests.dec(lrLabels);
     if (!res.writableEnded) res.end();
   };
+  const bookmarks = setInterval(sendBookmark, w.bookmarkIntervalMs ?? 60_000);
+  const lastBookmark = setTimeout(sendBookmark, Math.max(0, timeoutMs - 2000));
+  const timeout = setTimeout(finish, timeoutMs);
 
-  const handle = w.storage.watch(w.prefix, { sinceRevision: w.sinceRevision, recursive: true }, {
+  handle = w.storage.watch(w.prefix, { sinceRevision: w.sinceRevision, recursive: true }, {
     onEvent(e) {
       lastRevision = Math.max(lastRevision, e.revision);
       const ev = filterEvent(e, w.predicate);
@@ -96,15 +107,12 @@ export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
       finish();
     },
     onProgress(revision) {
+      // Only moves the resume point; bookmarks go out on kube's schedule, not per notification.
       lastRevision = Math.max(lastRevision, revision);
-      if (w.allowBookmarks) bookmark(lastRevision);
     },
   });
-  // Storage may report progress rarely; a periodic bookmark at the last delivered revision keeps clients' resume points fresh.
-  const bookmarks = setInterval(() => {
-    if (w.allowBookmarks && lastRevision > 0) bookmark(lastRevision);
-  }, w.bookmarkIntervalMs ?? 60_000);
-  const timeout = setTimeout(finish, (w.timeoutSeconds ?? defaultTimeoutSeconds()) * 1000);
+  // The storage may fail the watch synchronously (a compacted revision).
+  if (finished) handle.stop();
   req.on('close', finish);
   res.on('error', finish);
 }

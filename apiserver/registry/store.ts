@@ -10,6 +10,7 @@ import type { KubeObject } from '../../api/types.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { pruneUnknownFields, validateObject } from '../../api/validation.js';
 import { recordUpdate } from '../patch/index.js';
+import { logger } from '../../lib/log.js';
 import { StorageError, type ListResult, type Storage } from '../storage/interface.js';
 import { modifiedMessage, toStatus } from './errors.js';
 import { hasStatusSubresource, strategyFor, type Strategy } from './strategies.js';
@@ -45,6 +46,8 @@ export interface StoreHooks {
 
 /** Answers "does this namespace exist, and is it terminating?" for creates. */
 export type NamespacePhase = (name: string) => Promise<'Active' | 'Terminating' | undefined>;
+
+const log = logger('apiserver');
 
 const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -126,7 +129,7 @@ export class Store {
     this.strategy.prepareForCreate(obj);
     applyDefaults(r, obj);
     this.validate(obj);
-    recordUpdate(r, undefined, obj, opts.fieldManager ?? 'unknown');
+    trackManagedFields(r, undefined, obj, opts.fieldManager);
     await this.hooks.beforeCreate?.(obj, !!opts.dryRun);
     if (opts.dryRun) return obj;
     // A generated name can collide; kube retries with a fresh suffix.
@@ -171,7 +174,7 @@ export class Store {
       this.validate(obj, current, opts.subresource);
       await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
       if (!isDeepStrictEqual(withoutManaged(obj), withoutManaged(current))) {
-        recordUpdate(r, current, obj, opts.fieldManager ?? 'unknown', opts.subresource);
+        trackManagedFields(r, current, obj, opts.fieldManager, opts.subresource);
       }
       deleteAfter = !!obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && !awaitsOthers(obj);
       obj.metadata.resourceVersion = current.metadata.resourceVersion;
@@ -344,6 +347,18 @@ export class Store {
     const r = this.resource;
     const causes = validateObject(r, obj, { old, subresource });
     if (causes.length) throw errors.invalid(r.kind, obj.metadata.name ?? '', causes, r.group);
+  }
+}
+
+/**
+ * As kube's FieldManager.UpdateNoErrors: bookkeeping of managedFields never
+ * fails a write; the object is stored without the update and the error logged.
+ */
+function trackManagedFields(r: ResourceInfo, old: KubeObject | undefined, obj: KubeObject, manager: string | undefined, subresource?: string): void {
+  try {
+    recordUpdate(r, old, obj, manager ?? 'unknown', subresource);
+  } catch (e) {
+    log.debug('failed to update managedFields', { resource: r.plural, name: obj.metadata.name, error: (e as Error).message });
   }
 }
 

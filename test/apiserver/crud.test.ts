@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resources, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
-import { client, deployment, pod } from './helpers.js';
+import { client, deployment, pod, update } from './helpers.js';
 
 let srv: ApiServerProcess;
 let api: ReturnType<typeof client>;
@@ -216,7 +216,7 @@ describe('object lifecycle rules', () => {
     const one = await api.patch(`${path}/fin`, [{ op: 'replace', path: '/metadata/finalizers', value: ['example.com/b'] }], 'application/json-patch+json');
     expect(one.status, one.text).toBe(200);
     expect((await api.get(`${path}/fin`)).status).toBe(200);
-    const last = await api.patch(`${path}/fin`, { metadata: { finalizers: null } });
+    const last = await update(srv.url, `${path}/fin`, { metadata: { finalizers: null } });
     expect(last.status, last.text).toBe(200);
     expect((await api.get(`${path}/fin`)).status).toBe(404);
   });
@@ -237,11 +237,11 @@ describe('object lifecycle rules', () => {
     const path = '/apis/apps/v1/namespaces/default/deployments';
     const c = await api.post(path, deployment('gen'));
     expect(c.body.metadata.generation).toBe(1);
-    const labels = await api.patch(`${path}/gen`, { metadata: { labels: { x: 'y' } } });
+    const labels = await update(srv.url, `${path}/gen`, { metadata: { labels: { x: 'y' } } });
     expect(labels.body.metadata.generation).toBe(1);
-    const spec = await api.patch(`${path}/gen`, { spec: { replicas: 3 } });
+    const spec = await update(srv.url, `${path}/gen`, { spec: { replicas: 3 } });
     expect(spec.body.metadata.generation).toBe(2);
-    const status = await api.patch(`${path}/gen/status`, { status: { observedGeneration: 2, replicas: 3 } });
+    const status = await update(srv.url, `${path}/gen/status`, { status: { observedGeneration: 2, replicas: 3 } });
     expect(status.status, status.text).toBe(200);
     expect(status.body.metadata.generation).toBe(2);
     expect(status.body.status.observedGeneration).toBe(2);
@@ -251,10 +251,10 @@ describe('object lifecycle rules', () => {
     const path = '/apis/apps/v1/namespaces/default/deployments';
     const c = await api.post(path, { ...deployment('iso'), status: { replicas: 9 } });
     expect(c.body.status?.replicas).toBeUndefined();
-    const main = await api.patch(`${path}/iso`, { status: { replicas: 5 } });
+    const main = await update(srv.url, `${path}/iso`, { status: { replicas: 5 } });
     expect(main.status).toBe(200);
     expect(main.body.status?.replicas).toBeUndefined();
-    const viaStatus = await api.patch(`${path}/iso/status`, { spec: { replicas: 7 }, status: { replicas: 5 } });
+    const viaStatus = await update(srv.url, `${path}/iso/status`, { spec: { replicas: 7 }, status: { replicas: 5 } });
     expect(viaStatus.body.status.replicas).toBe(5);
     expect(viaStatus.body.spec.replicas).toBe(1);
     const podCreated = await api.post('/api/v1/namespaces/default/pods', { ...pod('phase'), status: { phase: 'Running' } });
@@ -317,7 +317,7 @@ describe('object lifecycle rules', () => {
     expect(refused.body.message).toContain('unable to create new content in namespace doomed because it is being terminated');
     await expect.poll(async () => (await api.get('/api/v1/namespaces/doomed/configmaps/a')).status, { timeout: 10_000 }).toBe(404);
     expect((await api.get('/api/v1/namespaces/doomed')).status).toBe(200);
-    await api.patch('/api/v1/namespaces/doomed/configmaps/b', { metadata: { finalizers: null } });
+    await update(srv.url, '/api/v1/namespaces/doomed/configmaps/b', { metadata: { finalizers: null } });
     await expect.poll(async () => (await api.get('/api/v1/namespaces/doomed')).status, { timeout: 15_000 }).toBe(404);
   });
 });

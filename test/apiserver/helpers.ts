@@ -102,3 +102,22 @@ export const deployment = (name: string, replicas = 1) => ({
     template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'c', image: 'busybox:latest' }] } },
   },
 });
+
+/** RFC 7386 merge, for tests that change objects with GET + PUT instead of PATCH. */
+export function mergeInto(target: any, patch: any): any {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return patch;
+  const out = target && typeof target === 'object' && !Array.isArray(target) ? { ...target } : {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete out[k];
+    else out[k] = mergeInto(out[k], v);
+  }
+  return out;
+}
+
+/** GET, merge, PUT: the read-modify-write a controller does. */
+export async function update(base: string, path: string, patch: unknown): Promise<Reply> {
+  const statusPath = path.endsWith('/status') ? path : undefined;
+  const cur = await call(base, 'GET', statusPath ? path.slice(0, -'/status'.length) : path);
+  if (cur.status !== 200) return cur;
+  return call(base, 'PUT', path, mergeInto(cur.body, patch));
+}

@@ -2,7 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
-import { client } from './helpers.js';
+import { client, update } from './helpers.js';
 
 let a: ApiServerProcess;
 let b: ApiServerProcess;
@@ -54,7 +54,7 @@ describe('services', () => {
     expect(taken.body.message).toContain('provided IP is already allocated');
     const outside = await apiA.post(svcs, svc('outside', { clusterIP: '10.0.0.5' }));
     expect(outside.status).toBe(422);
-    const change = await apiA.patch(`${svcs}/want-ip`, { spec: { clusterIP: '10.96.0.251' } });
+    const change = await update(a.url, `${svcs}/want-ip`, { spec: { clusterIP: '10.96.0.251' } });
     expect(change.status).toBe(422);
     expect((await apiA.del(`${svcs}/want-ip`)).status).toBe(200);
     const again = await apiB.post(svcs, svc('want-ip-too', { clusterIP: '10.96.0.250' }));
@@ -78,7 +78,7 @@ describe('services', () => {
     const clash = await apiB.post(svcs, svc('np2', { type: 'NodePort', ports: [{ port: 80, nodePort: 30050 }] }));
     expect(clash.status).toBe(422);
     expect(clash.body.message).toContain('provided port is already allocated');
-    const kept = await apiA.patch(`${svcs}/np`, { metadata: { labels: { x: 'y' } } });
+    const kept = await update(a.url, `${svcs}/np`, { metadata: { labels: { x: 'y' } } });
     expect(kept.body.spec.ports.map((p: any) => p.nodePort)).toEqual([p80.nodePort, 30050]);
   });
 });

@@ -4,7 +4,7 @@
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
-import { client, pod, watch } from './helpers.js';
+import { client, pod, watch, update } from './helpers.js';
 
 let srv: ApiServerProcess;
 let api: ReturnType<typeof client>;
@@ -48,7 +48,7 @@ describe('watch', () => {
     const w = watch(srv.url, `${cms}?watch=1&labelSelector=watch%3Dsnap`);
     const evs = await w.waitFor(1);
     expect(evs[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'snap' } } });
-    await api.patch(`${cms}/snap`, { data: { a: 'b' } });
+    await update(srv.url, `${cms}/snap`, { data: { a: 'b' } });
     expect((await w.waitFor(2))[1].type).toBe('MODIFIED');
     w.close();
   });
@@ -56,9 +56,9 @@ describe('watch', () => {
   it('objects moving out of and into a label selector are DELETED and ADDED', async () => {
     const rv = (await api.post(cms, cm('mover', {}, { tier: 'front' }))).body.metadata.resourceVersion;
     const w = watch(srv.url, `${cms}?watch=1&resourceVersion=${rv}&labelSelector=tier%3Dfront`);
-    await api.patch(`${cms}/mover`, { metadata: { labels: { tier: 'back' } } });
-    await api.patch(`${cms}/mover`, { data: { ignored: 'yes' } });
-    await api.patch(`${cms}/mover`, { metadata: { labels: { tier: 'front' } } });
+    await update(srv.url, `${cms}/mover`, { metadata: { labels: { tier: 'back' } } });
+    await update(srv.url, `${cms}/mover`, { data: { ignored: 'yes' } });
+    await update(srv.url, `${cms}/mover`, { metadata: { labels: { tier: 'front' } } });
     const evs = await w.waitFor(2);
     await new Promise((r) => setTimeout(r, 300));
     w.close();
@@ -69,8 +69,8 @@ describe('watch', () => {
     const rv = (await api.post(cms, cm('solo'))).body.metadata.resourceVersion;
     await api.post(cms, cm('other'));
     const w = watch(srv.url, `${cms}?watch=1&resourceVersion=${rv}&fieldSelector=metadata.name%3Dsolo`);
-    await api.patch(`${cms}/other`, { data: { a: '1' } });
-    await api.patch(`${cms}/solo`, { data: { a: '1' } });
+    await update(srv.url, `${cms}/other`, { data: { a: '1' } });
+    await update(srv.url, `${cms}/solo`, { data: { a: '1' } });
     const evs = await w.waitFor(1);
     w.close();
     expect(evs.map((e) => e.object.metadata.name)).toEqual(['solo']);
@@ -112,7 +112,7 @@ describe('watch', () => {
 describe('compaction', () => {
   it('a compacted resourceVersion is 410 Expired for exact lists and an ERROR event for watches', async () => {
     const old = (await api.post(cms, cm('compact-me'))).body.metadata.resourceVersion;
-    for (let i = 0; i < 3; i++) await api.patch(`${cms}/compact-me`, { data: { i: String(i) } });
+    for (let i = 0; i < 3; i++) await update(srv.url, `${cms}/compact-me`, { data: { i: String(i) } });
     const latest = (await api.get(cms)).body.metadata.resourceVersion;
     const etcd = new Etcd3({ hosts: srv.etcdEndpoint });
     try {
