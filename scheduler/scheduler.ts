@@ -193,7 +193,7 @@ export class Scheduler {
         return;
       }
       log.warn('binding rejected', { pod: info.key, node: nodeName, err: String(e) });
-      this.opts.events?.event(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${(e as Error).message}`);
+      this.recordEvent(pod, 'Warning', 'FailedScheduling', `Binding rejected: ${(e as Error).message}`);
       this.queue.addUnschedulable(info, cycle, true);
       return;
     }
@@ -202,7 +202,12 @@ export class Scheduler {
     attempts.inc({ result: 'scheduled', profile: this.name });
     attemptDuration.observe({ result: 'scheduled', profile: this.name }, (performance.now() - start) / 1000);
     sliDuration.observe({ attempts: String(info.attempts) }, (Date.now() - info.initialAttemptTimestamp) / 1000);
-    this.opts.events?.event(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
+    this.recordEvent(pod, 'Normal', 'Scheduled', `Successfully assigned ${namespace}/${name} to ${nodeName}`);
+  }
+
+  /** List items may lack kind and apiVersion, which the event's involvedObject needs. */
+  private recordEvent(pod: Pod, type: 'Normal' | 'Warning', reason: string, message: string): void {
+    this.opts.events?.event({ ...pod, apiVersion: 'v1', kind: 'Pod' }, type, reason, message);
   }
 
   private recordUnschedulable(info: QueuedPodInfo, cycle: number, message: string, start: number): void {
@@ -210,7 +215,7 @@ export class Scheduler {
     attempts.inc({ result: 'unschedulable', profile: this.name });
     attemptDuration.observe({ result: 'unschedulable', profile: this.name }, (performance.now() - start) / 1000);
     log.info('unable to schedule pod', { pod: info.key, message });
-    this.opts.events?.event(pod, 'Warning', 'FailedScheduling', message);
+    this.recordEvent(pod, 'Warning', 'FailedScheduling', message);
     this.queue.addUnschedulable(info, cycle);
     void this.setPodScheduledFalse(pod, message);
   }
