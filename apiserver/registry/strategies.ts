@@ -23,7 +23,8 @@ const resetStatus = (obj: KubeObject) => { obj.status = {}; };
 const strategies: Record<string, Partial<Strategy>> = {
   pods: { returnDeletedObject: true, prepareForCreate: (p) => { p.status = { phase: 'Pending' }; } },
   services: { returnDeletedObject: true, prepareForCreate: (s) => { s.status = { loadBalancer: {} }; } },
-  replicasets: { tracksGeneration: true, prepareForCreate: resetStatus },
+  // ReplicaSetStatus.replicas is not omitempty: an empty status still says 0.
+  replicasets: { tracksGeneration: true, prepareForCreate: (rs) => { rs.status = { replicas: 0 }; } },
   deployments: { tracksGeneration: true, prepareForCreate: resetStatus },
   namespaces: {
     returnDeletedObject: true,
