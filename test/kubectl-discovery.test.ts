@@ -92,8 +92,14 @@ describe('kubectl discovery, explain and validation', () => {
     expect(invalid.stderr).toContain('The Deployment "web3" is invalid: spec.template.metadata.labels: Invalid value: map[string]string{"app":"other"}: `selector` does not match template `labels`');
   });
 
+  it('applies a manifest without discovery or OpenAPI warnings', async () => {
+    const r = await kubectl.run(['apply', '-f', '-'], { input: deployment().replace(/web/g, 'api') });
+    expectNoWarnings(r.stderr);
+    expect(r.stdout.trim()).toBe('deployment.apps/api created');
+  });
+
   it('prints tables with server-side columns', async () => {
-    const out = await kubectl.ok(['get', 'deploy', '-o', 'wide']);
+    const out = await kubectl.ok(['get', 'deploy', 'web', '-o', 'wide']);
     expect(out.split('\n')[0]).toMatch(/^NAME\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+AGE\s+CONTAINERS\s+IMAGES\s+SELECTOR$/);
     expect(out.split('\n')[1]).toMatch(/^web\s+0\/2\s+0\s+0\s+\d+s\s+web\s+busybox:latest\s+app=web$/);
   });
