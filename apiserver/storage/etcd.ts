@@ -1,0 +1,249 @@
+// Storage on etcd v3, shaped like k8s.io/apiserver/pkg/storage/etcd3: values
+// are JSON without resourceVersion (it is the kv's mod_revision), writes are
+// compare-and-swap transactions, and watches fan out through one etcd watch
+// per resource (cacher.ts).
+
+import { ConstantBackoff, noop } from 'cockatiel';
+import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, GRPCCancelledError, ClientClosedError, type IKeyValue, type IRangeRequest } from 'etcd3';
+import type { KubeObject } from '../../api/types.js';
+import { counter, gauge, histogram } from '../../lib/metrics.js';
+import { Cacher } from './cacher.js';
+import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, prefixEnd, resourcePrefix, withRevision } from './codec.js';
+import { openEtcdWatch, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
+import {
+  StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchCallbacks, type WatchHandle, type WatchOptions,
+} from './interface.js';
+
+const requestLatency = histogram({
+  name: 'etcd_request_duration_seconds',
+  help: 'Etcd request latency in seconds for each operation and object type.',
+  labelNames: ['operation', 'type'] as const,
+  buckets: [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2, 5],
+});
+const requestErrors = counter({ name: 'etcd_request_errors_total', help: 'Etcd failed request counts for each operation and object type.', labelNames: ['operation', 'type'] as const });
+const openWatches = gauge({ name: 'etcd_watches_open', help: 'Number of etcd watch streams the API server holds open.' });
+
+/** Bounds a read-modify-write loop under heavy contention. */
+const maxUpdateAttempts = 100;
+
+export interface EtcdStorageOptions {
+  hosts: string | string[];
+  /** Deadline of each etcd call; an unreachable etcd fails calls with Unavailable after this. */
+  requestTimeoutMs?: number;
+  /** Events each resource's watch cache keeps for resuming watchers. */
+  watchCacheSize?: number;
+}
+
+interface Stored { object: KubeObject; modRevision: number; value: string }
+
+export class EtcdStorage implements Storage {
+  private readonly client: Etcd3;
+  private readonly cachers = new Map<string, Cacher>();
+  private watchCount = 0;
+
+  constructor(private readonly opts: EtcdStorageOptions) {
+    const timeout = opts.requestTimeoutMs ?? 5000;
+    this.client = new Etcd3({
+      hosts: opts.hosts,
+      dialTimeout: Math.min(timeout, 2000),
+      defaultCallOptions: () => ({ deadline: Date.now() + timeout }),
+      // The client's default circuit breaker refuses calls for 5 s after failures, and its
+      // retries multiply the deadline; we want each call to fail fast and the next to try afresh.
+      faultHandling: { host: () => noop, global: noop, watchBackoff: new ConstantBackoff(250).next() },
+    });
+  }
+
+  /** etcd watch streams open right now (shared resource watches plus dedicated ones for old revisions). */
+  get etcdWatchCount(): number {
+    return this.watchCount;
+  }
+
+  async create(key: string, obj: KubeObject): Promise<KubeObject> {
+    const res = await this.call('create', key, () => this.client.kv.txn({
+      compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
+      success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(encode(obj)) } }],
+      failure: [],
+    }));
+    if (!res.succeeded) throw new StorageError('KeyExists', key);
+    return withRevision(obj, Number(res.header.revision));
+  }
+
+  async get(key: string): Promise<KubeObject> {
+    const stored = await this.read(key);
+    if (!stored) throw new StorageError('KeyNotFound', key);
+    return stored.object;
+  }
+
+  async list(prefix: string, opts: ListOptions = {}): Promise<ListResult> {
+    let revision = opts.revision ?? 0;
+    let startKey = prefix;
+    if (opts.continue) {
+      ({ revision, startKey } = decodeContinue(opts.continue, prefix));
+    }
+    const limit = opts.limit && opts.limit > 0 ? opts.limit : 0;
+    const items: KubeObject[] = [];
+    const end = prefixEnd(prefix);
+    let more = false;
+    let lastKey = '';
+    let remaining: number | undefined;
+    // With a predicate a page may filter down to nothing, so read on in growing batches until the page is full.
+    let batch = limit;
+    for (;;) {
+      const req: IRangeRequest = { key: Buffer.from(startKey), range_end: end, revision: revision || undefined, limit: batch || undefined };
+      const res = await this.call('list', prefix, () => this.client.kv.range(req));
+      revision ||= Number(res.header.revision);
+      let consumed = 0;
+      for (const kv of res.kvs) {
+        consumed++;
+        lastKey = kv.key.toString();
+        const object = decode(kv.value.toString(), Number(kv.mod_revision));
+        if (opts.predicate && !opts.predicate(object)) continue;
+        items.push(object);
+        if (limit && items.length === limit) break;
+      }
+      more = consumed < res.kvs.length || res.more;
+      if (!limit || items.length === limit || !res.more) {
+        if (more && !opts.predicate) remaining = Number(res.count) - consumed;
+        break;
+      }
+      startKey = lastKey + '\0';
+      batch = Math.min(batch * 2, 10_000);
+    }
+    const result: ListResult = { items, revision };
+    if (more) {
+      result.continue = encodeContinue(revision, lastKey + '\0', prefix);
+      if (remaining !== undefined) result.remainingItemCount = remaining;
+    }
+    return result;
+  }
+
+  async guaranteedUpdate(
+    key: string,
+    preconditions: Preconditions | undefined,
+    tryUpdate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
+  ): Promise<KubeObject> {
+    let current = await this.read(key);
+    for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+      if (!current) throw new StorageError('KeyNotFound', key);
+      checkPreconditions(key, preconditions, current.object);
+      const next = await tryUpdate(structuredClone(current.object));
+      const value = encode(next);
+      if (value === current.value) return current.object;
+      const res = await this.call('update', key, () => this.client.kv.txn({
+        compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }],
+        success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
+        failure: [{ request_range: { key: Buffer.from(key) } }],
+      }));
+      if (res.succeeded) return withRevision(next, Number(res.header.revision));
+      current = toStored(res.responses[0]?.response_range.kvs[0]);
+    }
+    throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
+  }
+
+  async delete(key: string, preconditions?: Preconditions, validate?: (current: KubeObject) => void | Promise<void>): Promise<KubeObject> {
+    let current = await this.read(key);
+    for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
+      if (!current) throw new StorageError('KeyNotFound', key);
+      checkPreconditions(key, preconditions, current.object);
+      await validate?.(structuredClone(current.object));
+      const res = await this.call('delete', key, () => this.client.kv.txn({
+        compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }],
+        success: [{ request_delete_range: { key: Buffer.from(key), prev_kv: true } }],
+        failure: [{ request_range: { key: Buffer.from(key) } }],
+      }));
+      if (res.succeeded) return withRevision(current.object, Number(res.header.revision));
+      current = toStored(res.responses[0]?.response_range.kvs[0]);
+    }
+    throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
+  }
+
+  watch(prefix: string, opts: WatchOptions, cb: WatchCallbacks): WatchHandle {
+    const shared = resourcePrefix(prefix);
+    let cacher = this.cachers.get(shared);
+    if (!cacher) {
+      cacher = new Cacher(shared, {
+        openWatch: (p, recursive, from, sink) => this.openWatch(p, recursive, from, sink),
+        currentRevision: () => this.currentRevision(),
+        snapshot: (p, recursive) => this.snapshot(p, recursive),
+      }, this.opts.watchCacheSize);
+      this.cachers.set(shared, cacher);
+    }
+    return cacher.watch(prefix, opts, cb);
+  }
+
+  async currentRevision(): Promise<number> {
+    const res = await this.call('get', 'revision', () => this.client.kv.range({ key: Buffer.from('/'), count_only: true }));
+    return Number(res.header.revision);
+  }
+
+  async count(prefix: string): Promise<number> {
+    const res = await this.call('count', prefix, () => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true }));
+    return Number(res.count);
+  }
+
+  /** Drop history up to revision; later reads and watches from before it fail with ResourceVersionTooOld. */
+  async compact(revision: number): Promise<void> {
+    await this.call('compact', 'revision', () => this.client.kv.compact({ revision, physical: true }));
+  }
+
+  async close(): Promise<void> {
+    for (const cacher of this.cachers.values()) cacher.close();
+    this.cachers.clear();
+    this.client.close();
+  }
+
+  private openWatch(prefix: string, recursive: boolean, fromRevision: number, sink: EtcdWatchSink): EtcdWatch {
+    this.watchCount++;
+    openWatches.inc();
+    return openEtcdWatch(this.client, prefix, recursive, fromRevision, sink, () => {
+      this.watchCount--;
+      openWatches.dec();
+    });
+  }
+
+  private async snapshot(prefix: string, recursive: boolean): Promise<{ entries: { key: string; object: KubeObject }[]; revision: number }> {
+    const req: IRangeRequest = recursive ? { key: Buffer.from(prefix), range_end: prefixEnd(prefix) } : { key: Buffer.from(prefix) };
+    const res = await this.call('list', prefix, () => this.client.kv.range(req));
+    return {
+      entries: res.kvs.map((kv) => ({ key: kv.key.toString(), object: decode(kv.value.toString(), Number(kv.mod_revision)) })),
+      revision: Number(res.header.revision),
+    };
+  }
+
+  private async read(key: string): Promise<Stored | undefined> {
+    const res = await this.call('get', key, () => this.client.kv.range({ key: Buffer.from(key) }));
+    return toStored(res.kvs[0]);
+  }
+
+  /** Times the call and turns etcd's failures into StorageErrors the registry maps to Status codes. */
+  private async call<T>(operation: string, key: string, fn: () => Promise<T>): Promise<T> {
+    const type = resourcePrefix(key).split('/')[2] ?? '';
+    const end = requestLatency.startTimer({ operation, type });
+    try {
+      return await fn();
+    } catch (e) {
+      requestErrors.inc({ operation, type });
+      throw toStorageError(e as Error, key);
+    } finally {
+      end();
+    }
+  }
+}
+
+function toStored(kv: IKeyValue | undefined): Stored | undefined {
+  if (!kv) return undefined;
+  const value = kv.value.toString();
+  const modRevision = Number(kv.mod_revision);
+  return { object: decode(value, modRevision), modRevision, value };
+}
+
+function toStorageError(e: Error, key: string): Error {
+  if (e instanceof StorageError) return e;
+  if (/required revision has been compacted/.test(e.message)) return new StorageError('ResourceVersionTooOld', key, 'The resourceVersion for the provided list is too old.');
+  if (/required revision is a future revision/.test(e.message)) return new StorageError('InvalidResourceVersion', key, 'Too large resource version');
+  if (e instanceof GRPCUnavailableError || e instanceof GRPCDeadlineExceededError || e instanceof GRPCCancelledError || e instanceof ClientClosedError
+    || /ECONNREFUSED|No connection established|deadline|unavailable/i.test(e.message)) {
+    return new StorageError('Unavailable', key, `etcd unavailable: ${e.message}`);
+  }
+  return e;
+}

@@ -1,0 +1,265 @@
+// EtcdStorage against a real etcd: CAS semantics, lists at a revision,
+// pagination, shared watches, restarts, compaction and outages.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../api/types.js';
+import { EtcdStorage } from '../../apiserver/storage/etcd.js';
+import { StorageError, type StorageEvent, type WatchHandle } from '../../apiserver/storage/interface.js';
+import { startEtcd, type EtcdProcess } from '../util/etcd.js';
+import { waitFor } from '../util/ports.js';
+
+let etcd: EtcdProcess;
+let storage: EtcdStorage;
+
+beforeAll(async () => {
+  etcd = await startEtcd();
+  storage = new EtcdStorage({ hosts: etcd.endpoint, requestTimeoutMs: 2000 });
+});
+
+afterAll(async () => {
+  await storage?.close();
+  await etcd?.stop();
+});
+
+function cm(name: string, data: Record<string, string> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'default' }, data } as KubeObject;
+}
+
+function dataOf(o: KubeObject): Record<string, string> {
+  return (o as unknown as { data: Record<string, string> }).data;
+}
+
+async function storageError(p: Promise<unknown>): Promise<StorageError> {
+  const e = await p.then(() => undefined, (err: unknown) => err);
+  expect(e).toBeInstanceOf(StorageError);
+  return e as StorageError;
+}
+
+interface Recorder { events: StorageEvent[]; errors: Error[]; handle: WatchHandle }
+
+function record(prefix: string, sinceRevision: number, recursive = true): Recorder {
+  const r = { events: [], errors: [] } as unknown as Recorder;
+  r.handle = storage.watch(prefix, { sinceRevision, recursive }, {
+    onEvent: (e) => r.events.push(e),
+    onError: (e) => r.errors.push(e),
+  });
+  return r;
+}
+
+describe('EtcdStorage CRUD', () => {
+  it('creates, gets and refuses a second create', async () => {
+    const created = await storage.create('/registry/configmaps/default/a', cm('a', { k: 'v' }));
+    expect(Number(created.metadata.resourceVersion)).toBeGreaterThan(0);
+    const got = await storage.get('/registry/configmaps/default/a');
+    expect(got.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+    expect(dataOf(got)).toEqual({ k: 'v' });
+    expect((await storageError(storage.create('/registry/configmaps/default/a', cm('a')))).code).toBe('KeyExists');
+    expect((await storageError(storage.get('/registry/configmaps/default/missing'))).code).toBe('KeyNotFound');
+  });
+
+  it('does not store resourceVersion in the value', async () => {
+    const obj = cm('rv');
+    obj.metadata.resourceVersion = '999999';
+    const created = await storage.create('/registry/configmaps/default/rv', obj);
+    expect(created.metadata.resourceVersion).not.toBe('999999');
+    expect((await storage.get('/registry/configmaps/default/rv')).metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+  });
+
+  it('50 concurrent guaranteedUpdate increments all land', async () => {
+    const key = '/registry/configmaps/default/counter';
+    await storage.create(key, cm('counter', { n: '0' }));
+    await Promise.all(Array.from({ length: 50 }, () => storage.guaranteedUpdate(key, undefined, (cur) => {
+      dataOf(cur).n = String(Number(dataOf(cur).n) + 1);
+      return cur;
+    })));
+    expect(dataOf(await storage.get(key)).n).toBe('50');
+  });
+
+  it('a stale resourceVersion precondition is a Conflict and writes nothing', async () => {
+    const key = '/registry/configmaps/default/stale';
+    const v1 = await storage.create(key, cm('stale', { n: '1' }));
+    const v2 = await storage.guaranteedUpdate(key, undefined, (cur) => ({ ...cur, data: { n: '2' } } as KubeObject));
+    let called = 0;
+    const err = await storageError(storage.guaranteedUpdate(key, { resourceVersion: v1.metadata.resourceVersion }, (cur) => {
+      called++;
+      return { ...cur, data: { n: '3' } } as KubeObject;
+    }));
+    expect(err.code).toBe('Conflict');
+    expect(called).toBe(0);
+    const now = await storage.get(key);
+    expect(now.metadata.resourceVersion).toBe(v2.metadata.resourceVersion);
+    expect(dataOf(now).n).toBe('2');
+  });
+
+  it('an unchanged update writes nothing', async () => {
+    const key = '/registry/configmaps/default/same';
+    const v1 = await storage.create(key, cm('same', { n: '1' }));
+    const out = await storage.guaranteedUpdate(key, undefined, (cur) => cur);
+    expect(out.metadata.resourceVersion).toBe(v1.metadata.resourceVersion);
+  });
+
+  it('delete returns the object at the deletion revision and honours preconditions', async () => {
+    const key = '/registry/configmaps/default/del';
+    const v1 = await storage.create(key, cm('del'));
+    expect((await storageError(storage.delete(key, { uid: 'other' }))).code).toBe('Conflict');
+    const deleted = await storage.delete(key, { resourceVersion: v1.metadata.resourceVersion });
+    expect(Number(deleted.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
+    expect((await storageError(storage.get(key))).code).toBe('KeyNotFound');
+    expect((await storageError(storage.delete(key))).code).toBe('KeyNotFound');
+  });
+});
+
+describe('EtcdStorage list', () => {
+  const prefix = '/registry/secrets/list/';
+
+  it('lists at a past revision and paginates at one snapshot', async () => {
+    for (let i = 0; i < 5; i++) await storage.create(`${prefix}s${i}`, cm(`s${i}`, { i: String(i) }));
+    const before = await storage.currentRevision();
+    await storage.create(`${prefix}s5`, cm('s5'));
+    await storage.guaranteedUpdate(`${prefix}s0`, undefined, (cur) => ({ ...cur, data: { i: 'changed' } } as KubeObject));
+
+    const past = await storage.list(prefix, { revision: before });
+    expect(past.revision).toBe(before);
+    expect(past.items.map((o) => o.metadata.name)).toEqual(['s0', 's1', 's2', 's3', 's4']);
+    expect(dataOf(past.items[0]!).i).toBe('0');
+
+    const page1 = await storage.list(prefix, { limit: 4 });
+    expect(page1.items.map((o) => o.metadata.name)).toEqual(['s0', 's1', 's2', 's3']);
+    expect(page1.remainingItemCount).toBe(2);
+    await storage.create(`${prefix}s6`, cm('s6'));
+    const page2 = await storage.list(prefix, { limit: 4, continue: page1.continue });
+    expect(page2.revision).toBe(page1.revision);
+    expect(page2.items.map((o) => o.metadata.name)).toEqual(['s4', 's5']);
+    expect(page2.continue).toBeUndefined();
+  });
+
+  it('filters with the predicate before counting the limit', async () => {
+    const even = (o: KubeObject) => Number(o.metadata.name!.slice(1)) % 2 === 0;
+    const page1 = await storage.list(prefix, { limit: 2, predicate: even });
+    expect(page1.items.map((o) => o.metadata.name)).toEqual(['s0', 's2']);
+    const page2 = await storage.list(prefix, { limit: 2, continue: page1.continue, predicate: even });
+    expect(page2.items.map((o) => o.metadata.name)).toEqual(['s4', 's6']);
+    expect(await storage.count(prefix)).toBe(7);
+  });
+
+  it('rejects a revision newer than the store', async () => {
+    const now = await storage.currentRevision();
+    expect((await storageError(storage.list(prefix, { revision: now + 1000 }))).code).toBe('InvalidResourceVersion');
+  });
+});
+
+describe('EtcdStorage watch', () => {
+  it('3 watchers share one etcd watch and see every change after R exactly once, in order', async () => {
+    const prefix = '/registry/pods/';
+    await storage.create(`${prefix}default/early`, cm('early'));
+    const r = await storage.currentRevision();
+    const baseline = storage.etcdWatchCount;
+    const first = record(prefix, r);
+    await storage.create(`${prefix}default/p0`, cm('p0'));
+    await waitFor('first event', () => first.events.length === 1);
+    const others = [record(prefix, r), record(`${prefix}default/`, r), record(`${prefix}default/p1`, r, false)];
+    const watchers = [first, ...others];
+
+    const writes: number[] = [];
+    for (let i = 1; i <= 20; i++) writes.push(Number((await storage.create(`${prefix}default/p${i}`, cm(`p${i}`))).metadata.resourceVersion));
+    const upd = await storage.guaranteedUpdate(`${prefix}default/p1`, undefined, (cur) => ({ ...cur, data: { x: 'y' } } as KubeObject));
+    const del = await storage.delete(`${prefix}default/p1`);
+
+    for (const w of watchers.slice(0, 3)) await waitFor('all events', () => w.events.length === 23);
+    await waitFor('single-key events', () => others[2]!.events.length === 3);
+    expect(storage.etcdWatchCount - baseline).toBe(1);
+    for (const w of watchers.slice(0, 3)) {
+      const revs = w.events.map((e) => e.revision);
+      expect(revs).toEqual([...revs].sort((a, b) => a - b));
+      expect(new Set(revs).size).toBe(revs.length);
+      expect(revs[0]).toBeGreaterThan(r);
+    }
+    const single = others[2]!.events;
+    expect(single.map((e) => e.type)).toEqual(['ADDED', 'MODIFIED', 'DELETED']);
+    expect(single[1]!.revision).toBe(Number(upd.metadata.resourceVersion));
+    expect(single[1]!.prevObject?.metadata.resourceVersion).toBe(String(writes[0]));
+    expect(single[2]!.object.metadata.resourceVersion).toBe(del.metadata.resourceVersion);
+    expect(single[2]!.prevObject?.metadata.resourceVersion).toBe(upd.metadata.resourceVersion);
+    for (const w of watchers) w.handle.stop();
+    await new Promise((res) => setTimeout(res, 200));
+    for (const w of watchers) expect(w.errors).toEqual([]);
+  });
+
+  it('sinceRevision 0 starts with synthetic ADDED for current objects, then changes', async () => {
+    const prefix = '/registry/services/zero/';
+    await storage.create(`${prefix}a`, cm('a'));
+    await storage.create(`${prefix}b`, cm('b'));
+    const w = record(prefix, 0);
+    await waitFor('initial state', () => w.events.length === 2);
+    await storage.create(`${prefix}c`, cm('c'));
+    await waitFor('change', () => w.events.length === 3);
+    expect(w.events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED a', 'ADDED b', 'ADDED c']);
+    expect(w.events[0]!.key).toBe(`${prefix}a`);
+    w.handle.stop();
+  });
+
+  it('a revision older than the watch cache gets a dedicated etcd watch with full history', async () => {
+    const prefix = '/registry/nodes/';
+    const r = await storage.currentRevision();
+    await storage.create(`${prefix}n1`, cm('n1'));
+    const live = record(prefix, 0);
+    await waitFor('initial', () => live.events.length === 1);
+    const baseline = storage.etcdWatchCount;
+    const old = record(prefix, r);
+    await waitFor('replayed', () => old.events.length === 1);
+    expect(old.events[0]!.object.metadata.name).toBe('n1');
+    expect(storage.etcdWatchCount).toBe(baseline + 1);
+    old.handle.stop();
+    live.handle.stop();
+    expect(storage.etcdWatchCount).toBe(baseline);
+  });
+
+  it('resumes across an etcd restart without gaps or duplicates', async () => {
+    const prefix = '/registry/endpoints/';
+    const r = await storage.currentRevision();
+    const w = record(prefix, r);
+    await storage.create(`${prefix}e0`, cm('e0'));
+    await waitFor('before restart', () => w.events.length === 1);
+    await etcd.restart();
+    const expected = [Number((await retry(() => storage.create(`${prefix}e1`, cm('e1')))).metadata.resourceVersion)];
+    for (let i = 2; i <= 5; i++) expected.push(Number((await storage.create(`${prefix}e${i}`, cm(`e${i}`))).metadata.resourceVersion));
+    await waitFor('after restart', () => w.events.length === 6, 20_000);
+    expect(w.events.slice(1).map((e) => e.revision)).toEqual(expected);
+    expect(w.errors).toEqual([]);
+    w.handle.stop();
+  });
+});
+
+describe('EtcdStorage compaction and outages', () => {
+  it('a compacted revision is ResourceVersionTooOld for list and watch', async () => {
+    const prefix = '/registry/leases/';
+    const old = (await storage.create(`${prefix}l0`, cm('l0'))).metadata.resourceVersion;
+    await storage.guaranteedUpdate(`${prefix}l0`, undefined, (cur) => ({ ...cur, data: { v: '2' } } as KubeObject));
+    await storage.create(`${prefix}l1`, cm('l1'));
+    await storage.compact(await storage.currentRevision());
+    expect((await storageError(storage.list(prefix, { revision: Number(old) }))).code).toBe('ResourceVersionTooOld');
+    const w = record(prefix, Number(old));
+    await waitFor('watch error', () => w.errors.length === 1);
+    expect((w.errors[0] as StorageError).code).toBe('ResourceVersionTooOld');
+    expect(w.events).toEqual([]);
+  });
+
+  it('fails fast with Unavailable while etcd is down and recovers after', async () => {
+    await etcd.proc.kill('SIGKILL');
+    await new Promise((res) => etcd.proc.once('exit', res));
+    const started = Date.now();
+    expect((await storageError(storage.get('/registry/configmaps/default/a'))).code).toBe('Unavailable');
+    expect(Date.now() - started).toBeLessThan(5000);
+    await etcd.restart();
+    const got = await retry(() => storage.get('/registry/configmaps/default/a'));
+    expect(got.metadata.name).toBe('a');
+  });
+});
+
+/** The first call after an etcd restart may land on a connection still being re-established. */
+async function retry<T>(fn: () => Promise<T>): Promise<T> {
+  return waitFor('etcd back', () => fn().catch((e: unknown) => {
+    if (e instanceof StorageError && e.code === 'Unavailable') return undefined;
+    throw e;
+  }), 15_000, 100) as Promise<T>;
+}
