@@ -3,12 +3,19 @@
 // and stops everything it started, for integration tests and benchmarks.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdProcess } from './etcd.js';
 import { freePort, waitFor } from './ports.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root, from test/util or from its compiled copy in dist/test/util. */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+const repo = repoRoot();
 const mainJs = path.join(repo, 'dist', 'apiserver', 'main.js');
 
 export interface ApiServerOptions {
@@ -63,13 +70,22 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     running.add(proc);
     proc.once('exit', () => running.delete(proc));
     proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-20_000); });
-    await waitFor('API server /readyz', async () => {
-      if (proc.exitCode !== null) throw new Error(`apiserver exited with ${proc.exitCode}: ${stderr.slice(-4000)}`);
-      const r = await fetch(`${url}/readyz`).catch(() => undefined);
-      return r?.ok;
-    }, 30_000);
-    // Ready means storage answers; the system namespaces follow right after.
-    await waitFor('namespace default', async () => (await fetch(`${url}/api/v1/namespaces/default`).catch(() => undefined))?.ok, 30_000);
+    // Fail at once when the process dies instead of polling until the timeout.
+    const exited = new Promise<never>((_, reject) => {
+      proc.once('exit', (code) => reject(new Error(`apiserver exited with ${code}: ${stderr.slice(-4000)}`)));
+    });
+    exited.catch(() => {});
+    const ready = async () => {
+      await waitFor('API server /readyz', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, 30_000);
+      // Ready means storage answers; the system namespaces follow right after.
+      await waitFor('namespace default', async () => (await fetch(`${url}/api/v1/namespaces/default`).catch(() => undefined))?.ok, 30_000);
+    };
+    try {
+      await Promise.race([ready(), exited]);
+    } catch (e) {
+      await kill(proc);
+      throw e;
+    }
     return proc;
   };
   const kill = async (proc: ChildProcess) => {
