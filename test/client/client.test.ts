@@ -65,7 +65,8 @@ describe('RestClient against the API server', () => {
     const w = cms.watch({ resourceVersion: start }, (e) => events.push(e));
     try {
       await cms.create(cm('watch-a'));
-      await cms.patch('watch-a', 'merge', { data: { a: '1' } });
+      const a = await cms.get('watch-a');
+      await cms.update({ ...a, data: { a: '1' } });
       await cms.delete('watch-a');
       await vi.waitFor(() => expect(events.map((e) => `${e.type} ${(e.object as KubeObject).metadata.name}`)).toEqual(['ADDED watch-a', 'MODIFIED watch-a', 'DELETED watch-a']), { timeout: 10_000 });
     } finally {
@@ -102,7 +103,8 @@ describe('informer against the API server', () => {
       expect(cacheNames()).toEqual(['inf-1']);
 
       await cms.create(mine('inf-2'));
-      await cms.patch('inf-1', 'merge', { data: { x: '1' } });
+      const one = await cms.get('inf-1');
+      await cms.update({ ...one, data: { x: '1' } });
       await cms.delete('inf-2');
       await vi.waitFor(() => expect(inf.lister.get(`${ns}/inf-1`)?.data).toEqual({ x: '1' }), { timeout: 10_000 });
       await vi.waitFor(() => expect(deleted).toEqual(['inf-2']), { timeout: 10_000 });
