@@ -20,6 +20,9 @@ describe('parseSelector', () => {
     ['n<3', { n: '4' }, false],
     ['a=1, b in (x), !c', { a: '1', b: 'x' }, true],
     ['a=', { a: '' }, true],
+    ['a in ()', { a: '' }, true],
+    ['a in (x,,y)', { a: '' }, true],
+    ['a in (x,,y)', { a: 'z' }, false],
     ['example.com/team=x', { 'example.com/team': 'x' }, true],
   ];
   it.each(cases)('%s matches %j -> %s', (s, labels, want) => {
@@ -37,13 +40,15 @@ describe('parseSelector', () => {
 
   it.each([
     ['a=b c', "found 'c', expected: ',' or 'end of string'"],
-    ['a in b', "found 'b', expected:'('"],
+    ['a in b', "unable to parse requirement: found 'b' expected: '('"],
+    ['!a b', "found 'b', expected: ',' or 'end of string'"],
+    ['a (b)', "unable to parse requirement: found '(', expected: in, notin, =, ==, !=, gt, lt"],
     ['(a)', "found '(', expected: !, identifier, or 'end of string'"],
     ['a=b,', "found '', expected: identifier after ','"],
-    ['a in ()', "for 'in', 'notin' operators, values set can't be empty"],
+    ['a in (b c)', "found 'c', expected: ',' or ')'"],
     ['a=b$', 'Invalid value: "b$"'],
     ['-a=b', 'key: Invalid value: "-a"'],
-    ['n>x', "for 'Gt', 'Lt' operators"],
+    ['n>x', `unable to parse requirement: values[0]: Invalid value: "x": for 'Gt', 'Lt' operators, the value must be an integer`],
   ])('rejects %s', (s, msg) => {
     expect(() => parseSelector(s)).toThrow(msg);
   });

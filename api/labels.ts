@@ -88,9 +88,8 @@ function checkRequirement(key: string, op: Operator, values: string[]): Requirem
       break;
     case 'gt':
     case 'lt':
-      if (values.length !== 1 || !/^-?\d+$/.test(values[0])) {
-        throw new Error("values: Invalid value: []string{}: for 'Gt', 'Lt' operators, exactly one value is required and it must be an integer");
-      }
+      if (values.length !== 1) throw new Error("values: Invalid value: []string{}: for 'Gt', 'Lt' operators, exactly one value is required");
+      if (!/^[-+]?\d+$/.test(values[0])) throw new Error(`values[0]: Invalid value: "${values[0]}": for 'Gt', 'Lt' operators, the value must be an integer`);
       break;
   }
   for (let i = 0; i < values.length; i++) {
@@ -204,7 +203,11 @@ class Parser {
       const t = this.peek();
       if (t.t === 'end') return reqs;
       if (t.t === 'id' || (t.t === 'op' && t.v === '!')) {
-        reqs.push(this.requirement());
+        try {
+          reqs.push(this.requirement());
+        } catch (e) {
+          throw new Error(`unable to parse requirement: ${(e as Error).message}`);
+        }
         const after = this.next();
         if (after.t === 'end') return reqs;
         if (after.t === 'op' && after.v === ',') {
@@ -225,13 +228,12 @@ class Parser {
     if (t.t !== 'id') throw new Error(`found '${shown(t)}', expected: identifier`);
     const key = t.v;
     const n = this.peek();
-    if (not || n.t === 'end' || (n.t === 'op' && n.v === ',')) {
-      if (not && !(n.t === 'end' || (n.t === 'op' && n.v === ','))) throw new Error(`found '${shown(n)}', expected: ',' or 'end of string'`);
-      return checkRequirement(key, not ? '!' : 'exists', []);
-    }
+    // "!key" is complete by itself; whatever follows is the caller's to reject.
+    if (not) return checkRequirement(key, '!', []);
+    if (n.t === 'end' || (n.t === 'op' && n.v === ',')) return checkRequirement(key, 'exists', []);
     const op = this.next();
     if (op.t !== 'op' || op.v === ',' || op.v === '(' || op.v === ')' || op.v === '!') {
-      throw new Error(`found '${shown(op)}', expected: ${["'='", "'!='", "'=='", "'in'", "'notin'", "'gt'", "'lt'"].join(', ')}`);
+      throw new Error(`found '${shown(op)}', expected: in, notin, =, ==, !=, gt, lt`);
     }
     if (op.v === 'in' || op.v === 'notin') return checkRequirement(key, op.v, this.valueSet());
     const v = this.peek();
@@ -243,27 +245,33 @@ class Parser {
 
   private valueSet(): string[] {
     const open = this.next();
-    if (!(open.t === 'op' && open.v === '(')) throw new Error(`found '${shown(open)}', expected:'('`);
-    const values: string[] = [];
+    if (!(open.t === 'op' && open.v === '(')) throw new Error(`found '${shown(open)}' expected: '('`);
+    // Empty entries are the empty value: "()" and "(a,,b)" both name "" (a set, so duplicates collapse).
+    const values = new Set<string>();
+    const first = this.peek();
+    if (first.t === 'op' && first.v === ')') {
+      this.pos++;
+      return [''];
+    }
+    if (!(first.t === 'id' || (first.t === 'op' && first.v === ','))) throw new Error(`found '${shown(first)}', expected: ',', ')' or identifier`);
     let expectValue = true;
     for (;;) {
       const t = this.next();
       if (t.t === 'op' && t.v === ')') {
-        if (expectValue && values.length > 0) values.push('');
-        return values;
+        if (expectValue) values.add('');
+        return [...values];
       }
-      if (t.t === 'id') {
-        if (!expectValue) throw new Error(`found '${t.v}', expected: ',' or ')'`);
-        values.push(t.v);
+      if (t.t === 'id' && expectValue) {
+        values.add(t.v);
         expectValue = false;
         continue;
       }
       if (t.t === 'op' && t.v === ',') {
-        if (expectValue) values.push('');
+        if (expectValue) values.add('');
         expectValue = true;
         continue;
       }
-      throw new Error(`found '${shown(t)}', expected: ',', ')' or identifier`);
+      throw new Error(expectValue ? `found '${shown(t)}', expected: ',', or identifier` : `found '${shown(t)}', expected: ',' or ')'`);
     }
   }
 }
