@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { RestClient } from './rest.js';
+import { RestClient, Throttle } from './rest.js';
 import { R } from '../api/resources.js';
 import { errors, isNotFound, StatusError } from '../api/errors.js';
 import type { KubeObject } from '../api/types.js';
@@ -144,5 +144,24 @@ describe('RestClient watch against a dying server', () => {
     const w = client.resource(R.pods).watch({}, (e) => got.push(e));
     await expect(w.done).rejects.toThrow();
     expect(got).toHaveLength(1);
+  });
+});
+
+describe('Throttle', () => {
+  it('lets a burst through, then paces callers at qps', async () => {
+    vi.useFakeTimers();
+    try {
+      const t = new Throttle(10, 2);
+      let passed = 0;
+      for (let i = 0; i < 4; i++) void t.wait().then(() => passed++);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(passed).toBe(2);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(passed).toBe(3);
+      await vi.advanceTimersByTimeAsync(100);
+      expect(passed).toBe(4);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

@@ -39,7 +39,7 @@ const requestDuration = histogram({
 });
 
 /** Token bucket that delays callers instead of refusing them, as client-go's flowcontrol limiter does. */
-class Throttle {
+export class Throttle {
   private tokens: number;
   private last = Date.now();
   constructor(private qps: number, private burst: number) {
