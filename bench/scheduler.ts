@@ -9,8 +9,11 @@ import { Etcd3 } from 'etcd3';
 import { R } from '../api/resources.js';
 import type { Node, Pod } from '../api/types.js';
 import { RestClient } from '../client/rest.js';
-import { startApiServer } from '../test/util/apiserver.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../test/util/etcd.js';
+import { freePort, waitFor } from '../test/util/ports.js';
 import { startScheduler, type SchedulerProcess } from '../test/scheduler/process.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
@@ -19,6 +22,33 @@ const CONCURRENCY = 50;
 const ETCD_PUTS = 10_000;
 const DEADLINE_MS = 10 * 60_000;
 const NS = 'default';
+
+const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+// test/util/apiserver.ts resolves dist/ from the source tree, so from dist/
+// the bench starts the compiled server itself.
+async function startApiServer(etcd: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const proc = spawn(process.execPath, [path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    env: { ...process.env, SKIFF_LOG_LEVEL: 'error' },
+  });
+  const stop = async () => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return;
+    const exited = new Promise((r) => proc.once('exit', r));
+    proc.kill('SIGKILL');
+    await exited;
+  };
+  await waitFor('API server /readyz', async () => {
+    if (proc.exitCode !== null) throw new Error('API server exited');
+    return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
+  }, 30_000).catch(async (e) => {
+    await stop();
+    throw e;
+  });
+  return { url, proc, stop };
+}
 
 /** Run fn over 0..n-1 with at most `concurrency` calls in flight. */
 async function pool(n: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<void> {
@@ -100,7 +130,7 @@ async function main(): Promise<void> {
     const etcdRate = await etcdWriteRate(etcd.endpoint);
     console.log(`raw etcd: ${ETCD_PUTS} puts at concurrency ${CONCURRENCY}: ${etcdRate.toFixed(0)} writes/s`);
 
-    api = await startApiServer({ etcd: etcd.endpoint });
+    api = await startApiServer(etcd.endpoint);
     const client = new RestClient({ server: api.url }, { component: 'bench', maxSockets: CONCURRENCY });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     let t = performance.now();
