@@ -111,5 +111,7 @@ export interface Storage {
   currentRevision(): Promise<number>;
   /** Count of keys under a prefix, for metrics and quota. */
   count(prefix: string): Promise<number>;
+  /** Drop history before revision (etcd compaction); later reads and watches from before it fail with ResourceVersionTooOld. */
+  compact?(revision: number): Promise<void>;
   close(): Promise<void>;
 }
