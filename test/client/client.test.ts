@@ -11,6 +11,7 @@ import type { ConfigMap, KubeObject } from '../../api/types.js';
 import { RestClient } from '../../client/rest.js';
 import { SharedInformerFactory } from '../../client/informer.js';
 import { LeaderElector } from '../../client/leaderelection.js';
+import { EventRecorder } from '../../client/events.js';
 import type { Client, WatchEventOf } from '../../client/interfaces.js';
 import { startApiServer } from '../util/apiserver.js';
 
@@ -73,6 +74,19 @@ describe('RestClient against the API server', () => {
       w.stop();
       await w.done;
     }
+  });
+});
+
+describe('EventRecorder against the API server', () => {
+  it('creates an Event and counts repeats on it', async () => {
+    const cms = client.resource<ConfigMap>(R.configmaps, 'default');
+    const obj = await cms.create(cm('events-a'));
+    const rec = new EventRecorder(client, { component: 'client-test', host: 'h' });
+    for (let i = 0; i < 3; i++) rec.event(obj, 'Normal', 'Tested', 'seen %d times', 1);
+    await rec.flush();
+    const events = (await client.resource(R.events, 'default').list({ fieldSelector: 'involvedObject.name=events-a' })).items;
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ reason: 'Tested', message: 'seen 1 times', count: 3, involvedObject: { kind: 'ConfigMap', uid: obj.metadata.uid } });
   });
 });
 
