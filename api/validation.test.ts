@@ -77,6 +77,15 @@ describe('validateObject', () => {
     expect(fields(validateObject(R.namespaces, { metadata: { name: 'a.b' } }))).toEqual(['metadata.name']);
   });
 
+  it('resource quantities', () => {
+    const pod: KubeObject = { metadata: { name: 'p', namespace: 'd' }, spec: { containers: [{ name: 'a', image: 'i',
+      resources: { limits: { cpu: '500m', memory: 'lots' }, requests: { cpu: 1, memory: '64Mi' } } }] } };
+    expect(validateObject(R.pods, pod)).toEqual([
+      { field: 'spec.containers[0].resources.limits[memory]', reason: 'FieldValueInvalid', message: expect.stringContaining('Invalid value: "lots": quantities must match the regular expression') },
+      { field: 'spec.containers[0].resources.requests[cpu]', reason: 'FieldValueInvalid', message: 'Invalid value: "1": must be less than or equal to cpu limit of 500m' },
+    ]);
+  });
+
   it('pod updates may change only images, deadlines and add tolerations', () => {
     const old: KubeObject = { metadata: { name: 'p', namespace: 'd' }, spec: { containers: [{ name: 'a', image: 'i:1' }] } };
     applyDefaults(R.pods, old);

@@ -8,6 +8,7 @@ import type { Container, KubeObject, LabelSelector, PodSpec, StatusCause } from 
 import type { ResourceInfo } from '../resources.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
+import { parseQuantity } from '../quantity.js';
 
 type Causes = StatusCause[];
 
@@ -92,6 +93,31 @@ function portRange(field: string, v: number | undefined): Causes {
   return v !== undefined && (v < 1 || v > 65535) ? [invalid(field, v, 'must be between 1 and 65535, inclusive')] : [];
 }
 
+/** ValidateResourceRequirements: valid, non-negative quantities, and no request above its limit. */
+function validateResources(res: Container['resources'], field: string): Causes {
+  const out: Causes = [];
+  const parsed: Record<'limits' | 'requests', Record<string, number>> = { limits: {}, requests: {} };
+  for (const section of ['limits', 'requests'] as const) {
+    for (const [name, q] of Object.entries(res?.[section] ?? {})) {
+      const p = `${field}.${section}[${name}]`;
+      try {
+        const n = parseQuantity(q);
+        if (n < 0) out.push(invalid(p, q, 'must be greater than or equal to 0'));
+        parsed[section][name] = n;
+      } catch (e) {
+        out.push(invalid(p, q, (e as Error).message));
+      }
+    }
+  }
+  for (const [name, n] of Object.entries(parsed.requests)) {
+    const limit = parsed.limits[name];
+    if (limit !== undefined && n > limit) {
+      out.push(invalid(`${field}.requests[${name}]`, String(res!.requests![name]), `must be less than or equal to ${name} limit of ${res!.limits![name]}`));
+    }
+  }
+  return out;
+}
+
 function validateContainers(containers: Container[] | undefined, field: string, names: Set<string>, volumes: Set<string>): Causes {
   const out: Causes = [];
   (containers ?? []).forEach((c, i) => {
@@ -103,6 +129,7 @@ function validateContainers(containers: Container[] | undefined, field: string, 
       names.add(c.name);
     }
     if (!c.image || !c.image.trim()) out.push(required(`${p}.image`));
+    out.push(...validateResources(c.resources, `${p}.resources`));
     const portNames = new Set<string>();
     (c.ports ?? []).forEach((port, j) => {
       const pp = `${p}.ports[${j}]`;
