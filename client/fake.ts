@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { errors, successStatus } from '../api/errors.js';
 import type { KubeList, KubeObject } from '../api/types.js';
 import { deepCopy } from '../api/types.js';
-import type { Client, DeleteOptions, ListOptions, PatchOptions, PatchType, ResourceClient, ResourceRef, WatchEventOf, WatchStream, WriteOptions } from './interfaces.js';
+import type { Client, DeleteOptions, ListOptions, PatchOptions, PatchType, ResourceClient, ResourceRef, WatchEventOf, WatchStream } from './interfaces.js';
 import { jsonPatch, mergePatch } from './jsonpatch.js';
 import { fieldMatcher, labelMatcher } from './selectors.js';
 
@@ -104,7 +104,7 @@ export class FakeClient implements Client {
     const client: ResourceClient<KubeObject> = {
       get: (name) => call({ verb: 'get', name }, () => t.get(name)),
       list: (opts = {}) => call({ verb: 'list' }, () => t.list(opts)),
-      create: (obj, _opts?: WriteOptions) => call({ verb: 'create', name: obj.metadata.name, object: obj }, () => t.create(obj)),
+      create: (obj) => call({ verb: 'create', name: obj.metadata.name, object: obj }, () => t.create(obj)),
       update: (obj) => call({ verb: 'update', name: obj.metadata.name, object: obj }, () => t.update(obj)),
       updateStatus: (obj) => call({ verb: 'update', name: obj.metadata.name, subresource: 'status', object: obj }, () => t.update(obj, 'status')),
       patch: (name, type, patch, opts: PatchOptions = {}) =>
