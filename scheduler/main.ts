@@ -42,6 +42,7 @@ const scheduler = new Scheduler({
 
 collectDefaultMetrics();
 let healthy = true;
+let shuttingDown = false;
 const server = serveMetrics(flags.port, flags.bindAddress, () => healthy);
 
 function runScheduler(): void {
@@ -73,7 +74,6 @@ if (flags.leaderElect) {
   runScheduler();
 }
 
-let shuttingDown = false;
 async function shutdown(): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;

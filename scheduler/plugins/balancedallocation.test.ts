@@ -15,3 +15,12 @@ describe('NodeResourcesBalancedAllocation', () => {
     expect(balancedAllocation.score(newCycleContext(pod), pod, makeNodeInfo(makeNode('n')))).toBe(78);
   });
 });
+
+describe('NodeResourcesBalancedAllocation without requests', () => {
+  it('gives every node the same score to a pod that requests nothing', () => {
+    const pod = makePod('p');
+    const ctx = newCycleContext(pod);
+    const busy = makeNodeInfo(makeNode('busy'), makePod('a', { cpu: '3' }));
+    expect(balancedAllocation.score(ctx, pod, busy)).toBe(balancedAllocation.score(ctx, pod, makeNodeInfo(makeNode('idle'))));
+  });
+});
