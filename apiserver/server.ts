@@ -11,7 +11,9 @@ import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { logger } from '../lib/log.js';
 import { collectDefaultMetrics, metricsHandler } from '../lib/metrics.js';
-import { metricsRouter } from './metricsapi.js';
+import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
+import { discoveryRouter } from './discovery.js';
+import { openapiRouter } from './openapi.js';
 import { ServiceAllocators } from './allocators/services.js';
 import { NamespaceLifecycle } from './registry/namespaces.js';
 import { Store } from './registry/store.js';
@@ -46,8 +48,6 @@ export interface ServerConfig {
   port: number;
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
-  /** Extra routers mounted before the REST handlers (discovery, OpenAPI). */
-  routers?: express.Router[];
   bookmarkIntervalMs?: number;
 }
 
@@ -92,7 +92,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
   app.get('/version', (_req, res) => { res.json(version); });
   app.get('/metrics', metricsHandler);
-  for (const router of cfg.routers ?? []) app.use(router);
+  app.use(discoveryRouter({ extraGroups: [{ ...metricsGroupVersion, resources: metricsResources }] }));
+  app.use(openapiRouter());
   app.use(metricsRouter({
     nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
     podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
@@ -111,7 +112,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       requestTotal.inc({ ...labels, code: String(res.statusCode) });
       if (info.verb !== 'watch') requestDuration.observe(labels, seconds);
-      log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
+      if (log.isDebugEnabled()) log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
     });
     try {
       await dispatch(ctx, req, res, info);
