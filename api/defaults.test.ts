@@ -65,4 +65,18 @@ describe('applyDefaults', () => {
     applyDefaults(R.endpoints, ep);
     expect(ep.subsets[0].ports[0].protocol).toBe('TCP');
   });
+
+  it('leaves bodies of the wrong shape for validation to report', () => {
+    const bad: any[] = [
+      { metadata: {}, spec: 'x' },
+      { metadata: {}, spec: { containers: 'x', tolerations: 'y' } },
+      { metadata: {}, spec: { containers: [1, null, { name: 'a', ports: 'p', livenessProbe: 3 }] } },
+    ];
+    for (const o of bad) expect(() => applyDefaults(R.pods, o)).not.toThrow();
+    expect(bad[2].spec.containers[2].terminationMessagePath).toBe('/dev/termination-log');
+    const d: any = { metadata: {}, spec: { strategy: 'fast', template: 'x' } };
+    expect(() => applyDefaults(R.deployments, d)).not.toThrow();
+    expect(d.spec.replicas).toBe(1);
+    expect(() => applyDefaults(R.services, { metadata: {}, spec: { ports: [{ port: 1 }], sessionAffinity: 'ClientIP', sessionAffinityConfig: 5 } } as any)).not.toThrow();
+  });
 });

@@ -3,13 +3,24 @@
 // DefaultTolerationSeconds admission plugin adds to every pod, which the node
 // lifecycle controller relies on to evict pods from unreachable nodes.
 
-import type { Container, KubeObject, PodSpec, Probe, ServicePort, Toleration } from './types.js';
+import type { Container, ContainerPort, EndpointPort, EndpointSubset, EnvVar, KubeObject, PodSpec, Probe, ServicePort, Toleration, Volume } from './types.js';
 import type { ResourceInfo } from './resources.js';
 
 type Defaulter = (obj: KubeObject) => void;
 
+// Defaults run before validation, so a body of the wrong shape ("containers": "x")
+// must pass through untouched for validation to report it, not crash here.
+const isObject = (x: unknown): x is Record<string, any> => typeof x === 'object' && x !== null && !Array.isArray(x);
+const objects = <T>(x: unknown): T[] => (Array.isArray(x) ? x.filter(isObject) : []) as T[];
+
 function setIfUnset<T extends object, K extends keyof T>(o: T, key: K, value: T[K]): void {
-  if (o[key] === undefined || o[key] === null) o[key] = value;
+  if (isObject(o) && (o[key] === undefined || o[key] === null)) o[key] = value;
+}
+
+/** parent[key] as an object, created when absent; undefined when it holds something else. */
+function objectAt(parent: Record<string, any>, key: string): Record<string, any> | undefined {
+  if (parent[key] === undefined || parent[key] === null) parent[key] = {};
+  return isObject(parent[key]) ? parent[key] : undefined;
 }
 
 /** Image without a tag (or with :latest) pulls Always, as SetDefaults_Container. */
@@ -24,12 +35,12 @@ function defaultPullPolicy(image: string | undefined): Container['imagePullPolic
 }
 
 function defaultProbe(p: Probe | undefined): void {
-  if (!p) return;
+  if (!isObject(p)) return;
   setIfUnset(p, 'timeoutSeconds', 1);
   setIfUnset(p, 'periodSeconds', 10);
   setIfUnset(p, 'successThreshold', 1);
   setIfUnset(p, 'failureThreshold', 3);
-  if (p.httpGet) {
+  if (isObject(p.httpGet)) {
     setIfUnset(p.httpGet, 'path', '/');
     setIfUnset(p.httpGet, 'scheme', 'HTTP');
   }
@@ -39,18 +50,18 @@ function defaultContainer(c: Container): void {
   setIfUnset(c, 'imagePullPolicy', defaultPullPolicy(c.image));
   setIfUnset(c, 'terminationMessagePath', '/dev/termination-log');
   setIfUnset(c, 'terminationMessagePolicy', 'File');
-  for (const p of c.ports ?? []) setIfUnset(p, 'protocol', 'TCP');
+  for (const p of objects<ContainerPort>(c.ports)) setIfUnset(p, 'protocol', 'TCP');
   defaultProbe(c.livenessProbe);
   defaultProbe(c.readinessProbe);
   defaultProbe(c.startupProbe);
   for (const h of [c.lifecycle?.postStart, c.lifecycle?.preStop]) {
-    if (h?.httpGet) {
+    if (isObject(h?.httpGet)) {
       setIfUnset(h.httpGet, 'path', '/');
       setIfUnset(h.httpGet, 'scheme', 'HTTP');
     }
   }
-  for (const e of c.env ?? []) {
-    if (e.valueFrom?.fieldRef) setIfUnset(e.valueFrom.fieldRef, 'apiVersion', 'v1');
+  for (const e of objects<EnvVar>(c.env)) {
+    if (isObject(e.valueFrom?.fieldRef)) setIfUnset(e.valueFrom.fieldRef, 'apiVersion', 'v1');
   }
 }
 
@@ -59,9 +70,10 @@ const unreachableTaint = 'node.kubernetes.io/unreachable';
 
 /** admission/defaulttolerationseconds: tolerate not-ready/unreachable for 300s unless the pod already says otherwise. */
 function defaultTolerations(spec: PodSpec): void {
+  if (spec.tolerations !== undefined && spec.tolerations !== null && !Array.isArray(spec.tolerations)) return;
   const tolerations: Toleration[] = spec.tolerations ?? [];
   const tolerates = (key: string) =>
-    tolerations.some((t) => (t.effect === 'NoExecute' || !t.effect) && (t.key === key || (!t.key && t.operator === 'Exists')));
+    tolerations.some((t) => isObject(t) && (t.effect === 'NoExecute' || !t.effect) && (t.key === key || (!t.key && t.operator === 'Exists')));
   for (const key of [notReadyTaint, unreachableTaint]) {
     if (!tolerates(key)) tolerations.push({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 300 });
   }
@@ -70,88 +82,91 @@ function defaultTolerations(spec: PodSpec): void {
 
 /** Pod spec defaults, shared by pods and the templates of workload kinds. */
 export function defaultPodSpec(spec: PodSpec | undefined, { admission }: { admission: boolean }): void {
-  if (!spec) return;
+  if (!isObject(spec)) return;
   setIfUnset(spec, 'restartPolicy', 'Always');
   setIfUnset(spec, 'terminationGracePeriodSeconds', 30);
   setIfUnset(spec, 'dnsPolicy', 'ClusterFirst');
   setIfUnset(spec, 'schedulerName', 'default-scheduler');
   setIfUnset(spec, 'securityContext', {});
   setIfUnset(spec, 'enableServiceLinks', true);
-  for (const c of spec.containers ?? []) defaultContainer(c);
-  for (const c of spec.initContainers ?? []) defaultContainer(c);
-  for (const v of spec.volumes ?? []) {
-    if (v.configMap) setIfUnset(v.configMap, 'defaultMode', 0o644);
-    if (v.hostPath) setIfUnset(v.hostPath, 'type', '');
+  for (const c of objects<Container>(spec.containers)) defaultContainer(c);
+  for (const c of objects<Container>(spec.initContainers)) defaultContainer(c);
+  for (const v of objects<Volume>(spec.volumes)) {
+    if (isObject(v.configMap)) setIfUnset(v.configMap, 'defaultMode', 0o644);
+    if (isObject(v.hostPath)) setIfUnset(v.hostPath, 'type', '');
   }
   // Admission plugins run on pods only; templates keep what the user wrote.
   if (admission) defaultTolerations(spec);
 }
 
-function defaultTemplate(obj: KubeObject): void {
-  defaultPodSpec(obj.spec?.template?.spec, { admission: false });
+function defaultTemplate(spec: Record<string, any>): void {
+  if (isObject(spec.template)) defaultPodSpec(spec.template.spec, { admission: false });
 }
 
 const defaulters: Record<string, Defaulter> = {
   Pod: (o) => {
-    o.spec ??= { containers: [] };
-    defaultPodSpec(o.spec, { admission: true });
-    // Upstream's PrepareForCreate sets phase Pending and QOS; the phase is what clients look at.
-    o.status ??= {};
-    setIfUnset(o.status, 'phase', 'Pending');
+    const spec = objectAt(o, 'spec');
+    if (spec) defaultPodSpec(spec as PodSpec, { admission: true });
+    // Upstream's PrepareForCreate starts every pod Pending; clients read the phase.
+    const status = objectAt(o, 'status');
+    if (status) setIfUnset(status, 'phase', 'Pending');
   },
   Service: (o) => {
-    o.spec ??= {};
-    const spec = o.spec;
+    const spec = objectAt(o, 'spec');
+    if (!spec) return;
     setIfUnset(spec, 'type', 'ClusterIP');
     if (spec.type !== 'ExternalName') {
       setIfUnset(spec, 'sessionAffinity', 'None');
       setIfUnset(spec, 'internalTrafficPolicy', 'Cluster');
     }
     if (spec.sessionAffinity === 'ClientIP') {
-      spec.sessionAffinityConfig ??= {};
-      spec.sessionAffinityConfig.clientIP ??= {};
-      setIfUnset(spec.sessionAffinityConfig.clientIP, 'timeoutSeconds', 10800);
+      const clientIP = objectAt(objectAt(spec, 'sessionAffinityConfig') ?? {}, 'clientIP');
+      if (clientIP) setIfUnset(clientIP, 'timeoutSeconds', 10800);
     }
     if (spec.type === 'NodePort' || spec.type === 'LoadBalancer') setIfUnset(spec, 'externalTrafficPolicy', 'Cluster');
-    for (const p of (spec.ports ?? []) as ServicePort[]) {
+    for (const p of objects<ServicePort>(spec.ports)) {
       setIfUnset(p, 'protocol', 'TCP');
       setIfUnset(p, 'targetPort', p.port);
     }
-    o.status ??= { loadBalancer: {} };
+    const status = objectAt(o, 'status');
+    if (status) objectAt(status, 'loadBalancer');
   },
   ReplicaSet: (o) => {
-    o.spec ??= {};
-    setIfUnset(o.spec, 'replicas', 1);
-    defaultTemplate(o);
+    const spec = objectAt(o, 'spec');
+    if (!spec) return;
+    setIfUnset(spec, 'replicas', 1);
+    defaultTemplate(spec);
   },
   Deployment: (o) => {
-    o.spec ??= {};
-    const spec = o.spec;
+    const spec = objectAt(o, 'spec');
+    if (!spec) return;
     setIfUnset(spec, 'replicas', 1);
-    spec.strategy ??= {};
-    setIfUnset(spec.strategy, 'type', 'RollingUpdate');
-    if (spec.strategy.type === 'RollingUpdate') {
-      spec.strategy.rollingUpdate ??= {};
-      setIfUnset(spec.strategy.rollingUpdate, 'maxUnavailable', '25%');
-      setIfUnset(spec.strategy.rollingUpdate, 'maxSurge', '25%');
+    const strategy = objectAt(spec, 'strategy');
+    if (strategy) {
+      setIfUnset(strategy, 'type', 'RollingUpdate');
+      const ru = strategy.type === 'RollingUpdate' ? objectAt(strategy, 'rollingUpdate') : undefined;
+      if (ru) {
+        setIfUnset(ru, 'maxUnavailable', '25%');
+        setIfUnset(ru, 'maxSurge', '25%');
+      }
     }
     setIfUnset(spec, 'revisionHistoryLimit', 10);
     setIfUnset(spec, 'progressDeadlineSeconds', 600);
-    defaultTemplate(o);
+    defaultTemplate(spec);
   },
   Namespace: (o) => {
-    o.status ??= {};
-    setIfUnset(o.status, 'phase', 'Active');
+    const status = objectAt(o, 'status');
+    if (status) setIfUnset(status, 'phase', 'Active');
   },
   Endpoints: (o) => {
-    for (const s of o.subsets ?? []) for (const p of s.ports ?? []) setIfUnset(p, 'protocol', 'TCP');
+    for (const s of objects<EndpointSubset>(o.subsets)) for (const p of objects<EndpointPort>(s.ports)) setIfUnset(p, 'protocol', 'TCP');
   },
   // core/v1 has no SetDefaults_Event or _ConfigMap; Node and Lease only need a spec to exist.
   Node: (o) => {
-    o.spec ??= {};
+    objectAt(o, 'spec');
   },
   Lease: (o) => {
-    o.spec ??= {};
+    objectAt(o, 'spec');
   },
 };
 

@@ -77,6 +77,13 @@ describe('validateObject', () => {
     expect(fields(validateObject(R.namespaces, { metadata: { name: 'a.b' } }))).toEqual(['metadata.name']);
   });
 
+  it('treats null as absent, as Go decoding does', () => {
+    const pod: KubeObject = { metadata: { name: 'p', namespace: 'd', labels: null as any }, spec: { containers: [{ name: 'a', image: 'i', ports: [null] }], nodeSelector: null } };
+    expect(validateObject(R.pods, pod)).toEqual([
+      { field: 'spec.containers[0].ports[0].containerPort', reason: 'FieldValueInvalid', message: 'Invalid value: 0: must be between 1 and 65535, inclusive' },
+    ]);
+  });
+
   it('resource quantities', () => {
     const pod: KubeObject = { metadata: { name: 'p', namespace: 'd' }, spec: { containers: [{ name: 'a', image: 'i',
       resources: { limits: { cpu: '500m', memory: 'lots' }, requests: { cpu: 1, memory: '64Mi' } } }] } };

@@ -64,6 +64,13 @@ function schemaCauses(obj: KubeObject, errs: ErrorObject[]): StatusCause[] {
   return out;
 }
 
+/** Go decodes null as the zero value; the rules see the same by reading a copy without nulls. */
+function withoutNulls(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map((x) => (x === null ? {} : withoutNulls(x)));
+  if (v === null || typeof v !== 'object') return v;
+  return Object.fromEntries(Object.entries(v).filter(([, x]) => x !== null).map(([k, x]) => [k, withoutNulls(x)]));
+}
+
 /** All problems with obj; empty when valid. */
 export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: ValidateOptions = {}): StatusCause[] {
   const causes: StatusCause[] = [];
@@ -77,7 +84,10 @@ export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: Va
     }
   }
   // The rules below read typed fields; on a shape mismatch the schema's causes say enough.
-  if (schemaOK) causes.push(...kindRules(resource, obj, opts));
+  if (schemaOK) {
+    const old = opts.old && (withoutNulls(opts.old) as KubeObject);
+    causes.push(...kindRules(resource, withoutNulls(obj) as KubeObject, { ...opts, old }));
+  }
   const seen = new Set<string>();
   return causes.filter((c) => {
     const k = `${c.field}\u0000${c.message}`;

@@ -133,7 +133,7 @@ function validateContainers(containers: Container[] | undefined, field: string, 
     const portNames = new Set<string>();
     (c.ports ?? []).forEach((port, j) => {
       const pp = `${p}.ports[${j}]`;
-      out.push(...portRange(`${pp}.containerPort`, port.containerPort));
+      out.push(...portRange(`${pp}.containerPort`, port.containerPort ?? 0));
       if (port.hostPort) out.push(...portRange(`${pp}.hostPort`, port.hostPort));
       if (port.name) {
         if (portNames.has(port.name)) out.push(duplicate(`${pp}.name`, port.name));
