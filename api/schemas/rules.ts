@@ -210,7 +210,7 @@ function labelSelectorShow(ls: LabelSelector): string {
   return `v1.LabelSelector{${ml}, MatchExpressions:[]v1.LabelSelectorRequirement(${ls.matchExpressions?.length ? '...' : 'nil'})}`;
 }
 
-function validateSelectorAndTemplate(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Causes {
+function validateSelectorAndTemplate(obj: KubeObject, old?: KubeObject): Causes {
   const out: Causes = [];
   const spec = obj.spec ?? {};
   const sel: LabelSelector | undefined = spec.selector;
@@ -218,7 +218,8 @@ function validateSelectorAndTemplate(r: ResourceInfo, obj: KubeObject, old?: Kub
   if (spec.minReadySeconds !== undefined && spec.minReadySeconds < 0) out.push(invalid('spec.minReadySeconds', spec.minReadySeconds, 'must be greater than or equal to 0'));
   if (!sel) out.push(required('spec.selector'));
   else if (!Object.keys(sel.matchLabels ?? {}).length && !sel.matchExpressions?.length) {
-    out.push(fieldCause('spec.selector', 'FieldValueInvalid', `Invalid value: ${labelSelectorShow(sel)}: empty selector is invalid for ${r.singular}`));
+    // Upstream's ReplicaSet validation reuses the Deployment wording verbatim.
+    out.push(fieldCause('spec.selector', 'FieldValueInvalid', `Invalid value: ${labelSelectorShow(sel)}: empty selector is invalid for deployment`));
   } else {
     out.push(...validateLabels(sel.matchLabels, 'spec.selector.matchLabels'));
     let parsed;
@@ -354,10 +355,10 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       if (opts.old && mainWrite) out.push(...validatePodUpdate(obj, opts.old));
       break;
     case 'ReplicaSet':
-      out.push(...validateSelectorAndTemplate(r, obj, mainWrite ? opts.old : undefined));
+      out.push(...validateSelectorAndTemplate(obj, mainWrite ? opts.old : undefined));
       break;
     case 'Deployment':
-      out.push(...validateSelectorAndTemplate(r, obj, mainWrite ? opts.old : undefined), ...validateDeployment(obj));
+      out.push(...validateSelectorAndTemplate(obj, mainWrite ? opts.old : undefined), ...validateDeployment(obj));
       break;
     case 'Service':
       out.push(...validateService(obj, opts.old));
