@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     await api?.stop().catch(() => undefined);
     await etcd.stop().catch(() => undefined);
   }
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
   try {
     const etcdRate = await etcdWriteRate(etcd.endpoint);
     console.log(`raw etcd: ${ETCD_PUTS} puts at concurrency ${CONCURRENCY}: ${etcdRate.toFixed(0)} writes/s`);
