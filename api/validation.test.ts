@@ -140,6 +140,15 @@ describe('pruneUnknownFields', () => {
     expect(validateObject(R.deployments, d)).toEqual([]);
   });
 
+  it('keeps pod fields Skiff stores without interpreting', () => {
+    const pod: KubeObject = { metadata: { name: 'p' }, spec: { containers: [{ name: 'a', image: 'i', securityContext: { capabilities: { add: ['NET_ADMIN'] } } }],
+      imagePullSecrets: [{ name: 'reg' }], topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'zone', whenUnsatisfiable: 'DoNotSchedule' }],
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [] } }, volumes: [{ name: 's', secret: { secretName: 'x' } }] } };
+    const before = structuredClone(pod);
+    expect(pruneUnknownFields(R.pods, pod)).toEqual([]);
+    expect(pod).toEqual(before);
+  });
+
   it('keeps preserve-unknown-fields subtrees and knows every kind', () => {
     const svc: KubeObject = { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 1, targetPort: 'http' }] }, status: { loadBalancer: { ingress: [{ ip: '1.2.3.4' }] } } };
     expect(pruneUnknownFields(R.services, svc)).toEqual([]);

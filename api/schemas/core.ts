@@ -1,7 +1,7 @@
 // core/v1 definitions (k8s.io/api/core/v1), the fields Skiff serves with
 // upstream's names, required lists, merge keys and (shortened) descriptions.
 
-import { bool, enumStr, int32, int64, list, obj, ref, str, strList, strMap, type Schema } from './dsl.js';
+import { bool, enumStr, int32, int64, list, obj, opaque, opaqueList, ref, str, strList, strMap, type Schema } from './dsl.js';
 import { metaNames as M } from './meta.js';
 
 const c = 'io.k8s.api.core.v1.';
@@ -35,6 +35,7 @@ export const coreSchemas: Record<string, Schema> = {
     fieldRef: ref(c + 'ObjectFieldSelector', "Selects a field of the pod: supports metadata.name, metadata.namespace, `metadata.labels['<KEY>']`, `metadata.annotations['<KEY>']`, spec.nodeName, spec.serviceAccountName, status.hostIP, status.podIP, status.podIPs."),
     configMapKeyRef: ref(c + 'ConfigMapKeySelector', 'Selects a key of a ConfigMap.'),
     resourceFieldRef: ref(c + 'ResourceFieldSelector', 'Selects a resource of the container: only resources limits and requests are currently supported.'),
+    secretKeyRef: opaque('Selects a key of a secret in the pod\'s namespace'),
   }),
   [c + 'EnvVar']: obj('EnvVar represents an environment variable present in a Container.', {
     name: str('Name of the environment variable. Must be a C_IDENTIFIER.'),
@@ -48,6 +49,7 @@ export const coreSchemas: Record<string, Schema> = {
   [c + 'EnvFromSource']: obj('EnvFromSource represents the source of a set of ConfigMaps', {
     prefix: str('An optional identifier to prepend to each key in the ConfigMap. Must be a C_IDENTIFIER.'),
     configMapRef: ref(c + 'ConfigMapEnvSource', 'The ConfigMap to select from'),
+    secretRef: opaque('The Secret to select from'),
   }),
   [c + 'ResourceRequirements']: obj('ResourceRequirements describes the compute resource requirements.', {
     limits: quantityMap('Limits describes the maximum amount of compute resources allowed.'),
@@ -105,6 +107,10 @@ export const coreSchemas: Record<string, Schema> = {
     privileged: bool('Run container in privileged mode. Processes in privileged containers are essentially equivalent to root on the host. Defaults to false.'),
     readOnlyRootFilesystem: bool('Whether this container has a read-only root filesystem. Default is false.'),
     allowPrivilegeEscalation: bool('AllowPrivilegeEscalation controls whether a process can gain more privileges than its parent process.'),
+    capabilities: opaque('The capabilities to add/drop when running containers.'),
+    seccompProfile: opaque('The seccomp options to use by this container.'),
+    seLinuxOptions: opaque('The SELinux context to be applied to the container.'),
+    procMount: str('procMount denotes the type of proc mount to use for the containers.'),
   }),
   [c + 'Container']: obj('A single application container that you want to run within a pod.', {
     name: str('Name of the container specified as a DNS_LABEL. Each container in a pod must have a unique name (DNS_LABEL). Cannot be updated.'),
@@ -128,6 +134,8 @@ export const coreSchemas: Record<string, Schema> = {
     stdin: bool('Whether this container should allocate a buffer for stdin in the container runtime. Default is false.'),
     stdinOnce: bool('Whether the container runtime should close the stdin channel after it has been opened by a single attach. Default is false.'),
     tty: bool("Whether this container should allocate a TTY for itself, also requires 'stdin' to be true. Default is false."),
+    restartPolicy: str('RestartPolicy defines the restart behavior of individual containers in a pod. This field may only be set for init containers, and the only allowed value is "Always".'),
+    resizePolicy: opaqueList('Resources resize policy for the container.'),
   }, ['name']),
   [c + 'KeyToPath']: obj('Maps a string key to a path within a volume.', {
     key: str('key is the key to project.'),
@@ -153,6 +161,10 @@ export const coreSchemas: Record<string, Schema> = {
     emptyDir: ref(c + 'EmptyDirVolumeSource', 'emptyDir represents a temporary directory that shares a pod\'s lifetime.'),
     configMap: ref(c + 'ConfigMapVolumeSource', 'configMap represents a configMap that should populate this volume'),
     hostPath: ref(c + 'HostPathVolumeSource', 'hostPath represents a pre-existing file or directory on the host machine that is directly exposed to the container.'),
+    secret: opaque('secret represents a secret that should populate this volume.'),
+    persistentVolumeClaim: opaque('persistentVolumeClaimVolumeSource represents a reference to a PersistentVolumeClaim in the same namespace.'),
+    projected: opaque('projected items for all in one resources secrets, configmaps, and downward API'),
+    downwardAPI: opaque('downwardAPI represents downward API about the pod that should populate this volume'),
   }, ['name']),
   [c + 'Toleration']: obj('The pod this Toleration is attached to tolerates any taint that matches the triple <key,value,effect> using the matching operator <operator>.', {
     key: str('Key is the taint key that the toleration applies to. Empty means match all taint keys. If the key is empty, operator must be Exists.'),
@@ -183,6 +195,8 @@ export const coreSchemas: Record<string, Schema> = {
   }),
   [c + 'Affinity']: obj('Affinity is a group of affinity scheduling rules.', {
     nodeAffinity: ref(c + 'NodeAffinity', 'Describes node affinity scheduling rules for the pod.'),
+    podAffinity: opaque('Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).'),
+    podAntiAffinity: opaque('Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).'),
   }),
   [c + 'PodSecurityContext']: obj('PodSecurityContext holds pod-level security attributes and common container settings.', {
     runAsUser: int64('The UID to run the entrypoint of the container process.'),
@@ -190,7 +204,17 @@ export const coreSchemas: Record<string, Schema> = {
     runAsNonRoot: bool('Indicates that the container must run as a non-root user.'),
     fsGroup: int64('A special supplemental group that applies to all containers in a pod.'),
     supplementalGroups: { type: 'array', description: 'A list of groups applied to the first process run in each container.', items: { type: 'integer', format: 'int64' } },
+    fsGroupChangePolicy: str('fsGroupChangePolicy defines behavior of changing ownership and permission of the volume before being exposed inside Pod.'),
+    seccompProfile: opaque('The seccomp options to use by the containers in this pod.'),
+    seLinuxOptions: opaque('The SELinux context to be applied to all containers.'),
+    sysctls: opaqueList('Sysctls hold a list of namespaced sysctls used for the pod.'),
   }),
+  [c + 'LocalObjectReference']: { ...obj('LocalObjectReference contains enough information to let you locate the referenced object inside the same namespace.', {
+    name: str('Name of the referent.'),
+  }), 'x-kubernetes-map-type': 'atomic' },
+  [c + 'PodReadinessGate']: obj('PodReadinessGate contains the reference to a pod condition', {
+    conditionType: str("ConditionType refers to a condition in the pod's condition list with matching type."),
+  }, ['conditionType']),
   [c + 'PodSpec']: obj('PodSpec is a description of a pod.', {
     volumes: list(c + 'Volume', 'List of volumes that can be mounted by containers belonging to the pod.', 'name', 'merge,retainKeys'),
     initContainers: list(c + 'Container', 'List of initialization containers belonging to the pod. Init containers are executed in order prior to containers being started.', 'name'),
@@ -216,6 +240,21 @@ export const coreSchemas: Record<string, Schema> = {
     priorityClassName: str("If specified, indicates the pod's priority."),
     priority: int32('The priority value. Various system components use this field to find the priority of the pod.'),
     enableServiceLinks: bool("EnableServiceLinks indicates whether information about services should be injected into pod's environment variables, matching the syntax of Docker links. Optional: Defaults to true."),
+    imagePullSecrets: list(c + 'LocalObjectReference', 'ImagePullSecrets is an optional list of references to secrets in the same namespace to use for pulling any of the images used by this PodSpec.', 'name'),
+    readinessGates: list(c + 'PodReadinessGate', 'If specified, all readiness gates will be evaluated for pod readiness.'),
+    ephemeralContainers: { ...opaqueList('List of ephemeral containers run in this pod.'), 'x-kubernetes-patch-merge-key': 'name', 'x-kubernetes-patch-strategy': 'merge' },
+    hostAliases: opaqueList("HostAliases is an optional list of hosts and IPs that will be injected into the pod's hosts file if specified."),
+    dnsConfig: opaque('Specifies the DNS parameters of a pod.'),
+    topologySpreadConstraints: opaqueList('TopologySpreadConstraints describes how a group of pods ought to spread across topology domains.'),
+    schedulingGates: opaqueList('SchedulingGates is an opaque list of values that if specified will block scheduling the pod.'),
+    resourceClaims: opaqueList('ResourceClaims defines which ResourceClaims must be allocated and reserved before the Pod is allowed to start.'),
+    overhead: { type: 'object', description: 'Overhead represents the resource overhead associated with running a pod for a given RuntimeClass.', additionalProperties: { $ref: '#/components/schemas/' + M.Quantity } },
+    os: opaque('Specifies the OS of the containers in the pod.'),
+    runtimeClassName: str('RuntimeClassName refers to a RuntimeClass object in the node.k8s.io group, which should be used to run this pod.'),
+    preemptionPolicy: str('PreemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority.'),
+    shareProcessNamespace: bool('Share a single process namespace between all of the containers in a pod.'),
+    setHostnameAsFQDN: bool("If true the pod's hostname will be configured as the pod's FQDN, rather than the leaf name (the default)."),
+    hostUsers: bool('Use the host\'s user namespace. Optional: Default to true.'),
   }, ['containers']),
   [c + 'PodCondition']: obj('PodCondition contains details for the current condition of this pod.', {
     type: str('Type is the type of the condition.'),
@@ -318,6 +357,10 @@ export const coreSchemas: Record<string, Schema> = {
     ipFamilies: strList('IPFamilies is a list of IP families (e.g. IPv4, IPv6) assigned to this service.'),
     ipFamilyPolicy: enumStr('IPFamilyPolicy represents the dual-stack-ness requested or required by this Service.', ['PreferDualStack', 'RequireDualStack', 'SingleStack']),
     allocateLoadBalancerNodePorts: bool('allocateLoadBalancerNodePorts defines if NodePorts will be automatically allocated for services with type LoadBalancer.'),
+    loadBalancerSourceRanges: strList('If specified and supported by the platform, this will restrict traffic through the cloud-provider load-balancer will be restricted to the specified client IPs.'),
+    loadBalancerClass: str('loadBalancerClass is the class of the load balancer implementation this Service belongs to.'),
+    healthCheckNodePort: int32('healthCheckNodePort specifies the healthcheck nodePort for the service.'),
+    trafficDistribution: str('TrafficDistribution offers a way to express preferences for how traffic is distributed to Service endpoints.'),
   }),
   [c + 'ServiceStatus']: obj('ServiceStatus represents the current status of a service.', {
     loadBalancer: { type: 'object', description: 'LoadBalancer contains the current status of the load-balancer, if one is present.', 'x-kubernetes-preserve-unknown-fields': true },

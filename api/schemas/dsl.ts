@@ -61,3 +61,7 @@ export function obj(description: string, properties: Record<string, Schema>, req
   if (required?.length) s.required = required;
   return s;
 }
+
+/** A field Skiff stores but does not interpret: kept whole, never pruned. */
+export const opaque = (description: string): Schema => ({ type: 'object', description, 'x-kubernetes-preserve-unknown-fields': true });
+export const opaqueList = (description: string): Schema => ({ type: 'array', description, items: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }, 'x-kubernetes-list-type': 'atomic' });
