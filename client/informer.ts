@@ -35,6 +35,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
   private synced = false;
   private syncWaiters: (() => void)[] = [];
   private rv = '';
+  /** Watch events received so far: tells a stream that worked from one that failed at once. */
+  private delivered = 0;
   private running = false;
   private stream?: WatchStream;
   private wake?: () => void;
@@ -89,15 +91,16 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
     let backoff = initial;
     let needList = true;
     while (this.running) {
+      const before = this.delivered;
       try {
         if (needList) {
           await this.relist();
           needList = false;
         }
-        const events = await this.watchOnce();
+        await this.watchOnce();
         backoff = initial;
         // A stream that ends without delivering anything is retried after a pause, so a failing server is not hammered.
-        if (events === 0) await this.sleep(Math.min(backoff, 1000));
+        if (this.delivered === before) await this.sleep(Math.min(backoff, 1000));
       } catch (e) {
         if (!this.running) return;
         if (isExpired(e)) {
@@ -105,6 +108,8 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
           needList = true;
           continue;
         }
+        // A watch that worked for a while before breaking starts the backoff over.
+        if (this.delivered !== before) backoff = initial;
         const delay = backoff * (0.5 + Math.random());
         log.warn('list/watch failed, retrying', { resource: this.what, error: (e as Error).message, retryInMs: Math.round(delay) });
         await this.sleep(delay);
@@ -135,15 +140,14 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
     }
   }
 
-  /** One watch stream, until it ends; resolves with how many events it delivered, throws StatusError 410 on expiry. */
-  private async watchOnce(): Promise<number> {
-    let count = 0;
+  /** One watch stream, until it ends; throws StatusError 410 on expiry. */
+  private async watchOnce(): Promise<void> {
     let failure: StatusError | undefined;
     const stream = this.client.resource<T>(this.res, this.opts.namespace).watch(
       { resourceVersion: this.rv, allowWatchBookmarks: true, fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector, timeoutSeconds: 300 + Math.floor(Math.random() * 300) },
       (e) => {
         if (failure || !this.running) return;
-        count++;
+        this.delivered++;
         if (e.type === 'ERROR') {
           failure = new StatusError(e.object as Status);
           stream.stop();
@@ -159,7 +163,6 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
       this.stream = undefined;
     }
     if (failure) throw failure;
-    return count;
   }
 
   private apply(e: WatchEventOf<T>): void {
