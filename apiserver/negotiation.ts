@@ -1,12 +1,16 @@
 // Content negotiation as kube-apiserver does it for Skiff's one wire format:
 // responses are always JSON (a protobuf-first Accept falls through to its JSON
 // alternative), except that kubectl's `as=Table` media type selects
-// server-side printing. Request bodies may be JSON or YAML, up to 3 MiB.
+// server-side printing. Request bodies may be JSON, YAML or (for the kinds
+// kubectl's create generators send that way) protobuf, up to 3 MiB.
 
 import type { Request } from 'express';
 import yaml from 'js-yaml';
 import { errors } from '../api/errors.js';
 import type { KubeObject } from '../api/types.js';
+import { decodeProtobufObject } from './handlers/protobuf.js';
+
+const protobuf = 'application/vnd.kubernetes.protobuf';
 
 /** kube-apiserver's limit on request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
@@ -23,8 +27,13 @@ export function wantsTable(req: Request): boolean {
   return false;
 }
 
-/** The raw request body, refusing anything over the limit before buffering it all. */
+/** The request body as text (JSON, YAML, patches). */
 export async function readBody(req: Request): Promise<string> {
+  return (await readRawBody(req)).toString('utf8');
+}
+
+/** The raw request body, refusing anything over the limit before buffering it all. */
+export async function readRawBody(req: Request): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBodyBytes) throw errors.requestEntityTooLarge();
   const chunks: Buffer[] = [];
@@ -34,7 +43,7 @@ export async function readBody(req: Request): Promise<string> {
     if (size > maxBodyBytes) throw errors.requestEntityTooLarge();
     chunks.push(chunk as Buffer);
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 export function mediaType(req: Request): string {
@@ -42,9 +51,12 @@ export function mediaType(req: Request): string {
 }
 
 /** Decode a create/update body; the media type decides the decoder. */
-export function decodeObject(contentType: string, body: string): KubeObject {
+export function decodeObject(contentType: string, raw: Buffer): KubeObject {
   let obj: unknown;
-  if (contentType === 'application/json' || contentType === '') {
+  const body = contentType === protobuf ? '' : raw.toString('utf8');
+  if (contentType === protobuf) {
+    obj = decodeProtobufObject(raw);
+  } else if (contentType === 'application/json' || contentType === '') {
     try {
       obj = JSON.parse(body);
     } catch (e) {

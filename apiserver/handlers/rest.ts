@@ -9,7 +9,7 @@ import { parseSelector } from '../../api/labels.js';
 import { checkSupportedFields, parseFieldSelector, selectableFields } from '../../api/fields.js';
 import { toTable, type TableOptions } from '../printers.js';
 import { patchContentTypes, applyPatch, type PatchContentType } from '../patch/index.js';
-import { decodeObject, mediaType, readBody, wantsTable } from '../negotiation.js';
+import { decodeObject, mediaType, readBody, readRawBody, wantsTable } from '../negotiation.js';
 import type { DeleteOptions, FieldValidation, Store, WriteOptions } from '../registry/store.js';
 import type { Storage } from '../storage/interface.js';
 import { serveWatch } from '../watch.js';
@@ -134,8 +134,7 @@ export function watch(ctx: RestContext, req: Request, res: Response, info: Reque
 
 /** Decode a body for this resource: kind and apiVersion default from the URL and must match it. */
 export async function decodeFor(req: Request, r: ResourceInfo, kind = r.kind, apiVersion = apiVersionOf(r)): Promise<KubeObject> {
-  const body = await readBody(req);
-  const obj = decodeObject(mediaType(req), body);
+  const obj = decodeObject(mediaType(req), await readRawBody(req));
   obj.kind ??= kind;
   obj.apiVersion ??= apiVersion;
   if (obj.apiVersion !== apiVersion) {

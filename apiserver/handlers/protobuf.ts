@@ -1,0 +1,176 @@
+// Decoding of kube's protobuf request bodies ("k8s\0" + runtime.Unknown
+// wrapping the object's generated.proto message). kubectl 1.32 sends its typed
+// `create` generators (namespace, configmap, service, deployment) as
+// protobuf; Skiff answers in JSON, so only decoding is needed, and only for
+// the messages those generators fill. Field numbers are upstream's
+// (k8s.io/api/*/generated.proto); unknown fields are skipped.
+
+import { errors } from '../../api/errors.js';
+import type { KubeObject } from '../../api/types.js';
+
+/** A field: JSON name and type; "[]" prefix repeats, "map" is map<string,string>, "map:Quantity" maps to messages. */
+type Field = [string, string];
+type Message = Record<number, Field>;
+
+const messages: Record<string, Message> = {
+  Unknown: { 1: ['typeMeta', 'TypeMeta'], 2: ['raw', 'bytes'], 3: ['contentEncoding', 'string'], 4: ['contentType', 'string'] },
+  TypeMeta: { 1: ['apiVersion', 'string'], 2: ['kind', 'string'] },
+  ObjectMeta: {
+    1: ['name', 'string'], 2: ['generateName', 'string'], 3: ['namespace', 'string'], 5: ['uid', 'string'],
+    6: ['resourceVersion', 'string'], 7: ['generation', 'int'], 11: ['labels', 'map'], 12: ['annotations', 'map'],
+    13: ['ownerReferences', '[]OwnerReference'], 14: ['finalizers', '[]string'],
+  },
+  OwnerReference: { 1: ['kind', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['controller', 'bool'], 7: ['blockOwnerDeletion', 'bool'] },
+  Namespace: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'NamespaceSpec'] },
+  NamespaceSpec: { 1: ['finalizers', '[]string'] },
+  ConfigMap: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'map'], 3: ['binaryData', 'map:bytes'], 4: ['immutable', 'bool'] },
+  Service: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ServiceSpec'] },
+  ServiceSpec: {
+    1: ['ports', '[]ServicePort'], 2: ['selector', 'map'], 3: ['clusterIP', 'string'], 4: ['type', 'string'], 5: ['externalIPs', '[]string'],
+    7: ['sessionAffinity', 'string'], 8: ['loadBalancerIP', 'string'], 10: ['externalName', 'string'], 11: ['externalTrafficPolicy', 'string'],
+    18: ['clusterIPs', '[]string'], 17: ['ipFamilyPolicy', 'string'], 19: ['ipFamilies', '[]string'], 22: ['internalTrafficPolicy', 'string'],
+  },
+  ServicePort: { 1: ['name', 'string'], 2: ['protocol', 'string'], 3: ['port', 'int'], 4: ['targetPort', 'IntOrString'], 5: ['nodePort', 'int'], 6: ['appProtocol', 'string'] },
+  IntOrString: { 1: ['type', 'int'], 2: ['intVal', 'int'], 3: ['strVal', 'string'] },
+  Deployment: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'DeploymentSpec'] },
+  DeploymentSpec: {
+    1: ['replicas', 'int!'], 2: ['selector', 'LabelSelector'], 3: ['template', 'PodTemplateSpec'], 4: ['strategy', 'DeploymentStrategy'],
+    5: ['minReadySeconds', 'int'], 6: ['revisionHistoryLimit', 'int!'], 7: ['paused', 'bool'], 9: ['progressDeadlineSeconds', 'int!'],
+  },
+  DeploymentStrategy: { 1: ['type', 'string'] },
+  LabelSelector: { 1: ['matchLabels', 'map'], 2: ['matchExpressions', '[]LabelSelectorRequirement'] },
+  LabelSelectorRequirement: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', '[]string'] },
+  PodTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'PodSpec'] },
+  PodSpec: {
+    2: ['containers', '[]Container'], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int!'], 6: ['dnsPolicy', 'string'],
+    7: ['nodeSelector', 'map'], 8: ['serviceAccountName', 'string'], 10: ['nodeName', 'string'], 11: ['hostNetwork', 'bool'], 20: ['initContainers', '[]Container'],
+  },
+  Container: {
+    1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', '[]string'], 4: ['args', '[]string'], 5: ['workingDir', 'string'],
+    6: ['ports', '[]ContainerPort'], 7: ['env', '[]EnvVar'], 8: ['resources', 'ResourceRequirements'], 14: ['imagePullPolicy', 'string'],
+    16: ['stdin', 'bool'], 18: ['tty', 'bool'],
+  },
+  ContainerPort: { 1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] },
+  EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'] },
+  ResourceRequirements: { 1: ['limits', 'map:Quantity'], 2: ['requests', 'map:Quantity'] },
+  Quantity: { 1: ['string', 'string'] },
+};
+
+const kinds: Record<string, string> = { Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment' };
+
+class Reader {
+  pos = 0;
+  constructor(readonly buf: Buffer) {}
+  done(): boolean {
+    return this.pos >= this.buf.length;
+  }
+  varint(): number {
+    let result = 0;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= this.buf.length) throw new Error('truncated varint');
+      const b = this.buf[this.pos++];
+      result += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return result;
+      shift += 7;
+    }
+  }
+  bytes(): Buffer {
+    const n = this.varint();
+    if (this.pos + n > this.buf.length) throw new Error('truncated field');
+    const out = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return out;
+  }
+  skip(wire: number): void {
+    if (wire === 0) this.varint();
+    else if (wire === 1) this.pos += 8;
+    else if (wire === 2) this.bytes();
+    else if (wire === 5) this.pos += 4;
+    else throw new Error(`unsupported wire type ${wire}`);
+  }
+}
+
+/** An int32 sent as a 64-bit varint two's complement comes back as a huge positive number. */
+const toInt32 = (n: number) => (n >= 2 ** 63 ? n - 2 ** 64 : n > 2 ** 31 - 1 && n < 2 ** 32 ? n - 2 ** 32 : n);
+
+function decodeScalar(type: string, wire: number, r: Reader): unknown {
+  switch (type) {
+    case 'string': return r.bytes().toString('utf8');
+    case 'bytes': return r.bytes().toString('base64');
+    case 'bool': return r.varint() !== 0;
+    default: return toInt32(r.varint());
+  }
+}
+
+function decodeMapEntry(buf: Buffer, valueType: string): [string, unknown] {
+  const r = new Reader(buf);
+  let key = '';
+  let value: unknown = valueType === 'string' ? '' : undefined;
+  while (!r.done()) {
+    const tag = r.varint();
+    const field = Math.floor(tag / 8);
+    if (field === 1) key = r.bytes().toString('utf8');
+    else if (field === 2) value = messages[valueType] ? decodeMessage(r.bytes(), valueType) : decodeScalar(valueType, tag & 7, r);
+    else r.skip(tag & 7);
+  }
+  if (valueType === 'Quantity') value = (value as { string?: string } | undefined)?.string;
+  return [key, value];
+}
+
+/** Zero values are what Go's omitempty leaves out of JSON; "int!" marks pointer fields where 0 is meaningful. */
+function isEmpty(v: unknown, type: string): boolean {
+  if (type.endsWith('!')) return false;
+  if (v === '' || v === 0 || v === false) return true;
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.keys(v).length === 0;
+}
+
+export function decodeMessage(buf: Buffer, name: string): Record<string, unknown> {
+  const spec = messages[name];
+  const out: Record<string, unknown> = {};
+  const r = new Reader(buf);
+  while (!r.done()) {
+    const tag = r.varint();
+    const wire = tag & 7;
+    const f = spec[Math.floor(tag / 8)];
+    if (!f) {
+      r.skip(wire);
+      continue;
+    }
+    const [json, rawType] = f;
+    const repeated = rawType.startsWith('[]');
+    const type = rawType.replace(/^\[\]/, '').replace(/!$/, '');
+    if (type.startsWith('map')) {
+      const [k, v] = decodeMapEntry(r.bytes(), type.split(':')[1] ?? 'string');
+      ((out[json] ??= {}) as Record<string, unknown>)[k] = v;
+      continue;
+    }
+    let value = messages[type] ? decodeMessage(r.bytes(), type) : decodeScalar(type, wire, r);
+    if (type === 'IntOrString') {
+      const io = value as { type?: number; intVal?: number; strVal?: string };
+      value = io.type === 1 ? io.strVal : io.intVal;
+      if (value === undefined) continue;
+    }
+    if (repeated) ((out[json] ??= []) as unknown[]).push(value);
+    else if (!isEmpty(value, rawType)) out[json] = value;
+  }
+  return out;
+}
+
+const magic = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
+
+/** The object in a protobuf request body, as the JSON it would have been. */
+export function decodeProtobufObject(body: Buffer): KubeObject {
+  if (body.length < 4 || !body.subarray(0, 4).equals(magic)) throw errors.badRequest('provided data does not appear to be a protobuf message, expected prefix [107 56 115 0]');
+  try {
+    const unknown = decodeMessage(body.subarray(4), 'Unknown') as { typeMeta?: { apiVersion?: string; kind?: string }; raw?: string };
+    const kind = unknown.typeMeta?.kind ?? '';
+    const message = kinds[kind];
+    if (!message) throw errors.unsupportedMediaType(`application/vnd.kubernetes.protobuf (for kind ${kind || 'unknown'}; send JSON)`);
+    const obj = decodeMessage(Buffer.from(unknown.raw ?? '', 'base64'), message) as KubeObject;
+    return { apiVersion: unknown.typeMeta?.apiVersion, kind, ...obj, metadata: obj.metadata ?? {} };
+  } catch (e) {
+    if ((e as { status?: unknown }).status) throw e;
+    throw errors.badRequest(`unable to decode protobuf body: ${(e as Error).message}`);
+  }
+}
