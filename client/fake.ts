@@ -32,6 +32,7 @@ interface Watcher {
   matches: (o: KubeObject) => boolean;
   emit: (e: WatchEventOf<KubeObject>) => void;
   end: (err?: Error) => void;
+  bookmarks: boolean;
 }
 
 interface Change { rv: number; res: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubeObject }
@@ -78,6 +79,13 @@ export class FakeClient implements Client {
   /** End every open watch, as a server restart or a dropped connection would. */
   closeWatches(err?: Error): void {
     for (const w of [...this.watchers]) w.end(err);
+  }
+
+  /** Send a BOOKMARK at the current resourceVersion to watches that allow them, as the API server does periodically. */
+  sendBookmarks(): void {
+    for (const w of this.watchers) {
+      if (w.bookmarks) w.emit({ type: 'BOOKMARK', object: { metadata: { resourceVersion: String(this.rv) } } });
+    }
   }
 
   watcherCount(): number {
@@ -281,6 +289,7 @@ export class FakeClient implements Client {
         namespace: ns,
         matches: (o) => labels(o) && fields(o),
         emit: onEvent,
+        bookmarks: !!opts.allowWatchBookmarks,
         end: (err) => {
           if (ended) return;
           ended = true;

@@ -86,6 +86,26 @@ describe('SharedInformer over the fake client', () => {
     expect(fake.actions.filter((a) => a.verb === 'list')).toHaveLength(1);
   });
 
+  it('resumes from a bookmark\'s resourceVersion', async () => {
+    const { fake, f } = setup();
+    await fake.resource(R.pods, 'a').create(pod('mine'));
+    const inf = f.informerFor<Pod>(R.pods, { namespace: 'a' });
+    f.start();
+    await f.waitForCacheSync();
+    await vi.waitFor(() => expect(fake.watcherCount()).toBe(1));
+    // Writes the informer does not watch advance the resourceVersion; only a bookmark tells it.
+    await fake.resource(R.pods, 'b').create(pod('x'));
+    await fake.resource(R.pods, 'b').create(pod('y'));
+    fake.sendBookmarks();
+    expect(inf.lastSyncResourceVersion()).toBe('3');
+    // Resuming from the bookmark needs no history; resuming from the list's version would get 410 and relist.
+    fake.closeWatches();
+    fake.compact();
+    await vi.waitFor(() => expect(fake.actions.filter((a) => a.verb === 'watch')).toHaveLength(2));
+    await vi.waitFor(() => expect(fake.watcherCount()).toBe(1));
+    expect(fake.actions.filter((a) => a.verb === 'list')).toHaveLength(1);
+  });
+
   it('relists on 410 and reports exactly what changed during the gap', async () => {
     const { fake, f } = setup();
     const pods = fake.resource<Pod>(R.pods, 'default');
