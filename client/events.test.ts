@@ -56,4 +56,16 @@ describe('EventRecorder', () => {
     // The first is taken off the queue at once; three more fit.
     expect(c.actions.filter((a) => a.verb === 'create')).toHaveLength(4);
   });
+
+  it('filters spam per object: a burst of 25, then nothing until tokens refill', async () => {
+    const c = new FakeClient();
+    const rec = new EventRecorder(c, { component: 'x' });
+    const other = { ...rs, metadata: { ...rs.metadata, name: 'other', uid: 'u2' } };
+    for (let i = 0; i < 30; i++) rec.event(rs, 'Normal', 'R', `distinct ${i}`);
+    rec.event(other, 'Normal', 'R', 'still allowed');
+    await rec.flush();
+    const items = (await c.resource(R.events, 'prod').list()).items;
+    expect(items.filter((e) => e.involvedObject.name === 'web')).toHaveLength(25);
+    expect(items.filter((e) => e.involvedObject.name === 'other')).toHaveLength(1);
+  });
 });

@@ -23,10 +23,14 @@ export interface EventRecorderOptions {
   maxQueued?: number;
   /** Distinct events remembered for aggregation (client-go's LRU holds 4096). */
   cacheSize?: number;
+  /** Per-object spam filter, as client-go's: a burst of 25 events, then one per 5 minutes. */
+  spamBurst?: number;
+  spamRefillMs?: number;
 }
 
 interface Pending { key: string; namespace: string; body: KubeObject }
 interface Seen { name: string; count: number }
+interface Bucket { tokens: number; at: number }
 
 function timestamp(): string {
   return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -40,6 +44,7 @@ function uniqueSuffix(): string {
 export class EventRecorder {
   private queue: Pending[] = [];
   private seen = new Map<string, Seen>();
+  private buckets = new Map<string, Bucket>();
   private sending?: Promise<void>;
   private readonly maxQueued: number;
   private readonly cacheSize: number;
@@ -67,6 +72,7 @@ export class EventRecorder {
     const namespace = obj.metadata.namespace || 'default';
     const now = timestamp();
     const source = { component: this.opts.component, host: this.opts.host };
+    if (!this.allow(JSON.stringify([source, involvedObject.kind, involvedObject.namespace, involvedObject.name, involvedObject.uid, involvedObject.apiVersion]))) return;
     const key = JSON.stringify([source, involvedObject.kind, involvedObject.namespace, involvedObject.name, involvedObject.uid, involvedObject.apiVersion, type, reason, message]);
     const body: KubeObject = {
       apiVersion: 'v1',
@@ -119,6 +125,21 @@ export class EventRecorder {
     }
     const created = await events.create(p.body);
     this.remember(p.key, { name: created.metadata.name!, count: 1 });
+  }
+
+  /** One token bucket per source and object, so a hot-looping controller cannot flood etcd with events. */
+  private allow(key: string): boolean {
+    const burst = this.opts.spamBurst ?? 25;
+    const refillMs = this.opts.spamRefillMs ?? 300_000;
+    const now = Date.now();
+    const b = this.buckets.get(key) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + (now - b.at) / refillMs);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    if (!this.buckets.has(key) && this.buckets.size >= this.cacheSize) this.buckets.delete(this.buckets.keys().next().value!);
+    this.buckets.set(key, b);
+    return true;
   }
 
   private remember(key: string, s: Seen): void {
