@@ -4,6 +4,7 @@
 // a test fails part way.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RestClient } from '../../client/rest.js';
@@ -11,7 +12,13 @@ import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { freePort, waitFor } from '../util/ports.js';
 import { startSimNodes, type SimNodes } from '../util/simnodes.js';
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** The repository root, from test/controllers or its compiled copy in dist/ (which bench scripts use). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);
+  return dir;
+}
+const repo = repoRoot();
 const mainJs = path.join(repo, 'dist', 'controllers', 'main.js');
 
 const running = new Set<ChildProcess>();
@@ -41,7 +48,10 @@ export async function startControllerManager(server: string, args: string[] = []
   let stderr = '';
   proc.stderr!.on('data', (d) => (stderr = (stderr + d).slice(-20_000)));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await waitFor('controller-manager /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, 20_000);
+  await waitFor('controller-manager /healthz', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok, 20_000).catch((e) => {
+    proc.kill('SIGKILL');
+    throw new Error(`${(e as Error).message}\n${stderr.slice(-3000)}`);
+  });
   const signal = async (sig: NodeJS.Signals) => {
     if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
     await exited;
