@@ -50,7 +50,18 @@ export class ServiceAllocators {
     return errors.invalid('Service', svc.metadata.name ?? '', [fieldCause(field, 'FieldValueInvalid', message)]);
   }
 
+  /** Allocate what svc needs; on failure, give back whatever this call already took. */
   private async allocate(svc: KubeObject, old: KubeObject | undefined, dryRun: boolean): Promise<void> {
+    const taken: (() => Promise<void>)[] = [];
+    try {
+      await this.allocateInto(svc, old, dryRun, taken);
+    } catch (e) {
+      await Promise.all(taken.map((undo) => undo().catch(() => undefined)));
+      throw e;
+    }
+  }
+
+  private async allocateInto(svc: KubeObject, old: KubeObject | undefined, dryRun: boolean, taken: (() => Promise<void>)[]): Promise<void> {
     svc.spec ??= {};
     const spec = svc.spec;
     const owner = { namespace: svc.metadata.namespace, name: svc.metadata.name };
@@ -66,6 +77,8 @@ export class ServiceAllocators {
     }
     if (needsClusterIP(svc) && !(old && spec.clusterIP === old.spec?.clusterIP)) {
       spec.clusterIP = await this.claimIP(svc, spec.clusterIP, owner, dryRun);
+      const ip = ipToInt(spec.clusterIP);
+      if (!dryRun) taken.push(() => this.ips.release(ip));
     }
     if (spec.type !== 'ExternalName') {
       spec.clusterIPs = [spec.clusterIP];
@@ -82,6 +95,8 @@ export class ServiceAllocators {
           continue;
         }
         p.nodePort = await this.claimPort(svc, i, p.nodePort, owner, dryRun);
+        const port = p.nodePort;
+        if (!dryRun && port) taken.push(() => this.ports.release(port));
       }
     }
   }

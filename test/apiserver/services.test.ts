@@ -1,5 +1,6 @@
 // Service ClusterIP and NodePort allocation, shared by two API servers on one etcd.
 
+import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { client, update } from './helpers.js';
@@ -46,18 +47,22 @@ describe('services', () => {
   });
 
   it('honours a requested ClusterIP, refuses a taken one, frees it on delete, and keeps it immutable', async () => {
-    const first = await apiA.post(svcs, svc('want-ip', { clusterIP: '10.96.0.250' }));
+    // Random allocations may hold any address: request one nobody has.
+    const used = new Set((await apiA.get('/api/v1/services')).body.items.map((s: any) => s.spec.clusterIP));
+    const free = Array.from({ length: 252 }, (_, i) => `10.96.0.${i + 2}`).filter((ip) => !used.has(ip));
+    const want = free[free.length - 1];
+    const first = await apiA.post(svcs, svc('want-ip', { clusterIP: want }));
     expect(first.status, first.text).toBe(201);
-    expect(first.body.spec.clusterIP).toBe('10.96.0.250');
-    const taken = await apiB.post(svcs, svc('want-ip-too', { clusterIP: '10.96.0.250' }));
+    expect(first.body.spec.clusterIP).toBe(want);
+    const taken = await apiB.post(svcs, svc('want-ip-too', { clusterIP: want }));
     expect(taken.status).toBe(422);
     expect(taken.body.message).toContain('provided IP is already allocated');
     const outside = await apiA.post(svcs, svc('outside', { clusterIP: '10.0.0.5' }));
     expect(outside.status).toBe(422);
-    const change = await update(a.url, `${svcs}/want-ip`, { spec: { clusterIP: '10.96.0.251' } });
+    const change = await update(a.url, `${svcs}/want-ip`, { spec: { clusterIP: free[0] } });
     expect(change.status).toBe(422);
     expect((await apiA.del(`${svcs}/want-ip`)).status).toBe(200);
-    const again = await apiB.post(svcs, svc('want-ip-too', { clusterIP: '10.96.0.250' }));
+    const again = await apiB.post(svcs, svc('want-ip-too', { clusterIP: want }));
     expect(again.status, again.text).toBe(201);
   });
 
@@ -80,5 +85,22 @@ describe('services', () => {
     expect(clash.body.message).toContain('provided port is already allocated');
     const kept = await update(a.url, `${svcs}/np`, { metadata: { labels: { x: 'y' } } });
     expect(kept.body.spec.ports.map((p: any) => p.nodePort)).toEqual([p80.nodePort, 30050]);
+  });
+
+  it('keeps exactly one allocation per live address and port, also after failed creates', async () => {
+    const clash = await apiA.post(svcs, svc('np3', { type: 'NodePort', ports: [{ port: 80, nodePort: 30050 }] }));
+    expect(clash.status).toBe(422);
+    const list = (await apiA.get('/api/v1/services')).body.items;
+    const ips = list.map((s: any) => s.spec.clusterIP).filter((ip: string) => ip && ip !== 'None');
+    const ports = list.flatMap((s: any) => (s.spec.ports ?? []).map((p: any) => p.nodePort).filter(Boolean));
+    const etcd = new Etcd3({ hosts: a.etcdEndpoint });
+    try {
+      const ipKeys = await etcd.getAll().prefix('/registry/ranges/serviceips/').keys();
+      const portKeys = await etcd.getAll().prefix('/registry/ranges/servicenodeports/').keys();
+      expect(ipKeys.map((k) => k.split('/').pop()).sort()).toEqual([...ips].sort());
+      expect(portKeys.map((k) => Number(k.split('/').pop())).sort()).toEqual([...ports].sort());
+    } finally {
+      etcd.close();
+    }
   });
 });
