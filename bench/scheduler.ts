@@ -149,37 +149,41 @@ async function main(): Promise<void> {
     console.log(`created ${PODS} pending pods in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
     const listed = await client.resource<Pod>(R.pods, NS).list({ limit: 1 });
-    const bound = new Set<string>();
+    /** Pod name -> ms after the scheduler started when its binding was seen. */
+    const bound = new Map<string, number>();
     let allBound!: () => void;
     const done = new Promise<void>((r) => (allBound = r));
     let rv = listed.metadata.resourceVersion!;
     let watching = true;
-    const watch = () => {
+    let current: { stop(): void } | undefined;
+    const watch = (): void => {
       const w = client.resource<Pod>(R.pods, NS).watch({ resourceVersion: rv, allowWatchBookmarks: true }, (e) => {
         if (e.type === 'ERROR') return;
         const p = e.object as Pod;
         if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
         if (p.spec?.nodeName && !bound.has(p.metadata.name!)) {
-          bound.add(p.metadata.name!);
+          bound.set(p.metadata.name!, performance.now() - start);
           if (bound.size === PODS) allBound();
         }
       });
       // Resume from the last event if the server ends the watch early.
       void w.done.catch(() => undefined).then(() => watching && bound.size < PODS && watch());
-      return w;
+      current = w;
     };
-    const stream = watch();
-
     const start = performance.now();
+    watch();
     sched = await startScheduler(api.url, ['--leader-elect=false']);
     const progress = setInterval(() => console.log(`  ${bound.size}/${PODS} bound after ${((performance.now() - start) / 1000).toFixed(0)} s`), 5000);
     await done;
     const seconds = (performance.now() - start) / 1000;
     clearInterval(progress);
     watching = false;
-    stream.stop();
+    current?.stop();
 
     const metrics = await sched.metrics();
+    const cpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    const seen = [...bound.values()].sort((a, b) => a - b);
+    const observedP99 = seen[Math.ceil(seen.length * 0.99) - 1] / 1000;
     const sliP99 = histogramQuantile(metrics, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99);
     const attemptP99 = histogramQuantile(metrics, 'scheduler_scheduling_attempt_duration_seconds', 0.99, 'result="scheduled"');
     const rate = PODS / seconds;
@@ -190,8 +194,11 @@ async function main(): Promise<void> {
     console.log('');
     console.log(`scheduler: ${PODS} pods on ${NODES} nodes in ${seconds.toFixed(1)} s (scheduler start to last binding seen)`);
     console.log(`  throughput            ${rate.toFixed(0)} pods/s`);
-    console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (every pod enters the queue when the scheduler starts)`);
+    // Every pod enters the queue during the scheduler's initial sync, so these latencies mostly measure the backlog.
+    console.log(`  p99 start -> bound    ${observedP99.toFixed(3)} s (scheduler start to binding seen by a watch)`);
+    console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (scheduler_pod_scheduling_sli_duration_seconds, interpolated)`);
     console.log(`  p99 attempt + bind    ${attemptP99 ? (attemptP99 * 1000).toFixed(1) : '?'} ms`);
+    console.log(`  scheduler CPU         ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / PODS).toFixed(2)} ms per pod, sync included)`);
     console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
     console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
     console.log(`  ratio                 ${(rate / etcdRate).toFixed(3)} (pods scheduled/s per raw etcd write/s)`);
