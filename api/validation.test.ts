@@ -35,7 +35,8 @@ describe('validateObject', () => {
     expect(causes).toContainEqual({ field: 'spec.template.spec.containers[0].imagePullPolicy', reason: 'FieldValueNotSupported',
       message: 'Unsupported value: "Sometimes": supported values: "Always", "IfNotPresent", "Never"' });
     expect(fields(causes)).toContain('spec.replicas');
-    expect(fields(causes)).toContain('spec.strategy.rollingUpdate.maxSurge');
+    expect(causes).toContainEqual({ field: 'spec.strategy.rollingUpdate.maxSurge', reason: 'FieldValueTypeInvalid',
+      message: 'Invalid value: true: spec.strategy.rollingUpdate.maxSurge in body must be of type integer or string' });
   });
 
   it('selector must match template labels and may not change', () => {
@@ -78,7 +79,8 @@ describe('validateObject', () => {
   });
 
   it('treats null as absent, as Go decoding does', () => {
-    const pod: KubeObject = { metadata: { name: 'p', namespace: 'd', labels: null as any }, spec: { containers: [{ name: 'a', image: 'i', ports: [null] }], nodeSelector: null } };
+    const pod: KubeObject = { metadata: { name: 'p', namespace: 'd', labels: null as any }, spec: { containers: [{ name: 'a', image: 'i', ports: [null],
+      resources: { limits: { cpu: null } }, readinessProbe: { httpGet: { port: 80 }, tcpSocket: { port: null } } }], nodeSelector: null } };
     expect(validateObject(R.pods, pod)).toEqual([
       { field: 'spec.containers[0].ports[0].containerPort', reason: 'FieldValueInvalid', message: 'Invalid value: 0: must be between 1 and 65535, inclusive' },
     ]);

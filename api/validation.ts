@@ -36,7 +36,7 @@ function valueAt(obj: unknown, pointer: string): unknown {
 function schemaCauses(obj: KubeObject, errs: ErrorObject[]): StatusCause[] {
   const out: StatusCause[] = [];
   for (const e of errs) {
-    // An IntOrString failing both branches is reported once, by its anyOf.
+    // An IntOrString or Quantity failing both branches is reported once, by its anyOf.
     if (e.schemaPath.includes('/anyOf/')) continue;
     const value = valueAt(obj, e.instancePath);
     const path = fieldPath(e.instancePath);

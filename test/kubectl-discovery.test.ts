@@ -76,6 +76,8 @@ describe('kubectl discovery, explain and validation', () => {
     expect(r.stdout).toMatch(/^FIELD: strategy <DeploymentStrategy>$/m);
     expect(r.stdout).toContain('The deployment strategy to use to replace existing pods with new ones.');
     expect(r.stdout).toMatch(/rollingUpdate\s+<RollingUpdateDeployment>/);
+    expect(await kubectl.ok(['explain', 'svc.spec.ports.targetPort'])).toMatch(/^FIELD: targetPort <IntOrString>$/m);
+    expect(await kubectl.ok(['explain', 'node.status.capacity'])).toMatch(/^FIELD: capacity <map\[string\]Quantity>$/m);
     const pods = await kubectl.ok(['explain', 'pods.spec.containers.ports']);
     expect(pods).toMatch(/containerPort\s+<integer> -required-/);
   });

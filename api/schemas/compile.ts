@@ -1,12 +1,9 @@
-// The published schemas compiled for checking objects with ajv. A few
-// OpenAPI conventions need translating first: Go decoders accept null for any
-// field, IntOrString is an integer or a string, and a Quantity may be written
-// as a bare number ("cpu: 1").
+// The published schemas compiled for checking objects with ajv. OpenAPI-only
+// keywords are dropped, and every typed schema also admits null, because Go
+// decoders read null as the zero value of any field.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { definitions, metaNames, refPrefix, type Schema } from './index.js';
-
-const numberOrString = (s: Schema) => ({ description: s.description, anyOf: [{ type: 'integer' }, { type: 'string' }], 'x-kubernetes-int-or-string': true });
+import { definitions, refPrefix, type Schema } from './index.js';
 
 function forAjv(s: Schema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -14,6 +11,8 @@ function forAjv(s: Schema): Record<string, unknown> {
     if (k === 'properties') out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, forAjv(ps)]));
     else if (k === 'items' || (k === 'additionalProperties' && typeof v === 'object')) out[k] = forAjv(v as Schema);
     else if (k === 'allOf') out[k] = (v as Schema[]).map(forAjv);
+    // The branches are disjoint types, but both admit null here: anyOf keeps null valid.
+    else if (k === 'oneOf') out.anyOf = (v as Schema[]).map(forAjv);
     else if (k === 'default' || k === 'description' || k.startsWith('x-kubernetes-')) continue;
     else out[k] = v;
   }
@@ -27,9 +26,7 @@ let compiled: { ajv: Ajv; cache: Map<string, ValidateFunction> } | undefined;
 function ajv(): { ajv: Ajv; cache: Map<string, ValidateFunction> } {
   if (compiled) return compiled;
   const schemas: Record<string, unknown> = {};
-  for (const [name, s] of Object.entries(definitions)) {
-    schemas[name] = name === metaNames.IntOrString || name === metaNames.Quantity ? numberOrString(s) : forAjv(s);
-  }
+  for (const [name, s] of Object.entries(definitions)) schemas[name] = forAjv(s);
   // strict off: the schemas carry OpenAPI-only keywords (format names such as int32 ajv does not know).
   const a = new Ajv({ allErrors: true, strict: false, validateFormats: false });
   a.addSchema({ $id: 'skiff', components: { schemas } });

@@ -16,6 +16,7 @@ export interface Schema {
   minimum?: number;
   maximum?: number;
   allOf?: Schema[];
+  oneOf?: Schema[];
   $ref?: string;
   'x-kubernetes-group-version-kind'?: { group: string; version: string; kind: string }[];
   'x-kubernetes-patch-merge-key'?: string;

@@ -21,8 +21,9 @@ export const metaSchemas: Record<string, Schema> = {
   [m + 'Time']: { type: 'string', format: 'date-time', description: 'Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.' },
   [m + 'MicroTime']: { type: 'string', format: 'date-time', description: 'MicroTime is version of Time with microsecond level precision.' },
   [m + 'FieldsV1']: { type: 'object', description: 'FieldsV1 stores a set of fields in a data structure like a Trie, in JSON format.', 'x-kubernetes-preserve-unknown-fields': true },
-  [metaNames.IntOrString]: { type: 'string', format: 'int-or-string', description: 'IntOrString is a type that can hold an int32 or a string.' },
-  [metaNames.Quantity]: { type: 'string', description: 'Quantity is a fixed-point representation of a number, written as a number with an optional suffix: 128974848, 129e6, 129M, 123Mi, 100m.' },
+  // Both are written either way in JSON; with no `type` of their own, kubectl explain names them by their definition.
+  [metaNames.IntOrString]: { format: 'int-or-string', description: 'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.', oneOf: [{ type: 'integer' }, { type: 'string' }] },
+  [metaNames.Quantity]: { description: 'Quantity is a fixed-point representation of a number. It provides convenient marshaling/unmarshaling in JSON and YAML, in addition to String() and AsInt64() accessors. Written as a number with an optional suffix: 128974848, 129e6, 129M, 123Mi, 100m.', oneOf: [{ type: 'string' }, { type: 'number' }] },
   [m + 'OwnerReference']: obj('OwnerReference contains enough information to let you identify an owning object. An owning object must be in the same namespace as the dependent, or be cluster-scoped, so there is no namespace field.', {
     apiVersion: str('API version of the referent.'),
     kind: str('Kind of the referent.'),
