@@ -130,7 +130,8 @@ export class SchedulingQueue {
   constructor(opts: QueueOptions = {}) {
     this.initialBackoffMs = opts.initialBackoffMs ?? 1000;
     this.maxBackoffMs = opts.maxBackoffMs ?? 10_000;
-    this.maxUnschedulableMs = opts.maxUnschedulableMs ?? 60_000;
+    // With the 30 s flush below, every unschedulable pod is retried within a minute.
+    this.maxUnschedulableMs = opts.maxUnschedulableMs ?? 30_000;
     this.now = opts.now ?? Date.now;
   }
 
