@@ -92,12 +92,6 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
   app.get('/version', (_req, res) => { res.json(version); });
   app.get('/metrics', metricsHandler);
-  app.use(discoveryRouter({ extraGroups: [{ ...metricsGroupVersion, resources: metricsResources }] }));
-  app.use(openapiRouter());
-  app.use(metricsRouter({
-    nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
-    podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
-  }));
 
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     const info = parseRequest(req);
@@ -120,6 +114,13 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       next(e);
     }
   });
+  // After the resource handler, which is the hot path and passes on anything that is not a resource.
+  app.use(discoveryRouter({ extraGroups: [{ ...metricsGroupVersion, resources: metricsResources }] }));
+  app.use(openapiRouter());
+  app.use(metricsRouter({
+    nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
+    podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
+  }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const status = isStatusError(err) ? err : (err as { type?: string }).type === 'entity.too.large' ? errors.requestEntityTooLarge() : toStatus(err, R.pods, '');
