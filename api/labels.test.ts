@@ -21,6 +21,7 @@ describe('parseSelector', () => {
     ['a=1, b in (x), !c', { a: '1', b: 'x' }, true],
     ['a=', { a: '' }, true],
     ['a in ()', { a: '' }, true],
+    ['a=in,in notin (notin)', { a: 'in', in: 'x' }, true],
     ['a in (x,,y)', { a: '' }, true],
     ['a in (x,,y)', { a: 'z' }, false],
     ['example.com/team=x', { 'example.com/team': 'x' }, true],

@@ -158,7 +158,7 @@ function makeSelector(requirements: Requirement[], nothing = false): Selector {
 
 type Tok =
   | { t: 'id'; v: string }
-  | { t: 'op'; v: '!' | '=' | '==' | '!=' | 'gt' | 'lt' | 'in' | 'notin' | ',' | '(' | ')' }
+  | { t: 'op'; v: '!' | '=' | '==' | '!=' | 'gt' | 'lt' | ',' | '(' | ')' }
   | { t: 'end'; v: '' };
 
 const special = new Set(['!', '=', '>', '<', ',', '(', ')']);
@@ -180,9 +180,8 @@ function lex(s: string): Tok[] {
     }
     let j = i;
     while (j < s.length && !special.has(s[j]) && !' \t\n\r'.includes(s[j])) j++;
-    const word = s.slice(i, j);
-    if (word === 'in' || word === 'notin') out.push({ t: 'op', v: word });
-    else out.push({ t: 'id', v: word });
+    // "in" and "notin" are operators only where an operator is expected (a=in is a value), so the parser decides.
+    out.push({ t: 'id', v: s.slice(i, j) });
     i = j;
   }
   out.push({ t: 'end', v: '' });
@@ -232,10 +231,10 @@ class Parser {
     if (not) return checkRequirement(key, '!', []);
     if (n.t === 'end' || (n.t === 'op' && n.v === ',')) return checkRequirement(key, 'exists', []);
     const op = this.next();
+    if (op.t === 'id' && (op.v === 'in' || op.v === 'notin')) return checkRequirement(key, op.v, this.valueSet());
     if (op.t !== 'op' || op.v === ',' || op.v === '(' || op.v === ')' || op.v === '!') {
       throw new Error(`found '${shown(op)}', expected: in, notin, =, ==, !=, gt, lt`);
     }
-    if (op.v === 'in' || op.v === 'notin') return checkRequirement(key, op.v, this.valueSet());
     const v = this.peek();
     let value = '';
     if (v.t === 'id') { value = v.v; this.pos++; }
