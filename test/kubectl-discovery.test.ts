@@ -1,16 +1,11 @@
-// The real kubectl against an API server that mounts discovery and OpenAPI:
-// api-resources, explain, and create with server-side field validation, with
-// no warnings about discovery or OpenAPI on stderr.
+// The real kubectl against the compiled API server (run `npx tsc -p
+// tsconfig.json` first): api-resources from aggregated discovery, explain from
+// the OpenAPI v3 documents, create with server-side field validation, and
+// wide tables, with no warnings about discovery or OpenAPI on stderr.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEtcd, type EtcdProcess } from './util/etcd.js';
-import { freePort } from './util/ports.js';
+import { startApiServer, type ApiServerProcess } from './util/apiserver.js';
 import { Kubectl } from './util/kubectl.js';
-import { EtcdStorage } from '../apiserver/storage/etcd.js';
-import { startServer, type ApiServer } from '../apiserver/server.js';
-import { discoveryRouter } from '../apiserver/discovery.js';
-import { openapiRouter } from '../apiserver/openapi.js';
-import { metricsGroupVersion, metricsResources } from '../apiserver/metricsapi.js';
 
 const deployment = (extra = '') => `
 apiVersion: apps/v1
@@ -35,26 +30,15 @@ function expectNoWarnings(stderr: string): void {
 }
 
 describe('kubectl discovery, explain and validation', () => {
-  let etcd: EtcdProcess | undefined;
-  let storage: EtcdStorage | undefined;
-  let server: ApiServer | undefined;
+  let server: ApiServerProcess | undefined;
   let kubectl: Kubectl;
 
   beforeAll(async () => {
-    etcd = await startEtcd();
-    storage = new EtcdStorage({ hosts: [etcd.endpoint] });
-    const port = await freePort();
-    server = await startServer({
-      storage, etcdPrefix: '/registry', bindAddress: '127.0.0.1', port,
-      serviceClusterIPRange: '10.96.0.0/12', serviceNodePortRange: '30000-32767',
-      routers: [discoveryRouter({ extraGroups: [{ ...metricsGroupVersion, resources: metricsResources }] }), openapiRouter()],
-    });
-    kubectl = new Kubectl(`http://127.0.0.1:${port}`);
+    server = await startApiServer();
+    kubectl = new Kubectl(server.url);
   });
   afterAll(async () => {
-    await server?.close();
-    await storage?.close();
-    await etcd?.stop();
+    await server?.stop();
   });
 
   it('lists API resources from aggregated discovery', async () => {
