@@ -87,13 +87,16 @@ export class ServiceAllocators {
     }
     if (wantsNodePorts(svc)) {
       const oldPorts = new Map<string, number>((old?.spec?.ports ?? []).filter((p: any) => p.nodePort).map((p: any) => [`${p.port}/${p.protocol ?? 'TCP'}`, p.nodePort]));
-      for (const [i, p] of (spec.ports ?? []).entries()) {
+      const ports: { nodePort?: number; port: number; protocol?: string }[] = spec.ports ?? [];
+      for (const p of ports) {
         const kept = oldPorts.get(`${p.port}/${p.protocol ?? 'TCP'}`);
-        if (p.nodePort && p.nodePort === kept) continue;
-        if (!p.nodePort && kept) {
-          p.nodePort = kept;
-          continue;
-        }
+        if (!p.nodePort && kept) p.nodePort = kept;
+      }
+      // Requested ports first, as kube does, so a random pick cannot take one a sibling port asked for.
+      const order = [...ports.keys()].sort((a, b) => Number(!ports[a].nodePort) - Number(!ports[b].nodePort));
+      for (const i of order) {
+        const p = ports[i];
+        if (p.nodePort && [...oldPorts.values()].includes(p.nodePort)) continue;
         p.nodePort = await this.claimPort(svc, i, p.nodePort, owner, dryRun);
         const port = p.nodePort;
         if (!dryRun && port) taken.push(() => this.ports.release(port));
