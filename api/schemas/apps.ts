@@ -68,6 +68,8 @@ export const appsSchemas: Record<string, Schema> = {
     acquireTime: ref('io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime', 'acquireTime is a time when the current lease was acquired.'),
     renewTime: ref('io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime', 'renewTime is a time when the current holder of a lease has last updated the lease.'),
     leaseTransitions: int32('leaseTransitions is the number of transitions of a lease between holders.'),
+    preferredHolder: str('PreferredHolder signals to a lease holder that the lease has a more optimal holder and should be given up.'),
+    strategy: str('Strategy indicates the strategy for picking the leader for coordinated leader election.'),
   }),
   'io.k8s.api.autoscaling.v1.ScaleSpec': obj('ScaleSpec describes the attributes of a scale subresource.', {
     replicas: int32('replicas is the desired number of instances for the scaled object.'),

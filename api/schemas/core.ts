@@ -411,10 +411,13 @@ export const coreSchemas: Record<string, Schema> = {
   [c + 'NodeDaemonEndpoints']: obj('NodeDaemonEndpoints lists ports opened by daemons running on the Node.', {
     kubeletEndpoint: ref(c + 'DaemonEndpoint', 'Endpoint on which Kubelet is listening.'),
   }),
-  [c + 'NodeSystemInfo']: obj('NodeSystemInfo is a set of ids/uuids to uniquely identify the node.', Object.fromEntries(
-    ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion', 'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture']
-      .map((k) => [k, str(`${k} reported by the node.`)]),
-  )),
+  [c + 'NodeSystemInfo']: obj('NodeSystemInfo is a set of ids/uuids to uniquely identify the node.', {
+    ...Object.fromEntries(
+      ['machineID', 'systemUUID', 'bootID', 'kernelVersion', 'osImage', 'containerRuntimeVersion', 'kubeletVersion', 'kubeProxyVersion', 'operatingSystem', 'architecture']
+        .map((k) => [k, str(`${k} reported by the node.`)]),
+    ),
+    swap: opaque('Swap Info reported by the node.'),
+  }),
   [c + 'ContainerImage']: obj('Describe a container image', {
     names: strList('Names by which this image is known.'),
     sizeBytes: int64('The size of the image in bytes.'),
