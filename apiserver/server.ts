@@ -111,7 +111,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     try {
       await dispatch(ctx, req, res, info);
     } catch (e) {
-      next(e);
+      next(toStatus(e, r, info.name ?? ''));
     }
   });
   // After the resource handler, which is the hot path and passes on anything that is not a resource.
@@ -123,7 +123,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const status = isStatusError(err) ? err : (err as { type?: string }).type === 'entity.too.large' ? errors.requestEntityTooLarge() : toStatus(err, R.pods, '');
+    const status = isStatusError(err) ? err : errors.internal((err as Error)?.message ?? String(err));
     if (status.code >= 500) log.warn('request failed', { method: req.method, path: req.originalUrl, error: (err as Error)?.message });
     sendError(res, status);
   });
