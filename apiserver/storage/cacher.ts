@@ -13,6 +13,8 @@ const log = logger('storage');
 export interface CacherSource {
   openWatch(prefix: string, recursive: boolean, fromRevision: number, sink: EtcdWatchSink): EtcdWatch;
   currentRevision(): Promise<number>;
+  /** Fails with ResourceVersionTooOld when etcd no longer holds the events after `since`. */
+  checkWatchable(since: number, prefix: string): Promise<void>;
   /** The current state under a prefix (or of one key) with keys, for a watch from "now". */
   snapshot(prefix: string, recursive: boolean): Promise<{ entries: { key: string; object: KubeObject }[]; revision: number }>;
 }
@@ -48,6 +50,10 @@ export class Cacher {
   }
 
   private async start(sub: Subscriber, since: number): Promise<void> {
+    // The buffer may still hold events etcd has compacted away; serving them would make a
+    // watch succeed where a list at the same resourceVersion is 410, so etcd's history decides.
+    if (since > 0) await this.source.checkWatchable(since, sub.prefix);
+    if (sub.stopped) return;
     await this.open(since);
     if (since === 0) {
       const snap = await this.source.snapshot(sub.prefix, sub.recursive);

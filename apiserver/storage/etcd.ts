@@ -9,7 +9,7 @@ import type { KubeObject } from '../../api/types.js';
 import { counter, gauge, histogram } from '../../lib/metrics.js';
 import { Cacher } from './cacher.js';
 import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, prefixEnd, resourcePrefix, withRevision } from './codec.js';
-import { openEtcdWatch, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
+import { openEtcdWatch, tooOld, watchableFrom, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
 import {
   StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchCallbacks, type WatchHandle, type WatchOptions,
 } from './interface.js';
@@ -164,6 +164,10 @@ export class EtcdStorage implements Storage {
       cacher = new Cacher(shared, {
         openWatch: (p, recursive, from, sink) => this.openWatch(p, recursive, from, sink),
         currentRevision: () => this.currentRevision(),
+        checkWatchable: async (since, p) => {
+          const from = await watchableFrom(this.client, since);
+          if (from !== true) throw tooOld(p, since, from);
+        },
         snapshot: (p, recursive) => this.snapshot(p, recursive),
       }, this.opts.watchCacheSize);
       this.cachers.set(shared, cacher);

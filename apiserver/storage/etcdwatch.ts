@@ -57,9 +57,10 @@ export function openEtcdWatch(client: Etcd3, prefix: string, recursive: boolean,
     // etcd already ended this watch; the client's message drops compact_revision, so ask etcd whether our next revision is gone.
     closed = true;
     onClosed();
-    void compacted(client, prefix, delivered + 1).then((gone) => sink.onError(gone
-      ? new StorageError('ResourceVersionTooOld', prefix, `too old resource version: ${delivered + 1}`)
-      : new StorageError('Unavailable', prefix, `etcd watch failed: ${err.message}`)));
+    void watchableFrom(client, delivered).then(
+      (from) => sink.onError(from === true ? new StorageError('Unavailable', prefix, `etcd watch failed: ${err.message}`) : tooOld(prefix, delivered, from)),
+      (e: Error) => sink.onError(e instanceof StorageError ? e : new StorageError('Unavailable', prefix, `etcd watch failed: ${e.message}`)),
+    );
   });
   return { close };
 }
@@ -78,11 +79,44 @@ function toEvent(isDelete: boolean, kv: IKeyValue, prev: IKeyValue | undefined):
   return { type: 'MODIFIED', key, object, prevObject, revision };
 }
 
-async function compacted(client: Etcd3, key: string, revision: number): Promise<boolean> {
+/** Whether revision r can still be read; false when etcd compacted it away. */
+async function readable(client: Etcd3, r: number): Promise<boolean> {
   try {
-    await client.kv.range({ key: Buffer.from(key), revision, count_only: true });
-    return false;
+    await client.kv.range({ key: Buffer.from('/'), revision: r, count_only: true });
+    return true;
   } catch (e) {
-    return /compacted/.test((e as Error).message);
+    const message = (e as Error).message;
+    if (/compacted/.test(message)) return false;
+    // A future revision is not gone, merely not yet written.
+    if (/future revision/.test(message)) return true;
+    throw new StorageError('Unavailable', '/', `etcd unavailable: ${message}`);
   }
+}
+
+/**
+ * True when etcd still holds every event after `since` (a watch from resourceVersion
+ * `since` can be served), else etcd's compaction revision. etcd only reports that
+ * revision on a watch response the client library drops, so it is found by bisecting
+ * between the first unreadable revision and the current one; this runs only when a
+ * watcher already asked for history that is gone.
+ */
+export async function watchableFrom(client: Etcd3, since: number): Promise<true | number> {
+  if (await readable(client, since)) return true;
+  const res = await client.kv.range({ key: Buffer.from('/'), count_only: true }).catch((e: Error) => {
+    throw new StorageError('Unavailable', '/', `etcd unavailable: ${e.message}`);
+  });
+  let lo = since; // unreadable
+  let hi = Number(res.header.revision); // readable: etcd never compacts past its current revision
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (await readable(client, mid)) hi = mid;
+    else lo = mid;
+  }
+  // A watch from `since` starts at since+1, which etcd serves when it is the compaction revision.
+  return hi === since + 1 ? true : hi;
+}
+
+/** kube's cacher message for a watch from before the oldest revision it can serve (compacted - 1). */
+export function tooOld(key: string, since: number, compactedAt: number): StorageError {
+  return new StorageError('ResourceVersionTooOld', key, `too old resource version: ${since} (${compactedAt - 1})`);
 }

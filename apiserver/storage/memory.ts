@@ -91,7 +91,7 @@ export class MemoryStorage implements Storage {
       const oldest = this.history.length ? this.history[0]!.revision - 1 : this.revision;
       if (since > 0 && (since + 1 < this.compacted || since < oldest)) {
         w.stopped = true;
-        cb.onError(new StorageError('ResourceVersionTooOld', prefix, `too old resource version: ${since}`));
+        cb.onError(new StorageError('ResourceVersionTooOld', prefix, `too old resource version: ${since} (${Math.max(this.compacted - 1, oldest)})`));
         return;
       }
       if (since === 0) {

@@ -244,6 +244,31 @@ describe('EtcdStorage compaction and outages', () => {
     expect(w.events).toEqual([]);
   });
 
+  it('a revision compacted in etcd is too old even while the shared watch buffer still holds it', async () => {
+    const prefix = '/registry/secrets/';
+    // Open the shared stream first, so the events below land in its buffer.
+    const opener = record(prefix, await storage.currentRevision());
+    const old = Number((await storage.create(`${prefix}s0`, cm('s0'))).metadata.resourceVersion);
+    for (let i = 1; i <= 3; i++) await storage.guaranteedUpdate(`${prefix}s0`, undefined, (cur) => ({ ...cur, data: { v: String(i) } } as KubeObject));
+    await waitFor('buffered', () => opener.events.length === 4);
+    const latest = await storage.currentRevision();
+    await storage.compact(latest);
+
+    const w = record(prefix, old);
+    await waitFor('watch error', () => w.errors.length === 1);
+    expect(w.events).toEqual([]);
+    expect((w.errors[0] as StorageError).code).toBe('ResourceVersionTooOld');
+    expect(w.errors[0]!.message).toBe(`too old resource version: ${old} (${latest - 1})`);
+    // One before the compaction revision is the oldest a watch may start from: it sees nothing older.
+    const edge = record(prefix, latest - 1);
+    await storage.create(`${prefix}s1`, cm('s1'));
+    await waitFor('edge events', () => edge.events.length === 2);
+    expect(edge.errors).toEqual([]);
+    expect(edge.events.map((e) => e.revision)).toEqual([latest, latest + 1]);
+    edge.handle.stop();
+    opener.handle.stop();
+  });
+
   it('fails fast with Unavailable while etcd is down and recovers after', async () => {
     await etcd.proc.kill('SIGKILL');
     await new Promise((res) => etcd.proc.once('exit', res));
