@@ -29,7 +29,11 @@ describe('EventRecorder', () => {
     const items = (await c.resource(R.events, 'prod').list()).items;
     expect(items).toHaveLength(2);
     expect(items.find((e) => e.message === 'Created pod: web-abc')?.count).toBe(3);
-    expect(c.actions.filter((a) => a.verb === 'patch')).toHaveLength(2);
+    const patches = c.actions.filter((a) => a.verb === 'patch');
+    expect(patches).toHaveLength(2);
+    // client-go's recorder sends a strategic merge patch of exactly these fields.
+    expect(patches.map((a) => a.patchType)).toEqual(['strategic', 'strategic']);
+    expect(Object.keys(patches[1]!.object as object).sort()).toEqual(['count', 'lastTimestamp', 'message']);
   });
 
   it('puts events about cluster-scoped objects in default and recreates a deleted event', async () => {

@@ -112,10 +112,12 @@ export class EventRecorder {
     const events = this.client.resource(R.events, p.namespace);
     const prior = this.seen.get(p.key);
     if (prior) {
-      const count = prior.count + 1;
+      // The count is what this recorder has observed, as client-go's correlator cache keeps
+      // it: a patch lost to a transient error does not lose the repeat it was counting.
+      prior.count++;
       try {
-        await events.patch(prior.name, 'merge', { count, lastTimestamp: p.body.lastTimestamp, message: p.body.message });
-        prior.count = count;
+        // client-go's recordToSink sends exactly this strategic merge patch.
+        await events.patch(prior.name, 'strategic', { count: prior.count, lastTimestamp: p.body.lastTimestamp, message: p.body.message });
         return;
       } catch (e) {
         // The event expired or was deleted: start a new one, as client-go does.
