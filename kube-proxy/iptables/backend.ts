@@ -1,0 +1,59 @@
+// The iptables backend: each sync is one iptables-restore transaction of the
+// chains that changed. The first sync (and any after a failure) is full: it
+// rewrites every chain of ours, removes service chains the kernel still holds
+// from an earlier run, and makes sure the jumps from the built-in chains exist.
+
+import { logger } from '../../lib/log.js';
+import { gauge } from '../../lib/metrics.js';
+import type { Backend, ServicePortInfo } from '../backend.js';
+import { chainsIn, ensureJumpRules, iptablesRestore, iptablesSave, setSysctl } from './executor.js';
+import { buildRules, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+
+const log = logger('kube-proxy');
+
+const rulesTotal = gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', help: 'Total number of iptables rules owned by kube-proxy', labelNames: ['table'] as const });
+
+export class IptablesBackend implements Backend {
+  readonly mode = 'iptables' as const;
+  private previous?: RuleSet;
+
+  constructor(private readonly opts: RuleOptions = {}) {}
+
+  async init(): Promise<void> {
+    // NodePorts on 127.0.0.1 are DNATed to pod IPs; the kernel drops such packets unless loopback sources may be routed.
+    if (!(await setSysctl('net.ipv4.conf.all.route_localnet', '1'))) log.warn('could not set net.ipv4.conf.all.route_localnet=1; NodePorts on 127.0.0.1 will not work');
+    // Pod-to-Service traffic that is DNATed back onto the same bridge must be seen by iptables on the way back.
+    await setSysctl('net.bridge.bridge-nf-call-iptables', '1');
+  }
+
+  async sync(ports: ServicePortInfo[]): Promise<void> {
+    const desired = buildRules(ports, this.opts);
+    const full = !this.previous;
+    let text: string;
+    if (full) {
+      const existing = { filter: chainsIn(await iptablesSave('filter')), nat: chainsIn(await iptablesSave('nat')) };
+      text = renderRestore(desired, { existing });
+    } else {
+      text = renderRestore(desired, { previous: this.previous });
+    }
+    try {
+      await iptablesRestore(text);
+      if (full) await ensureJumpRules();
+    } catch (e) {
+      this.previous = undefined;
+      throw e;
+    }
+    this.previous = desired;
+    rulesTotal.set({ table: 'filter' }, ruleCount(desired, 'filter'));
+    rulesTotal.set({ table: 'nat' }, ruleCount(desired, 'nat'));
+  }
+
+  /** The next sync rewrites everything (kube's periodic full sync). */
+  forceFullSync(): void {
+    this.previous = undefined;
+  }
+
+  async stop(): Promise<void> {
+    // Rules stay in the kernel: forwarding keeps working while kube-proxy restarts.
+  }
+}

@@ -1,0 +1,92 @@
+// Runs iptables-restore and friends. Several kube-proxies share one kernel
+// here, so writes are whole transactions (iptables-restore --noflush --wait)
+// and the check-then-insert of jump rules runs under one host-wide flock, so
+// two proxies starting together do not insert the same jump twice.
+
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { errors } from '../../api/errors.js';
+import { jumpRules, type JumpRule, type TableName } from './rules.js';
+
+const run = promisify(execFile);
+
+/** Host-wide: every kube-proxy (and --cleanup) on the machine takes the same lock. */
+export const lockFile = '/run/skiff-kube-proxy.lock';
+
+export async function iptablesRestore(text: string, timeoutMs = 60_000): Promise<void> {
+  if (!text) return;
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn('iptables-restore', ['--noflush', '--wait'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let stderr = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.stderr.on('data', (d) => { stderr += d; });
+    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve();
+      else reject(errors.internal(`iptables-restore failed (${signal ?? code}): ${stderr.trim().slice(0, 2000)}`));
+    });
+    p.stdin.on('error', () => { /* reported through close */ });
+    p.stdin.end(text);
+  });
+}
+
+export async function iptablesSave(table: TableName): Promise<string> {
+  const { stdout } = await run('iptables-save', ['-t', table], { maxBuffer: 256 * 1024 * 1024 });
+  return stdout;
+}
+
+/** Chain names declared in one table of iptables-save output. */
+export function chainsIn(save: string): string[] {
+  const out: string[] = [];
+  for (const line of save.split('\n')) if (line.startsWith(':')) out.push(line.slice(1).split(' ')[0]);
+  return out;
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+function ruleCommand(op: '-C' | '-I', j: JumpRule): string {
+  return ['iptables', '-w', '-t', j.table, op, j.chain, ...(op === '-I' ? ['1'] : []), ...j.args].map(shellQuote).join(' ');
+}
+
+/**
+ * Make every jump from the built-in chains into ours exist exactly once, first
+ * in its chain. Kube does this rule by rule with -C/-I; the lock makes it one
+ * step for the host.
+ */
+export async function ensureJumpRules(rules: JumpRule[] = jumpRules): Promise<void> {
+  // Inserting at 1 in reverse keeps the listed order at the top of each chain.
+  const script = ['set -e', ...[...rules].reverse().map((j) => `${ruleCommand('-C', j)} 2>/dev/null || ${ruleCommand('-I', j)}`)].join('\n');
+  try {
+    await run('flock', ['-w', '30', lockFile, 'sh', '-c', script], { timeout: 60_000 });
+  } catch (e) {
+    throw errors.internal(`ensuring iptables jump rules: ${String((e as { stderr?: string }).stderr ?? e).trim().slice(0, 1000)}`);
+  }
+}
+
+export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+  // flock needs a command to hold the lock for; a shell that waits on its stdin holds it until we close stdin.
+  const holder = spawn('flock', ['-w', '30', lockFile, 'sh', '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    holder.once('error', reject);
+    holder.once('exit', (code) => reject(errors.internal(`flock ${lockFile} exited with ${code}`)));
+  });
+  try {
+    return await fn();
+  } finally {
+    holder.stdin.end('\n');
+    await new Promise((r) => holder.once('close', r));
+  }
+}
+
+export async function setSysctl(key: string, value: string): Promise<boolean> {
+  try {
+    await run('sysctl', ['-q', '-w', `${key}=${value}`]);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,230 @@
+// Kubernetes' iptables proxier as a pure function: the service map in,
+// iptables-restore text out (pkg/proxy/iptables/proxier.go). Chains and
+// comments are named as kube names them, so `iptables-save` reads the same.
+// Differences from kube, on purpose: endpoints are chosen with the statistic
+// match in nth mode (strict round robin: rule i of n takes every (n-i)th new
+// connection that reaches it) instead of random probabilities, and the rules
+// never mention the node, so every kube-proxy on one host writes the same set.
+
+import { createHash } from 'node:crypto';
+import type { ServicePortInfo } from '../backend.js';
+
+export const kubeServicesChain = 'KUBE-SERVICES';
+export const kubeExternalServicesChain = 'KUBE-EXTERNAL-SERVICES';
+export const kubeNodePortsChain = 'KUBE-NODEPORTS';
+export const kubePostroutingChain = 'KUBE-POSTROUTING';
+export const kubeMarkMasqChain = 'KUBE-MARK-MASQ';
+export const kubeForwardChain = 'KUBE-FORWARD';
+export const kubeFirewallChain = 'KUBE-FIREWALL';
+export const masqueradeMark = '0x4000';
+
+export type TableName = 'filter' | 'nat';
+
+/** Chains of one table, in writing order, each with its complete rule lines. */
+export type Chains = Map<string, string[]>;
+export interface RuleSet {
+  filter: Chains;
+  nat: Chains;
+}
+
+export interface RuleOptions {
+  /** --cluster-cidr: traffic to a ClusterIP from outside it is masqueraded. */
+  clusterCIDR?: string;
+  /** --masquerade-all. */
+  masqueradeAll?: boolean;
+  /** --nodeport-addresses: CIDRs whose local addresses serve NodePorts; empty means every local address. */
+  nodePortAddresses?: string[];
+}
+
+/** A rule in a built-in chain that sends traffic to one of ours (kube's iptablesJumpChains). */
+export interface JumpRule {
+  table: TableName;
+  chain: string;
+  args: string[];
+}
+
+const newConn = ['-m', 'conntrack', '--ctstate', 'NEW'];
+function jump(table: TableName, chain: string, target: string, comment: string, extra: string[] = []): JumpRule {
+  return { table, chain, args: [...extra, '-m', 'comment', '--comment', comment, '-j', target] };
+}
+
+/** Inserted first in each built-in chain so that Docker's rules (also matching local destinations) never see a ClusterIP first. */
+export const jumpRules: JumpRule[] = [
+  jump('filter', 'INPUT', kubeExternalServicesChain, 'kubernetes externally-visible service portals', newConn),
+  jump('filter', 'FORWARD', kubeExternalServicesChain, 'kubernetes externally-visible service portals', newConn),
+  jump('filter', 'INPUT', kubeNodePortsChain, 'kubernetes health check service ports'),
+  jump('filter', 'FORWARD', kubeServicesChain, 'kubernetes service portals', newConn),
+  jump('filter', 'OUTPUT', kubeServicesChain, 'kubernetes service portals', newConn),
+  jump('filter', 'FORWARD', kubeForwardChain, 'kubernetes forwarding rules'),
+  { table: 'filter', chain: 'INPUT', args: ['-j', kubeFirewallChain] },
+  jump('nat', 'OUTPUT', kubeServicesChain, 'kubernetes service portals'),
+  jump('nat', 'PREROUTING', kubeServicesChain, 'kubernetes service portals'),
+  jump('nat', 'POSTROUTING', kubePostroutingChain, 'kubernetes postrouting rules'),
+];
+
+const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+function base32(buf: Buffer): string {
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of buf) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5) {
+      out += base32Alphabet[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+  }
+  if (bits > 0) out += base32Alphabet[(value << (5 - bits)) & 31];
+  return out;
+}
+
+function hash16(s: string): string {
+  return base32(createHash('sha256').update(s).digest()).slice(0, 16);
+}
+
+/** kube's portProtoHash: the same service port gets the same chain on every node and across restarts. */
+export function serviceChain(prefix: 'KUBE-SVC-' | 'KUBE-EXT-', name: string, protocol: string): string {
+  return prefix + hash16(name + protocol.toLowerCase());
+}
+
+export function endpointChain(name: string, protocol: string, endpoint: string): string {
+  return 'KUBE-SEP-' + hash16(name + protocol.toLowerCase() + endpoint);
+}
+
+/** Quote as iptables-restore tokenizes: double quotes around anything with a space. */
+function q(s: string): string {
+  return /[\s"]/.test(s) ? `"${s.replace(/"/g, '\\"')}"` : s;
+}
+
+export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions = {}): RuleSet {
+  const filter: Chains = new Map();
+  const nat: Chains = new Map();
+  for (const c of [kubeServicesChain, kubeExternalServicesChain, kubeNodePortsChain, kubeForwardChain, kubeFirewallChain]) filter.set(c, []);
+  for (const c of [kubeServicesChain, kubeNodePortsChain, kubePostroutingChain, kubeMarkMasqChain]) nat.set(c, []);
+
+  const f = (chain: string, ...rule: string[]) => filter.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
+  const n = (chain: string, ...rule: string[]) => {
+    if (!nat.has(chain)) nat.set(chain, []);
+    nat.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
+  };
+
+  f(kubeForwardChain, '-m comment --comment', q('kubernetes forwarding rules'), `-m mark --mark ${masqueradeMark}/${masqueradeMark}`, '-j ACCEPT');
+  f(kubeForwardChain, '-m comment --comment', q('kubernetes forwarding conntrack rule'), '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  // route_localnet lets NodePorts answer on 127.0.0.1; this keeps anything from outside the host from reaching loopback services through it.
+  f(kubeFirewallChain, '-m comment --comment', q('block incoming localnet connections'), '-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
+
+  n(kubePostroutingChain, `-m mark ! --mark ${masqueradeMark}/${masqueradeMark} -j RETURN`);
+  // Clear the mark so a packet re-traversing (after IPsec, say) is not masqueraded again.
+  n(kubePostroutingChain, `-j MARK --xor-mark ${masqueradeMark}`);
+  n(kubePostroutingChain, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE --random-fully');
+  n(kubeMarkMasqChain, `-j MARK --or-mark ${masqueradeMark}`);
+
+  for (const sp of ports) {
+    const proto = sp.protocol.toLowerCase();
+    const m = `-m ${proto} -p ${proto}`;
+    if (sp.endpoints.length === 0) {
+      // As kube: no DNAT, and a REJECT so clients fail at once instead of timing out.
+      f(kubeServicesChain, '-m comment --comment', q(`${sp.name} has no endpoints`), m, `-d ${sp.clusterIP} --dport ${sp.port}`, '-j REJECT');
+      if (sp.nodePort) f(kubeExternalServicesChain, '-m comment --comment', q(`${sp.name} has no endpoints`), '-m addrtype --dst-type LOCAL', m, `--dport ${sp.nodePort}`, '-j REJECT');
+      continue;
+    }
+    const svc = serviceChain('KUBE-SVC-', sp.name, sp.protocol);
+    const clusterComment = q(`${sp.name} cluster IP`);
+    n(kubeServicesChain, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${svc}`);
+
+    if (sp.nodePort) {
+      const ext = serviceChain('KUBE-EXT-', sp.name, sp.protocol);
+      n(kubeNodePortsChain, '-m comment --comment', q(sp.name), m, `--dport ${sp.nodePort}`, `-j ${ext}`);
+      // externalTrafficPolicy Cluster: the endpoint may be anywhere, so replies must come back through this host.
+      n(ext, '-m comment --comment', q(`masquerade traffic for ${sp.name} external destinations`), `-j ${kubeMarkMasqChain}`);
+      n(ext, `-j ${svc}`);
+    }
+
+    nat.set(svc, nat.get(svc) ?? []);
+    if (opts.masqueradeAll) {
+      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${kubeMarkMasqChain}`);
+    } else if (opts.clusterCIDR) {
+      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${kubeMarkMasqChain}`);
+    }
+    const seps = sp.endpoints.map((e) => {
+      const ep = `${e.ip}:${e.port}`;
+      return { ep, chain: endpointChain(sp.name, sp.protocol, ep) };
+    });
+    if (sp.affinitySeconds > 0) {
+      for (const s of seps) n(svc, '-m comment --comment', q(`${sp.name} -> ${s.ep}`), `-m recent --name ${s.chain} --rcheck --seconds ${sp.affinitySeconds} --reap`, `-j ${s.chain}`);
+    }
+    seps.forEach((s, i) => {
+      const left = seps.length - i;
+      const pick = left > 1 ? `-m statistic --mode nth --every ${left} --packet 0 ` : '';
+      n(svc, '-m comment --comment', q(`${sp.name} -> ${s.ep}`), `${pick}-j ${s.chain}`);
+    });
+    for (const s of seps) {
+      const ip = s.ep.slice(0, s.ep.lastIndexOf(':'));
+      // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
+      n(s.chain, '-m comment --comment', q(sp.name), `-s ${ip}`, `-j ${kubeMarkMasqChain}`);
+      const recent = sp.affinitySeconds > 0 ? `-m recent --name ${s.chain} --set ` : '';
+      n(s.chain, '-m comment --comment', q(sp.name), `${recent}${m}`, `-j DNAT --to-destination ${s.ep}`);
+    }
+  }
+
+  // Must stay last: NodePorts match any local destination, ClusterIPs included.
+  const nodePortComment = q('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+  const addrs = opts.nodePortAddresses ?? [];
+  if (addrs.length === 0 || addrs.some((a) => a === '0.0.0.0/0')) {
+    n(kubeServicesChain, '-m comment --comment', nodePortComment, '-m addrtype --dst-type LOCAL', `-j ${kubeNodePortsChain}`);
+  } else {
+    for (const cidr of addrs) n(kubeServicesChain, '-m comment --comment', nodePortComment, `-d ${cidr}`, `-j ${kubeNodePortsChain}`);
+  }
+  return { filter, nat };
+}
+
+/** Chains that belong to one service port or endpoint: the ones a sync may delete. */
+export function isServiceChain(name: string): boolean {
+  return /^KUBE-(SVC|SEP|EXT|SVL|FW)-/.test(name);
+}
+
+export interface RenderOptions {
+  /** What the last successful sync wrote: unchanged chains are left alone. Absent means a full sync. */
+  previous?: RuleSet;
+  /** Chains present in the kernel (from iptables-save), for a full sync to remove stale ones. */
+  existing?: { filter: string[]; nat: string[] };
+}
+
+/**
+ * iptables-restore --noflush input. Declaring a chain flushes it, so only
+ * chains whose rules changed are declared and rewritten: an untouched
+ * KUBE-SVC chain keeps its nth counters, and round robin stays exact across
+ * syncs. Stale service chains are flushed and deleted in the same transaction
+ * that drops the last jump to them.
+ */
+export function renderRestore(desired: RuleSet, opts: RenderOptions = {}): string {
+  const out: string[] = [];
+  for (const table of ['filter', 'nat'] as const) {
+    const want = desired[table];
+    const prev = opts.previous?.[table];
+    const write: string[] = [];
+    for (const [chain, rules] of want) {
+      const before = prev?.get(chain);
+      if (!before || before.length !== rules.length || before.some((r, i) => r !== rules[i])) write.push(chain);
+    }
+    const stale = new Set<string>();
+    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain)) stale.add(chain);
+    if (!opts.previous) for (const chain of opts.existing?.[table] ?? []) if (!want.has(chain) && isServiceChain(chain)) stale.add(chain);
+    const staleList = [...stale].sort();
+    if (write.length === 0 && staleList.length === 0) continue;
+    out.push(`*${table}`);
+    for (const chain of [...write, ...staleList]) out.push(`:${chain} - [0:0]`);
+    for (const chain of write) out.push(...want.get(chain)!);
+    for (const chain of staleList) out.push(`-X ${chain}`);
+    out.push('COMMIT');
+  }
+  return out.length ? out.join('\n') + '\n' : '';
+}
+
+/** Every rule count, for the metrics kube exports (sync_proxy_rules_iptables_total). */
+export function ruleCount(rs: RuleSet, table: TableName): number {
+  let n = 0;
+  for (const rules of rs[table].values()) n += rules.length;
+  return n;
+}
