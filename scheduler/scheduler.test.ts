@@ -88,6 +88,9 @@ describe('Scheduler over the fake client', () => {
     expect(events.events).toContainEqual({ name: 'big', type: 'Warning', reason: 'FailedScheduling', message });
     const statusPatch = client.actions.find((a) => a.verb === 'patch' && a.subresource === 'status');
     expect(statusPatch?.name).toBe('big');
+    // kube-scheduler's PatchPodStatus: a strategic merge patch carrying only the changed condition.
+    expect(statusPatch?.patchType).toBe('strategic');
+    expect(statusPatch?.object).toMatchObject({ status: { conditions: [{ type: 'PodScheduled', status: 'False' }] } });
     expect(sched!.queue.pending().unschedulable).toBe(1);
 
     await client.resource(R.nodes).create(makeNode('n4', { cpu: '4' }));

@@ -5,7 +5,7 @@
 
 import { isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
-import { deepCopy, objectKey, type KubeObject, type Node, type Pod, type PodCondition } from '../api/types.js';
+import { objectKey, type KubeObject, type Node, type Pod, type PodCondition } from '../api/types.js';
 import type { Client, InformerFactory } from '../client/interfaces.js';
 import { logger } from '../lib/log.js';
 import { counter, histogram } from '../lib/metrics.js';
@@ -222,9 +222,7 @@ export class Scheduler {
 
   /** Write PodScheduled=False/Unschedulable, unless the pod already says exactly that. */
   private async setPodScheduledFalse(pod: Pod, message: string): Promise<void> {
-    const conditions: PodCondition[] = deepCopy(pod.status?.conditions ?? []);
-    const i = conditions.findIndex((c) => c.type === 'PodScheduled');
-    const cur = i >= 0 ? conditions[i] : undefined;
+    const cur = pod.status?.conditions?.find((c) => c.type === 'PodScheduled');
     if (cur && cur.status === 'False' && cur.reason === 'Unschedulable' && cur.message === message) return;
     const next: PodCondition = {
       type: 'PodScheduled',
@@ -234,11 +232,10 @@ export class Scheduler {
       reason: 'Unschedulable',
       message,
     };
-    if (i >= 0) conditions[i] = next;
-    else conditions.push(next);
     try {
-      // A merge patch replaces the list, so it carries every condition the pod has.
-      await this.opts.client.resource<Pod>(R.pods, pod.metadata.namespace).patch(pod.metadata.name!, 'merge', { status: { conditions } }, { subresource: 'status' });
+      // As kube-scheduler's PatchPodStatus: a strategic merge patch, whose conditions list
+      // merges by type, so conditions the kubelet writes meanwhile are not overwritten.
+      await this.opts.client.resource<Pod>(R.pods, pod.metadata.namespace).patch(pod.metadata.name!, 'strategic', { status: { conditions: [next] } }, { subresource: 'status' });
     } catch (e) {
       if (!isNotFound(e)) log.warn('failed to update pod condition', { pod: objectKey(pod), err: String(e) });
     }

@@ -89,8 +89,8 @@ describe('scheduler process', () => {
     await addReadyNode('node-4', '4');
     const bound = await waitFor('big bound', async () => (await client.resource<Pod>(R.pods, 'default').get('big')).spec.nodeName, 20_000);
     expect(bound).toBe('node-4');
-    const metrics = await sched!.metrics();
-    expect(metrics).toMatch(/scheduler_schedule_attempts_total\{result="unschedulable",profile="default-scheduler"\} [1-9]/);
-    expect(metrics).toMatch(/scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 7/);
+    // The scheduled attempt is counted once the binding call returns, after nodeName is visible.
+    await expect.poll(() => sched!.metrics(), { timeout: 5000 }).toMatch(/scheduler_schedule_attempts_total\{result="scheduled",profile="default-scheduler"\} 7/);
+    expect(await sched!.metrics()).toMatch(/scheduler_schedule_attempts_total\{result="unschedulable",profile="default-scheduler"\} [1-9]/);
   }, 40_000);
 });
