@@ -73,7 +73,8 @@ async function main(): Promise<void> {
 
   const client = new RestClient(connectionFromFlags(flags), { component: 'kube-proxy' });
   const informers = new SharedInformerFactory(client);
-  const nodes = informers.informerFor<Node>(R.nodes, { fieldSelector: `metadata.name=${nodeName}` });
+  // Only userspace needs the node's addresses (iptables matches any local one).
+  const nodes = mode === 'userspace' ? informers.informerFor<Node>(R.nodes, { fieldSelector: `metadata.name=${nodeName}` }) : undefined;
 
   let backend: Backend;
   if (mode === 'iptables') {
@@ -85,7 +86,7 @@ async function main(): Promise<void> {
     backend = new UserspaceBackend({
       nodeAddresses: () => {
         const local = localAddresses();
-        const node = nodes.lister.get(nodeName);
+        const node = nodes?.lister.get(nodeName);
         const fromNode = (node?.status?.addresses ?? []).filter((a) => a.type === 'InternalIP' || a.type === 'ExternalIP').map((a) => a.address);
         const cidrs = flags.nodeportAddresses;
         const candidates = cidrs.length ? local.filter((a) => cidrs.some((c) => cidrContains(c, a))) : fromNode.filter((a) => local.includes(a));
