@@ -1,0 +1,146 @@
+import { describe, expect, it } from 'vitest';
+import type { ServicePortInfo } from '../backend.js';
+import { buildRules, endpointChain, renderRestore, serviceChain } from './rules.js';
+
+function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
+  return {
+    name: 'ns1/svc1:p80', namespace: 'ns1', service: 'svc1', portName: 'p80', protocol: 'TCP', clusterIP: '10.96.0.41', port: 80,
+    nodePort: 0, affinitySeconds: 0, endpoints: [{ ip: '172.17.0.2', port: 8080 }, { ip: '172.17.0.3', port: 8080 }, { ip: '172.17.0.4', port: 8080 }],
+    ...over,
+  };
+}
+
+const svc = serviceChain('KUBE-SVC-', 'ns1/svc1:p80', 'TCP');
+const sep = (ip: string) => endpointChain('ns1/svc1:p80', 'TCP', `${ip}:8080`);
+
+describe('chain names', () => {
+  it('are kube\'s sha256/base32 hashes of port name and protocol', () => {
+    // Values from pkg/proxy/iptables/proxier_test.go (TestOverallIPTablesRules, ns1/svc1:p80 -> 10.180.0.1:80).
+    expect(serviceChain('KUBE-SVC-', 'ns1/svc1:p80', 'TCP')).toBe('KUBE-SVC-XPGD46QRK7WJZT7O');
+    expect(endpointChain('ns1/svc1:p80', 'TCP', '10.180.0.1:80')).toBe('KUBE-SEP-SXIVWICOYRO3J4NJ');
+    expect(serviceChain('KUBE-SVC-', 'ns1/svc1:p80', 'UDP')).not.toBe(serviceChain('KUBE-SVC-', 'ns1/svc1:p80', 'TCP'));
+  });
+});
+
+describe('buildRules', () => {
+  it('writes the full rule set for a ClusterIP service with round robin in nth mode', () => {
+    const text = renderRestore(buildRules([sp()]));
+    expect(text).toBe([
+      '*filter',
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-EXTERNAL-SERVICES - [0:0]',
+      ':KUBE-NODEPORTS - [0:0]',
+      ':KUBE-FORWARD - [0:0]',
+      ':KUBE-FIREWALL - [0:0]',
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
+      'COMMIT',
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-NODEPORTS - [0:0]',
+      ':KUBE-POSTROUTING - [0:0]',
+      ':KUBE-MARK-MASQ - [0:0]',
+      `:${svc} - [0:0]`,
+      `:${sep('172.17.0.2')} - [0:0]`,
+      `:${sep('172.17.0.3')} - [0:0]`,
+      `:${sep('172.17.0.4')} - [0:0]`,
+      `-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 10.96.0.41 --dport 80 -j ${svc}`,
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+      '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
+      '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+      '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.2:8080" -m statistic --mode nth --every 3 --packet 0 -j ${sep('172.17.0.2')}`,
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.3:8080" -m statistic --mode nth --every 2 --packet 0 -j ${sep('172.17.0.3')}`,
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.4:8080" -j ${sep('172.17.0.4')}`,
+      `-A ${sep('172.17.0.2')} -m comment --comment ns1/svc1:p80 -s 172.17.0.2 -j KUBE-MARK-MASQ`,
+      `-A ${sep('172.17.0.2')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.2:8080`,
+      `-A ${sep('172.17.0.3')} -m comment --comment ns1/svc1:p80 -s 172.17.0.3 -j KUBE-MARK-MASQ`,
+      `-A ${sep('172.17.0.3')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.3:8080`,
+      `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -s 172.17.0.4 -j KUBE-MARK-MASQ`,
+      `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.4:8080`,
+      'COMMIT',
+      '',
+    ].join('\n'));
+  });
+
+  it('rejects a service without endpoints in filter KUBE-SERVICES and KUBE-EXTERNAL-SERVICES and writes no DNAT', () => {
+    const rs = buildRules([sp({ endpoints: [], nodePort: 30080, protocol: 'UDP', name: 'ns1/dns' })]);
+    expect(rs.filter.get('KUBE-SERVICES')).toEqual(['-A KUBE-SERVICES -m comment --comment "ns1/dns has no endpoints" -m udp -p udp -d 10.96.0.41 --dport 80 -j REJECT']);
+    expect(rs.filter.get('KUBE-EXTERNAL-SERVICES')).toEqual(['-A KUBE-EXTERNAL-SERVICES -m comment --comment "ns1/dns has no endpoints" -m addrtype --dst-type LOCAL -m udp -p udp --dport 30080 -j REJECT']);
+    expect([...rs.nat.keys()].some((c) => /KUBE-(SVC|SEP|EXT)-/.test(c))).toBe(false);
+    expect(rs.nat.get('KUBE-NODEPORTS')).toEqual([]);
+  });
+
+  it('sends NodePorts through a KUBE-EXT chain that masquerades', () => {
+    const rs = buildRules([sp({ nodePort: 30080, endpoints: [{ ip: '172.17.0.2', port: 8080 }] })]);
+    const ext = serviceChain('KUBE-EXT-', 'ns1/svc1:p80', 'TCP');
+    expect(rs.nat.get('KUBE-NODEPORTS')).toEqual([`-A KUBE-NODEPORTS -m comment --comment ns1/svc1:p80 -m tcp -p tcp --dport 30080 -j ${ext}`]);
+    expect(rs.nat.get(ext)).toEqual([
+      `-A ${ext} -m comment --comment "masquerade traffic for ns1/svc1:p80 external destinations" -j KUBE-MARK-MASQ`,
+      `-A ${ext} -j ${svc}`,
+    ]);
+    // One endpoint: no statistic match at all.
+    expect(rs.nat.get(svc)).toEqual([`-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.2:8080" -j ${sep('172.17.0.2')}`]);
+  });
+
+  it('pins clients with the recent match when sessionAffinity is ClientIP', () => {
+    const rs = buildRules([sp({ affinitySeconds: 600, endpoints: [{ ip: '172.17.0.2', port: 8080 }, { ip: '172.17.0.3', port: 8080 }] })]);
+    const [a, b] = [sep('172.17.0.2'), sep('172.17.0.3')];
+    expect(rs.nat.get(svc)).toEqual([
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.2:8080" -m recent --name ${a} --rcheck --seconds 600 --reap -j ${a}`,
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.3:8080" -m recent --name ${b} --rcheck --seconds 600 --reap -j ${b}`,
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.2:8080" -m statistic --mode nth --every 2 --packet 0 -j ${a}`,
+      `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.3:8080" -j ${b}`,
+    ]);
+    expect(rs.nat.get(a)![1]).toBe(`-A ${a} -m comment --comment ns1/svc1:p80 -m recent --name ${a} --set -m tcp -p tcp -j DNAT --to-destination 172.17.0.2:8080`);
+  });
+
+  it('masquerades ClusterIP traffic from outside --cluster-cidr, or all with --masquerade-all', () => {
+    expect(buildRules([sp()], { clusterCIDR: '172.17.0.0/16' }).nat.get(svc)![0])
+      .toBe(`-A ${svc} -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 10.96.0.41 --dport 80 ! -s 172.17.0.0/16 -j KUBE-MARK-MASQ`);
+    expect(buildRules([sp()], { masqueradeAll: true }).nat.get(svc)![0])
+      .toBe(`-A ${svc} -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 10.96.0.41 --dport 80 -j KUBE-MARK-MASQ`);
+  });
+
+  it('limits NodePorts to --nodeport-addresses', () => {
+    const rs = buildRules([], { nodePortAddresses: ['127.0.0.0/8', '192.168.1.0/24'] });
+    expect(rs.nat.get('KUBE-SERVICES')).toEqual([
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 127.0.0.0/8 -j KUBE-NODEPORTS',
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -d 192.168.1.0/24 -j KUBE-NODEPORTS',
+    ]);
+  });
+});
+
+describe('renderRestore', () => {
+  it('rewrites only changed chains and deletes stale ones in the same transaction', () => {
+    const before = buildRules([sp(), sp({ name: 'ns1/svc2', clusterIP: '10.96.0.42' })]);
+    const after = buildRules([sp({ endpoints: [{ ip: '172.17.0.2', port: 8080 }, { ip: '172.17.0.4', port: 8080 }] })]);
+    const text = renderRestore(after, { previous: before });
+    const svc2 = serviceChain('KUBE-SVC-', 'ns1/svc2', 'TCP');
+    const svc2Seps = ['172.17.0.2', '172.17.0.3', '172.17.0.4'].map((ip) => endpointChain('ns1/svc2', 'TCP', `${ip}:8080`));
+    const stale = [sep('172.17.0.3'), svc2, ...svc2Seps].sort();
+    expect(text).toBe([
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      `:${svc} - [0:0]`,
+      ...stale.map((c) => `:${c} - [0:0]`),
+      ...after.nat.get('KUBE-SERVICES')!,
+      ...after.nat.get(svc)!,
+      ...stale.map((c) => `-X ${c}`),
+      'COMMIT',
+      '',
+    ].join('\n'));
+    // The unchanged endpoint chains keep their rules (and the service chain its nth counters, when unchanged).
+    expect(text).not.toContain(`:${sep('172.17.0.2')} `);
+    expect(renderRestore(after, { previous: after })).toBe('');
+  });
+
+  it('removes service chains the kernel holds from an earlier run on a full sync', () => {
+    const text = renderRestore(buildRules([]), { existing: { filter: ['KUBE-SERVICES'], nat: ['KUBE-SERVICES', 'KUBE-SVC-OLDOLDOLDOLDOLD1', 'KUBE-MARK-MASQ'] } });
+    expect(text).toContain(':KUBE-SVC-OLDOLDOLDOLDOLD1 - [0:0]\n');
+    expect(text).toContain('\n-X KUBE-SVC-OLDOLDOLDOLDOLD1\nCOMMIT\n');
+    expect(text).not.toContain('-X KUBE-MARK-MASQ');
+  });
+});
