@@ -1,0 +1,142 @@
+// Sets of field paths as structured-merge-diff keeps them, and their FieldsV1
+// encoding in metadata.managedFields: "f:<field>", "k:<json of key fields>"
+// for items of keyed lists, "v:<json>" for items of sets, "." for a node that
+// is itself a member besides having children.
+
+export class FieldSet {
+  self = false;
+  readonly children = new Map<string, FieldSet>();
+
+  child(pe: string): FieldSet {
+    let c = this.children.get(pe);
+    if (!c) {
+      c = new FieldSet();
+      this.children.set(pe, c);
+    }
+    return c;
+  }
+
+  insert(path: string[]): void {
+    let n: FieldSet = this;
+    for (const pe of path) n = n.child(pe);
+    n.self = true;
+  }
+
+  /** The node at path, member or not. */
+  at(path: string[]): FieldSet | undefined {
+    let n: FieldSet | undefined = this;
+    for (const pe of path) n = n?.children.get(pe);
+    return n;
+  }
+
+  has(path: string[]): boolean {
+    return this.at(path)?.self ?? false;
+  }
+
+  empty(): boolean {
+    if (this.self) return false;
+    for (const c of this.children.values()) if (!c.empty()) return false;
+    return true;
+  }
+
+  union(o: FieldSet): FieldSet {
+    const out = this.clone();
+    out.merge(o);
+    return out;
+  }
+
+  private merge(o: FieldSet): void {
+    this.self ||= o.self;
+    for (const [pe, c] of o.children) this.child(pe).merge(c);
+  }
+
+  /** Members of this set that are not members of o. */
+  difference(o: FieldSet | undefined): FieldSet {
+    const out = new FieldSet();
+    out.self = this.self && !o?.self;
+    for (const [pe, c] of this.children) {
+      const d = c.difference(o?.children.get(pe));
+      if (!d.empty()) out.children.set(pe, d);
+    }
+    return out;
+  }
+
+  intersection(o: FieldSet | undefined): FieldSet {
+    const out = new FieldSet();
+    if (!o) return out;
+    out.self = this.self && o.self;
+    for (const [pe, c] of this.children) {
+      const oc = o.children.get(pe);
+      if (!oc) continue;
+      const d = c.intersection(oc);
+      if (!d.empty()) out.children.set(pe, d);
+    }
+    return out;
+  }
+
+  clone(): FieldSet {
+    const out = new FieldSet();
+    out.self = this.self;
+    for (const [pe, c] of this.children) out.children.set(pe, c.clone());
+    return out;
+  }
+
+  equals(o: FieldSet): boolean {
+    return this.difference(o).empty() && o.difference(this).empty();
+  }
+
+  /** Member paths in structured-merge-diff's order. */
+  paths(prefix: string[] = []): string[][] {
+    const out: string[][] = [];
+    if (this.self) out.push(prefix);
+    for (const pe of sortedElements(this.children.keys())) out.push(...this.children.get(pe)!.paths([...prefix, pe]));
+    return out;
+  }
+
+  static fromFieldsV1(v: unknown): FieldSet {
+    const s = new FieldSet();
+    if (!v || typeof v !== 'object' || Array.isArray(v)) return s;
+    for (const [k, c] of Object.entries(v as Record<string, unknown>)) {
+      if (k === '.') {
+        s.self = true;
+        continue;
+      }
+      const child = FieldSet.fromFieldsV1(c);
+      if (c && typeof c === 'object' && Object.keys(c).length === 0) child.self = true;
+      s.children.set(k, child);
+    }
+    return s;
+  }
+
+  toFieldsV1(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const kids = sortedElements(this.children.keys()).filter((pe) => !this.children.get(pe)!.empty());
+    if (this.self && kids.length) out['.'] = {};
+    for (const pe of kids) out[pe] = this.children.get(pe)!.toFieldsV1();
+    return out;
+  }
+}
+
+const rank: Record<string, number> = { f: 0, k: 1, v: 2, i: 3 };
+
+/** Field names, then keys, then values, then indexes; each lexically (fieldpath.PathElement.Less). */
+function sortedElements(pes: Iterable<string>): string[] {
+  return [...pes].sort((a, b) => (rank[a[0]!] ?? 9) - (rank[b[0]!] ?? 9) || (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** A path as fieldpath.Path.String prints it: .spec.containers[name="main"].image */
+export function pathString(path: string[]): string {
+  return path.map((pe) => {
+    const body = pe.slice(2);
+    switch (pe[0]) {
+      case 'f': return `.${body}`;
+      case 'k': {
+        const key = JSON.parse(body) as Record<string, unknown>;
+        return `[${Object.entries(key).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}]`;
+      }
+      case 'v': return `[=${body}]`;
+      case 'i': return `[${body}]`;
+      default: return pe;
+    }
+  }).join('');
+}
