@@ -1,0 +1,524 @@
+// The kubelet's pod lifecycle: it watches the pods bound to its node and, one
+// worker per pod, drives each toward its spec through the Runtime — a sandbox
+// holding the pod's network namespace, then the app containers joined to it —
+// restarting containers by restartPolicy with CrashLoopBackOff back-off,
+// acting on probe results, reporting status, and shutting pods down
+// gracefully (preStop, SIGTERM, SIGKILL after the grace period) before
+// deleting their API objects. Everything is found again from the runtime's
+// labels, so a restarted kubelet adopts what runs.
+
+import fs from 'node:fs';
+import http from 'node:http';
+import { isConflict, isNotFound } from '../api/errors.js';
+import { R } from '../api/resources.js';
+import type { ConfigMap, Container, HTTPGetAction, Pod } from '../api/types.js';
+import type { EventRecorder } from '../client/events.js';
+import { SharedInformerFactory } from '../client/informer.js';
+import type { Client, Informer } from '../client/interfaces.js';
+import { logger } from '../lib/log.js';
+import { gauge, histogram } from '../lib/metrics.js';
+import { Backoff } from './backoff.js';
+import { ImageManager } from './images.js';
+import { buildContainerConfig, ConfigError, containerHash, podDir, podLabels, prepareVolumes, sandboxName } from './podconfig.js';
+import { PodWorkers } from './podworkers.js';
+import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
+import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
+import { computePodStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
+
+const log = logger('kubelet');
+
+const runningPods = gauge({ name: 'kubelet_running_pods', help: 'Number of pods that have a running pod sandbox' });
+const runningContainers = gauge({ name: 'kubelet_running_containers', help: 'Number of containers currently running', labelNames: ['container_state'] as const });
+const podStartDuration = histogram({
+  name: 'kubelet_pod_start_duration_seconds',
+  help: 'Duration in seconds from kubelet seeing a pod for the first time to the pod starting to run',
+  buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120],
+});
+
+/** Kubernetes' minimumGracePeriodInSeconds for killing a container. */
+const MIN_GRACE_SECONDS = 2;
+
+export interface KubeletOptions {
+  client: Client;
+  runtime: Runtime;
+  nodeName: string;
+  nodeIP: string;
+  rootDir: string;
+  podInfraImage?: string;
+  recorder?: EventRecorder;
+  /** Level-based safety net: every pod is synced at least this often. */
+  syncFrequencyMs?: number;
+  /** How often the runtime is relisted to notice container state changes events may have missed. */
+  relistMs?: number;
+}
+
+const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b) - restartCountOf(a) || Date.parse(b.createdAt) - Date.parse(a.createdAt);
+const isSandbox = (c: RuntimeContainer) => c.labels[L.type] === 'podsandbox' || c.labels[L.containerName] === SANDBOX_NAME;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export class Kubelet {
+  readonly workers: PodWorkers;
+  readonly probes: ProbeManager;
+  readonly status: StatusManager;
+  readonly images: ImageManager;
+  readonly backoff = new Backoff();
+  private readonly desired = new Map<string, Pod>();
+  /** The last state of pods whose API objects are gone, for their grace period. */
+  private readonly removed = new Map<string, Pod>();
+  private readonly waiting = new Map<string, Map<string, Waiting>>();
+  private readonly firstSeen = new Map<string, number>();
+  private readonly startObserved = new Set<string>();
+  /** Pods whose graceful termination is done, waiting for their DELETED event. */
+  private readonly finished = new Set<string>();
+  private informers?: SharedInformerFactory;
+  private podInformer?: Informer<Pod>;
+  private stopWatch?: () => void;
+  private timers: NodeJS.Timeout[] = [];
+  private lastSnapshot = new Map<string, string>();
+  private relisting = false;
+
+  constructor(private readonly o: KubeletOptions) {
+    this.workers = new PodWorkers((uid) => this.syncPod(uid));
+    this.probes = new ProbeManager(o.runtime, (uid, kind, container, result) => {
+      const pod = this.desired.get(uid);
+      if (pod && result === 'Failure') {
+        const msg = this.probes.message(uid, container, kind);
+        o.recorder?.event(pod, 'Warning', 'Unhealthy', `${kind[0].toUpperCase() + kind.slice(1)} probe failed: ${msg}`.trim());
+      }
+      this.workers.update(uid);
+    });
+    this.status = new StatusManager(o.client);
+    this.images = new ImageManager(o.runtime, o.recorder);
+  }
+
+  get nodeLabels(): Record<string, string> {
+    return { [L.node]: this.o.nodeName };
+  }
+
+  /** Start watching this node's pods and the runtime. */
+  start(informers = new SharedInformerFactory(this.o.client)): void {
+    this.informers = informers;
+    this.podInformer = informers.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName=${this.o.nodeName}` });
+    this.podInformer.addEventHandler({
+      onAdd: (p) => this.upsert(p),
+      onUpdate: (_old, p) => this.upsert(p),
+      onDelete: (p) => {
+        const uid = p.metadata.uid!;
+        this.desired.delete(uid);
+        this.removed.set(uid, p);
+        this.workers.update(uid);
+      },
+    });
+    informers.start();
+    this.stopWatch = this.o.runtime.watch(this.nodeLabels, (e) => {
+      const uid = e.labels[L.podUid];
+      if (uid && ['start', 'die', 'oom', 'destroy', 'stop', 'kill'].includes(e.action.split(':')[0])) {
+        // Our own stops come back as events too; collapsed by the worker, and cheap.
+        if (e.action === 'die' || e.action === 'oom' || e.action === 'destroy') this.workers.update(uid);
+      }
+    });
+    this.timers.push(setInterval(() => void this.relist(), this.o.relistMs ?? 1000));
+    this.timers.push(setInterval(() => {
+      for (const uid of this.desired.keys()) this.workers.update(uid);
+      this.backoff.gc();
+      this.images.backoff.gc();
+    }, this.o.syncFrequencyMs ?? 10_000));
+    for (const t of this.timers) t.unref?.();
+  }
+
+  stop(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.stopWatch?.();
+    this.workers.stop();
+    this.probes.stop();
+    this.informers?.stop();
+  }
+
+  hasSynced(): boolean {
+    return !!this.podInformer?.hasSynced();
+  }
+
+  /** Pods this kubelet runs (for the HTTP API), by namespace/name. */
+  podByName(namespace: string, name: string): Pod | undefined {
+    for (const p of this.desired.values()) if (p.metadata.name === name && p.metadata.namespace === namespace) return p;
+    return undefined;
+  }
+
+  pods(): Pod[] {
+    return [...this.desired.values()];
+  }
+
+  private upsert(p: Pod): void {
+    const uid = p.metadata.uid!;
+    if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, Date.now());
+    this.desired.set(uid, p);
+    this.workers.update(uid);
+  }
+
+  /** The PLEG's relist: notice containers that changed state or belong to no pod. */
+  async relist(): Promise<void> {
+    if (this.relisting) return;
+    this.relisting = true;
+    try {
+      const snap = await this.o.runtime.snapshot(this.nodeLabels);
+      const seen = new Map<string, string>();
+      const uids = new Set<string>();
+      let pods = 0;
+      const states: Record<string, number> = { running: 0, exited: 0, created: 0, unknown: 0 };
+      for (const c of snap) {
+        seen.set(c.id, c.state);
+        const uid = c.labels[L.podUid];
+        if (!uid) continue;
+        uids.add(uid);
+        const sandbox = c.labels[L.containerName] === SANDBOX_NAME;
+        if (sandbox && c.state === 'running') pods++;
+        if (!sandbox) states[c.state in states ? c.state : 'unknown']++;
+        if (this.lastSnapshot.get(c.id) !== c.state) this.workers.update(uid);
+      }
+      runningPods.set(pods);
+      for (const [k, v] of Object.entries(states)) runningContainers.set({ container_state: k }, v);
+      // Containers of pods this kubelet no longer has: clean them up once the pod list is known.
+      if (this.hasSynced()) {
+        for (const uid of uids) if (!this.desired.has(uid) && !this.workers.isBusy(uid)) this.workers.update(uid);
+      }
+      this.lastSnapshot = seen;
+    } catch (e) {
+      log.warn('relist failed', { error: (e as Error).message });
+    } finally {
+      this.relisting = false;
+    }
+  }
+
+  private getConfigMap = async (namespace: string, name: string): Promise<ConfigMap | undefined> => {
+    try {
+      return await this.o.client.resource<ConfigMap>(R.configmaps, namespace).get(name);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  };
+
+  private setWaiting(uid: string, container: string, w: Waiting | undefined): void {
+    let m = this.waiting.get(uid);
+    if (!w) {
+      m?.delete(container);
+      return;
+    }
+    if (!m) this.waiting.set(uid, (m = new Map()));
+    m.set(container, w);
+  }
+
+  /** One pass for one pod: make the runtime match the pod, then report status. */
+  async syncPod(uid: string): Promise<void> {
+    const pod = this.desired.get(uid);
+    if (!pod) {
+      // Before the first list, an unknown pod may simply not have been seen yet.
+      if (!this.hasSynced()) return;
+      return this.cleanupPod(uid);
+    }
+    if (pod.metadata.deletionTimestamp) {
+      if (this.finished.has(uid)) return;
+      return this.terminatePod(pod);
+    }
+    const phase = this.status.last(uid)?.phase ?? pod.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') return this.syncTerminal(pod);
+
+    const { runtime, nodeName } = this.o;
+    let containers = await runtime.list({ [L.podUid]: uid });
+    const sandboxes = containers.filter(isSandbox).sort(byNewest);
+    let sandbox = sandboxes.find((c) => c.state === 'running');
+    let changed = false;
+    const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
+
+    if (!sandbox) {
+      // Containers that outlived their sandbox have lost their network: they restart with the new one.
+      const orphans = containers.filter((c) => !isSandbox(c) && c.state === 'running');
+      await Promise.all(orphans.map((c) => this.killContainer(pod, this.specOf(pod, c), c, grace)));
+      if (sandboxes.length) this.o.recorder?.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
+      const attempt = sandboxes.length ? restartCountOf(sandboxes[0]) + 1 : 0;
+      const labels = { ...podLabels(pod, nodeName, SANDBOX_NAME, 'podsandbox'), [L.restartCount]: String(attempt) };
+      let id: string;
+      try {
+        id = await runtime.runSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels });
+      } catch (e) {
+        this.o.recorder?.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
+        throw e;
+      }
+      for (const old of sandboxes) await runtime.remove(old.id);
+      sandbox = (await runtime.inspect(id))!;
+      changed = true;
+    }
+    const podIP = sandbox.ip;
+
+    let volumes: Map<string, string> | undefined;
+    try {
+      volumes = await prepareVolumes(pod, this.o.rootDir, this.getConfigMap);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.o.recorder?.event(pod, 'Warning', 'FailedMount', e.message);
+      for (const c of pod.spec.containers) this.setWaiting(uid, c.name, { reason: 'ContainerCreating' });
+      this.workers.enqueueAfter(uid, 2000);
+    }
+
+    if (volumes) {
+      for (const c of pod.spec.containers) {
+        const instances = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+        let cur = instances[0];
+        if (cur?.state === 'running') {
+          const live = this.probes.result(uid, c.name, 'liveness');
+          const startup = this.probes.result(uid, c.name, 'startup');
+          const specChanged = cur.labels[L.hash] !== undefined && cur.labels[L.hash] !== containerHash(c);
+          if (live !== 'Failure' && startup !== 'Failure' && !specChanged) {
+            this.setWaiting(uid, c.name, undefined);
+            continue;
+          }
+          const why = specChanged ? `Container ${c.name} definition changed, will be restarted` : `Container ${c.name} failed ${live === 'Failure' ? 'liveness' : 'startup'} probe, will be restarted`;
+          this.o.recorder?.event(pod, 'Normal', 'Killing', why);
+          await this.killContainer(pod, c, cur, grace);
+          cur = (await runtime.inspect(cur.id)) ?? cur;
+          changed = true;
+        }
+        if (cur?.state === 'created') {
+          // Created but never started (a kubelet stopped in between): start it now.
+          try {
+            await runtime.start(cur.id);
+            changed = true;
+            continue;
+          } catch {
+            await runtime.remove(cur.id);
+            cur = instances[1];
+          }
+        }
+        let restartCount = 0;
+        if (cur) {
+          if (!this.shouldRestart(pod, cur)) {
+            this.setWaiting(uid, c.name, undefined);
+            continue;
+          }
+          restartCount = restartCountOf(cur) + 1;
+          const key = `${uid}/${c.name}`;
+          const finished = Date.parse(cur.finishedAt ?? cur.createdAt);
+          if (this.backoff.isInBackOffSince(key, finished)) {
+            const msg = `back-off ${Math.round(this.backoff.get(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})`;
+            const prev = this.waiting.get(uid)?.get(c.name);
+            if (prev?.reason !== 'CrashLoopBackOff') this.o.recorder?.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`);
+            this.setWaiting(uid, c.name, { reason: 'CrashLoopBackOff', message: msg });
+            this.workers.enqueueAfter(uid, this.backoff.remaining(key, finished) + 10);
+            continue;
+          }
+          this.backoff.next(key, finished);
+        }
+        if (await this.startContainer(pod, c, restartCount, sandbox, volumes, instances)) changed = true;
+      }
+    }
+
+    if (changed) containers = await runtime.list({ [L.podUid]: uid });
+    await this.report(pod, containers, sandbox);
+  }
+
+  private specOf(pod: Pod, c: RuntimeContainer): Container | undefined {
+    return pod.spec.containers.find((x) => x.name === c.labels[L.containerName]);
+  }
+
+  private shouldRestart(pod: Pod, c: RuntimeContainer): boolean {
+    const policy = pod.spec.restartPolicy ?? 'Always';
+    if (policy === 'Always') return true;
+    if (policy === 'OnFailure') return (c.exitCode ?? 0) !== 0;
+    return false;
+  }
+
+  /** Create and start one container; false (with a waiting reason) when it could not be. */
+  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: RuntimeContainer, volumes: Map<string, string>, instances: RuntimeContainer[]): Promise<boolean> {
+    const uid = pod.metadata.uid!;
+    const { runtime } = this.o;
+    try {
+      await this.images.ensure(pod, c);
+      const cfg = await buildContainerConfig(pod, c, {
+        node: this.o.nodeName, hostIP: this.o.nodeIP, podIP: sandbox.ip, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
+      });
+      // A leftover with the same attempt number (a start that failed) would clash by name.
+      for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
+      let id: string;
+      try {
+        id = await runtime.createContainer(cfg);
+      } catch (e) {
+        throw new ConfigError('CreateContainerError', (e as Error).message);
+      }
+      this.o.recorder?.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
+      try {
+        await runtime.start(id);
+      } catch (e) {
+        this.backoff.next(`${uid}/${c.name}`);
+        throw new ConfigError('RunContainerError', (e as Error).message);
+      }
+      this.o.recorder?.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+      this.setWaiting(uid, c.name, undefined);
+      // Keep the instance before this one for lastState and logs --previous; older ones go.
+      for (const old of instances.filter((x) => restartCountOf(x) !== restartCount).slice(1)) await runtime.remove(old.id);
+      return true;
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      this.setWaiting(uid, c.name, { reason: e.reason, message: e.message });
+      if (e.reason === 'ErrImagePull') this.workers.enqueueAfter(uid, 1000);
+      else if (e.reason === 'ImagePullBackOff') this.workers.enqueueAfter(uid, this.images.remaining(pod, c) + 10);
+      else if (e.reason === 'RunContainerError') this.workers.enqueueAfter(uid, this.backoff.get(`${uid}/${c.name}`) || 1000);
+      else this.workers.enqueueAfter(uid, 2000);
+      if (e.reason === 'CreateContainerConfigError' || e.reason === 'CreateContainerError' || e.reason === 'RunContainerError') {
+        this.o.recorder?.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
+      }
+      return true; // the status changed even though nothing runs
+    }
+  }
+
+  /** preStop, then SIGTERM and SIGKILL after what is left of the grace period. */
+  private async killContainer(pod: Pod, spec: Container | undefined, c: RuntimeContainer, graceSeconds: number): Promise<void> {
+    const started = Date.now();
+    const pre = spec?.lifecycle?.preStop;
+    if (pre && c.state === 'running' && graceSeconds > 0) {
+      const budgetMs = graceSeconds * 1000;
+      try {
+        if (pre.exec?.command) await this.o.runtime.exec(c.id, pre.exec.command, budgetMs);
+        else if (pre.sleep) await sleep(Math.min(pre.sleep.seconds * 1000, budgetMs));
+        else if (pre.httpGet && spec) await this.httpHook(pod, spec, pre.httpGet, budgetMs);
+      } catch (e) {
+        this.o.recorder?.event(pod, 'Warning', 'FailedPreStopHook', `PreStopHook failed: ${(e as Error).message}`);
+      }
+    }
+    const left = Math.max(MIN_GRACE_SECONDS, graceSeconds - Math.floor((Date.now() - started) / 1000));
+    await this.o.runtime.stop(c.id, left);
+  }
+
+  private async httpHook(pod: Pod, spec: Container, h: HTTPGetAction, timeoutMs: number): Promise<void> {
+    const ip = h.host ?? this.lastPodIP(pod);
+    const port = resolvePort(h.port, spec);
+    if (!ip || !port) return;
+    await new Promise<void>((resolve) => {
+      const req = http.get({ host: ip, port, path: h.path ?? '/', timeout: timeoutMs, agent: false }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.on('error', () => resolve());
+      req.on('timeout', () => { req.destroy(); resolve(); });
+    });
+  }
+
+  private lastPodIP(pod: Pod): string | undefined {
+    return this.status.last(pod.metadata.uid!)?.podIP ?? pod.status?.podIP;
+  }
+
+  /** Compute and write status; update probes; stop a pod that has finished. */
+  private async report(pod: Pod, containers: RuntimeContainer[], sandbox: RuntimeContainer | undefined, terminating = false): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const running = new Map<string, ProbeTarget>();
+    const views: ContainerView[] = pod.spec.containers.map((c) => {
+      const inst = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+      const cur = inst[0];
+      if (cur?.state === 'running' && !terminating) running.set(c.name, { containerId: cur.id, startedAt: Date.parse(cur.startedAt ?? cur.createdAt) });
+      const isRunning = cur?.state === 'running';
+      const started = isRunning && this.probes.started(uid, c.name);
+      const ready = started && (c.readinessProbe ? this.probes.result(uid, c.name, 'readiness') === 'Success' : true);
+      return { name: c.name, image: c.image ?? '', current: cur, previous: inst[1], waiting: terminating ? undefined : this.waiting.get(uid)?.get(c.name), ready: ready && !terminating, started };
+    });
+    const sandboxReady = sandbox?.state === 'running' && !terminating;
+    if (!terminating) this.adoptReadiness(pod, running, sandbox?.ip);
+    // Probe results may have just been seeded from the API: recompute readiness with them.
+    for (const v of views) {
+      const c = pod.spec.containers.find((x) => x.name === v.name)!;
+      if (v.current?.state === 'running' && !terminating) {
+        v.started = this.probes.started(uid, c.name);
+        v.ready = v.started && (c.readinessProbe ? this.probes.result(uid, c.name, 'readiness') === 'Success' : true);
+      }
+    }
+    const status = computePodStatus(pod, {
+      views, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
+      startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'), terminating,
+    });
+    if (!this.startObserved.has(uid) && status.phase === 'Running' && views.every((v) => v.current?.state === 'running')) {
+      this.startObserved.add(uid);
+      const first = this.firstSeen.get(uid);
+      if (first) podStartDuration.observe((Date.now() - first) / 1000);
+    }
+    await this.status.set(pod, status);
+    if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !terminating) await this.syncTerminal(pod);
+  }
+
+  /**
+   * After a kubelet restart the probe workers start over, which would mark
+   * ready containers unready until their next probe; the API's record of the
+   * same container (same ID) says what the last kubelet knew.
+   */
+  private adoptReadiness(pod: Pod, running: Map<string, ProbeTarget>, podIP: string | undefined): void {
+    const uid = pod.metadata.uid!;
+    const before = new Map(pod.spec.containers.map((c) => [c.name, this.probes.target(uid, c.name)]));
+    this.probes.update(pod, running, podIP);
+    for (const cs of pod.status?.containerStatuses ?? []) {
+      const t = running.get(cs.name);
+      // Only for a worker just created for a container the API already knows.
+      if (!t || cs.containerID !== `docker://${t.containerId}` || before.get(cs.name) === t.containerId) continue;
+      this.probes.seed(uid, cs.name, { readiness: cs.ready ? 'Success' : undefined, startup: cs.started ? 'Success' : undefined });
+    }
+  }
+
+  /** A finished pod keeps its containers (for logs) but not its sandbox. */
+  private async syncTerminal(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid!;
+    this.probes.removePod(uid);
+    const containers = await this.o.runtime.list({ [L.podUid]: uid });
+    await Promise.all(containers.filter((c) => c.state === 'running').map((c) => this.killContainer(pod, this.specOf(pod, c), c, isSandbox(c) ? 0 : pod.spec.terminationGracePeriodSeconds ?? 30)));
+  }
+
+  /** Graceful deletion: stop everything within the grace period, report, then delete the object for good. */
+  private async terminatePod(pod: Pod): Promise<void> {
+    const uid = pod.metadata.uid!;
+    const grace = pod.metadata.deletionGracePeriodSeconds ?? pod.spec.terminationGracePeriodSeconds ?? 30;
+    this.probes.removePod(uid);
+    let containers = await this.o.runtime.list({ [L.podUid]: uid });
+    const apps = containers.filter((c) => !isSandbox(c) && c.state === 'running');
+    if (apps.length) {
+      for (const c of apps) this.o.recorder?.event(pod, 'Normal', 'Killing', `Stopping container ${c.labels[L.containerName]}`);
+      await Promise.all(apps.map((c) => this.killContainer(pod, this.specOf(pod, c), c, grace)));
+    }
+    await Promise.all(containers.filter((c) => isSandbox(c) && c.state === 'running').map((c) => this.o.runtime.stop(c.id, MIN_GRACE_SECONDS)));
+    containers = await this.o.runtime.list({ [L.podUid]: uid });
+    try {
+      await this.report(pod, containers, undefined, true);
+    } catch {
+      // The object may be going away under us; deleting it below is what matters.
+    }
+    try {
+      await this.o.client.resource<Pod>(R.pods, pod.metadata.namespace).delete(pod.metadata.name!, { gracePeriodSeconds: 0, preconditions: { uid } });
+    } catch (e) {
+      if (!isNotFound(e) && !isConflict(e)) throw e;
+    }
+    await this.removePodResources(uid, containers);
+    this.finished.add(uid);
+  }
+
+  /** The pod's object is gone: nothing of it may keep running. */
+  private async cleanupPod(uid: string): Promise<void> {
+    const last = this.removed.get(uid);
+    const containers = await this.o.runtime.list({ [L.podUid]: uid });
+    const running = containers.filter((c) => c.state === 'running');
+    if (running.length) {
+      const grace = last ? (last.metadata.deletionGracePeriodSeconds ?? last.spec.terminationGracePeriodSeconds ?? 30) : Number(running[0].labels[L.gracePeriod] ?? 30);
+      await Promise.all(running.filter((c) => !isSandbox(c)).map((c) => this.o.runtime.stop(c.id, Math.max(MIN_GRACE_SECONDS, grace))));
+      await Promise.all(running.filter(isSandbox).map((c) => this.o.runtime.stop(c.id, MIN_GRACE_SECONDS)));
+    }
+    await this.removePodResources(uid, containers);
+    this.removed.delete(uid);
+    this.finished.delete(uid);
+    this.workers.forget(uid);
+  }
+
+  private async removePodResources(uid: string, containers: RuntimeContainer[]): Promise<void> {
+    for (const c of containers) await this.o.runtime.remove(c.id);
+    this.probes.removePod(uid);
+    this.waiting.delete(uid);
+    this.backoff.resetPrefix(`${uid}/`);
+    this.images.backoff.resetPrefix(`${uid}/`);
+    this.firstSeen.delete(uid);
+    this.startObserved.delete(uid);
+    this.status.forget(uid);
+    fs.rmSync(podDir(this.o.rootDir, uid), { recursive: true, force: true });
+  }
+}

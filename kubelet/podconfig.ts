@@ -1,0 +1,259 @@
+// Turning a pod's spec into runtime configuration: environment (values,
+// fieldRef, configMapKeyRef, envFrom, $(VAR) expansion), volumes on disk under
+// --root-dir (emptyDir, configMap, hostPath) and their mounts, resource limits,
+// labels and container names as dockershim chose them.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseQuantity } from '../api/quantity.js';
+import type { ConfigMap, Container, Pod } from '../api/types.js';
+import { L, SANDBOX_NAME, type ContainerConfig, type Mount } from './runtime/interface.js';
+
+/** A problem that keeps a container from being created: reported as a waiting reason. */
+export class ConfigError extends Error {
+  constructor(readonly reason: string, message: string) {
+    super(message);
+  }
+}
+
+export type ConfigMapGetter = (namespace: string, name: string) => Promise<ConfigMap | undefined>;
+
+export function podLabels(pod: Pod, node: string, container: string, type: 'podsandbox' | 'container'): Record<string, string> {
+  return {
+    [L.podName]: pod.metadata.name!,
+    [L.podNamespace]: pod.metadata.namespace ?? 'default',
+    [L.podUid]: pod.metadata.uid!,
+    [L.containerName]: container,
+    [L.type]: type,
+    [L.node]: node,
+    [L.gracePeriod]: String(pod.spec.terminationGracePeriodSeconds ?? 30),
+  };
+}
+
+/** dockershim's names: k8s_<container>_<pod>_<namespace>_<uid>_<attempt>. */
+export function containerName(pod: Pod, container: string, attempt: number): string {
+  return `k8s_${container}_${pod.metadata.name}_${pod.metadata.namespace}_${pod.metadata.uid}_${attempt}`;
+}
+
+export function sandboxName(pod: Pod, attempt: number): string {
+  return containerName(pod, SANDBOX_NAME, attempt);
+}
+
+/** Changes to these fields need a new container (the API server only lets image change). */
+export function containerHash(c: Container): string {
+  const relevant = { image: c.image, command: c.command, args: c.args, env: c.env, envFrom: c.envFrom, workingDir: c.workingDir, ports: c.ports, volumeMounts: c.volumeMounts, resources: c.resources?.limits, securityContext: c.securityContext };
+  return crypto.createHash('sha256').update(JSON.stringify(relevant)).digest('hex').slice(0, 8);
+}
+
+/** Kubernetes' $(VAR) expansion: defined names are replaced, $$ escapes, anything else stays as written. */
+export function expand(s: string, vars: Map<string, string>): string {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] === '$' && s[i + 1] === '$') {
+      out += '$';
+      i++;
+    } else if (s[i] === '$' && s[i + 1] === '(') {
+      const end = s.indexOf(')', i + 2);
+      if (end < 0) {
+        out += s.slice(i);
+        break;
+      }
+      const name = s.slice(i + 2, end);
+      out += vars.has(name) ? vars.get(name)! : s.slice(i, end + 1);
+      i = end;
+    } else out += s[i];
+  }
+  return out;
+}
+
+function fieldValue(pod: Pod, fieldPath: string, podIP: string | undefined, hostIP: string): string {
+  const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(fieldPath);
+  if (m) return (m[1] === 'labels' ? pod.metadata.labels : pod.metadata.annotations)?.[m[2]] ?? '';
+  switch (fieldPath) {
+    case 'metadata.name': return pod.metadata.name!;
+    case 'metadata.namespace': return pod.metadata.namespace ?? 'default';
+    case 'metadata.uid': return pod.metadata.uid ?? '';
+    case 'spec.nodeName': return pod.spec.nodeName ?? '';
+    case 'spec.serviceAccountName': return pod.spec.serviceAccountName ?? '';
+    case 'status.podIP': case 'status.podIPs': return podIP ?? '';
+    case 'status.hostIP': case 'status.hostIPs': return hostIP;
+    default: throw new ConfigError('CreateContainerConfigError', `unsupported fieldPath: ${fieldPath}`);
+  }
+}
+
+const envName = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
+
+export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined, hostIP: string, getConfigMap: ConfigMapGetter): Promise<Map<string, string>> {
+  const ns = pod.metadata.namespace ?? 'default';
+  const vars = new Map<string, string>();
+  const cms = new Map<string, ConfigMap | undefined>();
+  const cm = async (name: string) => {
+    if (!cms.has(name)) cms.set(name, await getConfigMap(ns, name));
+    return cms.get(name);
+  };
+  for (const from of c.envFrom ?? []) {
+    if (!from.configMapRef) continue;
+    const m = await cm(from.configMapRef.name);
+    if (!m) {
+      if (from.configMapRef.optional) continue;
+      throw new ConfigError('CreateContainerConfigError', `configmap "${from.configMapRef.name}" not found`);
+    }
+    for (const [k, v] of Object.entries(m.data ?? {})) {
+      const name = (from.prefix ?? '') + k;
+      if (envName.test(name)) vars.set(name, v);
+    }
+  }
+  for (const e of c.env ?? []) {
+    if (e.valueFrom?.fieldRef) vars.set(e.name, fieldValue(pod, e.valueFrom.fieldRef.fieldPath, podIP, hostIP));
+    else if (e.valueFrom?.configMapKeyRef) {
+      const ref = e.valueFrom.configMapKeyRef;
+      const m = await cm(ref.name);
+      if (!m) {
+        if (ref.optional) continue;
+        throw new ConfigError('CreateContainerConfigError', `configmap "${ref.name}" not found`);
+      }
+      const v = m.data?.[ref.key];
+      if (v === undefined) {
+        if (ref.optional) continue;
+        throw new ConfigError('CreateContainerConfigError', `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`);
+      }
+      vars.set(e.name, v);
+    } else if (e.valueFrom?.resourceFieldRef) {
+      vars.set(e.name, resourceField(c, e.valueFrom.resourceFieldRef.resource));
+    } else {
+      // Values may refer to variables defined before them.
+      vars.set(e.name, expand(e.value ?? '', vars));
+    }
+  }
+  return vars;
+}
+
+function resourceField(c: Container, resource: string): string {
+  const [kind, name] = resource.split('.');
+  const q = (kind === 'limits' ? c.resources?.limits : c.resources?.requests)?.[name];
+  if (!q) return name === 'cpu' ? String(0) : '0';
+  const n = parseQuantity(q);
+  // As the downward API: cpu rounded up to whole cores with the default divisor 1, memory in bytes.
+  return name === 'cpu' ? String(Math.ceil(n)) : String(Math.ceil(n));
+}
+
+export function podDir(rootDir: string, uid: string): string {
+  return path.join(rootDir, 'pods', uid);
+}
+
+/** Lay the pod's volumes out on disk; returns the host path of each by name. */
+export async function prepareVolumes(pod: Pod, rootDir: string, getConfigMap: ConfigMapGetter): Promise<Map<string, string>> {
+  const dir = podDir(rootDir, pod.metadata.uid!);
+  const out = new Map<string, string>();
+  for (const v of pod.spec.volumes ?? []) {
+    if (v.emptyDir) {
+      const p = path.join(dir, 'volumes', 'kubernetes.io~empty-dir', v.name);
+      fs.mkdirSync(p, { recursive: true });
+      fs.chmodSync(p, 0o777);
+      out.set(v.name, p);
+    } else if (v.configMap) {
+      const p = path.join(dir, 'volumes', 'kubernetes.io~configmap', v.name);
+      const m = await getConfigMap(pod.metadata.namespace ?? 'default', v.configMap.name);
+      if (!m && !v.configMap.optional) throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : configmap "${v.configMap.name}" not found`);
+      writeConfigMapVolume(p, m?.data ?? {}, v.configMap.items, v.configMap.defaultMode ?? 0o644);
+      out.set(v.name, p);
+    } else if (v.hostPath) {
+      const t = v.hostPath.type ?? '';
+      if (t === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true, mode: 0o755 });
+      else if (t === 'FileOrCreate' && !fs.existsSync(v.hostPath.path)) {
+        fs.mkdirSync(path.dirname(v.hostPath.path), { recursive: true });
+        fs.writeFileSync(v.hostPath.path, '', { mode: 0o644 });
+      } else if (t === 'Directory' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isDirectory()) {
+        throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${v.hostPath.path} is not a directory`);
+      } else if (t === 'File' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isFile()) {
+        throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${v.hostPath.path} is not a file`);
+      }
+      out.set(v.name, v.hostPath.path);
+    }
+  }
+  return out;
+}
+
+/** Writes only what changed, and removes keys that left the ConfigMap, so running containers see updates. */
+function writeConfigMapVolume(dir: string, data: Record<string, string>, items: { key: string; path: string }[] | undefined, mode: number): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = items ? items.filter((i) => i.key in data).map((i) => [i.path, data[i.key]] as const) : Object.entries(data);
+  const want = new Set<string>();
+  for (const [rel, content] of files) {
+    const p = path.join(dir, rel);
+    if (!p.startsWith(dir + path.sep)) continue; // paths are validated by the API server; never write outside
+    want.add(p);
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    let cur: string | undefined;
+    try { cur = fs.readFileSync(p, 'utf8'); } catch { cur = undefined; }
+    if (cur !== content) {
+      fs.writeFileSync(p + '.tmp', content, { mode });
+      fs.renameSync(p + '.tmp', p);
+    }
+    fs.chmodSync(p, mode);
+  }
+  for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
+    const p = path.join(dir, f);
+    if (fs.statSync(p).isFile() && !want.has(p)) fs.rmSync(p);
+  }
+}
+
+export function mountsFor(pod: Pod, c: Container, volumes: Map<string, string>): Mount[] {
+  const mounts: Mount[] = [];
+  for (const m of c.volumeMounts ?? []) {
+    const host = volumes.get(m.name);
+    if (!host) throw new ConfigError('CreateContainerConfigError', `unable to find volume "${m.name}" for container "${c.name}" of pod "${pod.metadata.name}"`);
+    let hostPath = host;
+    if (m.subPath) {
+      hostPath = path.join(host, m.subPath);
+      if (!hostPath.startsWith(host)) throw new ConfigError('CreateContainerConfigError', `subPath "${m.subPath}" escapes the volume`);
+      if (!fs.existsSync(hostPath)) fs.mkdirSync(hostPath, { recursive: true });
+    }
+    // A configMap volume is read-only whatever the mount says, as in Kubernetes.
+    const cmVolume = pod.spec.volumes?.find((v) => v.name === m.name)?.configMap;
+    mounts.push({ hostPath, containerPath: m.mountPath, readOnly: m.readOnly || !!cmVolume });
+  }
+  return mounts;
+}
+
+export interface BuildOptions {
+  node: string;
+  hostIP: string;
+  podIP?: string;
+  sandboxId: string;
+  restartCount: number;
+  volumes: Map<string, string>;
+  getConfigMap: ConfigMapGetter;
+}
+
+export async function buildContainerConfig(pod: Pod, c: Container, o: BuildOptions): Promise<ContainerConfig> {
+  const vars = await buildEnv(pod, c, o.podIP, o.hostIP, o.getConfigMap);
+  const labels = podLabels(pod, o.node, c.name, 'container');
+  labels[L.restartCount] = String(o.restartCount);
+  labels[L.hash] = containerHash(c);
+  const limits = c.resources?.limits ?? {};
+  const requests = c.resources?.requests ?? {};
+  const cfg: ContainerConfig = {
+    name: containerName(pod, c.name, o.restartCount),
+    image: c.image!,
+    entrypoint: c.command?.map((s) => expand(s, vars)),
+    // Args without command replace the image's Cmd and keep its Entrypoint, as in Kubernetes.
+    cmd: c.args?.map((s) => expand(s, vars)) ?? (c.command ? [] : undefined),
+    workingDir: c.workingDir,
+    env: [...vars].map(([k, v]) => `${k}=${v}`),
+    mounts: mountsFor(pod, c, o.volumes),
+    labels,
+    sandboxId: o.sandboxId,
+    tty: c.tty,
+    stdin: c.stdin,
+  };
+  const sc = c.securityContext;
+  if (sc?.runAsUser !== undefined) cfg.user = sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : String(sc.runAsUser);
+  if (limits.memory) cfg.memoryLimitBytes = Math.round(parseQuantity(limits.memory));
+  if (limits.cpu) cfg.nanoCpus = Math.round(parseQuantity(limits.cpu) * 1e9);
+  // cgroup shares from the CPU request, as the kubelet computes them (minimum 2).
+  const reqCpu = requests.cpu ?? limits.cpu;
+  if (reqCpu) cfg.cpuShares = Math.max(2, Math.round(parseQuantity(reqCpu) * 1024));
+  return cfg;
+}

@@ -1,0 +1,304 @@
+// The Runtime on the Docker Engine (dockerode), as dockershim mapped the CRI
+// onto it: a sandbox is a pause container on the default bridge, app
+// containers join its network, IPC and UTS namespaces with NetworkMode
+// container:<sandbox>, and logs come back through Docker's multiplexed stream.
+
+import Docker from 'dockerode';
+import { PassThrough, type Readable } from 'node:stream';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig } from './interface.js';
+
+const zeroTime = '0001-01-01T00:00:00Z';
+
+function labelFilter(labels: Record<string, string>): string[] {
+  return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+function isNotFound(e: unknown): boolean {
+  return (e as { statusCode?: number })?.statusCode === 404;
+}
+
+/** Docker's timestamps carry nanoseconds; the API's carry seconds. */
+function rfc3339(t: string | undefined): string | undefined {
+  if (!t || t.startsWith('0001-')) return undefined;
+  return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
+}
+
+export function dockerSocketPath(endpoint: string): string {
+  return endpoint.replace(/^unix:\/\//, '');
+}
+
+export class DockerRuntime implements Runtime {
+  readonly docker: Docker;
+
+  constructor(endpoint = 'unix:///var/run/docker.sock') {
+    this.docker = new Docker({ socketPath: dockerSocketPath(endpoint) });
+  }
+
+  async version(): Promise<{ name: string; version: string }> {
+    const v = await this.docker.version();
+    return { name: 'docker', version: v.Version };
+  }
+
+  async list(labels: Record<string, string>): Promise<RuntimeContainer[]> {
+    const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    const out = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
+    return out.filter((c): c is RuntimeContainer => !!c);
+  }
+
+  async snapshot(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
+    const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
+    return summaries.map((s) => ({ id: s.Id, labels: s.Labels ?? {}, state: s.State }));
+  }
+
+  async inspect(id: string): Promise<RuntimeContainer | undefined> {
+    let i: Docker.ContainerInspectInfo;
+    try {
+      i = await this.docker.getContainer(id).inspect();
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+    const st = i.State;
+    const state = st.Running || st.Restarting ? 'running' : st.Status === 'created' ? 'created' : st.Status === 'exited' || st.Status === 'dead' ? 'exited' : 'unknown';
+    return {
+      id: i.Id,
+      labels: i.Config.Labels ?? {},
+      state,
+      createdAt: rfc3339(i.Created) ?? new Date().toISOString(),
+      startedAt: rfc3339(st.StartedAt),
+      finishedAt: st.FinishedAt && st.FinishedAt !== zeroTime ? rfc3339(st.FinishedAt) : undefined,
+      exitCode: state === 'exited' ? st.ExitCode : undefined,
+      oomKilled: st.OOMKilled,
+      error: st.Error || undefined,
+      image: i.Config.Image,
+      imageID: i.Image,
+      ip: (i.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || i.NetworkSettings?.Networks?.bridge?.IPAddress || undefined,
+      pid: st.Pid || undefined,
+    };
+  }
+
+  async imageID(image: string): Promise<string | undefined> {
+    try {
+      return (await this.docker.getImage(image).inspect()).Id;
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  async pull(image: string): Promise<void> {
+    const stream = await this.docker.pull(image);
+    await new Promise<void>((resolve, reject) => {
+      this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
+        const failed = output?.find((o) => o.error);
+        if (err || failed) reject(err ?? new Error(failed!.error));
+        else resolve();
+      });
+    });
+  }
+
+  async runSandbox(cfg: SandboxConfig): Promise<string> {
+    const c = await this.docker.createContainer({
+      name: cfg.name,
+      Image: cfg.image,
+      Hostname: cfg.hostname,
+      Labels: cfg.labels,
+      HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable', AutoRemove: false },
+    });
+    await c.start();
+    return c.id;
+  }
+
+  async createContainer(cfg: ContainerConfig): Promise<string> {
+    const ns = `container:${cfg.sandboxId}`;
+    const c = await this.docker.createContainer({
+      name: cfg.name,
+      Image: cfg.image,
+      Entrypoint: cfg.entrypoint,
+      Cmd: cfg.cmd,
+      WorkingDir: cfg.workingDir,
+      Env: cfg.env,
+      Labels: cfg.labels,
+      User: cfg.user,
+      Tty: cfg.tty ?? false,
+      OpenStdin: cfg.stdin ?? false,
+      HostConfig: {
+        NetworkMode: ns,
+        IpcMode: ns,
+        Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
+        Memory: cfg.memoryLimitBytes,
+        // Without swap accounting a memory limit alone would let the container swap instead of being OOM-killed.
+        MemorySwap: cfg.memoryLimitBytes,
+        NanoCpus: cfg.nanoCpus,
+        CpuShares: cfg.cpuShares,
+      },
+    });
+    return c.id;
+  }
+
+  async start(id: string): Promise<void> {
+    await this.docker.getContainer(id).start();
+  }
+
+  async stop(id: string, timeoutSeconds: number): Promise<void> {
+    try {
+      await this.docker.getContainer(id).stop({ t: Math.max(0, Math.ceil(timeoutSeconds)) });
+    } catch (e) {
+      // 304: already stopped; 404: already gone.
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 304 && code !== 404) throw e;
+    }
+  }
+
+  async remove(id: string): Promise<void> {
+    try {
+      await this.docker.getContainer(id).remove({ force: true, v: true });
+    } catch (e) {
+      const code = (e as { statusCode?: number }).statusCode;
+      if (code !== 404 && code !== 409) throw e; // 409: removal already in progress
+    }
+  }
+
+  async logs(id: string, opts: LogOptions): Promise<Readable> {
+    const c = this.docker.getContainer(id);
+    const info = await c.inspect();
+    const base = {
+      stdout: true, stderr: true, timestamps: !!opts.timestamps,
+      tail: opts.tailLines !== undefined ? opts.tailLines : ('all' as unknown as number),
+      since: opts.sinceSeconds ? Math.floor(Date.now() / 1000) - opts.sinceSeconds : 0,
+    };
+    const out = new PassThrough();
+    if (opts.follow) {
+      const raw = (await c.logs({ ...base, follow: true })) as unknown as Readable;
+      if (info.Config.Tty) raw.pipe(out);
+      else {
+        this.docker.modem.demuxStream(raw, out, out);
+        raw.on('end', () => out.end());
+      }
+      raw.on('error', (e) => out.destroy(e));
+      out.on('close', () => (raw as Readable & { destroy(): void }).destroy());
+    } else {
+      const buf = (await c.logs({ ...base, follow: false })) as unknown as Buffer;
+      out.end(info.Config.Tty ? buf : demuxBuffer(buf));
+    }
+    return out;
+  }
+
+  async exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult> {
+    const ex = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
+    const stream = await ex.start({ hijack: true, stdin: false });
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    const collect = (into: Buffer[]) => new PassThrough().on('data', (d: Buffer) => into.push(d));
+    this.docker.modem.demuxStream(stream, collect(stdout), collect(stderr));
+    const ended = new Promise<boolean>((resolve) => {
+      stream.on('end', () => resolve(false));
+      stream.on('close', () => resolve(false));
+      stream.on('error', () => resolve(false));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([ended, new Promise<boolean>((r) => { timer = setTimeout(() => r(true), timeoutMs); })]);
+    clearTimeout(timer);
+    if (timedOut) {
+      stream.destroy();
+      return { exitCode: -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), timedOut: true };
+    }
+    const info = await ex.inspect();
+    return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), timedOut: false };
+  }
+
+  async execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession> {
+    const ex = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdin: opts.stdin, AttachStdout: opts.stdout, AttachStderr: opts.stderr, Tty: opts.tty });
+    const stream = await ex.start({ hijack: true, stdin: opts.stdin, Tty: opts.tty });
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (opts.tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    const exitCode = new Promise<number>((resolve) => {
+      const done = () => {
+        stdout.end();
+        stderr.end();
+        ex.inspect().then((i) => resolve(i.ExitCode ?? 0), () => resolve(-1));
+      };
+      stream.once('end', done);
+      stream.once('error', done);
+    });
+    return {
+      stdout,
+      stderr: opts.tty ? undefined : stderr,
+      stdin: opts.stdin ? stream : undefined,
+      resize: async (cols, rows) => { await ex.resize({ w: cols, h: rows }).catch(() => {}); },
+      exitCode,
+    };
+  }
+
+  async stats(id: string): Promise<ContainerStats | undefined> {
+    try {
+      const s = (await this.docker.getContainer(id).stats({ stream: false })) as any;
+      const usage = s.memory_stats?.usage ?? 0;
+      // cgroup v2 reports inactive_file, v1 total_inactive_file: working set excludes them, as cAdvisor does.
+      const inactive = s.memory_stats?.stats?.inactive_file ?? s.memory_stats?.stats?.total_inactive_file ?? 0;
+      const total = s.cpu_stats?.cpu_usage?.total_usage ?? 0;
+      const pre = s.precpu_stats?.cpu_usage?.total_usage ?? 0;
+      const dt = (Date.parse(s.read) - Date.parse(s.preread)) / 1000;
+      return {
+        cpuUsageNanos: total,
+        usageNanoCores: pre && dt > 0 ? Math.max(0, ((total - pre) / dt)) : undefined,
+        timestamp: s.read ?? new Date().toISOString(),
+        memoryUsageBytes: usage,
+        memoryWorkingSetBytes: Math.max(0, usage - inactive),
+      };
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    }
+  }
+
+  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void {
+    let stopped = false;
+    let current: Readable | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = () => {
+      if (stopped) return;
+      this.docker.getEvents({ filters: { type: ['container'], label: labelFilter(labels) } }).then((s) => {
+        const stream = s as unknown as Readable;
+        current = stream;
+        let buf = '';
+        stream.on('data', (d: Buffer) => {
+          buf += d.toString();
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl);
+            buf = buf.slice(nl + 1);
+            if (!line.trim()) continue;
+            try {
+              const ev = JSON.parse(line);
+              onEvent({ id: ev.id ?? ev.Actor?.ID, action: String(ev.Action ?? ev.status ?? ''), labels: ev.Actor?.Attributes ?? {} });
+            } catch { /* a partial or foreign line */ }
+          }
+        });
+        const again = () => { if (!stopped) retry = setTimeout(connect, 1000); };
+        stream.on('end', again);
+        stream.on('error', again);
+      }, () => { if (!stopped) retry = setTimeout(connect, 1000); });
+    };
+    connect();
+    return () => {
+      stopped = true;
+      clearTimeout(retry);
+      current?.destroy();
+    };
+  }
+}
+
+/** Docker's multiplexed log format: 8-byte headers (stream, 0, 0, 0, size BE32) before each frame. */
+export function demuxBuffer(buf: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let off = 0;
+  while (off + 8 <= buf.length) {
+    const size = buf.readUInt32BE(off + 4);
+    parts.push(buf.subarray(off + 8, off + 8 + size));
+    off += 8 + size;
+  }
+  return Buffer.concat(parts);
+}

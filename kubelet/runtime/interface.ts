@@ -1,0 +1,133 @@
+// The kubelet's view of a container runtime, shaped after the CRI: pod
+// sandboxes (the container that holds a pod's network namespace) and app
+// containers, found again by their labels after a restart. Implementations:
+// docker.ts (the Docker Engine through dockerode) and fake.ts (records calls,
+// for unit tests).
+
+import type { Readable, Writable } from 'node:stream';
+
+/** Labels every container carries, as dockershim named them, so a restarted kubelet can adopt them. */
+export const L = {
+  podName: 'io.kubernetes.pod.name',
+  podNamespace: 'io.kubernetes.pod.namespace',
+  podUid: 'io.kubernetes.pod.uid',
+  containerName: 'io.kubernetes.container.name',
+  /** "podsandbox" or "container", as dockershim's io.kubernetes.docker.type. */
+  type: 'io.kubernetes.docker.type',
+  restartCount: 'io.kubernetes.container.restartCount',
+  /** Hash of the container's spec: a changed spec means a new container. */
+  hash: 'io.kubernetes.container.hash',
+  gracePeriod: 'io.kubernetes.pod.terminationGracePeriod',
+  node: 'skiff.node',
+} as const;
+
+export const SANDBOX_NAME = 'POD';
+
+export type ContainerStateName = 'created' | 'running' | 'exited' | 'unknown';
+
+export interface RuntimeContainer {
+  id: string;
+  labels: Record<string, string>;
+  state: ContainerStateName;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  oomKilled?: boolean;
+  /** The runtime's error when a container failed to start. */
+  error?: string;
+  /** The image reference the container was created from, and the image's ID. */
+  image: string;
+  imageID: string;
+  /** Only sandboxes have one. */
+  ip?: string;
+  pid?: number;
+}
+
+export interface Mount { hostPath: string; containerPath: string; readOnly?: boolean }
+
+export interface SandboxConfig {
+  name: string;
+  image: string;
+  hostname: string;
+  labels: Record<string, string>;
+}
+
+export interface ContainerConfig {
+  name: string;
+  image: string;
+  /** Entrypoint override (kube's command) and Cmd (kube's args); undefined keeps the image's. */
+  entrypoint?: string[];
+  cmd?: string[];
+  workingDir?: string;
+  env: string[];
+  mounts: Mount[];
+  labels: Record<string, string>;
+  /** The sandbox whose namespaces the container joins. */
+  sandboxId: string;
+  user?: string;
+  memoryLimitBytes?: number;
+  nanoCpus?: number;
+  cpuShares?: number;
+  tty?: boolean;
+  stdin?: boolean;
+}
+
+export interface LogOptions {
+  follow?: boolean;
+  tailLines?: number;
+  timestamps?: boolean;
+  sinceSeconds?: number;
+}
+
+export interface ExecResult { exitCode: number; stdout: string; stderr: string; timedOut: boolean }
+
+export interface ExecSession {
+  /** Demultiplexed output (one stream when tty). */
+  stdout: Readable;
+  stderr?: Readable;
+  stdin?: Writable;
+  resize(cols: number, rows: number): Promise<void>;
+  /** Settles with the command's exit code once it ends. */
+  exitCode: Promise<number>;
+}
+
+export interface ContainerStats {
+  /** Cumulative CPU time in nanoseconds and the instant sampled. */
+  cpuUsageNanos: number;
+  /** CPU rate over the runtime's own sampling interval, in nanocores. */
+  usageNanoCores?: number;
+  timestamp: string;
+  memoryWorkingSetBytes: number;
+  memoryUsageBytes: number;
+}
+
+export type RuntimeEvent = { id: string; action: string; labels: Record<string, string> };
+
+export interface Runtime {
+  /** "docker" and the engine's version. */
+  version(): Promise<{ name: string; version: string }>;
+  /** Every container (any state) carrying all the given labels. */
+  list(labels: Record<string, string>): Promise<RuntimeContainer[]>;
+  /** A cheap listing (no per-container inspect) for the relist that notices state changes. */
+  snapshot(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]>;
+  inspect(id: string): Promise<RuntimeContainer | undefined>;
+  /** The local image's ID, or undefined when it is not present. */
+  imageID(image: string): Promise<string | undefined>;
+  pull(image: string): Promise<void>;
+  /** Creates and starts the sandbox; resolves with its ID. */
+  runSandbox(cfg: SandboxConfig): Promise<string>;
+  createContainer(cfg: ContainerConfig): Promise<string>;
+  start(id: string): Promise<void>;
+  /** SIGTERM, then SIGKILL after timeoutSeconds. */
+  stop(id: string, timeoutSeconds: number): Promise<void>;
+  remove(id: string): Promise<void>;
+  logs(id: string, opts: LogOptions): Promise<Readable>;
+  /** Run a command to completion with a deadline (probes, preStop hooks). */
+  exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
+  /** An interactive exec for the kubelet's /exec endpoint. */
+  execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
+  stats(id: string): Promise<ContainerStats | undefined>;
+  /** Container lifecycle events (start, die, oom, destroy) of containers with the given labels; returns a stop function. */
+  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void;
+}

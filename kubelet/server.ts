@@ -1,0 +1,248 @@
+// The kubelet's HTTP API on --port: /healthz, /metrics, /containerLogs (what
+// the API server relays for pods/log), /stats/summary (what metrics.k8s.io
+// reads), and /exec over WebSocket with Kubernetes' channel protocol
+// (v5.channel.k8s.io, v4.channel.k8s.io: binary frames whose first byte is
+// the stream: 0 stdin, 1 stdout, 2 stderr, 3 error/status, 4 resize, and in
+// v5 255 to close a stream).
+
+import fs from 'node:fs';
+import http from 'node:http';
+import { Transform, type Readable } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { errors, StatusError } from '../api/errors.js';
+import type { Pod } from '../api/types.js';
+import { logger } from '../lib/log.js';
+import { registry } from '../lib/metrics.js';
+import type { Kubelet } from './kubelet.js';
+import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
+import { restartCountOf } from './status.js';
+
+const log = logger('kubelet-server');
+
+export interface ServerOptions {
+  kubelet: Kubelet;
+  runtime: Runtime;
+  nodeName: string;
+  healthy?: () => boolean;
+}
+
+function sendStatus(res: http.ServerResponse, e: unknown): void {
+  const st = e instanceof StatusError ? e.status : errors.internal((e as Error).message).status;
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.statusCode = st.code;
+  res.setHeader('Content-Type', 'application/json');
+  res.end(JSON.stringify(st));
+}
+
+/** The pod's instances of one container, newest first. */
+async function instancesOf(runtime: Runtime, pod: Pod, container: string): Promise<RuntimeContainer[]> {
+  const all = await runtime.list({ [L.podUid]: pod.metadata.uid!, [L.containerName]: container });
+  return all.sort((a, b) => restartCountOf(b) - restartCountOf(a) || Date.parse(b.createdAt) - Date.parse(a.createdAt));
+}
+
+function podOf(kubelet: Kubelet, ns: string, name: string): Pod {
+  const pod = kubelet.podByName(ns, name);
+  if (!pod) throw errors.notFound('pods', name);
+  return pod;
+}
+
+/** Truncates a stream after limit bytes. */
+function limitBytes(limit: number): Transform {
+  let left = limit;
+  return new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      if (left <= 0) return cb();
+      const part = chunk.subarray(0, left);
+      left -= part.length;
+      cb(null, part);
+      if (left <= 0) this.push(null);
+    },
+  });
+}
+
+async function containerLogs(o: ServerOptions, req: http.IncomingMessage, res: http.ServerResponse, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
+  const pod = podOf(o.kubelet, ns, name);
+  if (!pod.spec.containers.some((c) => c.name === container) && !pod.spec.initContainers?.some((c) => c.name === container)) {
+    throw errors.badRequest(`container ${container} is not valid for pod ${name}`);
+  }
+  const inst = await instancesOf(o.runtime, pod, container);
+  const previous = q.get('previous') === 'true';
+  const target = previous ? inst[1] ?? (inst[0]?.state === 'exited' && pod.status?.containerStatuses?.find((s) => s.name === container)?.state?.waiting ? inst[0] : undefined) : inst[0];
+  if (!target) {
+    if (previous) throw errors.badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
+    const reason = pod.status?.containerStatuses?.find((s) => s.name === container)?.state?.waiting?.reason ?? 'ContainerCreating';
+    throw errors.badRequest(`container "${container}" in pod "${name}" is waiting to start: ${reason}`);
+  }
+  const follow = q.get('follow') === 'true';
+  const tail = q.get('tailLines');
+  const since = q.get('sinceSeconds');
+  let stream: Readable = await o.runtime.logs(target.id, {
+    follow: follow && target.state === 'running',
+    tailLines: tail !== null ? Number(tail) : undefined,
+    timestamps: q.get('timestamps') === 'true',
+    sinceSeconds: since !== null ? Number(since) : undefined,
+  });
+  const limit = q.get('limitBytes');
+  if (limit !== null && Number(limit) > 0) stream = stream.pipe(limitBytes(Number(limit)));
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'text/plain');
+  res.flushHeaders();
+  stream.pipe(res);
+  req.on('close', () => stream.destroy());
+  res.on('close', () => stream.destroy());
+}
+
+let lastNodeCpu: { total: number; idle: number; at: number } | undefined;
+let nodeNanoCores = 0;
+
+function sampleNodeCpu(): void {
+  const line = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
+  const idle = line[3] + (line[4] ?? 0);
+  const total = line.reduce((a, b) => a + b, 0);
+  const at = Date.now();
+  if (lastNodeCpu && at > lastNodeCpu.at) {
+    const busyTicks = total - lastNodeCpu.total - (idle - lastNodeCpu.idle);
+    // /proc/stat counts USER_HZ (100) ticks: 1 tick is 10 ms of CPU.
+    nodeNanoCores = Math.max(0, (busyTicks * 1e7) / ((at - lastNodeCpu.at) / 1000));
+  }
+  lastNodeCpu = { total, idle, at };
+}
+
+function meminfo(): { total: number; available: number } {
+  const text = fs.readFileSync('/proc/meminfo', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(text)?.[1] ?? 0) * 1024;
+  return { total: kb('MemTotal'), available: kb('MemAvailable') };
+}
+
+async function summary(o: ServerOptions): Promise<unknown> {
+  const now = new Date().toISOString();
+  sampleNodeCpu();
+  const mem = meminfo();
+  const pods = await Promise.all(o.kubelet.pods().map(async (pod) => {
+    const containers = (await o.runtime.list({ [L.podUid]: pod.metadata.uid! })).filter((c) => c.state === 'running' && c.labels[L.containerName] !== SANDBOX_NAME);
+    const stats = await Promise.all(containers.map(async (c) => ({ c, s: await o.runtime.stats(c.id).catch(() => undefined) })));
+    const cs = stats.filter((x) => x.s).map(({ c, s }) => ({
+      name: c.labels[L.containerName],
+      startTime: c.startedAt,
+      cpu: { time: s!.timestamp, usageNanoCores: Math.round(s!.usageNanoCores ?? 0), usageCoreNanoSeconds: s!.cpuUsageNanos },
+      memory: { time: s!.timestamp, workingSetBytes: s!.memoryWorkingSetBytes, usageBytes: s!.memoryUsageBytes },
+    }));
+    const sum = (f: (x: (typeof cs)[number]) => number) => cs.reduce((a, x) => a + f(x), 0);
+    return {
+      podRef: { name: pod.metadata.name, namespace: pod.metadata.namespace, uid: pod.metadata.uid },
+      startTime: pod.status?.startTime,
+      containers: cs,
+      cpu: { time: now, usageNanoCores: sum((x) => x.cpu.usageNanoCores), usageCoreNanoSeconds: sum((x) => x.cpu.usageCoreNanoSeconds) },
+      memory: { time: now, workingSetBytes: sum((x) => x.memory.workingSetBytes), usageBytes: sum((x) => x.memory.usageBytes) },
+    };
+  }));
+  return {
+    node: {
+      nodeName: o.nodeName,
+      cpu: { time: now, usageNanoCores: Math.round(nodeNanoCores) },
+      memory: { time: now, workingSetBytes: mem.total - mem.available, availableBytes: mem.available, usageBytes: mem.total - mem.available },
+    },
+    pods,
+  };
+}
+
+const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'];
+
+async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
+  const v5 = ws.protocol === 'v5.channel.k8s.io';
+  const send = (ch: number, data: Buffer | string) => {
+    if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
+  };
+  const finish = (status: Record<string, unknown>) => {
+    send(3, JSON.stringify({ metadata: {}, ...status }));
+    ws.close(1000);
+  };
+  try {
+    const pod = podOf(o.kubelet, ns, name);
+    const inst = (await instancesOf(o.runtime, pod, container)).find((c) => c.state === 'running');
+    if (!inst) throw errors.badRequest(`container ${container} is not running in pod ${name}`);
+    const cmd = q.getAll('command');
+    const tty = q.get('tty') === 'true' || q.get('tty') === '1';
+    const wantStdin = q.get('stdin') === 'true' || q.get('stdin') === '1';
+    const session = await o.runtime.execStream(inst.id, cmd, {
+      stdin: wantStdin, tty,
+      stdout: q.get('stdout') !== 'false' && q.get('stdout') !== '0',
+      stderr: !tty && q.get('stderr') !== 'false' && q.get('stderr') !== '0',
+    });
+    session.stdout.on('data', (d: Buffer) => send(1, d));
+    session.stderr?.on('data', (d: Buffer) => send(2, d));
+    ws.on('message', (raw: Buffer) => {
+      const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
+      if (!data.length) return;
+      const ch = data[0];
+      if (ch === 0) session.stdin?.write(data.subarray(1));
+      else if (ch === 4) {
+        try {
+          const r = JSON.parse(data.subarray(1).toString()) as { Width: number; Height: number };
+          void session.resize(r.Width, r.Height);
+        } catch { /* malformed resize */ }
+      } else if (ch === 255 && v5 && data[1] === 0) session.stdin?.end();
+    });
+    ws.on('close', () => session.stdin?.end());
+    const code = await session.exitCode;
+    await new Promise((r) => setImmediate(r));
+    if (code === 0) finish({ status: 'Success' });
+    else finish({ status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${cmd.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
+  } catch (e) {
+    const st = e instanceof StatusError ? e.status : errors.internal((e as Error).message).status;
+    finish({ status: 'Failure', message: st.message, reason: st.reason, code: st.code });
+  }
+}
+
+export function createServer(o: ServerOptions): http.Server {
+  const wss = new WebSocketServer({
+    noServer: true,
+    handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
+  });
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://kubelet');
+      const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+      try {
+        if (url.pathname === '/healthz' || url.pathname === '/livez' || url.pathname === '/readyz') {
+          const ok = o.healthy ? o.healthy() : true;
+          res.statusCode = ok ? 200 : 500;
+          res.end(ok ? 'ok' : 'not healthy');
+        } else if (url.pathname === '/metrics') {
+          res.setHeader('Content-Type', registry.contentType);
+          res.end(await registry.metrics());
+        } else if (parts[0] === 'containerLogs' && parts.length === 4) {
+          await containerLogs(o, req, res, parts[1], parts[2], parts[3], url.searchParams);
+        } else if (url.pathname === '/stats/summary') {
+          res.setHeader('Content-Type', 'application/json');
+          res.end(JSON.stringify(await summary(o)));
+        } else if (url.pathname === '/pods') {
+          res.setHeader('Content-Type', 'application/json');
+          res.end(JSON.stringify({ kind: 'PodList', apiVersion: 'v1', metadata: {}, items: o.kubelet.pods() }));
+        } else {
+          throw errors.notFoundPath();
+        }
+      } catch (e) {
+        if (!(e instanceof StatusError)) log.warn('request failed', { path: url.pathname, error: (e as Error).message });
+        sendStatus(res, e);
+      }
+    })();
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://kubelet');
+    const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
+    if (parts[0] === 'exec' && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
+      wss.handleUpgrade(req, socket, head, (ws) => void exec(o, ws, parts[1], parts[2], parts[3], url.searchParams));
+      return;
+    }
+    const st = errors.badRequest(`unsupported upgrade for ${url.pathname}: only WebSocket exec is served (${protocols.join(', ')})`).status;
+    const body = JSON.stringify(st);
+    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  });
+  setInterval(sampleNodeCpu, 10_000).unref();
+  sampleNodeCpu();
+  return server;
+}

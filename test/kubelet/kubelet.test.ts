@@ -1,0 +1,220 @@
+// The compiled kubelet against a real API server (and etcd) and the real
+// Docker engine: pods are bound to its node directly (no scheduler), and the
+// suite checks what runs in Docker and what the API reports. Everything the
+// suite creates (containers by node label, processes, temp dirs) is removed
+// in afterAll, also on failure.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeKubeconfig } from '../../client/kubeconfig.js';
+import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
+import { freePort, waitFor } from '../util/ports.js';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const kubeletJs = path.join(repo, 'dist', 'kubelet', 'main.js');
+
+const node = `kt-${crypto.randomBytes(3).toString('hex')}`;
+
+function docker(args: string[]): string {
+  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
+}
+
+/** Containers of a pod on our node: [id, container name, state]. */
+function containersOf(pod: string, all = false): { id: string; container: string }[] {
+  const out = docker(['ps', ...(all ? ['-a'] : []), '--no-trunc', '--filter', `label=skiff.node=${node}`, '--filter', `label=io.kubernetes.pod.name=${pod}`, '--format', '{{.ID}} {{.Label "io.kubernetes.container.name"}}']);
+  return out.split('\n').filter(Boolean).map((l) => {
+    const [id, container] = l.split(' ');
+    return { id, container };
+  });
+}
+
+describe('kubelet on Docker', () => {
+  let api: ApiServerProcess;
+  let dir: string;
+  let kubelet: ChildProcess | undefined;
+  let kubeletArgs: string[];
+  let kubeletLog = '';
+
+  const req = async (method: string, p: string, body?: unknown) => {
+    const r = await fetch(`${api.url}${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+    const text = await r.text();
+    let json: any;
+    try { json = JSON.parse(text); } catch { json = text; }
+    return { status: r.status, body: json };
+  };
+  const getPod = async (name: string) => (await req('GET', `/api/v1/namespaces/default/pods/${name}`)).body;
+  const createPod = async (name: string, spec: any) => {
+    const r = await req('POST', '/api/v1/namespaces/default/pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name }, spec: { nodeName: node, ...spec } });
+    expect(r.status, JSON.stringify(r.body)).toBe(201);
+    return r.body;
+  };
+  const isReady = (p: any) => p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
+
+  const startKubelet = async () => {
+    kubelet = spawn(process.execPath, kubeletArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
+    kubelet.stderr!.on('data', (d) => { kubeletLog = (kubeletLog + d).slice(-20_000); });
+  };
+
+  beforeAll(async () => {
+    api = await startApiServer();
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kubelet-'));
+    const kubeconfig = path.join(dir, 'kubeconfig');
+    writeKubeconfig(kubeconfig, { server: api.url, name: 'test' });
+    const port = await freePort();
+    kubeletArgs = [kubeletJs, `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`, '--cpu=2', '--memory=2Gi'];
+    await startKubelet();
+    await waitFor('node Ready', async () => isReady((await req('GET', `/api/v1/nodes/${node}`)).body) || undefined, 30_000, 200);
+  }, 60_000);
+
+  afterAll(async () => {
+    kubelet?.kill('SIGKILL');
+    try {
+      const ids = docker(['ps', '-aq', '--filter', `label=skiff.node=${node}`]).split('\n').filter(Boolean);
+      if (ids.length) docker(['rm', '-f', ...ids]);
+    } catch { /* nothing left */ }
+    await api?.stop();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('registers its node with capacity, addresses, runtime version and a lease', async () => {
+    const n = (await req('GET', `/api/v1/nodes/${node}`)).body;
+    expect(n.status.capacity).toMatchObject({ cpu: '2', memory: '2Gi', pods: '110' });
+    expect(n.status.allocatable.cpu).toBe('2');
+    expect(n.status.addresses).toEqual(expect.arrayContaining([{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: node }]));
+    expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^docker:\/\/\d+/);
+    expect(n.status.nodeInfo.kubeletVersion).toMatch(/^v1\.32\./);
+    expect(n.status.daemonEndpoints.kubeletEndpoint.Port).toBeGreaterThan(0);
+    expect(n.status.conditions.map((c: any) => c.type).sort()).toEqual(['DiskPressure', 'MemoryPressure', 'PIDPressure', 'Ready']);
+    const lease = await waitFor('lease', async () => {
+      const r = await req('GET', `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${node}`);
+      return r.status === 200 ? r.body : undefined;
+    }, 15_000, 200);
+    expect(lease.spec.holderIdentity).toBe(node);
+  });
+
+  it('runs a pod that answers on its IP, with its status, env and volumes', async () => {
+    await req('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { GREETING: 'hi', 'file.txt': 'from-configmap' } });
+    await createPod('web', {
+      terminationGracePeriodSeconds: 2,
+      containers: [{
+        name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', 'mkdir -p /www && echo "$POD_NAME $(hostname) $GREETING $(cat /cfg/file.txt)" > /www/index.html && exec httpd -f -p 8080 -h /www'],
+        env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }, { name: 'GREETING', valueFrom: { configMapKeyRef: { name: 'cfg', key: 'GREETING' } } }],
+        ports: [{ name: 'http', containerPort: 8080 }],
+        readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+        volumeMounts: [{ name: 'cfg', mountPath: '/cfg' }],
+      }],
+      volumes: [{ name: 'cfg', configMap: { name: 'cfg' } }],
+    });
+    const p = await waitFor('web Ready', async () => { const x = await getPod('web'); return isReady(x) ? x : undefined; }, 30_000, 100);
+    expect(p.status.phase).toBe('Running');
+    expect(p.status.hostIP).toBe('127.0.0.1');
+    expect(p.status.podIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(p.status.podIPs).toEqual([{ ip: p.status.podIP }]);
+    expect(p.status.startTime).toBeDefined();
+    const cs = p.status.containerStatuses[0];
+    expect(cs).toMatchObject({ name: 'httpd', ready: true, started: true, restartCount: 0, image: 'busybox:latest' });
+    expect(cs.containerID).toMatch(/^docker:\/\/[0-9a-f]{64}$/);
+    expect(cs.state.running.startedAt).toBeDefined();
+    expect(p.status.conditions.map((c: any) => c.type)).toEqual(expect.arrayContaining(['PodScheduled', 'Initialized', 'ContainersReady', 'Ready']));
+    const body = await (await fetch(`http://${p.status.podIP}:8080/`)).text();
+    expect(body.trim()).toBe('web web hi from-configmap');
+    const cts = containersOf('web');
+    expect(cts.map((c) => c.container).sort()).toEqual(['POD', 'httpd']);
+    expect(`docker://${cts.find((c) => c.container === 'httpd')!.id}`).toBe(cs.containerID);
+  });
+
+  it('serves logs through the API server', async () => {
+    await createPod('talker', { containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'for i in 1 2 3; do echo line $i; done; echo oops >&2; sleep 3600'] }], terminationGracePeriodSeconds: 1 });
+    const logs = await waitFor('logs', async () => {
+      const r = await req('GET', '/api/v1/namespaces/default/pods/talker/log');
+      return r.status === 200 && String(r.body).includes('oops') ? String(r.body) : undefined;
+    }, 30_000, 200);
+    expect(logs).toBe('line 1\nline 2\nline 3\noops\n');
+    const tail = await req('GET', '/api/v1/namespaces/default/pods/talker/log?tailLines=1');
+    expect(String(tail.body)).toBe('oops\n');
+    const ts = await req('GET', '/api/v1/namespaces/default/pods/talker/log?timestamps=true&tailLines=1');
+    expect(String(ts.body)).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z oops\n$/);
+  });
+
+  it('restarts a container killed with docker kill', async () => {
+    const before = containersOf('web').find((c) => c.container === 'httpd')!;
+    docker(['kill', before.id]);
+    const p = await waitFor('restarted and Ready', async () => {
+      const x = await getPod('web');
+      return x.status.containerStatuses?.[0].restartCount >= 1 && isReady(x) ? x : undefined;
+    }, 30_000, 100);
+    expect(p.status.containerStatuses[0].lastState.terminated).toMatchObject({ exitCode: 137, reason: 'Error' });
+    expect(containersOf('web').find((c) => c.container === 'httpd')!.id).not.toBe(before.id);
+  });
+
+  it('backs a crashing container off with CrashLoopBackOff', async () => {
+    await createPod('crash', { containers: [{ name: 'crash', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo starting; exit 3'] }] });
+    const p = await waitFor('CrashLoopBackOff after 2 restarts', async () => {
+      const x = await getPod('crash');
+      const cs = x.status?.containerStatuses?.[0];
+      return cs?.restartCount >= 2 && cs.state.waiting?.reason === 'CrashLoopBackOff' ? x : undefined;
+    }, 60_000, 200);
+    const cs = p.status.containerStatuses[0];
+    expect(cs.lastState.terminated).toMatchObject({ exitCode: 3, reason: 'Error' });
+    expect(cs.state.waiting.message).toMatch(/^back-off (10|20|40)s restarting failed container=crash pod=crash_default/);
+    expect(p.status.phase).toBe('Running');
+    expect(p.status.conditions.find((c: any) => c.type === 'Ready').status).toBe('False');
+    const prev = await req('GET', '/api/v1/namespaces/default/pods/crash/log?previous=true');
+    expect(String(prev.body)).toContain('starting');
+  });
+
+  it('fails only the pod whose image cannot be had', async () => {
+    await createPod('noimage', { containers: [{ name: 'c', image: 'skiff.invalid/missing:1', imagePullPolicy: 'IfNotPresent' }] });
+    await createPod('never', { containers: [{ name: 'c', image: 'skiff.invalid/missing:2', imagePullPolicy: 'Never' }] });
+    const reasons = new Set<string>();
+    await waitFor('ErrImagePull then ImagePullBackOff', async () => {
+      const r = (await getPod('noimage')).status?.containerStatuses?.[0]?.state?.waiting?.reason;
+      if (r) reasons.add(r);
+      return reasons.has('ImagePullBackOff') && reasons.has('ErrImagePull');
+    }, 30_000, 50);
+    const never = await waitFor('ErrImageNeverPull', async () => {
+      const x = await getPod('never');
+      return x.status?.containerStatuses?.[0]?.state?.waiting?.reason === 'ErrImageNeverPull' ? x : undefined;
+    }, 30_000, 100);
+    expect(never.status.phase).toBe('Pending');
+    expect(never.status.containerStatuses[0].state.waiting.message).toBe('Container image "skiff.invalid/missing:2" is not present with pull policy of Never');
+    expect(isReady(await getPod('web'))).toBe(true);
+  });
+
+  it('keeps running containers when the kubelet is killed and restarted', async () => {
+    const before = containersOf('web').map((c) => c.id).sort();
+    const restarts = (await getPod('web')).status.containerStatuses[0].restartCount;
+    kubelet!.kill('SIGKILL');
+    await new Promise((r) => kubelet!.once('exit', r));
+    await startKubelet();
+    // Long enough for the new kubelet to list, sync every pod and write any status change.
+    await new Promise((r) => setTimeout(r, 4000));
+    const p = await getPod('web');
+    expect(isReady(p)).toBe(true);
+    expect(p.status.containerStatuses[0].restartCount).toBe(restarts);
+    expect(containersOf('web').map((c) => c.id).sort()).toEqual(before);
+  });
+
+  it('deletes gracefully: preStop, containers removed, object gone', async () => {
+    await createPod('bye', {
+      terminationGracePeriodSeconds: 5,
+      containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], lifecycle: { preStop: { exec: { command: ['sh', '-c', 'echo prestop > /proc/1/fd/1'] } } } }],
+    });
+    await waitFor('bye running', async () => (await getPod('bye')).status?.phase === 'Running', 30_000, 100);
+    const started = Date.now();
+    const del = await req('DELETE', '/api/v1/namespaces/default/pods/bye');
+    expect(del.status).toBe(200);
+    await waitFor('object gone', async () => (await req('GET', '/api/v1/namespaces/default/pods/bye')).status === 404, 30_000, 100);
+    // sleep ignores SIGTERM as PID 1: the kubelet waits out the grace period, then kills.
+    expect(Date.now() - started).toBeGreaterThan(3000);
+    await waitFor('containers removed', () => containersOf('bye', true).length === 0, 15_000, 100);
+    for (const name of ['web', 'talker', 'crash', 'noimage', 'never']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
+    await waitFor('every container removed', () => docker(['ps', '-aq', '--filter', `label=skiff.node=${node}`]) === '', 30_000, 200);
+  });
+});
