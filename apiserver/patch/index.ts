@@ -14,7 +14,7 @@ import { parsePatchObject, strategicMergePatch } from './strategic.js';
 import { FieldSet } from './fieldset.js';
 import { zeroObject } from './mergekeys.js';
 import {
-  compare, conflictError, decodeManagers, encodeManagers, managedView, managerId, mergeApplied, nowTime, prune, toFieldSet,
+  compare, conflictError, decodeManagers, encodeManagers, managedView, managerId, mergeApplied, nowTime, prune, fieldSetOf,
   type Conflict, type Manager,
 } from './managed.js';
 
@@ -126,7 +126,7 @@ function serverSideApply(current: KubeObject | undefined, text: string, ctx: Pat
   let appliedSet: FieldSet;
   let merged: Record<string, unknown>;
   try {
-    appliedSet = toFieldSet(kind, view(config));
+    appliedSet = fieldSetOf(kind, view(config));
     merged = mergeApplied(kind, live, config) as Record<string, unknown>;
   } catch (e) {
     throw errors.internal(`failed to create typed patch object (${r.group ? `${r.group}/` : ''}${r.version}, Kind=${kind}): ${(e as Error).message}`);
@@ -180,7 +180,7 @@ function allowedByLastApplied(kind: string, manager: string, live: KubeObject, c
   try {
     const lastApplied = JSON.parse(text);
     if (!isObject(lastApplied)) return false;
-    const allowed = toFieldSet(kind, view(lastApplied)).difference(compare(kind, view(lastApplied), view(live)).modified);
+    const allowed = fieldSetOf(kind, view(lastApplied)).difference(compare(kind, view(lastApplied), view(live)).modified);
     return conflicts.every((c) => allowed.has(c.path));
   } catch {
     return false;

@@ -50,7 +50,11 @@ function isLeaf(kind: string, v: Json, path: string): boolean {
 }
 
 /** typed.ToFieldSet: the fields an applied configuration sets. */
-export function toFieldSet(kind: string, v: Json, path = '', node = new FieldSet()): FieldSet {
+export function fieldSetOf(kind: string, v: Json): FieldSet {
+  return stripSet(toFieldSet(kind, v));
+}
+
+function toFieldSet(kind: string, v: Json, path = '', node = new FieldSet()): FieldSet {
   if (isLeaf(kind, v, path)) {
     node.self = true;
   } else if (Array.isArray(v)) {
@@ -76,6 +80,9 @@ export interface Comparison { added: FieldSet; modified: FieldSet; removed: Fiel
 export function compare(kind: string, lhs: Json, rhs: Json): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
   walkCompare(kind, lhs, rhs, '', [], c);
+  stripSet(c.added);
+  stripSet(c.modified);
+  stripSet(c.removed);
   return c;
 }
 
@@ -85,8 +92,19 @@ function shape(kind: string, v: Json, path: string): 'leaf' | 'map' | 'list' {
 }
 
 function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[], c: Comparison): void {
-  const ls = l === undefined ? undefined : shape(kind, l, path);
-  const rs = r === undefined ? undefined : shape(kind, r, path);
+  let ls = l === undefined ? undefined : shape(kind, l, path);
+  let rs = r === undefined ? undefined : shape(kind, r, path);
+  // A null map or list (Go's nil slice in a zero object) is an empty one that is there, not an added or removed field.
+  let present = false;
+  if (l === null && rs && rs !== 'leaf') {
+    ls = rs;
+    l = rs === 'map' ? {} : [];
+    present = true;
+  } else if (r === null && ls && ls !== 'leaf') {
+    rs = ls;
+    r = ls === 'map' ? {} : [];
+    present = true;
+  }
   if (ls === 'leaf' || rs === 'leaf' || (ls && rs && ls !== rs)) {
     if (l === undefined) c.added.insert(at);
     else if (r === undefined) c.removed.insert(at);
@@ -105,6 +123,7 @@ function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[],
     const pes = new Set([...li.keys(), ...ri.keys()]);
     for (const pe of pes) walkCompare(kind, li.get(pe), ri.get(pe), path, [...at, pe], c);
   }
+  if (present) return;
   if (l === undefined) c.added.insert(at);
   else if (r === undefined) c.removed.insert(at);
 }
@@ -316,15 +335,23 @@ export function conflictError(conflicts: Conflict[]) {
 export function managedView(o: KubeObject | Obj, statusSubresource: boolean, subresource?: string): Obj {
   const out: Obj = {};
   for (const [k, v] of Object.entries(o)) {
-    if (k === 'apiVersion' || k === 'kind') continue;
     if (statusSubresource && subresource === 'status' && k !== 'status') continue;
     if (statusSubresource && subresource !== 'status' && k === 'status') continue;
-    if (k === 'metadata' && isObject(v)) {
-      const { name: _n, namespace: _ns, creationTimestamp: _c, selfLink: _s, uid: _u, generation: _g, managedFields: _m, resourceVersion: _rv, ...meta } = v;
-      out.metadata = meta;
-      continue;
-    }
     out[k] = v;
   }
   return out;
+}
+
+const stripped = ['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', 'clusterName', 'generation', 'managedFields', 'resourceVersion'];
+
+/** stripmeta: the fields nobody owns, taken out of a computed set. */
+export function stripSet(s: FieldSet): FieldSet {
+  s.children.delete('f:apiVersion');
+  s.children.delete('f:kind');
+  const meta = s.children.get('f:metadata');
+  if (meta) {
+    for (const f of stripped) meta.children.delete(`f:${f}`);
+    if (meta.empty()) s.children.delete('f:metadata');
+  }
+  return s;
 }

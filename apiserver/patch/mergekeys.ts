@@ -97,10 +97,11 @@ export function isAtomicMap(kind: string, path: string): boolean {
 export function zeroObject(kind: string): Record<string, unknown> {
   switch (kind) {
     case 'Deployment':
-      return { metadata: {}, spec: { template: { metadata: {}, spec: {} }, strategy: {} }, status: {} };
+      return { metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } }, strategy: {} }, status: {} };
     case 'ReplicaSet':
-      return { metadata: {}, spec: { template: { metadata: {}, spec: {} } }, status: {} };
+      return { metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } } }, status: {} };
     case 'Pod':
+      return { metadata: {}, spec: { containers: null }, status: {} };
     case 'Namespace':
       return { metadata: {}, spec: {}, status: {} };
     case 'Service':
