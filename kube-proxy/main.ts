@@ -97,6 +97,7 @@ async function main(): Promise<void> {
 
   const [host, portStr] = [flags.metricsBindAddress.slice(0, flags.metricsBindAddress.lastIndexOf(':')), flags.metricsBindAddress.slice(flags.metricsBindAddress.lastIndexOf(':') + 1)];
   const proxier = new Proxier({ informers, backend, minSyncPeriodMs: parseDuration(flags.minSyncPeriod), syncPeriodMs: parseDuration(flags.syncPeriod) });
+  if (backend instanceof IptablesBackend) backend.monitorCanary(5000, () => void proxier.requestSync());
   collectDefaultMetrics();
   const server = serveMetrics(Number(portStr), host || '127.0.0.1', () => proxier.healthy());
   log.info('starting kube-proxy', { node: nodeName, mode, metrics: flags.metricsBindAddress });

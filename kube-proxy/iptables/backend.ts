@@ -6,8 +6,8 @@
 import { logger } from '../../lib/log.js';
 import { gauge } from '../../lib/metrics.js';
 import type { Backend, ServicePortInfo } from '../backend.js';
-import { chainsIn, ensureJumpRules, iptablesRestore, iptablesSave, setSysctl } from './executor.js';
-import { buildRules, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+import { chainExists, chainsIn, ensureJumpRules, iptablesRestore, iptablesSave, setSysctl } from './executor.js';
+import { buildRules, canaryChain, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
 
 const log = logger('kube-proxy');
 
@@ -16,8 +16,30 @@ const rulesTotal = gauge({ name: 'kubeproxy_sync_proxy_rules_iptables_total', he
 export class IptablesBackend implements Backend {
   readonly mode = 'iptables' as const;
   private previous?: RuleSet;
+  private canaryTimer?: ReturnType<typeof setInterval>;
 
   constructor(private readonly opts: RuleOptions = {}) {}
+
+  /**
+   * Watch for our rules vanishing (another cluster's kube-proxy --cleanup on
+   * this host, an admin's flush): partial syncs would never notice, so a full
+   * one is forced, as kube does with its canary chain.
+   */
+  monitorCanary(everyMs: number, onLost: () => void): void {
+    let checking = false;
+    this.canaryTimer = setInterval(() => {
+      if (checking || !this.previous) return;
+      checking = true;
+      chainExists('nat', canaryChain).then((ok) => {
+        if (!ok && this.previous) {
+          log.warn('kube-proxy rules were removed by someone else; doing a full sync');
+          this.previous = undefined;
+          onLost();
+        }
+      }).finally(() => { checking = false; });
+    }, everyMs);
+    this.canaryTimer.unref();
+  }
 
   async init(): Promise<void> {
     // NodePorts on 127.0.0.1 are DNATed to pod IPs; the kernel drops such packets unless loopback sources may be routed.
@@ -54,6 +76,7 @@ export class IptablesBackend implements Backend {
   }
 
   async stop(): Promise<void> {
+    if (this.canaryTimer) clearInterval(this.canaryTimer);
     // Rules stay in the kernel: forwarding keeps working while kube-proxy restarts.
   }
 }

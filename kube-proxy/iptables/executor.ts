@@ -36,6 +36,16 @@ export async function iptablesSave(table: TableName): Promise<string> {
   return stdout;
 }
 
+export async function chainExists(table: TableName, chain: string): Promise<boolean> {
+  try {
+    await run('iptables', ['-w', '-t', table, '-S', chain], { timeout: 30_000 });
+    return true;
+  } catch (e) {
+    // Only "no such chain" counts as gone; a busy or failing iptables is not evidence.
+    return !/No chain|does not exist|incompatible/i.test(String((e as { stderr?: string }).stderr ?? ''));
+  }
+}
+
 /** Chain names declared in one table of iptables-save output. */
 export function chainsIn(save: string): string[] {
   const out: string[] = [];

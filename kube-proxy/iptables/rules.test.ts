@@ -41,6 +41,7 @@ describe('buildRules', () => {
       ':KUBE-NODEPORTS - [0:0]',
       ':KUBE-POSTROUTING - [0:0]',
       ':KUBE-MARK-MASQ - [0:0]',
+      ':KUBE-PROXY-CANARY - [0:0]',
       `:${svc} - [0:0]`,
       `:${sep('172.17.0.2')} - [0:0]`,
       `:${sep('172.17.0.3')} - [0:0]`,

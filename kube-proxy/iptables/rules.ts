@@ -17,6 +17,8 @@ export const kubeMarkMasqChain = 'KUBE-MARK-MASQ';
 export const kubeForwardChain = 'KUBE-FORWARD';
 export const kubeFirewallChain = 'KUBE-FIREWALL';
 export const masqueradeMark = '0x4000';
+/** Empty; its disappearance tells kube-proxy that someone flushed its rules (kube's KUBE-PROXY-CANARY). */
+export const canaryChain = 'KUBE-PROXY-CANARY';
 
 export type TableName = 'filter' | 'nat';
 
@@ -101,7 +103,7 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
   const filter: Chains = new Map();
   const nat: Chains = new Map();
   for (const c of [kubeServicesChain, kubeExternalServicesChain, kubeNodePortsChain, kubeForwardChain, kubeFirewallChain]) filter.set(c, []);
-  for (const c of [kubeServicesChain, kubeNodePortsChain, kubePostroutingChain, kubeMarkMasqChain]) nat.set(c, []);
+  for (const c of [kubeServicesChain, kubeNodePortsChain, kubePostroutingChain, kubeMarkMasqChain, canaryChain]) nat.set(c, []);
 
   const f = (chain: string, ...rule: string[]) => filter.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
   const n = (chain: string, ...rule: string[]) => {

@@ -132,6 +132,14 @@ describe.each(['iptables', 'userspace'] as const)('kube-proxy in %s mode', (mode
     expect(await spread(clusterIP(), 80, 30)).toEqual({ 'pod-a': 10, 'pod-b': 10, 'pod-c': 10 });
   });
 
+  it.runIf(mode === 'iptables')('rewrites everything when another process removes its rules', async () => {
+    runCleanup();
+    expect(kubeRules()).toEqual([]);
+    await waitFor('rules restored', () => kubeRules().some((l) => l.includes(`default/${name}:http cluster IP`)), 15_000, 200);
+    await waitFor('jumps restored', () => kubeRules().some((l) => l.startsWith('-A PREROUTING') && l.includes('KUBE-SERVICES')), 5_000, 200);
+    expect(Object.keys(await spread(clusterIP(), 80, 6)).sort()).toEqual(['pod-a', 'pod-b', 'pod-c']);
+  });
+
   it('serves /metrics with the sync metrics', async () => {
     const text = await (await fetch(`${kp.metrics}/metrics`)).text();
     expect(text).toMatch(/kubeproxy_sync_proxy_rules_duration_seconds_count [1-9]/);
