@@ -45,6 +45,8 @@ export function pullPolicy(c: Container): 'Always' | 'IfNotPresent' | 'Never' {
 
 export class ImageManager {
   readonly backoff = new Backoff();
+  /** The last failed pull per key, shown as ErrImagePull until the retry the failure scheduled. */
+  private lastFailure = new Map<string, { at: number; message: string }>();
 
   constructor(private readonly runtime: Runtime, private readonly recorder?: EventRecorder) {}
 
@@ -65,6 +67,9 @@ export class ImageManager {
       return present;
     }
     const key = `${pod.metadata.uid}/${image}`;
+    const recent = this.lastFailure.get(key);
+    // Syncs triggered by other events right after a failure keep reporting it rather than flipping at once to back-off.
+    if (recent && Date.now() - recent.at < 1000 && this.backoff.isInBackOffSinceUpdate(key)) throw new ConfigError('ErrImagePull', recent.message);
     if (this.backoff.isInBackOffSinceUpdate(key)) {
       const msg = `Back-off pulling image "${image}"`;
       this.recorder?.event(pod, 'Normal', 'BackOff', msg);
@@ -80,6 +85,7 @@ export class ImageManager {
         const id = await this.runtime.imageID(image);
         if (id) {
           this.backoff.reset(key);
+          this.lastFailure.delete(key);
           this.recorder?.event(pod, 'Normal', 'Pulled', `Successfully pulled image "${image}"`);
           return id;
         }
@@ -94,6 +100,7 @@ export class ImageManager {
     }
     this.backoff.next(key);
     const msg = `Failed to pull image "${image}": ${err}`;
+    this.lastFailure.set(key, { at: Date.now(), message: msg });
     this.recorder?.event(pod, 'Warning', 'Failed', msg);
     throw new ConfigError('ErrImagePull', msg);
   }

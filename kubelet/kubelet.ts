@@ -359,7 +359,7 @@ export class Kubelet {
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       this.setWaiting(uid, c.name, { reason: e.reason, message: e.message });
-      if (e.reason === 'ErrImagePull') this.workers.enqueueAfter(uid, 1000);
+      if (e.reason === 'ErrImagePull') this.workers.enqueueAfter(uid, 1050);
       else if (e.reason === 'ImagePullBackOff') this.workers.enqueueAfter(uid, this.images.remaining(pod, c) + 10);
       else if (e.reason === 'RunContainerError') this.workers.enqueueAfter(uid, this.backoff.get(`${uid}/${c.name}`) || 1000);
       else this.workers.enqueueAfter(uid, 2000);

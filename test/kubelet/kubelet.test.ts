@@ -130,7 +130,7 @@ describe('kubelet on Docker', () => {
   });
 
   it('serves logs through the API server', async () => {
-    await createPod('talker', { containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'for i in 1 2 3; do echo line $i; done; echo oops >&2; sleep 3600'] }], terminationGracePeriodSeconds: 1 });
+    await createPod('talker', { containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'for i in 1 2 3; do echo line $i; done; sleep 0.3; echo oops >&2; sleep 3600'] }], terminationGracePeriodSeconds: 1 });
     const logs = await waitFor('logs', async () => {
       const r = await req('GET', '/api/v1/namespaces/default/pods/talker/log');
       return r.status === 200 && String(r.body).includes('oops') ? String(r.body) : undefined;
