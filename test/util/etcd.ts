@@ -46,19 +46,38 @@ export async function startEtcd(opts: { quotaBytes?: number } = {}): Promise<Etc
       handle.proc = await launch(args, endpoint);
     },
   };
-  handle.proc = await launch(args, endpoint);
+  try {
+    handle.proc = await launch(args, endpoint);
+  } catch (e) {
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  }
   return handle;
 }
 
+const running = new Set<ChildProcess>();
+// A suite that throws before stop() (a failing beforeAll) must not leave etcd behind.
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 async function launch(args: string[], endpoint: string): Promise<ChildProcess> {
   const proc = spawn(etcdBinary(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let stderr = '';
   proc.stderr!.on('data', (d) => { stderr = (stderr + d).slice(-4000); });
-  await waitFor('etcd health', async () => {
-    if (proc.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
-    const r = await fetch(`${endpoint}/health`).catch(() => undefined);
-    return r?.ok;
-  }, 20_000);
+  try {
+    await waitFor('etcd health', async () => {
+      if (proc.exitCode !== null) throw new Error(`etcd exited: ${stderr}`);
+      const r = await fetch(`${endpoint}/health`).catch(() => undefined);
+      return r?.ok;
+    }, 20_000);
+  } catch (e) {
+    // Never healthy: nobody will hold a handle to stop it.
+    await kill(proc);
+    throw e;
+  }
   return proc;
 }
 
