@@ -19,9 +19,17 @@ export interface SchedulerProcess {
   stop(): Promise<void>;
 }
 
+const running = new Set<ChildProcess>();
+// A suite that throws before stop() must not leave schedulers behind.
+process.once('exit', () => {
+  for (const p of running) p.kill('SIGKILL');
+});
+
 export async function startScheduler(master: string, extraArgs: string[] = []): Promise<SchedulerProcess> {
   const port = await freePort();
   const proc = spawn(process.execPath, [main, `--master=${master}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
+  running.add(proc);
+  proc.once('exit', () => running.delete(proc));
   let tail = '';
   proc.stderr!.on('data', (d) => { tail = (tail + d).slice(-8000); });
   const handle: SchedulerProcess = {
