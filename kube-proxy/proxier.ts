@@ -36,7 +36,12 @@ export interface ProxierOptions {
   minSyncPeriodMs?: number;
   /** --sync-period: the longest time between syncs. */
   syncPeriodMs?: number;
-  /** Syncs allowed back to back before the rate limit applies (kube's iptables proxier uses 2). */
+  /**
+   * Syncs allowed back to back before the rate limit applies. Kube's iptables
+   * proxier uses 2; a partial sync here is one small iptables-restore, so a
+   * deeper bucket keeps a scale-up's handful of Endpoints updates each applied
+   * at once, and only a sustained storm is held to one sync per period.
+   */
   burst?: number;
 }
 
@@ -66,7 +71,7 @@ export class Proxier {
     this.backend = o.backend;
     this.minSyncMs = o.minSyncPeriodMs ?? 1000;
     this.syncPeriodMs = o.syncPeriodMs ?? 30_000;
-    this.burst = o.burst ?? 2;
+    this.burst = o.burst ?? 10;
     this.tokens = this.burst;
     const svcInf = o.informers.informerFor<Service>(R.services);
     const epInf = o.informers.informerFor<Endpoints>(R.endpoints);
@@ -131,8 +136,8 @@ export class Proxier {
     }
     if (this.timer) return;
     this.refill();
-    // setImmediate-like zero delay still batches the events of one watch chunk.
-    const delay = this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) * this.minSyncMs);
+    // A few milliseconds batch the events of one watch chunk (a Service and its Endpoints) into one sync.
+    const delay = this.tokens >= 1 ? 5 : Math.ceil((1 - this.tokens) * this.minSyncMs);
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.refill();
