@@ -107,6 +107,31 @@ describe('UserspaceBackend (TCP on 127.0.0.1)', () => {
   });
 });
 
+describe('UserspaceBackend half-close', () => {
+  it('delivers the whole reply to a client that shut down its sending side first', async () => {
+    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+      let req = '';
+      s.on('data', (d) => { req += d; });
+      s.on('end', () => setTimeout(() => s.end(`got ${req}`), 20));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => { server.close(); });
+    const backend = new UserspaceBackend();
+    cleanups.push(() => backend.stop());
+    const port = await freePort();
+    await backend.sync([sp(port, [{ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port }])]);
+    const reply = await new Promise<string>((resolve, reject) => {
+      const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      let out = '';
+      c.on('data', (d) => { out += d; });
+      c.on('end', () => resolve(out));
+      c.on('error', reject);
+      c.end('ping');
+    });
+    expect(reply).toBe('got ping');
+  });
+});
+
 describe('UserspaceBackend (UDP on 127.0.0.1)', () => {
   it('relays datagrams and replies, one endpoint per client in round robin', async () => {
     const echo = await Promise.all(['u1', 'u2'].map(async (name) => {

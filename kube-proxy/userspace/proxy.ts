@@ -67,7 +67,7 @@ function clientIPOf(addr: string | undefined): string {
 
 function connectTo(ep: Endpoint, timeoutMs: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const s = net.connect({ host: ep.ip, port: ep.port });
+    const s = net.connect({ host: ep.ip, port: ep.port, allowHalfOpen: true });
     const timer = setTimeout(() => s.destroy(new Error(`connect ${ep.ip}:${ep.port} timed out`)), timeoutMs);
     s.once('connect', () => { clearTimeout(timer); resolve(s); });
     s.once('error', (e) => { clearTimeout(timer); reject(e); });
@@ -84,7 +84,8 @@ interface Listener {
 async function listen(sp: ServicePortInfo, host: string, port: number, lb: Balancer, o: Required<UserspaceOptions>): Promise<Listener> {
   if (sp.protocol === 'TCP') {
     const sockets = new Set<net.Socket>();
-    const server = net.createServer((client) => {
+    // Half-open both ways: a client that shuts down its sending side (nc, HTTP/1.0 clients) still gets the whole reply.
+    const server = net.createServer({ allowHalfOpen: true }, (client) => {
       sockets.add(client);
       client.once('close', () => sockets.delete(client));
       client.on('error', () => client.destroy());
@@ -103,7 +104,7 @@ async function listen(sp: ServicePortInfo, host: string, port: number, lb: Balan
             up.on('error', () => client.destroy());
             client.on('error', () => up.destroy());
             up.once('close', () => client.end());
-            client.once('close', () => up.end());
+            client.once('close', () => up.destroy());
             client.pipe(up);
             up.pipe(client);
             client.resume();
