@@ -160,6 +160,16 @@ async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, c
     send(3, JSON.stringify({ metadata: {}, ...status }));
     ws.close(1000);
   };
+  // The client may send stdin before the runtime's exec exists: hold frames until it does.
+  const early: Buffer[] = [];
+  let onFrame: ((data: Buffer) => void) | undefined;
+  let closed = false;
+  ws.on('message', (raw: Buffer) => {
+    const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
+    if (onFrame) onFrame(data);
+    else early.push(data);
+  });
+  ws.on('close', () => { closed = true; });
   try {
     const pod = podOf(o.kubelet, ns, name);
     const inst = (await instancesOf(o.runtime, pod, container)).find((c) => c.state === 'running');
@@ -174,8 +184,7 @@ async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, c
     });
     session.stdout.on('data', (d: Buffer) => send(1, d));
     session.stderr?.on('data', (d: Buffer) => send(2, d));
-    ws.on('message', (raw: Buffer) => {
-      const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
+    onFrame = (data: Buffer) => {
       if (!data.length) return;
       const ch = data[0];
       if (ch === 0) session.stdin?.write(data.subarray(1));
@@ -185,7 +194,9 @@ async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, c
           void session.resize(r.Width, r.Height);
         } catch { /* malformed resize */ }
       } else if (ch === 255 && v5 && data[1] === 0) session.stdin?.end();
-    });
+    };
+    for (const d of early.splice(0)) onFrame(d);
+    if (closed) session.stdin?.end();
     ws.on('close', () => session.stdin?.end());
     const code = await session.exitCode;
     await new Promise((r) => setImmediate(r));

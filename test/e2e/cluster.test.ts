@@ -17,7 +17,7 @@ function docker(args: string[]): string {
 
 /** Running containers of a pod, sandbox included (container name POD). */
 function podContainers(pod: string, ns = 'default'): { id: string; container: string }[] {
-  const out = docker(['ps', '-q', '--no-trunc', '--filter', `label=io.kubernetes.pod.name=${pod}`, '--filter', `label=io.kubernetes.pod.namespace=${ns}`, '--format', '{{.ID}} {{.Label "io.kubernetes.container.name"}}']);
+  const out = docker(['ps', '--no-trunc', '--filter', `label=io.kubernetes.pod.name=${pod}`, '--filter', `label=io.kubernetes.pod.namespace=${ns}`, '--format', '{{.ID}} {{.Label "io.kubernetes.container.name"}}']);
   return out.split('\n').filter(Boolean).map((l) => {
     const [id, container] = l.split(' ');
     return { id, container };

@@ -187,6 +187,42 @@ describe('kubelet on Docker', () => {
     expect(isReady(await getPod('web'))).toBe(true);
   });
 
+  it('runs kubectl exec over WebSocket, with stdin and exit codes', async () => {
+    const kubectl = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      const p = spawn('kubectl', [`--server=${api.url}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.stdin.end(input ?? '');
+      const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+      p.on('close', (code) => { clearTimeout(t); resolve({ code: code ?? -1, out, err }); });
+    });
+    const cat = await kubectl(['exec', 'web', '--', 'cat', '/www/index.html']);
+    expect(cat.code, cat.err).toBe(0);
+    expect(cat.out.trim()).toBe('web web hi from-configmap');
+    const both = await kubectl(['exec', 'web', '--', 'sh', '-c', 'echo out; echo err >&2']);
+    expect(both.out).toBe('out\n');
+    expect(both.err).toContain('err');
+    const fail = await kubectl(['exec', 'web', '--', 'sh', '-c', 'exit 3']);
+    expect(fail.code).toBe(3);
+    const stdin = await kubectl(['exec', '-i', 'web', '--', 'sh', '-c', 'tr a-z A-Z'], 'hello\n');
+    expect(stdin.code, stdin.err).toBe(0);
+    expect(stdin.out).toBe('HELLO\n');
+  });
+
+  it('serves /stats/summary for metrics.k8s.io', async () => {
+    const n = (await req('GET', `/api/v1/nodes/${node}`)).body;
+    const r = await fetch(`http://127.0.0.1:${n.status.daemonEndpoints.kubeletEndpoint.Port}/stats/summary`);
+    const s: any = await r.json();
+    expect(s.node.nodeName).toBe(node);
+    expect(s.node.memory.workingSetBytes).toBeGreaterThan(0);
+    const web = s.pods.find((p: any) => p.podRef.name === 'web');
+    expect(web.podRef.namespace).toBe('default');
+    expect(web.containers[0].name).toBe('httpd');
+    expect(web.containers[0].memory.workingSetBytes).toBeGreaterThan(0);
+  });
+
   it('keeps running containers when the kubelet is killed and restarted', async () => {
     const before = containersOf('web').map((c) => c.id).sort();
     const restarts = (await getPod('web')).status.containerStatuses[0].restartCount;

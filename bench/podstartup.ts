@@ -1,0 +1,122 @@
+// Pod start-up latency: a Deployment of --replicas pods (busybox httpd, no
+// probes) from create to every pod Ready, per pod from its creation (the
+// watch's ADDED event) to Ready, through the real API server, the
+// controller-manager and one kubelet on Docker; pods carry spec.nodeName so
+// no scheduler is involved. In the same run, the raw limit: the same number
+// of containers created and started with raw Docker API calls at the same
+// concurrency. Prints p50/p99 of both and the p99 ratio. Bounded by
+// --timeout; removes every container, process and directory it made.
+//   node dist/bench/podstartup.js [--replicas=30] [--timeout=180s]
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Docker from 'dockerode';
+import { R } from '../api/resources.js';
+import type { Deployment, Pod } from '../api/types.js';
+import { writeKubeconfig } from '../client/kubeconfig.js';
+import { RestClient } from '../client/rest.js';
+import { parseDuration, parseFlags } from '../lib/flags.js';
+import { startApiServer } from '../test/util/apiserver.js';
+import { startControllerManager } from '../test/controllers/harness.js';
+import { freePort, waitFor } from '../test/util/ports.js';
+
+const flags = parseFlags({ replicas: 30, timeout: '180s' }, process.argv.slice(2), 'pod start-up latency against raw docker run');
+const deadline = Date.now() + parseDuration(flags.timeout);
+const left = () => Math.max(1000, deadline - Date.now());
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const node = `bench-${crypto.randomBytes(3).toString('hex')}`;
+const docker = new Docker({ socketPath: '/var/run/docker.sock' });
+const cmd = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www'];
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
+}
+
+async function removeByLabel(label: string): Promise<void> {
+  const cs = await docker.listContainers({ all: true, filters: { label: [label] } });
+  await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
+}
+
+/** The raw limit: create+start the same containers straight through the Docker API, all at once. */
+async function rawDocker(n: number): Promise<number[]> {
+  const label = `skiff.bench=${node}`;
+  try {
+    return await Promise.all(Array.from({ length: n }, async (_, i) => {
+      const t0 = performance.now();
+      const c = await docker.createContainer({ name: `${node}-raw-${i}`, Image: 'busybox:latest', Cmd: cmd, Labels: { 'skiff.bench': node } });
+      await c.start();
+      return performance.now() - t0;
+    }));
+  } finally {
+    await removeByLabel(label);
+  }
+}
+
+const api = await startApiServer();
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-podstartup-'));
+let kubelet: ChildProcess | undefined;
+let cm: Awaited<ReturnType<typeof startControllerManager>> | undefined;
+const client = new RestClient({ server: api.url }, { component: 'bench' });
+try {
+  const kubeconfig = path.join(dir, 'kubeconfig');
+  writeKubeconfig(kubeconfig, { server: api.url, name: 'bench' });
+  const port = await freePort();
+  kubelet = spawn(process.execPath, [path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
+  await waitFor('node Ready', async () => {
+    const n = await client.resource(R.nodes).get(node).catch(() => undefined);
+    return n?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  }, 30_000, 100);
+  cm = await startControllerManager(api.url, ['--controllers=replicaset-controller,deployment-controller', '--leader-elect=false']);
+
+  // Warm-up: one raw container so both sides start with the image and Docker's caches hot.
+  await rawDocker(1);
+  const raw = await rawDocker(flags.replicas);
+
+  const added = new Map<string, number>();
+  const ready = new Map<string, number>();
+  const w = client.resource<Pod>(R.pods, 'default').watch({ labelSelector: 'app=bench' }, (e) => {
+    if (e.type === 'ERROR' || e.type === 'BOOKMARK') return;
+    const p = e.object as Pod;
+    const name = p.metadata.name!;
+    if (!added.has(name)) added.set(name, performance.now());
+    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready.set(name, performance.now());
+  });
+  const start = performance.now();
+  const dep: Deployment = {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench', namespace: 'default' },
+    spec: {
+      replicas: flags.replicas, selector: { matchLabels: { app: 'bench' } },
+      template: { metadata: { labels: { app: 'bench' } }, spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: cmd }] } },
+    },
+  };
+  await client.resource<Deployment>(R.deployments, 'default').create(dep);
+  await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
+  const allReady = (performance.now() - start) / 1000;
+  w.stop();
+  await w.done.catch(() => {});
+  const lat = [...ready].map(([name, t]) => t - added.get(name)!);
+
+  const line = (what: string, xs: number[]) => `${what.padEnd(28)} p50 ${pct(xs, 50).toFixed(0).padStart(6)} ms   p99 ${pct(xs, 99).toFixed(0).padStart(6)} ms`;
+  console.log(`pod start-up, ${flags.replicas} replicas on one kubelet (Deployment created -> all Ready in ${allReady.toFixed(2)} s)`);
+  console.log(line('pods, created -> Ready', lat));
+  console.log(line('raw docker create+start', raw));
+  console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
+
+  await client.resource(R.deployments, 'default').delete('bench', { propagationPolicy: 'Background' });
+  await client.resource(R.pods, 'default').deleteCollection({ labelSelector: 'app=bench', gracePeriodSeconds: 0 }).catch(() => {});
+  await waitFor('pods gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, Math.min(left(), 60_000), 200).catch(() => {});
+} finally {
+  kubelet?.kill('SIGKILL');
+  await cm?.stop().catch(() => {});
+  await removeByLabel(`skiff.node=${node}`);
+  await removeByLabel(`skiff.bench=${node}`);
+  client.close();
+  await api.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
