@@ -105,6 +105,12 @@ export class ImageManager {
     throw new ConfigError('ErrImagePull', msg);
   }
 
+  /** Drop what is remembered about a pod that is gone. */
+  forget(uid: string): void {
+    this.backoff.resetPrefix(`${uid}/`);
+    for (const k of this.lastFailure.keys()) if (k.startsWith(`${uid}/`)) this.lastFailure.delete(k);
+  }
+
   /** Milliseconds until the image may be pulled again. */
   remaining(pod: Pod, c: Container): number {
     return this.backoff.remainingSinceUpdate(`${pod.metadata.uid}/${c.image}`);

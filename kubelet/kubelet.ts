@@ -515,7 +515,7 @@ export class Kubelet {
     this.probes.removePod(uid);
     this.waiting.delete(uid);
     this.backoff.resetPrefix(`${uid}/`);
-    this.images.backoff.resetPrefix(`${uid}/`);
+    this.images.forget(uid);
     this.firstSeen.delete(uid);
     this.startObserved.delete(uid);
     this.status.forget(uid);
