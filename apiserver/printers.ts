@@ -178,6 +178,14 @@ function formatEndpoints(ep: KubeObject): string {
   return count > max ? `${s} + ${count - max} more...` : s;
 }
 
+/** listWithMoreString: at most three, then "+ N more...", and "<unset>" for none. */
+function listWithMore(all: string[]): string {
+  const max = 3;
+  const s = all.slice(0, max).join(',');
+  if (all.length > max) return `${s} + ${all.length - max} more...`;
+  return s || '<unset>';
+}
+
 function nodeRoles(labels: Record<string, string> | undefined): string {
   const roles = new Set<string>();
   for (const [k, v] of Object.entries(labels ?? {})) {
@@ -289,6 +297,19 @@ const printers: Record<string, Printer> = {
       ['Count', 'string', 'The number of times this event has occurred.', 1],
       ['Name', 'string', nameCol[2], 1, 'name']],
     cells: eventCells,
+  },
+  EndpointSlice: {
+    columns: [nameCol,
+      ['AddressType', 'string', 'Type of address carried by this EndpointSlice'],
+      ['Ports', 'string', 'Ports allowed by this EndpointSlice'],
+      ['Endpoints', 'string', 'Endpoints included in this EndpointSlice'],
+      ageCol],
+    cells: (e, since) => [
+      e.metadata.name, e.addressType ?? '',
+      listWithMore((e.ports ?? []).map((p: any) => (p.port != null ? String(p.port) : p.name != null ? p.name : '*'))),
+      listWithMore((e.endpoints ?? []).flatMap((x: any) => x.addresses ?? [])),
+      age(e, since),
+    ],
   },
   ConfigMap: {
     columns: [nameCol, ['Data', 'string', 'Data contains the configuration data.'], ageCol],

@@ -13,6 +13,7 @@ import { logger } from '../lib/log.js';
 import { collectDefaultMetrics, metricsHandler } from '../lib/metrics.js';
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
 import { discoveryRouter } from './discovery.js';
+import { endpointSliceGroupVersion, endpointSliceResources, endpointSliceRouter } from './endpointslices.js';
 import { openapiRouter } from './openapi.js';
 import { ServiceAllocators } from './allocators/services.js';
 import { NamespaceLifecycle } from './registry/namespaces.js';
@@ -115,11 +116,18 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     }
   });
   // After the resource handler, which is the hot path and passes on anything that is not a resource.
-  app.use(discoveryRouter({ extraGroups: [{ ...metricsGroupVersion, resources: metricsResources }] }));
+  app.use(discoveryRouter({ extraGroups: [
+    { ...endpointSliceGroupVersion, resources: endpointSliceResources },
+    { ...metricsGroupVersion, resources: metricsResources },
+  ] }));
   app.use(openapiRouter());
   app.use(metricsRouter({
     nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
     podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
+  }));
+  app.use(endpointSliceRouter({
+    endpoints: async (ns) => (await storeOf('endpoints').list(ns, {})).items,
+    services: async (ns) => (await storeOf('services').list(ns, {})).items,
   }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

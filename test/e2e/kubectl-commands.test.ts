@@ -91,6 +91,9 @@ describe('kubectl commands against a Skiff cluster', () => {
   describe('get', () => {
     it('prints wide, name, jsonpath, custom-columns, labels and all namespaces', async () => {
       await waitFor('app ready', async () => (await c.kubectl.json(['get', 'deploy', 'app'])).status.readyReplicas === 2, 90_000, 250);
+      // readyReplicas leaves out terminating pods, but those keep phase Running until they are gone (as in
+      // Kubernetes), so the field selector below would count the first rollout's pods too.
+      await waitFor('old pods gone', async () => (await c.kubectl.json(['get', 'pods', '-l', 'app=app'])).items.length === 2, 60_000, 250);
       const wide = await k(['get', 'pods', '-o', 'wide']);
       expect(wide.split('\n')[0]).toMatch(/^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\s+IP\s+NODE\s+NOMINATED NODE\s+READINESS GATES$/);
       expect(wide).toMatch(/app-[a-z0-9]+-[a-z0-9]{5}\s+1\/1\s+Running\s+0\s+\S+\s+172\.\d+\.\d+\.\d+\s+\S+-node-1\s+<none>\s+<none>/);
@@ -143,7 +146,8 @@ describe('kubectl commands against a Skiff cluster', () => {
       expect(dd).toMatch(/ScalingReplicaSet/);
       expect(await k(['describe', 'rs', '-l', 'app=app'])).toMatch(/SuccessfulCreate/);
       await k(['expose', 'deployment', 'app', '--port=80', '--target-port=8080']);
-      expect(await k(['describe', 'service', 'app'])).toMatch(/^Endpoints:\s+172\./m);
+      // kubectl 1.32 reads the Service's EndpointSlices; the controller fills them shortly after expose.
+      await waitFor('service endpoints', async () => /^Endpoints:\s+172\./m.test(await k(['describe', 'service', 'app'])), 20_000, 250);
       expect(await k(['describe', 'endpoints', 'app'])).toMatch(/Addresses:\s+172\./);
       expect(await k(['describe', 'node', c.nodes[0]])).toMatch(/Ready\s+True/);
     });
@@ -248,7 +252,8 @@ describe('kubectl commands against a Skiff cluster', () => {
       const ev = await k(['get', 'events', '--sort-by=.lastTimestamp']);
       expect(ev.split('\n')[0]).toMatch(/^LAST SEEN\s+TYPE\s+REASON\s+OBJECT\s+MESSAGE$/);
       const top = await waitFor('metrics available', async () => { const r = await c.kubectl.run(['top', 'pods']); return r.code === 0 ? r.stdout : undefined; }, 60_000, 1000);
-      expect(top.split('\n')[0]).toMatch(/^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)$/);
+      // kubectl's top printer ends every cell with a tab, so its tabwriter pads the last column too.
+      expect(top.split('\n')[0]).toMatch(/^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*$/);
       expect(await k(['top', 'nodes'])).toMatch(/^NAME\s+CPU\(cores\)\s+CPU(%)?/);
     });
   });
