@@ -228,7 +228,10 @@ describe('kubectl commands against a Skiff cluster', () => {
       const port = await new Promise<number>((resolve) => { const s = net.createServer().listen(0, '127.0.0.1', () => { const p = (s.address() as net.AddressInfo).port; s.close(() => resolve(p)); }); });
       const pf = c.kubectl.background(['port-forward', `pod/${pod}`, `${port}:8080`]);
       try {
-        await waitFor('forwarding', () => /Forwarding from 127\.0\.0\.1/.test(pf.output()), 20_000);
+        await waitFor('forwarding', () => {
+          if (pf.proc.exitCode !== null) throw new Error(`kubectl port-forward exited ${pf.proc.exitCode}: ${pf.output()}`);
+          return /Forwarding from 127\.0\.0\.1/.test(pf.output());
+        }, 20_000);
         const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
         expect(body.trim()).toBe(pod);
       } finally {
