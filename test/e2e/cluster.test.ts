@@ -86,7 +86,12 @@ describe('a local cluster from skiff up', () => {
     const before = (await pods('app=web')).flatMap((p) => podContainers(p.metadata.name).map((x) => x.id));
     await c.kubectl.ok(['set', 'env', 'deployment/web', 'VERSION=2']);
     await c.kubectl.ok(['rollout', 'status', 'deployment/web', '--timeout=120s'], { timeoutMs: 130_000 });
-    const after = await pods('app=web');
+    // rollout status is done once the new pods are available; the old ones may still be
+    // Terminating (preStop, then SIGTERM), as a user of kubectl sees them.
+    const after = await waitFor('old pods gone', async () => {
+      const ps = await pods('app=web');
+      return ps.every((p) => !p.metadata.deletionTimestamp) ? ps : undefined;
+    }, 60_000, 250);
     expect(after).toHaveLength(1);
     expect(after[0].spec.containers[0].env.some((e: any) => e.name === 'VERSION' && e.value === '2')).toBe(true);
     const ids = podContainers(after[0].metadata.name).map((x) => x.id);
