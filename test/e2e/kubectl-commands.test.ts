@@ -149,6 +149,9 @@ describe('kubectl commands against a Skiff cluster', () => {
       // kubectl 1.32 reads the Service's EndpointSlices; the controller fills them shortly after expose.
       await waitFor('service endpoints', async () => /^Endpoints:\s+172\./m.test(await k(['describe', 'service', 'app'])), 20_000, 250);
       expect(await k(['describe', 'endpoints', 'app'])).toMatch(/Addresses:\s+172\./);
+      const slices = await k(['get', 'endpointslices', '-l', 'kubernetes.io/service-name=app']);
+      expect(slices.split('\n')[0]).toMatch(/^NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE$/);
+      expect(slices).toMatch(/^app-[a-z0-9]{5}\s+IPv4\s+8080\s+172\.\d+\.\d+\.\d+,172\./m);
       expect(await k(['describe', 'node', c.nodes[0]])).toMatch(/Ready\s+True/);
     });
   });
@@ -200,6 +203,17 @@ describe('kubectl commands against a Skiff cluster', () => {
       expect(await k(['rollout', 'resume', 'deployment/app'])).toBe('deployment.apps/app resumed\n');
     });
 
+    it('reports a rollout that exceeds its progress deadline', async () => {
+      // imagePullPolicy Never: the image is missing and nothing may be pulled from outside the machine.
+      const stuck = `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: stuck}\nspec:\n  replicas: 1\n  progressDeadlineSeconds: 5\n  selector: {matchLabels: {app: stuck}}\n  template:\n    metadata: {labels: {app: stuck}}\n    spec:\n      containers: [{name: c, image: "skiff/missing:1", imagePullPolicy: Never}]\n`;
+      await k(['apply', '-f', '-'], { input: stuck });
+      const st = await c.kubectl.run(['rollout', 'status', 'deployment/stuck', '--timeout=60s'], { timeoutMs: 70_000 });
+      expect(st.code).toBe(1);
+      expect(st.stderr).toContain('error: deployment "stuck" exceeded its progress deadline');
+      expect(await k(['get', 'pods', '-l', 'app=stuck'])).toMatch(/0\/1\s+ErrImageNeverPull/);
+      await k(['delete', 'deployment', 'stuck']);
+    });
+
     it('waits for conditions and deletion', async () => {
       expect(await k(['wait', '--for=condition=Available', 'deployment/app', '--timeout=60s'], { timeoutMs: 70_000 })).toBe('deployment.apps/app condition met\n');
       await k(['delete', 'pod', 'solo', '--wait=false', '--grace-period=1']);
@@ -213,11 +227,32 @@ describe('kubectl commands against a Skiff cluster', () => {
       expect(logs).toContain('main-started');
     });
 
+    it('follows logs and shows the previous container', async () => {
+      const f = c.kubectl.background(['logs', '-f', 'deploy/app', '-c', 'main']);
+      try {
+        await waitFor('followed log', () => /main-started/.test(f.output()), 20_000);
+        await new Promise((r) => setTimeout(r, 1000));
+        expect(f.proc.exitCode).toBeNull(); // -f keeps streaming while the container runs
+      } finally {
+        f.stop();
+      }
+      await k(['run', 'crash', '--image=busybox:latest', '--image-pull-policy=IfNotPresent', '--', 'sh', '-c', 'echo run-$RANDOM; sleep 1; exit 3']);
+      await waitFor('a restart', async () => ((await c.kubectl.json(['get', 'pod', 'crash'])).status.containerStatuses?.[0]?.restartCount ?? 0) >= 1, 60_000, 500);
+      const prev = await k(['logs', 'crash', '--previous']);
+      expect(prev).toMatch(/^run-\d+\n$/);
+      const missing = await c.kubectl.run(['logs', 'deploy/app', '-c', 'nope']);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toMatch(/container nope is not valid for pod app-/);
+      await k(['delete', 'pod', 'crash', '--grace-period=1']);
+    });
+
     it('runs commands with exec and copies files with cp', async () => {
       const pod = (await c.kubectl.json(['get', 'pods', '-l', 'app=app'])).items[0].metadata.name;
       expect(await k(['exec', pod, '--', 'sh', '-c', 'echo out; echo err >&2'])).toBe('out\n');
       const fail = await c.kubectl.run(['exec', pod, '--', 'sh', '-c', 'exit 7']);
       expect(fail.code).toBe(7);
+      const piped = await c.kubectl.run(['exec', '-i', pod, '--', 'sh'], { input: 'echo from-stdin; exit 4\n' });
+      expect(piped).toMatchObject({ code: 4, stdout: 'from-stdin\n' });
       const src = file('copied.txt', 'copied through exec\n');
       await k(['cp', src, `${pod}:/tmp/copied.txt`]);
       expect(await k(['exec', pod, '--', 'cat', '/tmp/copied.txt'])).toBe('copied through exec\n');
