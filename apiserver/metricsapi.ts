@@ -65,8 +65,9 @@ export function metricsRouter(source: MetricsSource): express.Router {
     usage: { cpu: cpu(s.node.cpu), memory: memory(s.node.memory) },
   });
 
-  const podMetrics = (p: SummaryPod) => ({
-    metadata: { name: p.podRef.name, namespace: p.podRef.namespace, creationTimestamp: now() },
+  // metrics-server copies the pod's labels onto its PodMetrics.
+  const podMetrics = (p: SummaryPod, labels: Record<string, string> | undefined) => ({
+    metadata: { name: p.podRef.name, namespace: p.podRef.namespace, creationTimestamp: now(), ...(labels ? { labels } : {}) },
     timestamp: now(),
     window: '10s',
     containers: (p.containers ?? []).map((c) => ({ name: c.name, usage: { cpu: cpu(c.cpu), memory: memory(c.memory) } })),
@@ -96,8 +97,9 @@ export function metricsRouter(source: MetricsSource): express.Router {
     for (const s of await allSummaries()) {
       for (const p of s.pods ?? []) {
         if (namespace && p.podRef.namespace !== namespace) continue;
-        if (!selector.empty() && !selector.matches(await source.podLabels(p.podRef.namespace, p.podRef.name))) continue;
-        out.push({ kind: 'PodMetrics', apiVersion: `${metricsGroupVersion.group}/${metricsGroupVersion.version}`, ...podMetrics(p) });
+        const labels = await source.podLabels(p.podRef.namespace, p.podRef.name);
+        if (!selector.empty() && !selector.matches(labels)) continue;
+        out.push({ kind: 'PodMetrics', apiVersion: `${metricsGroupVersion.group}/${metricsGroupVersion.version}`, ...podMetrics(p, labels) });
       }
     }
     return out;
