@@ -49,12 +49,14 @@ export class IptablesBackend implements Backend {
   }
 
   async sync(ports: ServicePortInfo[]): Promise<void> {
-    const desired = buildRules(ports, this.opts);
     const full = !this.previous;
+    // Started first so the kernel dump runs while the rules are built. Only nat holds service chains (as kube reads only nat).
+    const saving = full ? iptablesSave('nat') : undefined;
+    saving?.catch(() => { /* awaited below */ });
+    const desired = buildRules(ports, this.opts);
     let text: string;
-    if (full) {
-      const existing = { filter: chainsIn(await iptablesSave('filter')), nat: chainsIn(await iptablesSave('nat')) };
-      text = renderRestore(desired, { existing });
+    if (saving) {
+      text = renderRestore(desired, { existing: { filter: [], nat: chainsIn(await saving) } });
     } else {
       text = renderRestore(desired, { previous: this.previous });
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, endpointChain, renderRestore, serviceChain } from './rules.js';
+import { buildRules, endpointChain, listFirstChains, renderRestore, serviceChain } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -143,5 +143,20 @@ describe('renderRestore', () => {
     expect(text).toContain(':KUBE-SVC-OLDOLDOLDOLDOLD1 - [0:0]\n');
     expect(text).toContain('\n-X KUBE-SVC-OLDOLDOLDOLDOLD1\nCOMMIT\n');
     expect(text).not.toContain('-X KUBE-MARK-MASQ');
+  });
+
+  it('starts a block of many chains with a chainless -S (iptables-nft then skips its per-chain list) and small ones without', () => {
+    const many = Array.from({ length: Math.ceil(listFirstChains / 4) }, (_, i) => sp({ name: `ns1/svc${i}`, clusterIP: `10.96.1.${i % 250}` }));
+    const full = renderRestore(buildRules(many)).split('\n');
+    expect(full.slice(full.indexOf('*nat'), full.indexOf('*nat') + 3)).toEqual(['*nat', '-S', ':KUBE-SERVICES - [0:0]']);
+    expect(full.filter((l) => l === '-S')).toHaveLength(1); // filter's five chains go without
+    const lists = (text: string) => text.split('\n').includes('-S');
+    expect(lists(renderRestore(buildRules([sp()])))).toBe(false);
+    expect(lists(renderRestore(buildRules(many), { listFirstChains: Infinity }))).toBe(false);
+    // A partial sync after one endpoint change declares a handful of chains: no listing of the whole table.
+    const fewer = many.map((x, i) => (i === 3 ? { ...x, endpoints: x.endpoints.slice(1) } : x));
+    const partial = renderRestore(buildRules(fewer), { previous: buildRules(many) });
+    expect(partial).toContain('*nat');
+    expect(lists(partial)).toBe(false);
   });
 });
