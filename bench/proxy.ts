@@ -1,15 +1,25 @@
 // kube-proxy throughput and sync time.
 //   node dist/bench/proxy.js [--duration=5s] [--concurrency=16] [--services=1000] [--endpoints=10]
-// 1. One full iptables sync of --services Services with --endpoints endpoints
-//    each (generated, applied with iptables-restore for real, then removed),
-//    and one partial sync after a single endpoint change. No packet is sent.
+// 1. Sync time, in a private network namespace (`unshare --net`: its own,
+//    empty iptables tables, so neither the host's rules nor other clusters'
+//    kube-proxies are touched, and the namespace vanishes with the child):
+//    one full sync of --services Services with --endpoints endpoints each
+//    through IptablesBackend, against the physical limit measured in the same
+//    run, a raw `iptables-restore --noflush` of the very same text into an
+//    empty set of chains; then a partial sync after one endpoint change, and
+//    a full sync over the existing rules (kube's periodic full resync).
+//    No packet is sent.
 // 2. Requests/s and p99 latency of GET / over new connections (keep-alive
 //    off throughout) with the same bounded load generator: straight to one
 //    pod's IP (the limit), then through a Service whose one endpoint is that pod, the ClusterIP and the NodePort on
 //    127.0.0.1, with kube-proxy in iptables mode and then in userspace mode.
+//    This part uses the host's tables; it waits (bounded) until no other
+//    cluster's kube-proxy runs, since both would rewrite KUBE-SERVICES.
 // Everything it starts (etcd, API server, kube-proxy, containers, rules) is
 // removed at the end, also on failure or SIGINT/SIGTERM.
 
+import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import http from 'node:http';
 import { R } from '../api/resources.js';
 import type { Endpoints, Service } from '../api/types.js';
@@ -17,12 +27,13 @@ import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import type { ServicePortInfo } from '../kube-proxy/backend.js';
 import { IptablesBackend } from '../kube-proxy/iptables/backend.js';
-import { buildRules, renderRestore } from '../kube-proxy/iptables/rules.js';
+import { buildRules, missingJumps, renderRestore, ruleCount } from '../kube-proxy/iptables/rules.js';
+import { iptablesSave } from '../kube-proxy/iptables/executor.js';
 import { startApiServer, type ApiServerProcess } from '../test/util/apiserver.js';
 import { waitFor } from '../test/util/ports.js';
 import { hit, makeServiceRangeLocal, removeContainers, runCleanup, startKubeProxy, startPods, type KubeProxyProcess } from '../test/kube-proxy/harness.js';
 
-const flags = parseFlags({ duration: '5s', concurrency: 16, services: 1000, endpoints: 10, maxRequests: 200_000 }, process.argv.slice(2), 'kube-proxy benchmark');
+const flags = parseFlags({ duration: '5s', concurrency: 16, services: 1000, endpoints: 10, maxRequests: 200_000, syncChild: false, syncOnly: false }, process.argv.slice(2), 'kube-proxy benchmark');
 const durationMs = parseDuration(flags.duration);
 
 interface LoadResult { rps: number; p99: number; errors: number; n: number }
@@ -62,30 +73,98 @@ async function teardown(): Promise<void> {
 }
 for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => { void teardown().then(() => process.exit(130)); });
 
-try {
-  makeServiceRangeLocal();
-  runCleanup();
+interface SyncResult { services: number; endpoints: number; rules: number; chains: number; genMs: number; rawMs: number; rawUnlistedMs: number; fullMs: number; partialMs: number; resyncMs: number }
 
-  // 1. Sync time.
+/** Wall time of one raw iptables-restore --noflush of text, in a fresh network namespace of its own (empty tables). */
+function rawRestore(text: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const p = spawn('unshare', ['--net', 'iptables-restore', '--noflush'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    const timer = setTimeout(() => p.kill('SIGKILL'), 120_000);
+    p.stderr.on('data', (d) => { err += d; });
+    p.on('error', reject);
+    p.on('close', (code) => { clearTimeout(timer); if (code === 0) resolve(performance.now() - t0); else reject(new Error(`raw iptables-restore failed (${code}): ${err.slice(0, 500)}`)); });
+    p.stdin.end(text);
+  });
+}
+
+/** Runs inside `unshare --net` (see syncBench): every rule lives and dies with this process's namespace. */
+async function syncChild(): Promise<SyncResult> {
   const map: ServicePortInfo[] = [];
   for (let s = 0; s < flags.services; s++) {
     const endpoints = Array.from({ length: flags.endpoints }, (_, e) => ({ ip: `10.${200 + Math.floor(s / 250)}.${s % 250}.${e + 1}`, port: 8080 }));
     map.push({ name: `bench/svc-${s}:http`, namespace: 'bench', service: `svc-${s}`, portName: 'http', protocol: 'TCP', clusterIP: `10.100.${Math.floor(s / 250)}.${(s % 250) + 1}`, port: 80, nodePort: 0, affinitySeconds: 0, endpoints });
   }
-  const g0 = performance.now();
-  const text = renderRestore(buildRules(map));
-  const genMs = performance.now() - g0;
+  // The backend first, cold (as a kube-proxy's first sync is), into this namespace's empty tables.
   const backend = new IptablesBackend();
   const f0 = performance.now();
   await backend.sync(map);
   const fullMs = performance.now() - f0;
-  map[500 % map.length] = { ...map[500 % map.length], endpoints: map[500 % map.length].endpoints.slice(1) };
+  const g0 = performance.now();
+  const rules = buildRules(map);
+  // Exactly what that first sync wrote: no stale chains and no jumps exist in an empty namespace.
+  const text = renderRestore(rules, { existing: { filter: [], nat: [] }, jumps: missingJumps('') });
+  const genMs = performance.now() - g0;
+  // A sync that silently wrote nothing would look fast.
+  const written = (await iptablesSave('nat')).split('\n').filter((l) => l.startsWith('-A KUBE-')).length;
+  if (written !== ruleCount(rules, 'nat')) throw new Error(`full sync left ${written} nat rules, expected ${ruleCount(rules, 'nat')}`);
+  const rawMs = await rawRestore(text);
+  // The same rules as kube writes them, without our leading -S: what iptables-nft's per-chain list costs.
+  const rawUnlistedMs = await rawRestore(renderRestore(rules, { existing: { filter: [], nat: [] }, jumps: missingJumps(''), listFirstChains: Infinity }));
+  const i = Math.floor(map.length / 2);
+  map[i] = { ...map[i], endpoints: map[i].endpoints.slice(1) };
   const p0 = performance.now();
   await backend.sync(map);
   const partialMs = performance.now() - p0;
+  backend.forceFullSync();
+  const r0 = performance.now();
+  await backend.sync(map);
+  const resyncMs = performance.now() - r0;
+  const chains = [...rules.nat.keys()].length + [...rules.filter.keys()].length;
+  return { services: flags.services, endpoints: flags.endpoints, rules: text.split('\n').filter((l) => l.startsWith('-A')).length, chains, genMs, rawMs, rawUnlistedMs, fullMs, partialMs, resyncMs };
+}
+
+async function syncBench(): Promise<SyncResult> {
+  const self = fileURLToPath(import.meta.url);
+  const out = execFileSync('unshare', ['--net', process.execPath, self, '--sync-child', `--services=${flags.services}`, `--endpoints=${flags.endpoints}`], { encoding: 'utf8', timeout: 300_000, stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out.trim().split('\n').pop()!) as SyncResult;
+}
+
+function otherKubeProxies(): string[] {
+  try {
+    return execFileSync('pgrep', ['-af', 'dist/kube-proxy/main.js'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}
+
+if (flags.syncChild) {
+  const r = await syncChild();
+  console.log(JSON.stringify(r));
+  process.exit(0);
+}
+
+try {
+  // 1. Sync time.
+  const r = await syncBench();
+  console.log(`iptables sync, ${r.services} Services x ${r.endpoints} endpoints (${r.rules} rules, ${r.chains} chains), private network namespace:`);
+  console.log(`  limit: raw iptables-restore --noflush of the same text into empty chains  ${r.rawMs.toFixed(0).padStart(6)} ms`);
+  console.log(`  full sync (save + generate + restore, jumps included)                      ${r.fullMs.toFixed(0).padStart(6)} ms  ratio ${(r.fullMs / r.rawMs).toFixed(2)} (target < 1000 ms: ${r.fullMs < 1000 ? 'met' : 'NOT met'})`);
+  console.log(`    generating the rules alone (warm) ${r.genMs.toFixed(0)} ms`);
+  console.log(`  partial sync after one endpoint is removed                                ${r.partialMs.toFixed(0).padStart(6)} ms`);
+  console.log(`  full resync over the existing rules (periodic, or after a failure)        ${r.resyncMs.toFixed(0).padStart(6)} ms`);
+  console.log(`  for reference: the same rules without the leading -S (kube's text as is)   ${r.rawUnlistedMs.toFixed(0).padStart(6)} ms raw restore`);
+  if (flags.syncOnly) process.exit(0);
+
+  const deadline = Date.now() + 600_000;
+  while (otherKubeProxies().length && Date.now() < deadline) {
+    console.log(`waiting for other clusters' kube-proxies to stop (they share KUBE-SERVICES): ${otherKubeProxies().length} running`);
+    await new Promise((res) => setTimeout(res, 10_000));
+  }
+  if (otherKubeProxies().length) throw new Error('other kube-proxies still running after 10 minutes; not touching their rules');
+  makeServiceRangeLocal();
   runCleanup();
-  console.log(`iptables sync, ${flags.services} Services x ${flags.endpoints} endpoints (${text.split('\n').filter((l) => l.startsWith('-A')).length} rules):`);
-  console.log(`  generate ${genMs.toFixed(0)} ms; full sync (save + restore + jumps) ${fullMs.toFixed(0)} ms (target < 1000 ms: ${fullMs < 1000 ? 'met' : 'NOT met'}); one endpoint removed: ${partialMs.toFixed(0)} ms`);
 
   // 2. Throughput.
   api = await startApiServer();

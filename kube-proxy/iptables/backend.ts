@@ -6,8 +6,8 @@
 import { logger } from '../../lib/log.js';
 import { gauge } from '../../lib/metrics.js';
 import type { Backend, ServicePortInfo } from '../backend.js';
-import { chainExists, chainsIn, ensureJumpRules, iptablesRestore, iptablesSave, setSysctl } from './executor.js';
-import { buildRules, canaryChain, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+import { chainExists, chainsIn, iptablesRestore, iptablesSave, setSysctl, withHostLock } from './executor.js';
+import { buildRules, canaryChain, missingJumps, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
 
 const log = logger('kube-proxy');
 
@@ -49,27 +49,37 @@ export class IptablesBackend implements Backend {
   }
 
   async sync(ports: ServicePortInfo[]): Promise<void> {
-    const full = !this.previous;
-    // Started first so the kernel dump runs while the rules are built. Only nat holds service chains (as kube reads only nat).
-    const saving = full ? iptablesSave('nat') : undefined;
-    saving?.catch(() => { /* awaited below */ });
+    const desired = this.previous ? await this.partialSync(ports) : await withHostLock(() => this.fullSync(ports));
+    this.previous = desired;
+    rulesTotal.set({ table: 'filter' }, ruleCount(desired, 'filter'));
+    rulesTotal.set({ table: 'nat' }, ruleCount(desired, 'nat'));
+  }
+
+  private async partialSync(ports: ServicePortInfo[]): Promise<RuleSet> {
     const desired = buildRules(ports, this.opts);
-    let text: string;
-    if (saving) {
-      text = renderRestore(desired, { existing: { filter: [], nat: chainsIn(await saving) } });
-    } else {
-      text = renderRestore(desired, { previous: this.previous });
-    }
     try {
-      await iptablesRestore(text);
-      if (full) await ensureJumpRules();
+      await iptablesRestore(renderRestore(desired, { previous: this.previous }));
     } catch (e) {
       this.previous = undefined;
       throw e;
     }
-    this.previous = desired;
-    rulesTotal.set({ table: 'filter' }, ruleCount(desired, 'filter'));
-    rulesTotal.set({ table: 'nat' }, ruleCount(desired, 'nat'));
+    return desired;
+  }
+
+  /**
+   * Every chain rewritten, stale service chains removed and missing jumps
+   * from the built-in chains inserted, all in one transaction per table. Under
+   * the host lock, so that two proxies' full syncs do not both insert a jump
+   * the other's save did not show yet.
+   */
+  private async fullSync(ports: ServicePortInfo[]): Promise<RuleSet> {
+    // Started first so the kernel dumps run while the rules are built. Only nat holds service chains (as kube reads only nat).
+    const saving = Promise.all([iptablesSave('nat'), iptablesSave('filter')]);
+    saving.catch(() => { /* awaited below */ });
+    const desired = buildRules(ports, this.opts);
+    const [nat, filter] = await saving;
+    await iptablesRestore(renderRestore(desired, { existing: { filter: [], nat: chainsIn(nat) }, jumps: missingJumps(nat + filter) }));
+    return desired;
   }
 
   /** The next sync rewrites everything (kube's periodic full sync). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, endpointChain, listFirstChains, renderRestore, serviceChain } from './rules.js';
+import { buildRules, endpointChain, jumpRules, listFirstChains, missingJumps, renderRestore, serviceChain } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -158,5 +158,40 @@ describe('renderRestore', () => {
     const partial = renderRestore(buildRules(fewer), { previous: buildRules(many) });
     expect(partial).toContain('*nat');
     expect(lists(partial)).toBe(false);
+  });
+
+  it('inserts only the jumps an iptables-save lacks, in jumpRules order at the top, after our chains', () => {
+    const save = [
+      '*nat',
+      ':PREROUTING ACCEPT [0:0]',
+      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A PREROUTING -m addrtype --dst-type LOCAL -j DOCKER',
+      // Same target, other comment: someone else's rule, not ours.
+      '-A OUTPUT -m comment --comment "something else" -j KUBE-SERVICES',
+      'COMMIT',
+      '*filter',
+      '-A INPUT -j KUBE-FIREWALL',
+      'COMMIT',
+    ].join('\n');
+    const missing = missingJumps(save);
+    expect(missing).toHaveLength(jumpRules.length - 2);
+    expect(missing.some((j) => j.table === 'nat' && j.chain === 'PREROUTING')).toBe(false);
+    expect(missing.some((j) => j.table === 'filter' && j.chain === 'INPUT' && j.args.join(' ') === '-j KUBE-FIREWALL')).toBe(false);
+    expect(missing.some((j) => j.table === 'nat' && j.chain === 'OUTPUT')).toBe(true);
+    const lines = renderRestore(buildRules([sp()]), { jumps: missing }).split('\n');
+    // The chains' blocks first, then one block of jumps per table.
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*filter', '*nat', '*filter', '*nat']);
+    const nat = lines.slice(lines.lastIndexOf('*nat'));
+    expect(nat.filter((l) => l.startsWith('-I '))).toEqual([
+      '-I POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',
+      '-I OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+    ]);
+    const filter = lines.slice(lines.lastIndexOf('*filter'), lines.lastIndexOf('*nat'));
+    expect(filter.filter((l) => l.startsWith('-I INPUT'))).toEqual([
+      '-I INPUT -m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
+      '-I INPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes externally-visible service portals" -j KUBE-EXTERNAL-SERVICES',
+    ]);
+    // Together, what was there and what was inserted are every jump, once.
+    expect(missingJumps(save + '\n' + lines.join('\n').replace(/^-I (\S+) /gm, '-A $1 '))).toEqual([]);
   });
 });

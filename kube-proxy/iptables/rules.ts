@@ -209,11 +209,33 @@ export function isServiceChain(name: string): boolean {
  */
 export const listFirstChains = 500;
 
+/**
+ * The jump rules that iptables-save output (one table's, or several
+ * concatenated) lacks. A jump counts as present when its built-in chain has a
+ * rule jumping to its target with its comment, wherever it stands, as kube's
+ * EnsureRule (-C) only asks whether the rule exists.
+ */
+export function missingJumps(save: string, rules: readonly JumpRule[] = jumpRules): JumpRule[] {
+  const present = new Set<string>();
+  let table = '';
+  for (const line of save.split('\n')) {
+    if (line.startsWith('*')) table = line.slice(1).trim();
+    const m = /^-A (\S+) (.*)-j (\S+)\s*$/.exec(line);
+    if (m) present.add(`${table} ${m[1]} ${m[3]} ${/--comment (".*?(?<!\\)"|\S+)/.exec(m[2])?.[1]?.replace(/^"|"$/g, '') ?? ''}`);
+  }
+  return rules.filter((j) => {
+    const comment = j.args.includes('--comment') ? j.args[j.args.indexOf('--comment') + 1] : '';
+    return !present.has(`${j.table} ${j.chain} ${j.args[j.args.length - 1]} ${comment}`);
+  });
+}
+
 export interface RenderOptions {
   /** What the last successful sync wrote: unchanged chains are left alone. Absent means a full sync. */
   previous?: RuleSet;
   /** Chains present in the kernel (from iptables-save), for a full sync to remove stale ones. */
   existing?: { filter: string[]; nat: string[] };
+  /** Jump rules to insert at the top of their built-in chains, in a last block per table (after our chains exist). */
+  jumps?: readonly JumpRule[];
   /** Overrides listFirstChains (0 always lists, Infinity never: the bench measures both). */
   listFirstChains?: number;
 }
@@ -246,6 +268,12 @@ export function renderRestore(desired: RuleSet, opts: RenderOptions = {}): strin
     for (const chain of write) out.push(...want.get(chain)!);
     for (const chain of staleList) out.push(`-X ${chain}`);
     out.push('COMMIT');
+  }
+  for (const table of ['filter', 'nat'] as const) {
+    // Inserting at the head in reverse keeps jumpRules' order at the top of each chain. A block of their own, after
+    // ours committed: behind a -S, iptables-nft fails to create a built-in chain it has not seen (an empty nat table).
+    const jumps = (opts.jumps ?? []).filter((j) => j.table === table).reverse().map((j) => `-I ${j.chain} ${j.args.map(q).join(' ')}`);
+    if (jumps.length) out.push(`*${table}`, ...jumps, 'COMMIT');
   }
   return out.length ? out.join('\n') + '\n' : '';
 }
