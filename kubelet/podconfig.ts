@@ -247,6 +247,7 @@ export async function buildContainerConfig(pod: Pod, c: Container, o: BuildOptio
     sandboxId: o.sandboxId,
     tty: c.tty,
     stdin: c.stdin,
+    stdinOnce: (c as Container & { stdinOnce?: boolean }).stdinOnce,
   };
   const sc = c.securityContext;
   if (sc?.runAsUser !== undefined) cfg.user = sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : String(sc.runAsUser);

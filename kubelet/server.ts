@@ -1,9 +1,9 @@
 // The kubelet's HTTP API on --port: /healthz, /metrics, /containerLogs (what
 // the API server relays for pods/log), /stats/summary (what metrics.k8s.io
-// reads), and /exec over WebSocket with Kubernetes' channel protocol
+// reads), and /exec and /attach over WebSocket with Kubernetes' channel protocol
 // (v5.channel.k8s.io, v4.channel.k8s.io: binary frames whose first byte is
 // the stream: 0 stdin, 1 stdout, 2 stderr, 3 error/status, 4 resize, and in
-// v5 255 to close a stream).
+// v5 255 to close a stream), and /portForward over SPDY/3.1 (portforward.ts).
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -16,6 +16,7 @@ import { registry } from '../lib/metrics.js';
 import type { Kubelet } from './kubelet.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
 import { restartCountOf } from './status.js';
+import { sandboxOf, servePortForward } from './portforward.js';
 
 const log = logger('kubelet-server');
 
@@ -151,7 +152,8 @@ async function summary(o: ServerOptions): Promise<unknown> {
 
 const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'];
 
-async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
+/** exec runs a command in the container; attach joins the container's own stdio (tty and stdin as its spec says). */
+async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
   const send = (ch: number, data: Buffer | string) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
@@ -175,13 +177,16 @@ async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, c
     const inst = (await instancesOf(o.runtime, pod, container)).find((c) => c.state === 'running');
     if (!inst) throw errors.badRequest(`container ${container} is not running in pod ${name}`);
     const cmd = q.getAll('command');
-    const tty = q.get('tty') === 'true' || q.get('tty') === '1';
-    const wantStdin = q.get('stdin') === 'true' || q.get('stdin') === '1';
-    const session = await o.runtime.execStream(inst.id, cmd, {
+    const spec = pod.spec.containers.find((c) => c.name === container) ?? pod.spec.initContainers?.find((c) => c.name === container);
+    // A running process's terminal cannot change: attach takes tty from the spec, as the kubelet's GetAttach does.
+    const tty = kind === 'attach' ? !!spec?.tty : q.get('tty') === 'true' || q.get('tty') === '1';
+    const wantStdin = (q.get('stdin') === 'true' || q.get('stdin') === '1') && (kind === 'exec' || !!spec?.stdin);
+    const opts = {
       stdin: wantStdin, tty,
       stdout: q.get('stdout') !== 'false' && q.get('stdout') !== '0',
       stderr: !tty && q.get('stderr') !== 'false' && q.get('stderr') !== '0',
-    });
+    };
+    const session = kind === 'exec' ? await o.runtime.execStream(inst.id, cmd, opts) : await o.runtime.attach(inst.id, opts);
     session.stdout.on('data', (d: Buffer) => send(1, d));
     session.stderr?.on('data', (d: Buffer) => send(2, d));
     onFrame = (data: Buffer) => {
@@ -197,10 +202,14 @@ async function exec(o: ServerOptions, ws: WebSocket, ns: string, name: string, c
     };
     for (const d of early.splice(0)) onFrame(d);
     if (closed) session.stdin?.end();
-    ws.on('close', () => session.stdin?.end());
+    ws.on('close', () => {
+      session.stdin?.end();
+      // Detaching leaves the container running.
+      session.close?.();
+    });
     const code = await session.exitCode;
     await new Promise((r) => setImmediate(r));
-    if (code === 0) finish({ status: 'Success' });
+    if (code === 0 || kind === 'attach') finish({ status: 'Success' });
     else finish({ status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${cmd.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
   } catch (e) {
     const st = e instanceof StatusError ? e.status : errors.internal((e as Error).message).status;
@@ -245,11 +254,17 @@ export function createServer(o: ServerOptions): http.Server {
   server.on('upgrade', (req, socket, head) => {
     const url = new URL(req.url ?? '/', 'http://kubelet');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
-    if (parts[0] === 'exec' && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
-      wss.handleUpgrade(req, socket, head, (ws) => void exec(o, ws, parts[1], parts[2], parts[3], url.searchParams));
+    if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
+      const kind = parts[0];
+      wss.handleUpgrade(req, socket, head, (ws) => void stream(kind, o, ws, parts[1], parts[2], parts[3], url.searchParams));
       return;
     }
-    const st = errors.badRequest(`unsupported upgrade for ${url.pathname}: only WebSocket exec is served (${protocols.join(', ')})`).status;
+    if (parts[0] === 'portForward' && parts.length === 3) {
+      const pod = o.kubelet.podByName(parts[1], parts[2]);
+      servePortForward(req, socket, head, pod && { pod, sandbox: sandboxOf(o.runtime, pod) }, errors.notFound('pods', parts[2]));
+      return;
+    }
+    const st = errors.badRequest(`unsupported upgrade for ${url.pathname}: only WebSocket exec and attach, and SPDY portForward, are served (${protocols.join(', ')})`).status;
     const body = JSON.stringify(st);
     socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   });

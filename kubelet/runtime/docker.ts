@@ -4,7 +4,7 @@
 // container:<sandbox>, and logs come back through Docker's multiplexed stream.
 
 import Docker from 'dockerode';
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig } from './interface.js';
 
 const zeroTime = '0001-01-01T00:00:00Z';
@@ -122,6 +122,8 @@ export class DockerRuntime implements Runtime {
       User: cfg.user,
       Tty: cfg.tty ?? false,
       OpenStdin: cfg.stdin ?? false,
+      // Docker closes the container's stdin when the first attached client detaches, as stdinOnce asks.
+      StdinOnce: cfg.stdinOnce ?? false,
       HostConfig: {
         NetworkMode: ns,
         IpcMode: ns,
@@ -229,6 +231,33 @@ export class DockerRuntime implements Runtime {
       stdin: opts.stdin ? stream : undefined,
       resize: async (cols, rows) => { await ex.resize({ w: cols, h: rows }).catch(() => {}); },
       exitCode,
+    };
+  }
+
+  async attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession> {
+    const c = this.docker.getContainer(id);
+    const stream = (await c.attach({ stream: true, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, hijack: true, logs: false })) as unknown as Duplex;
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    if (opts.tty) stream.pipe(stdout);
+    else this.docker.modem.demuxStream(stream, stdout, stderr);
+    const exitCode = new Promise<number>((resolve) => {
+      const done = () => {
+        stdout.end();
+        stderr.end();
+        c.inspect().then((i) => resolve(i.State.Running ? 0 : i.State.ExitCode ?? 0), () => resolve(-1));
+      };
+      stream.once('end', done);
+      stream.once('close', done);
+      stream.once('error', done);
+    });
+    return {
+      stdout,
+      stderr: opts.tty ? undefined : stderr,
+      stdin: opts.stdin ? stream : undefined,
+      resize: async (cols, rows) => { await c.resize({ w: cols, h: rows }).catch(() => {}); },
+      exitCode,
+      close: () => (stream as unknown as { destroy(): void }).destroy(),
     };
   }
 

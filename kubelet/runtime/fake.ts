@@ -145,6 +145,13 @@ export class FakeRuntime implements Runtime {
     return { stdout, resize: async () => {}, exitCode: Promise.resolve(r.exitCode) };
   }
 
+  async attach(id: string): Promise<ExecSession> {
+    this.rec('attach', id);
+    const stdout = new PassThrough();
+    stdout.end(this.containers.get(id)?.logs ?? '');
+    return { stdout, resize: async () => {}, exitCode: Promise.resolve(this.containers.get(id)?.exitCode ?? 0) };
+  }
+
   async stats(id: string): Promise<ContainerStats | undefined> {
     if (!this.containers.has(id)) return undefined;
     return { cpuUsageNanos: 1_000_000, timestamp: new Date().toISOString(), memoryUsageBytes: 2048, memoryWorkingSetBytes: 1024 };

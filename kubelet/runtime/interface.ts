@@ -71,6 +71,7 @@ export interface ContainerConfig {
   cpuShares?: number;
   tty?: boolean;
   stdin?: boolean;
+  stdinOnce?: boolean;
 }
 
 export interface LogOptions {
@@ -90,6 +91,8 @@ export interface ExecSession {
   resize(cols: number, rows: number): Promise<void>;
   /** Settles with the command's exit code once it ends. */
   exitCode: Promise<number>;
+  /** Detach without ending the process (attach only). */
+  close?(): void;
 }
 
 export interface ContainerStats {
@@ -127,6 +130,8 @@ export interface Runtime {
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
   /** An interactive exec for the kubelet's /exec endpoint. */
   execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
+  /** Attach to the container's own stdio (kubectl attach); exitCode settles with the container's when the streams end. */
+  attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
   stats(id: string): Promise<ContainerStats | undefined>;
   /** Container lifecycle events (start, die, oom, destroy) of containers with the given labels; returns a stop function. */
   watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void;

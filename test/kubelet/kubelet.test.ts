@@ -211,6 +211,74 @@ describe('kubelet on Docker', () => {
     expect(stdin.out).toBe('HELLO\n');
   });
 
+  it('forwards a local port to the pod with kubectl port-forward (WebSocket tunnel and SPDY)', async () => {
+    // kubectl 1.32 tunnels SPDY over WebSocket by default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it upgrade to SPDY directly.
+    execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
+    for (const websockets of ['true', 'false']) {
+      const local = await freePort();
+      const pf = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local}:8080`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+      let out = '';
+      pf.stdout!.on('data', (d) => (out += d));
+      pf.stderr!.on('data', (d) => (out += d));
+      try {
+        await waitFor('Forwarding from', () => out.includes(`Forwarding from 127.0.0.1:${local} -> 8080`), 20_000, 50);
+        // Several connections in a row: each is its own pair of streams on the one SPDY connection.
+        for (let i = 0; i < 3; i++) {
+          const r = await fetch(`http://127.0.0.1:${local}/`, { headers: { Connection: 'close' } }).catch((e) => { throw new Error(`${e.cause ?? e}; kubectl said: ${out}`); });
+          expect(await r.text(), out).toBe('web web hi from-configmap\n');
+        }
+        // A large body: many DATA frames, well past SPDY's initial 64 KiB window.
+        const big = await (await fetch(`http://127.0.0.1:${local}/big`)).text();
+        expect(big.length).toBe(300_000);
+        expect(/^x+$/.test(big)).toBe(true);
+      } finally {
+        pf.kill('SIGKILL');
+      }
+      if (websockets === 'false') {
+        // Nothing listens on port 9 in the pod: the kubelet says so on the error stream and kubectl reports it.
+        const local2 = await freePort();
+        const pf2 = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local2}:9`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+        let out2 = '';
+        pf2.stdout!.on('data', (d) => (out2 += d));
+        pf2.stderr!.on('data', (d) => (out2 += d));
+        try {
+          await waitFor('Forwarding from', () => out2.includes('Forwarding from'), 20_000, 50);
+          await fetch(`http://127.0.0.1:${local2}/`).then((r) => r.text()).catch(() => '');
+          await waitFor('error forwarding', () => out2.includes('error forwarding port 9 to pod'), 10_000, 50);
+          expect(out2).toMatch(/connection refused/);
+        } finally {
+          pf2.kill('SIGKILL');
+        }
+      }
+    }
+  });
+
+  it('attaches kubectl to a container\'s own stdin and stdout (stdinOnce closes it after)', async () => {
+    await createPod('reader', {
+      restartPolicy: 'Never', terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', stdin: true, stdinOnce: true, command: ['sh', '-c', 'while read l; do echo got:$l; done; echo stdin-closed'] }],
+    });
+    await waitFor('reader running', async () => (await getPod('reader')).status?.containerStatuses?.[0]?.state?.running, 30_000, 100);
+    const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
+      const p = spawn('kubectl', [`--server=${api.url}`, 'attach', '-i', 'reader'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.stdin.write('hello\nworld\n');
+      // Closing stdin only after the output is back: the lines must travel while attached.
+      const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+      const iv = setInterval(() => { if (out.includes('got:world')) { clearInterval(iv); p.stdin.end(); } }, 50);
+      p.on('close', (code) => { clearTimeout(t); clearInterval(iv); resolve({ code: code ?? -1, out, err }); });
+    });
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('got:hello\ngot:world\n');
+    const done = await waitFor('Succeeded once stdin closed', async () => { const x = await getPod('reader'); return x.status?.phase === 'Succeeded' ? x : undefined; }, 30_000, 100);
+    expect(done.status.containerStatuses[0].state.terminated.exitCode).toBe(0);
+    const logs = await req('GET', '/api/v1/namespaces/default/pods/reader/log');
+    expect(String(logs.body)).toBe('got:hello\ngot:world\nstdin-closed\n');
+  });
+
   it('serves /stats/summary for metrics.k8s.io', async () => {
     const n = (await req('GET', `/api/v1/nodes/${node}`)).body;
     const r = await fetch(`http://127.0.0.1:${n.status.daemonEndpoints.kubeletEndpoint.Port}/stats/summary`);
@@ -250,7 +318,7 @@ describe('kubelet on Docker', () => {
     // sleep ignores SIGTERM as PID 1: the kubelet waits out the grace period, then kills.
     expect(Date.now() - started).toBeGreaterThan(3000);
     await waitFor('containers removed', () => containersOf('bye', true).length === 0, 15_000, 100);
-    for (const name of ['web', 'talker', 'crash', 'noimage', 'never']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
+    for (const name of ['web', 'talker', 'crash', 'noimage', 'never', 'reader']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
     await waitFor('every container removed', () => docker(['ps', '-aq', '--filter', `label=skiff.node=${node}`]) === '', 30_000, 200);
   });
 });
