@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { R } from '../api/resources.js';
-import type { Pod } from '../api/types.js';
+import type { Pod, Service } from '../api/types.js';
 import { FakeClient } from '../client/fake.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { waitFor } from '../test/util/ports.js';
@@ -27,8 +27,8 @@ describe('Kubelet with the fake runtime', () => {
     for (const c of cleanups.splice(0)) c();
   });
 
-  function setup(...pods: Pod[]) {
-    const client = new FakeClient(...pods.map((p) => [R.pods, p] as [typeof R.pods, Pod]));
+  function setup(...objs: (Pod | Service)[]) {
+    const client = new FakeClient(...objs.map((o) => [o.kind === 'Service' ? R.services : R.pods, o] as [typeof R.pods, Pod]));
     const runtime = new FakeRuntime();
     const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubelet-unit-'));
     const make = () => {
@@ -168,5 +168,124 @@ describe('Kubelet with the fake runtime', () => {
     expect(stopIdx).toBeGreaterThan(execIdx);
     expect(runtime.calls[stopIdx].args[1]).toBeGreaterThanOrEqual(6);
     await waitFor('containers removed', () => runtime.containers.size === 0, 5000);
+  });
+
+  const status = async (get: (n: string) => Promise<Pod>, name: string) => (await get(name)).status!;
+  const cond = (st: Pod['status'], type: string) => st!.conditions!.find((c) => c.type === type);
+
+  it('runs init containers one at a time to completion before the app containers', async () => {
+    const p = pod('init', { initContainers: [{ name: 'i1', image: 'busybox:latest', command: ['true'] }, { name: 'i2', image: 'busybox:latest', command: ['true'] }] });
+    const { runtime, get } = setup(p);
+    await waitFor('i1 running', () => runtime.find('init', 'i1'), 5000);
+    await waitFor('status written', async () => (await status(get, 'init')).initContainerStatuses?.[0]?.state?.running, 5000);
+    let st = await status(get, 'init');
+    expect(runtime.find('init', 'i2', 'any')).toBeUndefined();
+    expect(runtime.find('init', 'c', 'any')).toBeUndefined();
+    expect(st.phase).toBe('Pending');
+    expect(cond(st, 'Initialized')).toMatchObject({ status: 'False', reason: 'ContainersNotInitialized', message: 'containers with incomplete status: [i1 i2]' });
+    expect(st.initContainerStatuses![1].state).toEqual({ waiting: { reason: 'PodInitializing' } });
+    expect(st.containerStatuses![0].state).toEqual({ waiting: { reason: 'PodInitializing' } });
+    runtime.exit(runtime.find('init', 'i1')!.id, 0);
+    await waitFor('i2 running', () => runtime.find('init', 'i2'), 5000);
+    expect(runtime.find('init', 'c', 'any')).toBeUndefined();
+    runtime.exit(runtime.find('init', 'i2')!.id, 0);
+    await waitFor('app running', () => runtime.find('init', 'c'), 5000);
+    st = await waitFor('Ready', async () => { const x = await status(get, 'init'); return cond(x, 'Ready')?.status === 'True' ? x : undefined; }, 5000);
+    expect(st.phase).toBe('Running');
+    expect(cond(st, 'Initialized')!.status).toBe('True');
+    for (const s of st.initContainerStatuses!) expect(s).toMatchObject({ ready: true, restartCount: 0, state: { terminated: { exitCode: 0, reason: 'Completed' } } });
+    // Completed init containers are not run again.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(runtime.ops('createContainer').map((c) => (c.args[0] as ContainerConfig).labels['io.kubernetes.container.name'])).toEqual(['i1', 'i2', 'c']);
+  });
+
+  it('retries a failed init container with back-off, and fails the pod with restartPolicy Never', async () => {
+    const retry = pod('ir', { restartPolicy: 'OnFailure', initContainers: [{ name: 'i', image: 'busybox:latest', command: ['false'] }] });
+    const never = pod('in', { restartPolicy: 'Never', initContainers: [{ name: 'i', image: 'busybox:latest', command: ['false'] }] });
+    const { runtime, get } = setup(retry, never);
+    await waitFor('both init running', () => runtime.find('ir', 'i') && runtime.find('in', 'i'), 5000);
+    runtime.exit(runtime.find('ir', 'i')!.id, 1);
+    runtime.exit(runtime.find('in', 'i')!.id, 1);
+    await waitFor('restarted', () => runtime.find('ir', 'i')?.labels['io.kubernetes.container.restartCount'] === '1', 5000);
+    runtime.exit(runtime.find('ir', 'i')!.id, 1);
+    const ir = await waitFor('Init CrashLoopBackOff', async () => { const x = await status(get, 'ir'); return x.initContainerStatuses?.[0].state?.waiting?.reason === 'CrashLoopBackOff' ? x : undefined; }, 5000);
+    expect(ir.phase).toBe('Pending');
+    expect(ir.initContainerStatuses![0].lastState!.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    const inv = await waitFor('Failed', async () => { const x = await status(get, 'in'); return x.phase === 'Failed' ? x : undefined; }, 5000);
+    expect(inv.initContainerStatuses![0].state!.terminated).toMatchObject({ exitCode: 1, reason: 'Error' });
+    expect(cond(inv, 'Initialized')).toMatchObject({ status: 'False', message: 'containers with incomplete status: [i]' });
+    expect(runtime.find('in', 'c', 'any')).toBeUndefined();
+    expect(runtime.find('ir', 'c', 'any')).toBeUndefined();
+  });
+
+  it('runs postStart after the start, and kills and restarts a container whose hook fails', async () => {
+    const ok = pod('ps');
+    ok.spec.containers[0].lifecycle = { postStart: { exec: { command: ['touch', '/ok'] } } };
+    const bad = pod('pf');
+    bad.spec.containers[0].lifecycle = { postStart: { exec: { command: ['sh', '-c', 'exit 2'] } } };
+    const { runtime, get, client } = setup(ok, bad);
+    runtime.execHandler = (_id, cmd) => (cmd[0] === 'sh' ? { exitCode: 2, stdout: '', stderr: 'boom', timedOut: false } : { exitCode: 0, stdout: '', stderr: '', timedOut: false });
+    await waitFor('ps Ready', async () => cond(await status(get, 'ps'), 'Ready')?.status === 'True', 5000);
+    const psId = runtime.find('ps', 'c')!.id;
+    const startIdx = runtime.calls.findIndex((c) => c.op === 'start' && c.args[0] === psId);
+    const hookIdx = runtime.calls.findIndex((c) => c.op === 'exec' && c.args[0] === psId);
+    expect(hookIdx).toBeGreaterThan(startIdx);
+    expect(runtime.calls[hookIdx].args[1]).toEqual(['touch', '/ok']);
+    // The restart follows at once, so the status that said why is found among the writes.
+    const written = () => client.actions.filter((a) => a.verb === 'patch' && a.name === 'pf').map((a) => (a.object as Pod).status?.containerStatuses?.[0]?.state?.waiting);
+    const failed = await waitFor('PostStartHookError', () => written().find((w) => w?.reason === 'PostStartHookError'), 5000);
+    expect(failed.message).toBe(`Exec lifecycle hook ([sh -c exit 2]) for Container "c" in Pod "pf_default(${(await get('pf')).metadata.uid})" failed - error: command 'sh -c exit 2' exited with 2: boom, message: "boom"`);
+    const first = [...runtime.containers.values()].find((x) => x.labels['io.kubernetes.pod.name'] === 'pf' && x.labels['io.kubernetes.container.name'] === 'c' && x.labels['io.kubernetes.container.restartCount'] === '0')!;
+    expect(first.state).toBe('exited');
+    expect(runtime.ops('stop').some((c) => c.args[0] === first.id)).toBe(true);
+    // Restarted at once (the first restart has no back-off); its hook fails again, then back-off holds the next.
+    await waitFor('restarted', () => runtime.find('pf', 'c', 'any')?.labels['io.kubernetes.container.restartCount'] === '1', 5000);
+    await waitFor('CrashLoopBackOff', async () => (await status(get, 'pf')).containerStatuses?.[0].state?.waiting?.reason === 'CrashLoopBackOff', 5000);
+  });
+
+  it('gives containers service-link variables for the kubernetes service and, unless disabled, its namespace\'s services', async () => {
+    const svc = (namespace: string, name: string, clusterIP: string, ports: Service['spec']['ports']): Service => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace }, spec: { clusterIP, ports } });
+    const links = pod('links');
+    links.spec.containers[0].env = [{ name: 'DB', value: '$(MY_DB_SERVICE_HOST):$(MY_DB_SERVICE_PORT)' }, { name: 'MY_DB_SERVICE_PORT', value: 'mine' }];
+    const nolinks = pod('nolinks', { enableServiceLinks: false });
+    const { runtime } = setup(
+      svc('default', 'kubernetes', '10.96.0.1', [{ name: 'https', port: 443, targetPort: 6443, protocol: 'TCP' }]),
+      svc('default', 'my-db', '10.96.0.20', [{ name: 'sql', port: 5432, protocol: 'TCP' }, { name: 'metrics', port: 9187, protocol: 'TCP' }]),
+      svc('default', 'headless', 'None', [{ port: 80 }]),
+      svc('other', 'elsewhere', '10.96.0.30', [{ port: 80 }]),
+      links, nolinks,
+    );
+    await waitFor('both running', () => runtime.find('links', 'c') && runtime.find('nolinks', 'c'), 5000);
+    const envOf = (name: string) => {
+      const cfg = runtime.ops('createContainer').map((c) => c.args[0] as ContainerConfig).find((c) => c.labels['io.kubernetes.pod.name'] === name)!;
+      return new Map(cfg.env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    };
+    const env = envOf('links');
+    expect(Object.fromEntries([...env].filter(([k]) => k.startsWith('MY_DB_') || k === 'DB'))).toEqual({
+      DB: '10.96.0.20:5432',
+      MY_DB_SERVICE_PORT: 'mine',
+      MY_DB_SERVICE_HOST: '10.96.0.20',
+      MY_DB_SERVICE_PORT_SQL: '5432',
+      MY_DB_SERVICE_PORT_METRICS: '9187',
+      MY_DB_PORT: 'tcp://10.96.0.20:5432',
+      MY_DB_PORT_5432_TCP: 'tcp://10.96.0.20:5432',
+      MY_DB_PORT_5432_TCP_PROTO: 'tcp',
+      MY_DB_PORT_5432_TCP_PORT: '5432',
+      MY_DB_PORT_5432_TCP_ADDR: '10.96.0.20',
+      MY_DB_PORT_9187_TCP: 'tcp://10.96.0.20:9187',
+      MY_DB_PORT_9187_TCP_PROTO: 'tcp',
+      MY_DB_PORT_9187_TCP_PORT: '9187',
+      MY_DB_PORT_9187_TCP_ADDR: '10.96.0.20',
+    });
+    // Declared variables come first, service links after.
+    expect([...env.keys()].slice(0, 2)).toEqual(['DB', 'MY_DB_SERVICE_PORT']);
+    expect(env.get('KUBERNETES_SERVICE_HOST')).toBe('10.96.0.1');
+    expect(env.get('KUBERNETES_SERVICE_PORT')).toBe('443');
+    expect(env.get('KUBERNETES_SERVICE_PORT_HTTPS')).toBe('443');
+    expect(env.get('KUBERNETES_PORT_443_TCP')).toBe('tcp://10.96.0.1:443');
+    expect([...env.keys()].some((k) => k.startsWith('HEADLESS_') || k.startsWith('ELSEWHERE_'))).toBe(false);
+    const off = envOf('nolinks');
+    expect(off.get('KUBERNETES_SERVICE_HOST')).toBe('10.96.0.1');
+    expect([...off.keys()].some((k) => k.startsWith('MY_DB_'))).toBe(false);
   });
 });

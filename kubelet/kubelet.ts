@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { isConflict, isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
-import type { ConfigMap, Container, HTTPGetAction, Pod } from '../api/types.js';
+import type { ConfigMap, Container, HTTPGetAction, LifecycleHandler, Pod, Service } from '../api/types.js';
 import type { EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import type { Client, Informer } from '../client/interfaces.js';
@@ -19,7 +19,7 @@ import { logger } from '../lib/log.js';
 import { gauge, histogram } from '../lib/metrics.js';
 import { Backoff } from './backoff.js';
 import { ImageManager } from './images.js';
-import { buildContainerConfig, ConfigError, containerHash, podDir, podLabels, prepareVolumes, sandboxName } from './podconfig.js';
+import { buildContainerConfig, ConfigError, containerHash, podDir, podLabels, prepareVolumes, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
@@ -34,6 +34,9 @@ const podStartDuration = histogram({
   help: 'Duration in seconds from kubelet seeing a pod for the first time to the pod starting to run',
   buckets: [0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 5, 6, 8, 10, 20, 30, 45, 60, 120],
 });
+
+/** A postStart hook that has not finished by then counts as failed. */
+const POST_START_TIMEOUT_MS = 120_000;
 
 /** Kubernetes' minimumGracePeriodInSeconds for killing a container. */
 const MIN_GRACE_SECONDS = 2;
@@ -72,6 +75,7 @@ export class Kubelet {
   private readonly finished = new Set<string>();
   private informers?: SharedInformerFactory;
   private podInformer?: Informer<Pod>;
+  private serviceInformer?: Informer<Service>;
   private stopWatch?: () => void;
   private timers: NodeJS.Timeout[] = [];
   private lastSnapshot = new Map<string, string>();
@@ -109,6 +113,8 @@ export class Kubelet {
         this.workers.update(uid);
       },
     });
+    // Service-link environment variables come from every Service the kubelet can see.
+    this.serviceInformer = informers.informerFor<Service>(R.services);
     informers.start();
     this.stopWatch = this.o.runtime.watch(this.nodeLabels, (e) => {
       const uid = e.labels[L.podUid];
@@ -260,7 +266,14 @@ export class Kubelet {
       this.workers.enqueueAfter(uid, 2000);
     }
 
-    if (volumes) {
+    let initialized = true;
+    if (volumes && pod.spec.initContainers?.length) {
+      const r = await this.syncInit(pod, containers, sandbox, volumes);
+      initialized = r.done;
+      if (r.changed) changed = true;
+    }
+
+    if (volumes && initialized) {
       for (const c of pod.spec.containers) {
         const instances = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
         let cur = instances[0];
@@ -296,17 +309,7 @@ export class Kubelet {
             continue;
           }
           restartCount = restartCountOf(cur) + 1;
-          const key = `${uid}/${c.name}`;
-          const finished = Date.parse(cur.finishedAt ?? cur.createdAt);
-          if (this.backoff.isInBackOffSince(key, finished)) {
-            const msg = `back-off ${Math.round(this.backoff.get(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})`;
-            const prev = this.waiting.get(uid)?.get(c.name);
-            if (prev?.reason !== 'CrashLoopBackOff') this.o.recorder?.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`);
-            this.setWaiting(uid, c.name, { reason: 'CrashLoopBackOff', message: msg });
-            this.workers.enqueueAfter(uid, this.backoff.remaining(key, finished) + 10);
-            continue;
-          }
-          this.backoff.next(key, finished);
+          if (this.inBackOff(pod, c, cur)) continue;
         }
         if (await this.startContainer(pod, c, restartCount, sandbox, volumes, instances)) changed = true;
       }
@@ -314,6 +317,98 @@ export class Kubelet {
 
     if (changed) containers = await runtime.list({ [L.podUid]: uid });
     await this.report(pod, containers, sandbox);
+  }
+
+  /**
+   * CrashLoopBackOff: true (with the waiting reason set and a retry queued)
+   * while the container that exited may not restart yet; otherwise the
+   * back-off advances for the restart about to happen.
+   */
+  private inBackOff(pod: Pod, c: Container, cur: RuntimeContainer): boolean {
+    const uid = pod.metadata.uid!;
+    const key = `${uid}/${c.name}`;
+    const finished = Date.parse(cur.finishedAt ?? cur.createdAt);
+    if (this.backoff.isInBackOffSince(key, finished)) {
+      const msg = `back-off ${Math.round(this.backoff.get(key) / 1000)}s restarting failed container=${c.name} pod=${pod.metadata.name}_${pod.metadata.namespace}(${uid})`;
+      const prev = this.waiting.get(uid)?.get(c.name);
+      if (prev?.reason !== 'CrashLoopBackOff') this.o.recorder?.event(pod, 'Warning', 'BackOff', `Back-off restarting failed container ${c.name} in pod ${pod.metadata.name}_${pod.metadata.namespace}(${uid})`);
+      this.setWaiting(uid, c.name, { reason: 'CrashLoopBackOff', message: msg });
+      this.workers.enqueueAfter(uid, this.backoff.remaining(key, finished) + 10);
+      return true;
+    }
+    this.backoff.next(key, finished);
+    return false;
+  }
+
+  /**
+   * Init containers run one at a time, in order, each to successful
+   * completion, before any app container starts; a failed one is retried
+   * with back-off unless restartPolicy is Never (then the pod fails). They
+   * run again in a new sandbox. Resolves done once all have completed here.
+   */
+  private async syncInit(pod: Pod, containers: RuntimeContainer[], sandbox: RuntimeContainer, volumes: Map<string, string>): Promise<{ done: boolean; changed: boolean }> {
+    const uid = pod.metadata.uid!;
+    const inSandbox = (x: RuntimeContainer) => !x.labels[L.sandboxId] || x.labels[L.sandboxId] === sandbox.id;
+    const apps = new Set(pod.spec.containers.map((c) => c.name));
+    // App containers made for this sandbox: it was initialized before (e.g. by a kubelet that then restarted).
+    if (containers.some((x) => !isSandbox(x) && apps.has(x.labels[L.containerName]) && inSandbox(x))) return { done: true, changed: false };
+    for (const c of pod.spec.initContainers ?? []) {
+      const all = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+      const cur = all.find(inSandbox);
+      if (cur?.state === 'exited' && cur.exitCode === 0) {
+        this.setWaiting(uid, c.name, undefined);
+        continue;
+      }
+      if (cur?.state === 'running') {
+        this.setWaiting(uid, c.name, undefined);
+        return { done: false, changed: false };
+      }
+      if (cur?.state === 'created') {
+        try {
+          await this.o.runtime.start(cur.id);
+          return { done: false, changed: true };
+        } catch {
+          await this.o.runtime.remove(cur.id);
+        }
+      }
+      if (cur?.state === 'exited') {
+        if ((pod.spec.restartPolicy ?? 'Always') === 'Never') {
+          this.setWaiting(uid, c.name, undefined);
+          return { done: false, changed: false };
+        }
+        if (this.inBackOff(pod, c, cur)) return { done: false, changed: false };
+      }
+      const restartCount = all.length ? restartCountOf(all[0]) + 1 : 0;
+      const changed = await this.startContainer(pod, c, restartCount, sandbox, volumes, all);
+      return { done: false, changed };
+    }
+    return { done: true, changed: false };
+  }
+
+  private serviceEnvFor(pod: Pod): Map<string, string> {
+    if (!this.serviceInformer?.hasSynced()) throw new ConfigError('CreateContainerConfigError', 'services have not yet been read at least once, cannot construct envvars');
+    return serviceEnv(this.serviceInformer.lister.list(), pod.metadata.namespace ?? 'default', pod.spec.enableServiceLinks !== false);
+  }
+
+  /** postStart: runs right after the start; a failure kills the container, which then restarts by policy. */
+  private async postStart(pod: Pod, c: Container, id: string, h: LifecycleHandler): Promise<void> {
+    let msg: string | undefined;
+    if (h.exec?.command) {
+      const r = await this.o.runtime.exec(id, h.exec.command, POST_START_TIMEOUT_MS);
+      if (r.timedOut || r.exitCode !== 0) {
+        const err = r.timedOut ? 'command timed out' : `command '${h.exec.command.join(' ')}' exited with ${r.exitCode}: ${r.stderr}`;
+        msg = `Exec lifecycle hook ([${h.exec.command.join(' ')}]) for Container "${c.name}" in Pod "${pod.metadata.name}_${pod.metadata.namespace}(${pod.metadata.uid})" failed - error: ${err}, message: ${JSON.stringify(r.stdout + r.stderr)}`;
+      }
+    } else if (h.httpGet) {
+      await this.httpHook(pod, c, h.httpGet, POST_START_TIMEOUT_MS);
+    } else if (h.sleep) {
+      await sleep(h.sleep.seconds * 1000);
+    }
+    if (!msg) return;
+    this.o.recorder?.event(pod, 'Warning', 'FailedPostStartHook', msg);
+    const cur = await this.o.runtime.inspect(id);
+    if (cur) await this.killContainer(pod, undefined, cur, pod.spec.terminationGracePeriodSeconds ?? 30);
+    throw new ConfigError('PostStartHookError', msg);
   }
 
   private specOf(pod: Pod, c: RuntimeContainer): Container | undefined {
@@ -335,6 +430,7 @@ export class Kubelet {
       await this.images.ensure(pod, c);
       const cfg = await buildContainerConfig(pod, c, {
         node: this.o.nodeName, hostIP: this.o.nodeIP, podIP: sandbox.ip, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
+        services: this.serviceEnvFor(pod),
       });
       // A leftover with the same attempt number (a start that failed) would clash by name.
       for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
@@ -352,6 +448,7 @@ export class Kubelet {
         throw new ConfigError('RunContainerError', (e as Error).message);
       }
       this.o.recorder?.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
+      if (c.lifecycle?.postStart) await this.postStart(pod, c, id, c.lifecycle.postStart);
       this.setWaiting(uid, c.name, undefined);
       // Keep the instance before this one for lastState and logs --previous; older ones go.
       for (const old of instances.filter((x) => restartCountOf(x) !== restartCount).slice(1)) await runtime.remove(old.id);
@@ -362,6 +459,7 @@ export class Kubelet {
       if (e.reason === 'ErrImagePull') this.workers.enqueueAfter(uid, 1050);
       else if (e.reason === 'ImagePullBackOff') this.workers.enqueueAfter(uid, this.images.remaining(pod, c) + 10);
       else if (e.reason === 'RunContainerError') this.workers.enqueueAfter(uid, this.backoff.get(`${uid}/${c.name}`) || 1000);
+      else if (e.reason === 'PostStartHookError') this.workers.enqueueAfter(uid, 1000);
       else this.workers.enqueueAfter(uid, 2000);
       if (e.reason === 'CreateContainerConfigError' || e.reason === 'CreateContainerError' || e.reason === 'RunContainerError') {
         this.o.recorder?.event(pod, 'Warning', 'Failed', `Error: ${e.message}`);
@@ -419,6 +517,10 @@ export class Kubelet {
       const ready = started && (c.readinessProbe ? this.probes.result(uid, c.name, 'readiness') === 'Success' : true);
       return { name: c.name, image: c.image ?? '', current: cur, previous: inst[1], waiting: terminating ? undefined : this.waiting.get(uid)?.get(c.name), ready: ready && !terminating, started };
     });
+    const initViews: ContainerView[] = (pod.spec.initContainers ?? []).map((c) => {
+      const inst = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+      return { name: c.name, image: c.image ?? '', current: inst[0], previous: inst[1], waiting: terminating ? undefined : this.waiting.get(uid)?.get(c.name), ready: false, started: false };
+    });
     const sandboxReady = sandbox?.state === 'running' && !terminating;
     if (!terminating) this.adoptReadiness(pod, running, sandbox?.ip);
     // Probe results may have just been seeded from the API: recompute readiness with them.
@@ -430,7 +532,7 @@ export class Kubelet {
       }
     }
     const status = computePodStatus(pod, {
-      views, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
+      views, initViews, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
       startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'), terminating,
     });
     if (!this.startObserved.has(uid) && status.phase === 'Running' && views.every((v) => v.current?.state === 'running')) {

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
-import type { ConfigMap, Container, Pod } from '../api/types.js';
+import type { ConfigMap, Container, Pod, Service } from '../api/types.js';
 import { L, SANDBOX_NAME, type ContainerConfig, type Mount } from './runtime/interface.js';
 
 /** A problem that keeps a container from being created: reported as a waiting reason. */
@@ -84,9 +84,54 @@ function fieldValue(pod: Pod, fieldPath: string, podIP: string | undefined, host
 
 const envName = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
-export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined, hostIP: string, getConfigMap: ConfigMapGetter): Promise<Map<string, string>> {
+const envPrefix = (name: string) => name.toUpperCase().replace(/-/g, '_');
+
+/**
+ * The service-link variables (pkg/kubelet/envvars FromServices): {SVC}_SERVICE_HOST/PORT,
+ * named ports, and the Docker-link style {SVC}_PORT_*, for the master service
+ * "kubernetes" in default always and for the pod's namespace's services unless
+ * enableServiceLinks is false. Headless services (ClusterIP None) have none.
+ */
+export function serviceEnv(services: readonly Service[], namespace: string, enableServiceLinks: boolean): Map<string, string> {
+  const chosen = new Map<string, Service>();
+  for (const svc of services) {
+    const ip = svc.spec.clusterIP;
+    if (!ip || ip === 'None' || !svc.spec.ports?.length) continue;
+    const name = svc.metadata.name!;
+    if (svc.metadata.namespace === 'default' && name === 'kubernetes') {
+      if (!chosen.has(name)) chosen.set(name, svc);
+    } else if (svc.metadata.namespace === namespace && enableServiceLinks) {
+      chosen.set(name, svc);
+    }
+  }
+  const out = new Map<string, string>();
+  for (const [name, svc] of [...chosen].sort(([a], [b]) => a.localeCompare(b))) {
+    const prefix = envPrefix(name);
+    const ip = svc.spec.clusterIP!;
+    const ports = svc.spec.ports!;
+    out.set(`${prefix}_SERVICE_HOST`, ip);
+    out.set(`${prefix}_SERVICE_PORT`, String(ports[0].port));
+    for (const sp of ports) if (sp.name) out.set(`${prefix}_SERVICE_PORT_${envPrefix(sp.name)}`, String(sp.port));
+    const host = ip.includes(':') ? `[${ip}]` : ip;
+    ports.forEach((sp, i) => {
+      const proto = sp.protocol ?? 'TCP';
+      const url = `${proto.toLowerCase()}://${host}:${sp.port}`;
+      if (i === 0) out.set(`${prefix}_PORT`, url);
+      const pp = `${prefix}_PORT_${sp.port}_${proto.toUpperCase()}`;
+      out.set(pp, url);
+      out.set(`${pp}_PROTO`, proto.toLowerCase());
+      out.set(`${pp}_PORT`, String(sp.port));
+      out.set(`${pp}_ADDR`, ip);
+    });
+  }
+  return out;
+}
+
+export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined, hostIP: string, getConfigMap: ConfigMapGetter, services = new Map<string, string>()): Promise<Map<string, string>> {
   const ns = pod.metadata.namespace ?? 'default';
   const vars = new Map<string, string>();
+  // $(VAR) in values sees the container's own variables first, then the service links.
+  const scope = { has: (k: string) => vars.has(k) || services.has(k), get: (k: string) => (vars.has(k) ? vars.get(k) : services.get(k)) } as Map<string, string>;
   const cms = new Map<string, ConfigMap | undefined>();
   const cm = async (name: string) => {
     if (!cms.has(name)) cms.set(name, await getConfigMap(ns, name));
@@ -123,9 +168,11 @@ export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined
       vars.set(e.name, resourceField(c, e.valueFrom.resourceFieldRef.resource));
     } else {
       // Values may refer to variables defined before them.
-      vars.set(e.name, expand(e.value ?? '', vars));
+      vars.set(e.name, expand(e.value ?? '', scope));
     }
   }
+  // Service links come after the declared variables, which win on a clash.
+  for (const [k, v] of services) if (!vars.has(k)) vars.set(k, v);
   return vars;
 }
 
@@ -225,11 +272,15 @@ export interface BuildOptions {
   restartCount: number;
   volumes: Map<string, string>;
   getConfigMap: ConfigMapGetter;
+  /** Service-link variables for the pod (serviceEnv). */
+  services?: Map<string, string>;
 }
 
 export async function buildContainerConfig(pod: Pod, c: Container, o: BuildOptions): Promise<ContainerConfig> {
-  const vars = await buildEnv(pod, c, o.podIP, o.hostIP, o.getConfigMap);
+  const vars = await buildEnv(pod, c, o.podIP, o.hostIP, o.getConfigMap, o.services);
   const labels = podLabels(pod, o.node, c.name, 'container');
+  // Which sandbox the container was made for: init containers run again in a new one.
+  labels[L.sandboxId] = o.sandboxId;
   labels[L.restartCount] = String(o.restartCount);
   labels[L.hash] = containerHash(c);
   const limits = c.resources?.limits ?? {};

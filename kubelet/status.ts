@@ -28,6 +28,8 @@ export interface ContainerView {
 
 export interface StatusInput {
   views: ContainerView[];
+  /** The pod's init containers, in spec order. */
+  initViews?: ContainerView[];
   podIP?: string;
   hostIP: string;
   sandboxReady: boolean;
@@ -54,7 +56,8 @@ function terminated(c: RuntimeContainer): ContainerState['terminated'] {
   return t;
 }
 
-export function containerStatus(v: ContainerView): ContainerStatus {
+/** A container with nothing in the runtime yet waits as ContainerCreating, or PodInitializing in a pod with init containers. */
+export function containerStatus(v: ContainerView, defaultWaiting = 'ContainerCreating', init = false): ContainerStatus {
   const cur = v.current;
   const s: ContainerStatus = {
     name: v.name,
@@ -84,18 +87,45 @@ export function containerStatus(v: ContainerView): ContainerStatus {
       if (v.previous?.state === 'exited') s.lastState = { terminated: terminated(v.previous) };
     }
   } else {
-    const w = v.waiting ?? { reason: 'ContainerCreating' };
+    const w = v.waiting ?? { reason: defaultWaiting };
     s.state = { waiting: { reason: w.reason, ...(w.message ? { message: w.message } : {}) } };
     if (!cur) {
       delete s.containerID;
       s.restartCount = 0;
     }
   }
+  if (init) {
+    // An init container is ready once it has completed.
+    s.ready = s.state.terminated?.exitCode === 0;
+    s.started = !!s.state.running;
+  }
   return s;
 }
 
-/** getPhase from pkg/kubelet/kubelet_pods.go, for pods without init containers. */
-export function podPhase(pod: Pod, statuses: ContainerStatus[], terminating = false): NonNullable<PodStatus['phase']> {
+/** The init-container half of getPhase: still initializing, failed for good, or done. */
+function initPhase(pod: Pod, init: ContainerStatus[]): 'pending' | 'failed' | 'done' {
+  let pending = 0;
+  let failed = 0;
+  for (const c of pod.spec.initContainers ?? []) {
+    const s = init.find((x) => x.name === c.name);
+    if (!s || s.state?.running) pending++;
+    else if (s.state?.terminated) {
+      if (s.state.terminated.exitCode !== 0) failed++;
+    } else if (s.state?.waiting) {
+      if (s.lastState?.terminated) {
+        if (s.lastState.terminated.exitCode !== 0) failed++;
+      } else pending++;
+    } else pending++;
+  }
+  if (failed > 0 && pod.spec.restartPolicy === 'Never') return 'failed';
+  return pending > 0 ? 'pending' : 'done';
+}
+
+/** getPhase from pkg/kubelet/kubelet_pods.go (regular init containers; no sidecars). */
+export function podPhase(pod: Pod, statuses: ContainerStatus[], terminating = false, init: ContainerStatus[] = []): NonNullable<PodStatus['phase']> {
+  const ip = initPhase(pod, init);
+  if (ip === 'failed') return 'Failed';
+  if (ip === 'pending') return 'Pending';
   let running = 0, waiting = 0, stopped = 0, succeeded = 0;
   for (const s of statuses) {
     if (s.state?.running) running++;
@@ -128,13 +158,34 @@ function condition(old: PodCondition[] | undefined, type: string, status: 'True'
   return c;
 }
 
+/** GeneratePodInitializedCondition: true once every init container completed, or any app container has started. */
+function initializedCondition(pod: Pod, old: PodCondition[] | undefined, statuses: ContainerStatus[], init: ContainerStatus[], phase: string, now: string): PodCondition {
+  const unknown: string[] = [];
+  const incomplete: string[] = [];
+  for (const c of pod.spec.initContainers ?? []) {
+    const s = init.find((x) => x.name === c.name);
+    if (!s) unknown.push(c.name);
+    else if (s.state?.terminated?.exitCode !== 0) incomplete.push(c.name);
+  }
+  if (phase === 'Succeeded' && !unknown.length) return condition(old, 'Initialized', 'True', now, 'PodCompleted');
+  const anyStarted = statuses.some((s) => s.state?.running || s.state?.terminated || s.lastState?.terminated);
+  if (anyStarted) return condition(old, 'Initialized', 'True', now);
+  const msgs: string[] = [];
+  if (unknown.length) msgs.push(`containers with unknown status: [${unknown.join(' ')}]`);
+  if (incomplete.length) msgs.push(`containers with incomplete status: [${incomplete.join(' ')}]`);
+  if (msgs.length) return condition(old, 'Initialized', 'False', now, 'ContainersNotInitialized', msgs.join(', '));
+  return condition(old, 'Initialized', 'True', now);
+}
+
 export function computePodStatus(pod: Pod, input: StatusInput): PodStatus {
   const now = input.now ?? nowRFC3339();
   const old = pod.status ?? {};
-  const statuses = input.views.map(containerStatus);
+  const hasInit = !!pod.spec.initContainers?.length;
+  const statuses = input.views.map((v) => containerStatus(v, hasInit ? 'PodInitializing' : 'ContainerCreating'));
+  const initStatuses = (input.initViews ?? []).map((v) => containerStatus(v, 'PodInitializing', true));
   const oldPhase = old.phase;
   // Terminal phases never change back.
-  const phase = oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase : podPhase(pod, statuses, input.terminating);
+  const phase = oldPhase === 'Succeeded' || oldPhase === 'Failed' ? oldPhase : podPhase(pod, statuses, input.terminating, initStatuses);
   const terminal = phase === 'Succeeded' || phase === 'Failed';
   if (terminal) for (const s of statuses) s.ready = false;
   const unready = statuses.filter((s) => !s.ready).map((s) => s.name);
@@ -144,7 +195,7 @@ export function computePodStatus(pod: Pod, input: StatusInput): PodStatus {
   const notReadyMsg = terminal ? undefined : `containers with unready status: [${unready.join(' ')}]`;
   const conditions: PodCondition[] = [
     condition(oldConds, 'PodReadyToStartContainers', input.sandboxReady && !terminal ? 'True' : 'False', now),
-    condition(oldConds, 'Initialized', 'True', now),
+    initializedCondition(pod, oldConds, statuses, initStatuses, phase, now),
     containersReady ? condition(oldConds, 'Ready', 'True', now) : condition(oldConds, 'Ready', 'False', now, notReadyReason, notReadyMsg),
     containersReady ? condition(oldConds, 'ContainersReady', 'True', now) : condition(oldConds, 'ContainersReady', 'False', now, notReadyReason, notReadyMsg),
   ];
@@ -158,6 +209,7 @@ export function computePodStatus(pod: Pod, input: StatusInput): PodStatus {
     startTime: old.startTime ?? input.startTime,
     containerStatuses: statuses,
   };
+  if (hasInit) status.initContainerStatuses = initStatuses;
   const podIP = input.podIP ?? (terminal ? old.podIP : undefined);
   if (podIP) {
     status.podIP = podIP;

@@ -18,6 +18,8 @@ export const L = {
   /** Hash of the container's spec: a changed spec means a new container. */
   hash: 'io.kubernetes.container.hash',
   gracePeriod: 'io.kubernetes.pod.terminationGracePeriod',
+  /** The sandbox a container was created in. */
+  sandboxId: 'io.kubernetes.sandbox.id',
   node: 'skiff.node',
 } as const;
 

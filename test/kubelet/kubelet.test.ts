@@ -279,6 +279,67 @@ describe('kubelet on Docker', () => {
     expect(String(logs.body)).toBe('got:hello\ngot:world\nstdin-closed\n');
   });
 
+  it('runs init containers in order to completion before the app container, as kubectl shows them', async () => {
+    await createPod('inits', {
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'work', emptyDir: {} }],
+      initContainers: [
+        { name: 'first', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'sleep 2; echo first >> /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+        { name: 'second', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo second >> /work/order'], volumeMounts: [{ name: 'work', mountPath: '/work' }] },
+      ],
+      containers: [{ name: 'app', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cat /work/order; echo app; exec sleep 3600'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+    });
+    const table = await waitFor('Init:0/2 in kubectl get', () => {
+      const out = execFileSync('kubectl', [`--server=${api.url}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' });
+      return /Init:0\/2/.test(out) ? out : undefined;
+    }, 20_000, 100);
+    expect(table).toMatch(/^inits\s+0\/1\s+Init:0\/2\s+0\s/);
+    const init = await getPod('inits');
+    expect(init.status.phase).toBe('Pending');
+    expect(init.status.conditions.find((c: any) => c.type === 'Initialized')).toMatchObject({ status: 'False', reason: 'ContainersNotInitialized' });
+    const p = await waitFor('inits Ready', async () => { const x = await getPod('inits'); return isReady(x) ? x : undefined; }, 30_000, 100);
+    expect(p.status.initContainerStatuses.map((s: any) => [s.name, s.state.terminated?.reason, s.state.terminated?.exitCode])).toEqual([['first', 'Completed', 0], ['second', 'Completed', 0]]);
+    expect(p.status.conditions.find((c: any) => c.type === 'Initialized').status).toBe('True');
+    const logs = await waitFor('app log', async () => { const r = await req('GET', '/api/v1/namespaces/default/pods/inits/log?container=app'); return String(r.body).includes('app') ? String(r.body) : undefined; }, 10_000, 100);
+    expect(logs).toBe('first\nsecond\napp\n');
+    expect(execFileSync('kubectl', [`--server=${api.url}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' })).toMatch(/^inits\s+1\/1\s+Running\s+0\s/);
+  });
+
+  it('runs a postStart exec hook in the started container', async () => {
+    await createPod('hooked', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', 'until [ -f /tmp/hook ]; do sleep 0.1; done; echo "hook wrote: $(cat /tmp/hook)"; exec sleep 3600'],
+        lifecycle: { postStart: { exec: { command: ['sh', '-c', 'echo $HOSTNAME > /tmp/hook'] } } },
+      }],
+    });
+    const logs = await waitFor('hook output', async () => { const r = await req('GET', '/api/v1/namespaces/default/pods/hooked/log'); return String(r.body).includes('hook wrote') ? String(r.body) : undefined; }, 30_000, 100);
+    expect(logs).toBe('hook wrote: hooked\n');
+    expect((await getPod('hooked')).status.containerStatuses[0].restartCount).toBe(0);
+  });
+
+  it('passes service-link variables for the kubernetes service and the namespace\'s services', async () => {
+    const svc = await req('POST', '/api/v1/namespaces/default/services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'my-db' }, spec: { selector: { app: 'none' }, ports: [{ name: 'sql', port: 5432 }] } });
+    expect(svc.status, JSON.stringify(svc.body)).toBe(201);
+    const ip = svc.body.spec.clusterIP;
+    const kube = (await req('GET', '/api/v1/namespaces/default/services/kubernetes')).body;
+    try {
+      await createPod('links', { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'env | grep -E "^(KUBERNETES|MY_DB)_" | sort'] }] });
+      await createPod('nolinks', { restartPolicy: 'Never', enableServiceLinks: false, containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'env | grep -E "^(KUBERNETES|MY_DB)_SERVICE_HOST" | sort'] }] });
+      const logs = async (name: string) => waitFor(`${name} done`, async () => ((await getPod(name)).status?.phase === 'Succeeded' ? String((await req('GET', `/api/v1/namespaces/default/pods/${name}/log`)).body) : undefined), 30_000, 100);
+      const env = new Map((await logs('links')).trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      expect(env.get('KUBERNETES_SERVICE_HOST')).toBe(kube.spec.clusterIP);
+      expect(env.get('KUBERNETES_SERVICE_PORT')).toBe('443');
+      expect(env.get('MY_DB_SERVICE_HOST')).toBe(ip);
+      expect(env.get('MY_DB_SERVICE_PORT_SQL')).toBe('5432');
+      expect(env.get('MY_DB_PORT_5432_TCP')).toBe(`tcp://${ip}:5432`);
+      expect((await logs('nolinks')).trim()).toBe(`KUBERNETES_SERVICE_HOST=${kube.spec.clusterIP}`);
+    } finally {
+      await req('DELETE', '/api/v1/namespaces/default/services/my-db');
+    }
+  });
+
   it('serves /stats/summary for metrics.k8s.io', async () => {
     const n = (await req('GET', `/api/v1/nodes/${node}`)).body;
     const r = await fetch(`http://127.0.0.1:${n.status.daemonEndpoints.kubeletEndpoint.Port}/stats/summary`);
@@ -318,7 +379,7 @@ describe('kubelet on Docker', () => {
     // sleep ignores SIGTERM as PID 1: the kubelet waits out the grace period, then kills.
     expect(Date.now() - started).toBeGreaterThan(3000);
     await waitFor('containers removed', () => containersOf('bye', true).length === 0, 15_000, 100);
-    for (const name of ['web', 'talker', 'crash', 'noimage', 'never', 'reader']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
+    for (const name of ['web', 'talker', 'crash', 'noimage', 'never', 'reader', 'inits', 'hooked', 'links', 'nolinks']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
     await waitFor('every container removed', () => docker(['ps', '-aq', '--filter', `label=skiff.node=${node}`]) === '', 30_000, 200);
   });
 });
