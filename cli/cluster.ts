@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeKubeconfig } from '../client/kubeconfig.js';
+import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
 
 export interface ClusterOptions {
   home: string;
@@ -210,7 +211,9 @@ export class LocalCluster {
         `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`, `--metrics-bind-address=127.0.0.1:${proxyPort}`,
       ];
       if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
-      // Every kube-proxy writes the same node-agnostic rules, so several on one host agree; see README.
+      // Chains of their own, so another cluster's kube-proxies on this kernel neither rewrite nor clean up ours.
+      proxyArgs.push(`--chain-prefix=${chainPrefixForCluster(this.o.name)}`);
+      // Every kube-proxy of one cluster writes the same node-agnostic rules, so several on one host agree; see README.
       this.node('kube-proxy', proxyArgs, `http://127.0.0.1:${proxyPort}/healthz`, `kube-proxy-${nodeName}`);
     }
 
@@ -271,9 +274,10 @@ export async function down(home: string, log: (l: string) => void): Promise<bool
   removeNodeContainers(st.nodes, log);
   const proxy = st.processes.find((p) => p.name.startsWith('kube-proxy'));
   if (proxy) {
-    // kube-proxy --cleanup removes every rule it ever made; run it once for all nodes.
+    // kube-proxy --cleanup removes every rule this cluster's proxies ever made; run it once for all nodes.
     try {
-      execFileSync(process.execPath, [path.join(distRoot, 'kube-proxy', 'main.js'), '--cleanup'], { stdio: 'pipe', timeout: 30_000 });
+      const prefix = proxy.args.filter((a) => a.startsWith('--chain-prefix='));
+      execFileSync(process.execPath, [path.join(distRoot, 'kube-proxy', 'main.js'), '--cleanup', ...prefix], { stdio: 'pipe', timeout: 30_000 });
     } catch (e) {
       log(`warning: kube-proxy --cleanup failed: ${(e as Error).message.split('\n')[0]}`);
     }

@@ -27,4 +27,25 @@ describe('cleanupRestore', () => {
     ].join('\n'));
     expect(cleanupRestore({ filter: '', nat: '' })).toBe('');
   });
+
+  it('removes only the chains and jumps of its own prefix: another cluster\'s kube-proxy keeps its rules', () => {
+    const nat = [
+      '*nat',
+      ':KUBE-SERVICES - [0:0]',
+      ':KABCDEF-SERVICES - [0:0]',
+      ':KABCDEF-SVC-XYZ - [0:0]',
+      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+      '-A PREROUTING -m comment --comment "kubernetes service portals" -j KABCDEF-SERVICES',
+      'COMMIT',
+    ].join('\n');
+    const text = cleanupRestore({ filter: '', nat }, 'KABCDEF');
+    expect(text.split('\n').filter((l) => /^[-:]/.test(l))).toEqual([
+      ':KABCDEF-SERVICES - [0:0]',
+      ':KABCDEF-SVC-XYZ - [0:0]',
+      '-D PREROUTING -m comment --comment "kubernetes service portals" -j KABCDEF-SERVICES',
+      '-X KABCDEF-SERVICES',
+      '-X KABCDEF-SVC-XYZ',
+    ]);
+    expect(cleanupRestore({ filter: '', nat })).not.toContain('KABCDEF');
+  });
 });

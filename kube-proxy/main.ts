@@ -16,6 +16,7 @@ import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import type { Backend } from './backend.js';
 import { cleanupLeftovers } from './cleanup.js';
 import { IptablesBackend } from './iptables/backend.js';
+import { defaultChainPrefix, maxChainPrefixLength, validChainPrefix } from './iptables/rules.js';
 import { Proxier } from './proxier.js';
 import { UserspaceBackend } from './userspace/proxy.js';
 import { cidrContains, localAddresses, makeRangeLocal } from './netutil.js';
@@ -35,6 +36,8 @@ const flags = parseFlags(
     syncPeriod: '30s',
     masqueradeAll: false,
     cleanup: false,
+    // Not a kube flag: clusters sharing one kernel keep their chains apart (see README).
+    chainPrefix: defaultChainPrefix,
     serviceClusterIpRange: '10.96.0.0/12',
     metricsBindAddress: '127.0.0.1:10249',
     v: '',
@@ -57,8 +60,9 @@ async function canChangeIptables(): Promise<boolean> {
 }
 
 async function main(): Promise<void> {
+  if (!validChainPrefix(flags.chainPrefix)) throw new Error(`--chain-prefix=${flags.chainPrefix}: 1 to ${maxChainPrefixLength} upper-case letters and digits, starting with a letter`);
   if (flags.cleanup) {
-    const r = await cleanupLeftovers();
+    const r = await cleanupLeftovers(flags.chainPrefix);
     log.info('removed kube-proxy rules', r);
     return;
   }
@@ -78,7 +82,7 @@ async function main(): Promise<void> {
 
   let backend: Backend;
   if (mode === 'iptables') {
-    const b = new IptablesBackend({ clusterCIDR: flags.clusterCidr || undefined, masqueradeAll: flags.masqueradeAll, nodePortAddresses: flags.nodeportAddresses });
+    const b = new IptablesBackend({ clusterCIDR: flags.clusterCidr || undefined, masqueradeAll: flags.masqueradeAll, nodePortAddresses: flags.nodeportAddresses, chainPrefix: flags.chainPrefix });
     await b.init();
     setInterval(() => b.forceFullSync(), fullSyncPeriodMs).unref();
     backend = b;

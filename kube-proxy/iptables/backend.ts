@@ -7,7 +7,7 @@ import { logger } from '../../lib/log.js';
 import { gauge } from '../../lib/metrics.js';
 import type { Backend, ServicePortInfo } from '../backend.js';
 import { chainExists, chainsIn, iptablesRestore, iptablesSave, setSysctl, withHostLock } from './executor.js';
-import { buildRules, canaryChain, missingJumps, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+import { buildRules, chainNames, jumpRulesFor, missingJumps, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
 
 const log = logger('kube-proxy');
 
@@ -30,7 +30,7 @@ export class IptablesBackend implements Backend {
     this.canaryTimer = setInterval(() => {
       if (checking || !this.previous) return;
       checking = true;
-      chainExists('nat', canaryChain).then((ok) => {
+      chainExists('nat', chainNames(this.opts.chainPrefix).canary).then((ok) => {
         if (!ok && this.previous) {
           log.warn('kube-proxy rules were removed by someone else; doing a full sync');
           this.previous = undefined;
@@ -78,7 +78,7 @@ export class IptablesBackend implements Backend {
     saving.catch(() => { /* awaited below */ });
     const desired = buildRules(ports, this.opts);
     const [nat, filter] = await saving;
-    await iptablesRestore(renderRestore(desired, { existing: { filter: [], nat: chainsIn(nat) }, jumps: missingJumps(nat + filter) }));
+    await iptablesRestore(renderRestore(desired, { existing: { filter: [], nat: chainsIn(nat) }, jumps: missingJumps(nat + filter, jumpRulesFor(this.opts.chainPrefix)) }));
     return desired;
   }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, endpointChain, jumpRules, listFirstChains, missingJumps, renderRestore, serviceChain } from './rules.js';
+import { buildRules, chainPrefixForCluster, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, serviceChain, validChainPrefix } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -193,5 +193,42 @@ describe('renderRestore', () => {
     ]);
     // Together, what was there and what was inserted are every jump, once.
     expect(missingJumps(save + '\n' + lines.join('\n').replace(/^-I (\S+) /gm, '-A $1 '))).toEqual([]);
+  });
+});
+
+describe('chain prefix (clusters sharing one kernel)', () => {
+  it('names every chain and jump with the prefix, keeping kube\'s hashes', () => {
+    const rs = buildRules([sp({ nodePort: 30080 })], { chainPrefix: 'KT42' });
+    const chains = [...rs.filter.keys(), ...rs.nat.keys()];
+    expect(chains.every((c) => c.startsWith('KT42-'))).toBe(true);
+    expect(chains).toContain('KT42-SVC-XPGD46QRK7WJZT7O');
+    expect(chains).toContain('KT42-PROXY-CANARY');
+    const text = renderRestore(rs);
+    expect(text).not.toMatch(/KUBE-/);
+    expect(jumpRulesFor('KT42').every((j) => j.args[j.args.length - 1].startsWith('KT42-'))).toBe(true);
+    // Another cluster's jumps do not count as ours.
+    expect(missingJumps(jumpRules.map((j) => `-A ${j.chain} ${j.args.join(' ')}`).join('\n'), jumpRulesFor('KT42'))).toHaveLength(jumpRules.length);
+  });
+
+  it('deletes only its own stale service chains on a full sync', () => {
+    const text = renderRestore(buildRules([], { chainPrefix: 'KT42' }), { existing: { filter: [], nat: ['KT42-SVC-OLDOLDOLDOLDOLD1', 'KUBE-SVC-OTHERCLUSTER00001', 'KT7-SEP-OTHERCLUSTER00001'] } });
+    expect(text).toContain('-X KT42-SVC-OLDOLDOLDOLDOLD1\n');
+    expect(text).not.toContain('OTHERCLUSTER');
+  });
+
+  it('gives the default cluster kube\'s names and others a short distinct prefix within iptables\' 28 characters', () => {
+    expect(chainPrefixForCluster('skiff')).toBe('KUBE');
+    const a = chainPrefixForCluster('t1234');
+    const b = chainPrefixForCluster('t1235');
+    expect(a).not.toBe(b);
+    for (const p of [a, b]) {
+      expect(validChainPrefix(p)).toBe(true);
+      const longest = [...buildRules([sp({ nodePort: 30080 })], { chainPrefix: p }).nat.keys(), ...buildRules([], { chainPrefix: p }).filter.keys()].reduce((m, c) => Math.max(m, c.length), 0);
+      expect(longest).toBeLessThanOrEqual(28);
+    }
+    expect(validChainPrefix('KUBE')).toBe(true);
+    expect(validChainPrefix('kube')).toBe(false);
+    expect(validChainPrefix('KUBERNETES')).toBe(false);
+    expect(validChainPrefix('')).toBe(false);
   });
 });

@@ -5,20 +5,54 @@
 // match in nth mode (strict round robin: rule i of n takes every (n-i)th new
 // connection that reaches it) instead of random probabilities, and the rules
 // never mention the node, so every kube-proxy on one host writes the same set.
+// Every chain name starts with a prefix, kube's KUBE unless --chain-prefix
+// gives a cluster its own, so clusters sharing a kernel do not collide.
 
 import { createHash } from 'node:crypto';
 import type { ServicePortInfo } from '../backend.js';
 
-export const kubeServicesChain = 'KUBE-SERVICES';
-export const kubeExternalServicesChain = 'KUBE-EXTERNAL-SERVICES';
-export const kubeNodePortsChain = 'KUBE-NODEPORTS';
-export const kubePostroutingChain = 'KUBE-POSTROUTING';
-export const kubeMarkMasqChain = 'KUBE-MARK-MASQ';
-export const kubeForwardChain = 'KUBE-FORWARD';
-export const kubeFirewallChain = 'KUBE-FIREWALL';
 export const masqueradeMark = '0x4000';
-/** Empty; its disappearance tells kube-proxy that someone flushed its rules (kube's KUBE-PROXY-CANARY). */
-export const canaryChain = 'KUBE-PROXY-CANARY';
+
+/** Kube's own chain prefix, and the default. */
+export const defaultChainPrefix = 'KUBE';
+
+/**
+ * The top-level chains for one chain prefix. Kube's are KUBE-SERVICES and so
+ * on; a cluster that shares its kernel with another gets its own prefix
+ * (--chain-prefix), so that neither rewrites, flushes or deletes the other's.
+ */
+export function chainNames(prefix: string = defaultChainPrefix) {
+  return {
+    services: `${prefix}-SERVICES`,
+    externalServices: `${prefix}-EXTERNAL-SERVICES`,
+    nodePorts: `${prefix}-NODEPORTS`,
+    postrouting: `${prefix}-POSTROUTING`,
+    markMasq: `${prefix}-MARK-MASQ`,
+    forward: `${prefix}-FORWARD`,
+    firewall: `${prefix}-FIREWALL`,
+    /** Empty; its disappearance tells kube-proxy that someone flushed its rules (kube's KUBE-PROXY-CANARY). */
+    canary: `${prefix}-PROXY-CANARY`,
+  };
+}
+
+/**
+ * Longest prefix: KUBE-SVC-<16 characters> is 25 of the 28 characters
+ * iptables allows in a chain name, and the prefix replaces KUBE's 4.
+ */
+export const maxChainPrefixLength = 7;
+
+export function validChainPrefix(prefix: string): boolean {
+  return new RegExp(`^[A-Z][A-Z0-9]{0,${maxChainPrefixLength - 1}}$`).test(prefix);
+}
+
+/**
+ * The prefix `skiff up` gives a cluster's kube-proxies: kube's own for the
+ * default cluster, otherwise K and six characters of a hash of the name, so
+ * that clusters side by side on one host keep apart.
+ */
+export function chainPrefixForCluster(name: string): string {
+  return name === 'skiff' ? defaultChainPrefix : 'K' + hash16(`cluster/${name}`).slice(0, 6);
+}
 
 export type TableName = 'filter' | 'nat';
 
@@ -27,6 +61,8 @@ export type Chains = Map<string, string[]>;
 export interface RuleSet {
   filter: Chains;
   nat: Chains;
+  /** Whose chains these are: a full sync deletes stale service chains with this prefix only. */
+  chainPrefix: string;
 }
 
 export interface RuleOptions {
@@ -36,6 +72,8 @@ export interface RuleOptions {
   masqueradeAll?: boolean;
   /** --nodeport-addresses: CIDRs whose local addresses serve NodePorts; empty means every local address. */
   nodePortAddresses?: string[];
+  /** --chain-prefix (KUBE unless set). */
+  chainPrefix?: string;
 }
 
 /** A rule in a built-in chain that sends traffic to one of ours (kube's iptablesJumpChains). */
@@ -51,18 +89,23 @@ function jump(table: TableName, chain: string, target: string, comment: string, 
 }
 
 /** Inserted first in each built-in chain so that Docker's rules (also matching local destinations) never see a ClusterIP first. */
-export const jumpRules: JumpRule[] = [
-  jump('filter', 'INPUT', kubeExternalServicesChain, 'kubernetes externally-visible service portals', newConn),
-  jump('filter', 'FORWARD', kubeExternalServicesChain, 'kubernetes externally-visible service portals', newConn),
-  jump('filter', 'INPUT', kubeNodePortsChain, 'kubernetes health check service ports'),
-  jump('filter', 'FORWARD', kubeServicesChain, 'kubernetes service portals', newConn),
-  jump('filter', 'OUTPUT', kubeServicesChain, 'kubernetes service portals', newConn),
-  jump('filter', 'FORWARD', kubeForwardChain, 'kubernetes forwarding rules'),
-  { table: 'filter', chain: 'INPUT', args: ['-j', kubeFirewallChain] },
-  jump('nat', 'OUTPUT', kubeServicesChain, 'kubernetes service portals'),
-  jump('nat', 'PREROUTING', kubeServicesChain, 'kubernetes service portals'),
-  jump('nat', 'POSTROUTING', kubePostroutingChain, 'kubernetes postrouting rules'),
-];
+export function jumpRulesFor(prefix: string = defaultChainPrefix): JumpRule[] {
+  const c = chainNames(prefix);
+  return [
+    jump('filter', 'INPUT', c.externalServices, 'kubernetes externally-visible service portals', newConn),
+    jump('filter', 'FORWARD', c.externalServices, 'kubernetes externally-visible service portals', newConn),
+    jump('filter', 'INPUT', c.nodePorts, 'kubernetes health check service ports'),
+    jump('filter', 'FORWARD', c.services, 'kubernetes service portals', newConn),
+    jump('filter', 'OUTPUT', c.services, 'kubernetes service portals', newConn),
+    jump('filter', 'FORWARD', c.forward, 'kubernetes forwarding rules'),
+    { table: 'filter', chain: 'INPUT', args: ['-j', c.firewall] },
+    jump('nat', 'OUTPUT', c.services, 'kubernetes service portals'),
+    jump('nat', 'PREROUTING', c.services, 'kubernetes service portals'),
+    jump('nat', 'POSTROUTING', c.postrouting, 'kubernetes postrouting rules'),
+  ];
+}
+
+export const jumpRules: JumpRule[] = jumpRulesFor();
 
 const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 function base32(buf: Buffer): string {
@@ -94,12 +137,12 @@ function hash16(s: string): string {
 }
 
 /** kube's portProtoHash: the same service port gets the same chain on every node and across restarts. */
-export function serviceChain(prefix: 'KUBE-SVC-' | 'KUBE-EXT-', name: string, protocol: string): string {
+export function serviceChain(prefix: string, name: string, protocol: string): string {
   return prefix + hash16(name + protocol.toLowerCase());
 }
 
-export function endpointChain(name: string, protocol: string, endpoint: string): string {
-  return 'KUBE-SEP-' + hash16(name + protocol.toLowerCase() + endpoint);
+export function endpointChain(name: string, protocol: string, endpoint: string, chainPrefix: string = defaultChainPrefix): string {
+  return `${chainPrefix}-SEP-` + hash16(name + protocol.toLowerCase() + endpoint);
 }
 
 /** Quote as iptables-restore tokenizes: double quotes around anything with a space. */
@@ -110,8 +153,10 @@ function q(s: string): string {
 export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions = {}): RuleSet {
   const filter: Chains = new Map();
   const nat: Chains = new Map();
-  for (const c of [kubeServicesChain, kubeExternalServicesChain, kubeNodePortsChain, kubeForwardChain, kubeFirewallChain]) filter.set(c, []);
-  for (const c of [kubeServicesChain, kubeNodePortsChain, kubePostroutingChain, kubeMarkMasqChain, canaryChain]) nat.set(c, []);
+  const prefix = opts.chainPrefix ?? defaultChainPrefix;
+  const c = chainNames(prefix);
+  for (const x of [c.services, c.externalServices, c.nodePorts, c.forward, c.firewall]) filter.set(x, []);
+  for (const x of [c.services, c.nodePorts, c.postrouting, c.markMasq, c.canary]) nat.set(x, []);
 
   const f = (chain: string, ...rule: string[]) => filter.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
   const n = (chain: string, ...rule: string[]) => {
@@ -119,47 +164,47 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
     nat.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
   };
 
-  f(kubeForwardChain, '-m comment --comment', q('kubernetes forwarding rules'), `-m mark --mark ${masqueradeMark}/${masqueradeMark}`, '-j ACCEPT');
-  f(kubeForwardChain, '-m comment --comment', q('kubernetes forwarding conntrack rule'), '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
+  f(c.forward, '-m comment --comment', q('kubernetes forwarding rules'), `-m mark --mark ${masqueradeMark}/${masqueradeMark}`, '-j ACCEPT');
+  f(c.forward, '-m comment --comment', q('kubernetes forwarding conntrack rule'), '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT');
   // route_localnet lets NodePorts answer on 127.0.0.1; this keeps anything from outside the host from reaching loopback services through it.
-  f(kubeFirewallChain, '-m comment --comment', q('block incoming localnet connections'), '-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
+  f(c.firewall, '-m comment --comment', q('block incoming localnet connections'), '-d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP');
 
-  n(kubePostroutingChain, `-m mark ! --mark ${masqueradeMark}/${masqueradeMark} -j RETURN`);
+  n(c.postrouting, `-m mark ! --mark ${masqueradeMark}/${masqueradeMark} -j RETURN`);
   // Clear the mark so a packet re-traversing (after IPsec, say) is not masqueraded again.
-  n(kubePostroutingChain, `-j MARK --xor-mark ${masqueradeMark}`);
-  n(kubePostroutingChain, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE --random-fully');
-  n(kubeMarkMasqChain, `-j MARK --or-mark ${masqueradeMark}`);
+  n(c.postrouting, `-j MARK --xor-mark ${masqueradeMark}`);
+  n(c.postrouting, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE --random-fully');
+  n(c.markMasq, `-j MARK --or-mark ${masqueradeMark}`);
 
   for (const sp of ports) {
     const proto = sp.protocol.toLowerCase();
     const m = `-m ${proto} -p ${proto}`;
     if (sp.endpoints.length === 0) {
       // As kube: no DNAT, and a REJECT so clients fail at once instead of timing out.
-      f(kubeServicesChain, '-m comment --comment', q(`${sp.name} has no endpoints`), m, `-d ${sp.clusterIP} --dport ${sp.port}`, '-j REJECT');
-      if (sp.nodePort) f(kubeExternalServicesChain, '-m comment --comment', q(`${sp.name} has no endpoints`), '-m addrtype --dst-type LOCAL', m, `--dport ${sp.nodePort}`, '-j REJECT');
+      f(c.services, '-m comment --comment', q(`${sp.name} has no endpoints`), m, `-d ${sp.clusterIP} --dport ${sp.port}`, '-j REJECT');
+      if (sp.nodePort) f(c.externalServices, '-m comment --comment', q(`${sp.name} has no endpoints`), '-m addrtype --dst-type LOCAL', m, `--dport ${sp.nodePort}`, '-j REJECT');
       continue;
     }
-    const svc = serviceChain('KUBE-SVC-', sp.name, sp.protocol);
+    const svc = serviceChain(`${prefix}-SVC-`, sp.name, sp.protocol);
     const clusterComment = q(`${sp.name} cluster IP`);
-    n(kubeServicesChain, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${svc}`);
+    n(c.services, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${svc}`);
 
     if (sp.nodePort) {
-      const ext = serviceChain('KUBE-EXT-', sp.name, sp.protocol);
-      n(kubeNodePortsChain, '-m comment --comment', q(sp.name), m, `--dport ${sp.nodePort}`, `-j ${ext}`);
+      const ext = serviceChain(`${prefix}-EXT-`, sp.name, sp.protocol);
+      n(c.nodePorts, '-m comment --comment', q(sp.name), m, `--dport ${sp.nodePort}`, `-j ${ext}`);
       // externalTrafficPolicy Cluster: the endpoint may be anywhere, so replies must come back through this host.
-      n(ext, '-m comment --comment', q(`masquerade traffic for ${sp.name} external destinations`), `-j ${kubeMarkMasqChain}`);
+      n(ext, '-m comment --comment', q(`masquerade traffic for ${sp.name} external destinations`), `-j ${c.markMasq}`);
       n(ext, `-j ${svc}`);
     }
 
     nat.set(svc, nat.get(svc) ?? []);
     if (opts.masqueradeAll) {
-      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${kubeMarkMasqChain}`);
+      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${c.markMasq}`);
     } else if (opts.clusterCIDR) {
-      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${kubeMarkMasqChain}`);
+      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${c.markMasq}`);
     }
     const seps = sp.endpoints.map((e) => {
       const ep = `${e.ip}:${e.port}`;
-      return { ep, chain: endpointChain(sp.name, sp.protocol, ep) };
+      return { ep, chain: endpointChain(sp.name, sp.protocol, ep, prefix) };
     });
     if (sp.affinitySeconds > 0) {
       for (const s of seps) n(svc, '-m comment --comment', q(`${sp.name} -> ${s.ep}`), `-m recent --name ${s.chain} --rcheck --seconds ${sp.affinitySeconds} --reap`, `-j ${s.chain}`);
@@ -172,7 +217,7 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
     for (const s of seps) {
       const ip = s.ep.slice(0, s.ep.lastIndexOf(':'));
       // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
-      n(s.chain, '-m comment --comment', q(sp.name), `-s ${ip}`, `-j ${kubeMarkMasqChain}`);
+      n(s.chain, '-m comment --comment', q(sp.name), `-s ${ip}`, `-j ${c.markMasq}`);
       const recent = sp.affinitySeconds > 0 ? `-m recent --name ${s.chain} --set ` : '';
       n(s.chain, '-m comment --comment', q(sp.name), `${recent}${m}`, `-j DNAT --to-destination ${s.ep}`);
     }
@@ -182,16 +227,16 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
   const nodePortComment = q('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
   const addrs = opts.nodePortAddresses ?? [];
   if (addrs.length === 0 || addrs.some((a) => a === '0.0.0.0/0')) {
-    n(kubeServicesChain, '-m comment --comment', nodePortComment, '-m addrtype --dst-type LOCAL', `-j ${kubeNodePortsChain}`);
+    n(c.services, '-m comment --comment', nodePortComment, '-m addrtype --dst-type LOCAL', `-j ${c.nodePorts}`);
   } else {
-    for (const cidr of addrs) n(kubeServicesChain, '-m comment --comment', nodePortComment, `-d ${cidr}`, `-j ${kubeNodePortsChain}`);
+    for (const cidr of addrs) n(c.services, '-m comment --comment', nodePortComment, `-d ${cidr}`, `-j ${c.nodePorts}`);
   }
-  return { filter, nat };
+  return { filter, nat, chainPrefix: prefix };
 }
 
 /** Chains that belong to one service port or endpoint: the ones a sync may delete. */
-export function isServiceChain(name: string): boolean {
-  return /^KUBE-(SVC|SEP|EXT|SVL|FW)-/.test(name);
+export function isServiceChain(name: string, chainPrefix: string = defaultChainPrefix): boolean {
+  return name.startsWith(`${chainPrefix}-`) && /^(SVC|SEP|EXT|SVL|FW)-/.test(name.slice(chainPrefix.length + 1));
 }
 
 /**
@@ -258,8 +303,8 @@ export function renderRestore(desired: RuleSet, opts: RenderOptions = {}): strin
       if (!before || before.length !== rules.length || before.some((r, i) => r !== rules[i])) write.push(chain);
     }
     const stale = new Set<string>();
-    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain)) stale.add(chain);
-    if (!opts.previous) for (const chain of opts.existing?.[table] ?? []) if (!want.has(chain) && isServiceChain(chain)) stale.add(chain);
+    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
+    if (!opts.previous) for (const chain of opts.existing?.[table] ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
     const staleList = [...stale].sort();
     if (write.length === 0 && staleList.length === 0) continue;
     out.push(`*${table}`);

@@ -9,6 +9,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { chainPrefixForCluster } from '../../kube-proxy/iptables/rules.js';
 import { skiffUp, type TestCluster } from '../util/cluster.js';
 import { waitFor } from '../util/ports.js';
 
@@ -49,10 +50,12 @@ function fromContainer(id: string, host: string, port: number, n: number): Map<s
   return counts;
 }
 
-function kubeRules(): string[] {
+/** This cluster's kube-proxy rules (its own --chain-prefix: other clusters on this kernel have theirs), counters stripped, sorted. */
+function kubeRules(c: TestCluster): string[] {
+  const prefix = `${chainPrefixForCluster(c.nodes[0].replace(/-node-1$/, ''))}-`;
   return execFileSync('iptables-save', [], { encoding: 'utf8' })
     .split('\n')
-    .filter((l) => /KUBE-/.test(l) && !l.startsWith('#'))
+    .filter((l) => l.includes(prefix) && !l.startsWith('#'))
     .map((l) => l.replace(/\[\d+:\d+\]/g, ''))
     .sort();
 }
@@ -77,7 +80,7 @@ describe.each(['iptables', 'userspace'] as const)('Services through kube-proxy i
   });
   afterAll(async () => {
     await c?.down();
-    if (mode === 'iptables') expect(kubeRules()).toEqual([]);
+    if (c && mode === 'iptables') expect(kubeRules(c)).toEqual([]);
   });
 
   it('spreads 30 connections to the ClusterIP exactly 10 per pod', async () => {
@@ -153,7 +156,9 @@ describe.each(['iptables', 'userspace'] as const)('Services through kube-proxy i
   });
 
   it.runIf(mode === 'iptables')('keeps forwarding while kube-proxy restarts, with an identical rule set', async () => {
-    const before = kubeRules();
+    const before = kubeRules(c);
+    // Under this cluster's own chain prefix.
+    expect(before.some((l) => l.includes('default/web:http cluster IP'))).toBe(true);
     const stateFile = path.join(c.home, 'state.json');
     const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
     const proxies = state.processes.filter((p: any) => p.name.startsWith('kube-proxy'));
@@ -170,7 +175,7 @@ describe.each(['iptables', 'userspace'] as const)('Services through kube-proxy i
     const health = proxies.map((p: any) => p.health as string);
     await waitFor('proxies healthy', async () => (await Promise.all(health.map((h: string) => fetch(h).then((r) => r.ok, () => false)))).every(Boolean), 30_000, 200);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(kubeRules()).toEqual(before);
+    expect(kubeRules(c)).toEqual(before);
     expect((await spread(clusterIP, 80, 6)).size).toBe(3);
   });
 
@@ -178,7 +183,7 @@ describe.each(['iptables', 'userspace'] as const)('Services through kube-proxy i
     await c.kubectl.ok(['delete', 'service', 'web']);
     await waitFor('connection refused', () => hit(clusterIP, 80, 1000).then(() => false, () => true), 30_000, 200);
     if (mode === 'iptables') {
-      await waitFor('no rules mention default/web', () => !kubeRules().some((l) => l.includes('default/web')), 30_000, 200);
+      await waitFor('no rules mention default/web', () => !kubeRules(c).some((l) => l.includes('default/web')), 30_000, 200);
     }
   });
 });

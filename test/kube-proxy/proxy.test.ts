@@ -11,7 +11,8 @@ import { RestClient } from '../../client/rest.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { waitFor } from '../util/ports.js';
 import { serviceChain } from '../../kube-proxy/iptables/rules.js';
-import { hit, kubeRules, makeServiceRangeLocal, removeContainers, runCleanup, spread, startKubeProxy, startPods, type KubeProxyProcess } from './harness.js';
+import { execFileSync } from 'node:child_process';
+import { hit, kubeProxyMain, kubeRules, makeServiceRangeLocal, removeContainers, runCleanup, spread, startKubeProxy, startPods, type KubeProxyProcess } from './harness.js';
 
 let api: ApiServerProcess;
 let client: RestClient;
@@ -138,6 +139,23 @@ describe.each(['iptables', 'userspace'] as const)('kube-proxy in %s mode', (mode
     await waitFor('rules restored', () => kubeRules().some((l) => l.includes(`default/${name}:http cluster IP`)), 15_000, 200);
     await waitFor('jumps restored', () => kubeRules().some((l) => l.startsWith('-A PREROUTING') && l.includes('KUBE-SERVICES')), 5_000, 200);
     expect(Object.keys(await spread(clusterIP(), 80, 6)).sort()).toEqual(['pod-a', 'pod-b', 'pod-c']);
+  });
+
+  it.runIf(mode === 'iptables')('keeps its rules while another cluster\'s kube-proxy (its own --chain-prefix) syncs and cleans up on the same kernel', async () => {
+    await sleep(1200);
+    const before = kubeRules();
+    const others = () => execFileSync('iptables-save', [], { encoding: 'utf8' }).split('\n').filter((l) => l.includes('KTEST2-'));
+    const other = await startKubeProxy(api.url, { mode, node: 'node-b', args: ['--chain-prefix=KTEST2'] });
+    try {
+      await waitFor('the other cluster\'s rules', () => others().some((l) => l.includes(`default/${name}:http cluster IP`)), 10_000, 200);
+      expect(kubeRules()).toEqual(before);
+    } finally {
+      await other.stop();
+      execFileSync(process.execPath, [kubeProxyMain, '--cleanup', '--chain-prefix=KTEST2'], { stdio: 'pipe', timeout: 60_000 });
+    }
+    expect(others()).toEqual([]);
+    expect(kubeRules()).toEqual(before);
+    expect(await spread(clusterIP(), 80, 30)).toEqual({ 'pod-a': 10, 'pod-b': 10, 'pod-c': 10 });
   });
 
   it('serves /metrics with the sync metrics', async () => {
