@@ -14,7 +14,8 @@
 //    pod's IP (the limit), then through a Service whose one endpoint is that pod, the ClusterIP and the NodePort on
 //    127.0.0.1, with kube-proxy in iptables mode and then in userspace mode.
 //    This part uses the host's tables; it waits (bounded) until no other
-//    cluster's kube-proxy runs, since both would rewrite KUBE-SERVICES.
+//    kube-proxy with kube's KUBE- chains runs, since both would rewrite
+//    KUBE-SERVICES (clusters from `skiff up --name` have prefixes of their own).
 // Everything it starts (etcd, API server, kube-proxy, containers, rules) is
 // removed at the end, also on failure or SIGINT/SIGTERM.
 
@@ -131,9 +132,11 @@ async function syncBench(): Promise<SyncResult> {
   return JSON.parse(out.trim().split('\n').pop()!) as SyncResult;
 }
 
+/** Other kube-proxies writing kube's own KUBE- chains, as the one this bench starts does (a --chain-prefix of their own keeps them apart). */
 function otherKubeProxies(): string[] {
   try {
-    return execFileSync('pgrep', ['-af', 'dist/kube-proxy/main.js'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    return execFileSync('pgrep', ['-af', 'dist/kube-proxy/main.js'], { encoding: 'utf8' }).split('\n')
+      .filter((l) => l && !l.includes('--cleanup') && (!l.includes('--chain-prefix=') || l.includes('--chain-prefix=KUBE ') || l.endsWith('--chain-prefix=KUBE')));
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
@@ -159,7 +162,7 @@ try {
 
   const deadline = Date.now() + 600_000;
   while (otherKubeProxies().length && Date.now() < deadline) {
-    console.log(`waiting for other clusters' kube-proxies to stop (they share KUBE-SERVICES): ${otherKubeProxies().length} running`);
+    console.log(`waiting for other kube-proxies with KUBE- chains to stop: ${otherKubeProxies().length} running`);
     await new Promise((res) => setTimeout(res, 10_000));
   }
   if (otherKubeProxies().length) throw new Error('other kube-proxies still running after 10 minutes; not touching their rules');
