@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, chainPrefixForCluster, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, serviceChain, validChainPrefix } from './rules.js';
+import { buildRules, chainPrefixForCluster, largeClusterEndpointsThreshold, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, serviceChain, validChainPrefix } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -230,5 +230,25 @@ describe('chain prefix (clusters sharing one kernel)', () => {
     expect(validChainPrefix('kube')).toBe(false);
     expect(validChainPrefix('KUBERNETES')).toBe(false);
     expect(validChainPrefix('')).toBe(false);
+  });
+});
+
+describe('large cluster mode', () => {
+  const many = (total: number) => Array.from({ length: total / 10 }, (_, i) => sp({
+    name: `ns1/svc${i}`, clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`,
+    endpoints: Array.from({ length: 10 }, (_, e) => ({ ip: `172.18.${i % 250}.${e + 1}`, port: 8080 })),
+  }));
+
+  it('drops the comments of per-endpoint rules past 1,000 endpoints, as kube does, and keeps the others', () => {
+    const big = buildRules(many(largeClusterEndpointsThreshold + 10));
+    const svc0 = serviceChain('KUBE-SVC-', 'ns1/svc0', 'TCP');
+    const sep0 = endpointChain('ns1/svc0', 'TCP', '172.18.0.1:8080');
+    expect(big.nat.get(svc0)![0]).toBe(`-A ${svc0} -m statistic --mode nth --every 10 --packet 0 -j ${sep0}`);
+    expect(big.nat.get(sep0)).toEqual([`-A ${sep0} -s 172.18.0.1 -j KUBE-MARK-MASQ`, `-A ${sep0} -m tcp -p tcp -j DNAT --to-destination 172.18.0.1:8080`]);
+    expect(big.nat.get('KUBE-SERVICES')![0]).toContain('--comment "ns1/svc0 cluster IP"');
+
+    const small = buildRules(many(largeClusterEndpointsThreshold));
+    expect(small.nat.get(svc0)![0]).toContain('--comment "ns1/svc0 -> 172.18.0.1:8080"');
+    expect(small.nat.get(sep0)![0]).toContain('--comment ns1/svc0');
   });
 });

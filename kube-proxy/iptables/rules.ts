@@ -158,10 +158,17 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
   for (const x of [c.services, c.externalServices, c.nodePorts, c.forward, c.firewall]) filter.set(x, []);
   for (const x of [c.services, c.nodePorts, c.postrouting, c.markMasq, c.canary]) nat.set(x, []);
 
+  // Kube's "large cluster mode": past 1,000 endpoints the per-endpoint rules go without comments, which makes the
+  // rule set much smaller and its restore faster (appendServiceCommentLocked in pkg/proxy/iptables/proxier.go).
+  let totalEndpoints = 0;
+  for (const sp of ports) totalEndpoints += sp.endpoints.length;
+  const largeCluster = totalEndpoints > largeClusterEndpointsThreshold;
+  const epComment = (text: string) => (largeCluster ? '' : `-m comment --comment ${q(text)}`);
+
   const f = (chain: string, ...rule: string[]) => filter.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
   const n = (chain: string, ...rule: string[]) => {
     if (!nat.has(chain)) nat.set(chain, []);
-    nat.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
+    nat.get(chain)!.push(`-A ${chain} ${rule.filter(Boolean).join(' ')}`);
   };
 
   f(c.forward, '-m comment --comment', q('kubernetes forwarding rules'), `-m mark --mark ${masqueradeMark}/${masqueradeMark}`, '-j ACCEPT');
@@ -207,19 +214,19 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
       return { ep, chain: endpointChain(sp.name, sp.protocol, ep, prefix) };
     });
     if (sp.affinitySeconds > 0) {
-      for (const s of seps) n(svc, '-m comment --comment', q(`${sp.name} -> ${s.ep}`), `-m recent --name ${s.chain} --rcheck --seconds ${sp.affinitySeconds} --reap`, `-j ${s.chain}`);
+      for (const s of seps) n(svc, epComment(`${sp.name} -> ${s.ep}`), `-m recent --name ${s.chain} --rcheck --seconds ${sp.affinitySeconds} --reap`, `-j ${s.chain}`);
     }
     seps.forEach((s, i) => {
       const left = seps.length - i;
       const pick = left > 1 ? `-m statistic --mode nth --every ${left} --packet 0 ` : '';
-      n(svc, '-m comment --comment', q(`${sp.name} -> ${s.ep}`), `${pick}-j ${s.chain}`);
+      n(svc, epComment(`${sp.name} -> ${s.ep}`), `${pick}-j ${s.chain}`);
     });
     for (const s of seps) {
       const ip = s.ep.slice(0, s.ep.lastIndexOf(':'));
       // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
-      n(s.chain, '-m comment --comment', q(sp.name), `-s ${ip}`, `-j ${c.markMasq}`);
+      n(s.chain, epComment(sp.name), `-s ${ip}`, `-j ${c.markMasq}`);
       const recent = sp.affinitySeconds > 0 ? `-m recent --name ${s.chain} --set ` : '';
-      n(s.chain, '-m comment --comment', q(sp.name), `${recent}${m}`, `-j DNAT --to-destination ${s.ep}`);
+      n(s.chain, epComment(sp.name), `${recent}${m}`, `-j DNAT --to-destination ${s.ep}`);
     }
   }
 
@@ -253,6 +260,9 @@ export function isServiceChain(name: string, chainPrefix: string = defaultChainP
  * That costs about one iptables-save, so small (partial) syncs go without.
  */
 export const listFirstChains = 500;
+
+/** Kube's largeClusterEndpointsThreshold. */
+export const largeClusterEndpointsThreshold = 1000;
 
 /**
  * The jump rules that iptables-save output (one table's, or several
