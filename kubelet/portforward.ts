@@ -145,7 +145,8 @@ async function forward(target: PortForwardTarget, port: number, data: SpdyStream
   }
   forwards.inc({ result: 'success' });
   let timer: NodeJS.Timeout | undefined;
-  const finish = () => {
+  const finish = (why = 'done') => {
+    log.debug('port-forward finishing', { why });
     clearTimeout(timer);
     sock.destroy();
     if (!data.destroyed) data.end();
@@ -153,13 +154,25 @@ async function forward(target: PortForwardTarget, port: number, data: SpdyStream
   };
   // After one direction ends the other gets a second to drain, then everything closes.
   const oneDone = () => {
-    if (!timer) timer = setTimeout(finish, 1000);
+    if (!timer) timer = setTimeout(() => finish('timeout after one side ended'), 1000);
   };
-  sock.on('error', () => finish());
-  data.on('close', () => finish());
+  let up = 0;
+  let down = 0;
+  data.on('data', (d: Buffer) => { up += d.length; });
+  sock.on('data', (d: Buffer) => { down += d.length; });
+  sock.on('close', () => log.debug('port-forward connection closed', { pod: target.pod.metadata.name, port, bytesToPod: up, bytesFromPod: down }));
+  sock.on('error', (e) => {
+    log.debug('port-forward connection failed', { pod: target.pod.metadata.name, port, error: e.message });
+    finish();
+  });
+  // Reset by the client or its connection gone: what was written still reaches the pod, then the timer ends it.
+  data.on('close', () => {
+    sock.end();
+    oneDone();
+  });
   data.pipe(sock);
   sock.pipe(data, { end: false });
-  data.on('end', oneDone);
+  data.on('end', () => { log.debug('port-forward client finished sending', { bytesToPod: up }); oneDone(); });
   sock.on('end', () => {
     // The pod closed its side: FIN the data stream now so the client's copy ends.
     data.end();

@@ -99,7 +99,7 @@ describe('SpdyConnection', () => {
       const block = await compress(encodeHeaderBlock(headers));
       client.write(controlFrame(FrameType.SYN_STREAM, flags, Buffer.concat([u32(id), u32(0), Buffer.from([0, 0]), block])));
     };
-    return { client, conn, streams, syn, frames: frameReader(client) };
+    return { client, sock, conn, streams, syn, frames: frameReader(client) };
   }
 
   it('hands out streams with their headers, replies, carries data both ways and half-closes with FIN', async () => {
@@ -143,6 +143,38 @@ describe('SpdyConnection', () => {
     const gone = new Promise((r) => conn.on('close', r));
     client.write(controlFrame(FrameType.GOAWAY, 0, Buffer.concat([u32(0), u32(0)])));
     await gone;
+    client.destroy();
+  });
+
+  it('stops reading the connection while a stream\'s reader lags, and resumes when it reads', async () => {
+    const { client, sock, streams, syn } = await pair();
+    await syn(1, { streamtype: 'data', port: '1' });
+    await until(() => streams[0]);
+    streams[0].reply();
+    const chunk = Buffer.alloc(60_000, 'q');
+    for (let i = 0; i < 80; i++) client.write(dataFrame(1, i === 79 ? 1 : 0, chunk));
+    await until(() => (sock.isPaused() ? true : undefined));
+    let total = 0;
+    streams[0].on('data', (d: Buffer) => (total += d.length));
+    await new Promise((r) => streams[0].on('end', r));
+    expect(total).toBe(80 * 60_000);
+    expect(sock.isPaused()).toBe(false);
+    client.destroy();
+  });
+
+  it('still delivers what came before a RST_STREAM, then ends the stream', async () => {
+    // kubectl resets its data stream as soon as its side is done; the bytes before it must reach the pod.
+    const { client, streams, syn } = await pair();
+    await syn(1, { streamtype: 'data', port: '1' });
+    await until(() => streams[0]);
+    streams[0].reply();
+    // One write, so the RST is read together with the data while the reader has not started yet.
+    client.write(Buffer.concat([dataFrame(1, 0, Buffer.alloc(20_000, 'a')), dataFrame(1, 1, Buffer.alloc(20_000, 'b')), controlFrame(FrameType.RST_STREAM, 0, Buffer.concat([u32(1), u32(5)]))]));
+    await new Promise((r) => setTimeout(r, 100));
+    let total = 0;
+    streams[0].on('data', (d: Buffer) => (total += d.length));
+    await new Promise((r) => streams[0].on('close', r));
+    expect(total).toBe(40_000);
     client.destroy();
   });
 

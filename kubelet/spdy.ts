@@ -190,14 +190,25 @@ export class SpdyStream extends Duplex {
   }
 
   /** The peer aborted the stream. */
+  /**
+   * The peer aborted the stream. What it sent before the RST is still
+   * delivered (spdystream hands every frame to the reader in order), then
+   * the reader sees the end; nothing more is sent.
+   */
   onReset(): void {
     this.resetDone = true;
     this.conn.forget(this.id);
-    this.destroy();
+    if (!this.remoteFin) {
+      this.remoteFin = true;
+      this.push(null);
+    }
+    if (this.readableEnded || this.readableLength === 0) this.destroy();
+    else this.once('end', () => this.destroy());
   }
 
   onData(data: Buffer, fin: boolean): void {
-    if (data.length && !this.remoteFin) this.push(data);
+    // A reader that falls behind stalls the whole connection, as spdystream's blocking frame handler does.
+    if (data.length && !this.remoteFin && !this.push(data)) this.conn.hold(this.id);
     if (fin && !this.remoteFin) {
       this.remoteFin = true;
       this.push(null);
@@ -210,7 +221,13 @@ export class SpdyStream extends Duplex {
   }
 
   override _read(): void {
-    // Data is pushed as frames arrive; spdystream has no flow control to pause the peer with.
+    // SPDY windows are not used (spdystream ignores them); TCP back-pressure is what slows the peer.
+    this.conn.release(this.id);
+  }
+
+  override _destroy(e: Error | null, cb: (e?: Error | null) => void): void {
+    this.conn.release(this.id);
+    cb(e);
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
@@ -290,6 +307,18 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
     this.streams.delete(id);
   }
 
+  private readonly held = new Set<number>();
+
+  /** Stop reading the socket until the stream's reader catches up. */
+  hold(id: number): void {
+    this.held.add(id);
+    this.socket.pause();
+  }
+
+  release(id: number): void {
+    if (this.held.delete(id) && this.held.size === 0 && !this.closed) this.socket.resume();
+  }
+
   /** GOAWAY, then the socket closes once written. */
   goAway(status = 0): void {
     if (this.closed) return;
@@ -300,6 +329,7 @@ export class SpdyConnection extends EventEmitter<SpdyConnectionEvents> {
 
   close(): void {
     if (this.closed) return;
+    log.debug('SPDY connection closed', { streams: this.streams.size });
     this.closed = true;
     for (const s of this.streams.values()) s.destroy();
     this.streams.clear();

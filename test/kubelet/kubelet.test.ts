@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -215,8 +216,12 @@ describe('kubelet on Docker', () => {
     // kubectl 1.32 tunnels SPDY over WebSocket by default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it upgrade to SPDY directly.
     execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
     for (const websockets of ['true', 'false']) {
+      // A listener in the pod that keeps what it is sent: the upload direction.
+      const sink = websockets === 'true' ? 9000 : 9001;
+      execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', `nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
       const local = await freePort();
-      const pf = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local}:8080`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+      const localSink = await freePort();
+      const pf = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local}:8080`, `${localSink}:${sink}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
       let out = '';
       pf.stdout!.on('data', (d) => (out += d));
       pf.stderr!.on('data', (d) => (out += d));
@@ -231,6 +236,15 @@ describe('kubelet on Docker', () => {
         const big = await (await fetch(`http://127.0.0.1:${local}/big`)).text();
         expect(big.length).toBe(300_000);
         expect(/^x+$/.test(big)).toBe(true);
+        const upload = crypto.randomBytes(3_000_000);
+        await new Promise<void>((resolve, reject) => {
+          const sock = net.connect(localSink, '127.0.0.1', () => sock.end(upload));
+          sock.on('error', reject);
+          sock.on('close', () => resolve());
+          sock.resume();
+        });
+        const want = crypto.createHash('md5').update(upload).digest('hex');
+        await waitFor('upload complete in the pod', () => execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'md5sum', `/tmp/up${sink}`], { encoding: 'utf8' }).startsWith(want), 10_000, 200);
       } finally {
         pf.kill('SIGKILL');
       }
