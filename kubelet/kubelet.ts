@@ -385,7 +385,9 @@ export class Kubelet {
     return { done: true, changed: false };
   }
 
-  private serviceEnvFor(pod: Pod): Map<string, string> {
+  private async serviceEnvFor(pod: Pod): Promise<Map<string, string>> {
+    // Right after start the pod list may arrive before the service list: give it a moment rather than fail the container.
+    for (let i = 0; i < 100 && this.serviceInformer && !this.serviceInformer.hasSynced(); i++) await sleep(50);
     if (!this.serviceInformer?.hasSynced()) throw new ConfigError('CreateContainerConfigError', 'services have not yet been read at least once, cannot construct envvars');
     return serviceEnv(this.serviceInformer.lister.list(), pod.metadata.namespace ?? 'default', pod.spec.enableServiceLinks !== false);
   }
@@ -430,7 +432,7 @@ export class Kubelet {
       await this.images.ensure(pod, c);
       const cfg = await buildContainerConfig(pod, c, {
         node: this.o.nodeName, hostIP: this.o.nodeIP, podIP: sandbox.ip, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
-        services: this.serviceEnvFor(pod),
+        services: await this.serviceEnvFor(pod),
       });
       // A leftover with the same attempt number (a start that failed) would clash by name.
       for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
