@@ -2,12 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import { WebSocket } from 'ws';
 import { R } from '../api/resources.js';
 import type { Pod, Service } from '../api/types.js';
 import { FakeClient } from '../client/fake.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { waitFor } from '../test/util/ports.js';
 import { Kubelet } from './kubelet.js';
+import { createServer } from './server.js';
 import { FakeRuntime } from './runtime/fake.js';
 import type { ContainerConfig } from './runtime/interface.js';
 
@@ -287,5 +290,28 @@ describe('Kubelet with the fake runtime', () => {
     const off = envOf('nolinks');
     expect(off.get('KUBERNETES_SERVICE_HOST')).toBe('10.96.0.1');
     expect([...off.keys()].some((k) => k.startsWith('MY_DB_'))).toBe(false);
+  });
+
+  it('sizes a tty exec from the resize kubectl sends just after connecting, not 0x0', async () => {
+    const { runtime, kubelet, get } = setup(pod('t'));
+    await waitFor('Running', async () => (await get('t')).status?.phase === 'Running', 5000);
+    const server = createServer({ kubelet, runtime, nodeName: NODE });
+    cleanups.push(() => server.close());
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const run = (tty: boolean) => new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${port}/exec/default/t/c?command=stty&command=size&stdin=true&stdout=true&tty=${tty}`, ['v5.channel.k8s.io']);
+      // As kubectl does: the size follows the upgrade by a few milliseconds.
+      ws.on('open', () => setTimeout(() => ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":40}')])), 50));
+      ws.on('close', () => resolve());
+      ws.on('error', reject);
+    });
+    await run(true);
+    const tty = runtime.ops('execStream').at(-1)!.args[2] as { tty: boolean; size?: unknown };
+    expect(tty).toMatchObject({ tty: true, size: { width: 100, height: 40 } });
+    // The held frame is applied again once the session exists, for runtimes that size only a started process.
+    expect(runtime.ops('resize').at(-1)!.args.slice(1)).toEqual([100, 40]);
+    await run(false);
+    expect((runtime.ops('execStream').at(-1)!.args[2] as { size?: unknown }).size).toBeUndefined();
   });
 });

@@ -14,7 +14,7 @@ import type { Pod } from '../api/types.js';
 import { logger } from '../lib/log.js';
 import { registry } from '../lib/metrics.js';
 import type { Kubelet } from './kubelet.js';
-import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
+import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type TerminalSize } from './runtime/interface.js';
 import { restartCountOf } from './status.js';
 import { sandboxOf, servePortForward } from './portforward.js';
 
@@ -152,6 +152,28 @@ async function summary(o: ServerOptions): Promise<unknown> {
 
 const protocols = ['v5.channel.k8s.io', 'v4.channel.k8s.io', 'channel.k8s.io'];
 
+/** How long a tty exec waits for the client's first resize before starting without it. */
+const FIRST_RESIZE_WAIT_MS = 1000;
+
+/** A resize frame's size (channel 4: {"Width":..,"Height":..}), if the frame is one and well formed. */
+export function parseResize(frame: Buffer): TerminalSize | undefined {
+  if (frame[0] !== 4) return undefined;
+  try {
+    const r = JSON.parse(frame.subarray(1).toString()) as { Width?: unknown; Height?: unknown };
+    if (typeof r.Width !== 'number' || typeof r.Height !== 'number' || r.Width < 0 || r.Height < 0) return undefined;
+    return { width: r.Width, height: r.Height };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The newest size among frames held before the exec began. */
+export function lastResize(frames: Buffer[]): TerminalSize | undefined {
+  let size: TerminalSize | undefined;
+  for (const f of frames) size = parseResize(f) ?? size;
+  return size;
+}
+
 /** exec runs a command in the container; attach joins the container's own stdio (tty and stdin as its spec says). */
 async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
@@ -166,12 +188,17 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, 
   const early: Buffer[] = [];
   let onFrame: ((data: Buffer) => void) | undefined;
   let closed = false;
+  let sawResize: () => void = () => {};
+  const resized = new Promise<void>((r) => { sawResize = r; });
   ws.on('message', (raw: Buffer) => {
     const data = Buffer.isBuffer(raw) ? raw : Buffer.from(raw as ArrayBuffer);
     if (onFrame) onFrame(data);
-    else early.push(data);
+    else {
+      early.push(data);
+      if (data[0] === 4) sawResize();
+    }
   });
-  ws.on('close', () => { closed = true; });
+  ws.on('close', () => { closed = true; sawResize(); });
   try {
     const pod = podOf(o.kubelet, ns, name);
     const inst = (await instancesOf(o.runtime, pod, container)).find((c) => c.state === 'running');
@@ -185,7 +212,18 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, 
       stdin: wantStdin, tty,
       stdout: q.get('stdout') !== 'false' && q.get('stdout') !== '0',
       stderr: !tty && q.get('stderr') !== 'false' && q.get('stderr') !== '0',
+      size: undefined as TerminalSize | undefined,
     };
+    if (kind === 'exec' && tty && ws.protocol !== 'channel.k8s.io') {
+      // kubectl sends its terminal's size as soon as the stream is up, but
+      // usually after the exec would already have started: a command that
+      // reads its size at once (stty size, tput cols) then sees 0x0. Waiting
+      // briefly for it lets the runtime size the terminal from the start.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([resized, new Promise((r) => { timer = setTimeout(r, FIRST_RESIZE_WAIT_MS); })]);
+      clearTimeout(timer);
+      opts.size = lastResize(early);
+    }
     const session = kind === 'exec' ? await o.runtime.execStream(inst.id, cmd, opts) : await o.runtime.attach(inst.id, opts);
     session.stdout.on('data', (d: Buffer) => send(1, d));
     session.stderr?.on('data', (d: Buffer) => send(2, d));
@@ -194,10 +232,8 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, 
       const ch = data[0];
       if (ch === 0) session.stdin?.write(data.subarray(1));
       else if (ch === 4) {
-        try {
-          const r = JSON.parse(data.subarray(1).toString()) as { Width: number; Height: number };
-          void session.resize(r.Width, r.Height);
-        } catch { /* malformed resize */ }
+        const r = parseResize(data);
+        if (r) void session.resize(r.width, r.height);
       } else if (ch === 255 && v5 && data[1] === 0) session.stdin?.end();
     };
     for (const d of early.splice(0)) onFrame(d);

@@ -5,7 +5,7 @@
 
 import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
-import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig } from './interface.js';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
 
 const zeroTime = '0001-01-01T00:00:00Z';
 
@@ -209,9 +209,20 @@ export class DockerRuntime implements Runtime {
     return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(stdout).toString(), stderr: Buffer.concat(stderr).toString(), timedOut: false };
   }
 
-  async execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession> {
-    const ex = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdin: opts.stdin, AttachStdout: opts.stdout, AttachStderr: opts.stderr, Tty: opts.tty });
-    const stream = await ex.start({ hijack: true, stdin: opts.stdin, Tty: opts.tty });
+  async execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean; size?: TerminalSize }): Promise<ExecSession> {
+    const size = opts.tty && opts.size?.width && opts.size.height ? opts.size : undefined;
+    // ConsoleSize (Engine API 1.42+) sizes the terminal before the process
+    // starts; older engines ignore the field, and there only a resize right at
+    // start can win the race against a command that reads its size at once.
+    const consoleSize: { ConsoleSize?: [number, number] } = size ? { ConsoleSize: [size.height, size.width] } : {};
+    const ex = await this.docker.getContainer(id).exec({ Cmd: cmd, AttachStdin: opts.stdin, AttachStdout: opts.stdout, AttachStderr: opts.stderr, Tty: opts.tty, ...consoleSize });
+    const starting = ex.start({ hijack: true, stdin: opts.stdin, Tty: opts.tty, ...consoleSize } as Docker.ExecStartOptions);
+    // The engine holds an exec resize until the process has started, so
+    // sending it alongside start applies it as early as the engine allows;
+    // engines that refuse a resize before start get it again once started.
+    const early = size ? ex.resize({ h: size.height, w: size.width }).then(() => true, () => false) : undefined;
+    const stream = await starting;
+    if (early && size) void early.then((ok) => ok || ex.resize({ h: size.height, w: size.width }).catch(() => {}));
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     if (opts.tty) stream.pipe(stdout);

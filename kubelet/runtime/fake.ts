@@ -3,7 +3,7 @@
 // and exec answers come from a test-supplied function.
 
 import { PassThrough, Readable } from 'node:stream';
-import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig } from './interface.js';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
 
 export interface FakeCall { op: string; args: unknown[] }
 
@@ -138,11 +138,12 @@ export class FakeRuntime implements Runtime {
     return this.execHandler(id, cmd);
   }
 
-  async execStream(id: string, cmd: string[]): Promise<ExecSession> {
+  async execStream(id: string, cmd: string[], opts?: { tty: boolean; size?: TerminalSize }): Promise<ExecSession> {
+    this.rec('execStream', id, cmd, opts);
     const r = this.execHandler(id, cmd);
     const stdout = new PassThrough();
     stdout.end(r.stdout);
-    return { stdout, resize: async () => {}, exitCode: Promise.resolve(r.exitCode) };
+    return { stdout, resize: async (cols, rows) => { this.rec('resize', id, cols, rows); }, exitCode: Promise.resolve(r.exitCode) };
   }
 
   async attach(id: string): Promise<ExecSession> {

@@ -85,6 +85,12 @@ export interface LogOptions {
 
 export interface ExecResult { exitCode: number; stdout: string; stderr: string; timedOut: boolean }
 
+/** A terminal's size as kubectl sends it on the resize channel. */
+export interface TerminalSize {
+  width: number;
+  height: number;
+}
+
 export interface ExecSession {
   /** Demultiplexed output (one stream when tty). */
   stdout: Readable;
@@ -131,7 +137,12 @@ export interface Runtime {
   /** Run a command to completion with a deadline (probes, preStop hooks). */
   exec(id: string, cmd: string[], timeoutMs: number): Promise<ExecResult>;
   /** An interactive exec for the kubelet's /exec endpoint. */
-  execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
+  /**
+   * size is the client's terminal when it sent one before the exec began: a
+   * runtime that can size the new terminal before the process starts should,
+   * since a short command (stty size, tput) reads it at once.
+   */
+  execStream(id: string, cmd: string[], opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean; size?: TerminalSize }): Promise<ExecSession>;
   /** Attach to the container's own stdio (kubectl attach); exitCode settles with the container's when the streams end. */
   attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
   stats(id: string): Promise<ContainerStats | undefined>;

@@ -212,6 +212,33 @@ describe('kubelet on Docker', () => {
     expect(stdin.out).toBe('HELLO\n');
   });
 
+  it('runs kubectl exec -it in a terminal: sized as the outer one, raw bytes, no stray NUL', async () => {
+    // script gives kubectl a real pty sized 40x100. Its stdin stays open until
+    // the end: at EOF script types the terminal's EOF character, which in
+    // kubectl's raw mode arrives in the container as a NUL (docker exec -it
+    // shows the same), so closing early would test script, not the kubelet.
+    // The sleep: like containerd's CRI, Docker (Engine API < 1.42) sizes an
+    // exec's terminal only once it has started.
+    const inner = `sh -c 'tty; sleep 0.3; stty size; read l; echo got:$l'`;
+    const r = await new Promise<{ code: number; out: string }>((resolve) => {
+      const p = spawn('script', ['-qec', `stty rows 40 cols 100; kubectl --server=${api.url} exec -it web -- ${inner}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      let out = '';
+      let typed = false;
+      p.stdout.on('data', (d) => {
+        out += d.toString('latin1');
+        if (!typed && /\d+ \d+\r\n/.test(out)) { typed = true; p.stdin.write('hi\r'); }
+      });
+      const t = setTimeout(() => p.kill('SIGKILL'), 30_000);
+      p.on('close', (code) => { clearTimeout(t); p.stdin.destroy(); resolve({ code: code ?? -1, out }); });
+    });
+    expect(r.code, JSON.stringify(r.out)).toBe(0);
+    expect(r.out).toMatch(/^\/dev\/pts\/\d+\r\n40 100\r\n/);
+    // The container's terminal echoes what was typed, then the line read back.
+    expect(r.out).toContain('hi\r\ngot:hi\r\n');
+    expect(r.out).not.toContain('\0');
+    expect(r.out).not.toContain('^@');
+  });
+
   it('forwards a local port to the pod with kubectl port-forward (WebSocket tunnel and SPDY)', async () => {
     // kubectl 1.32 tunnels SPDY over WebSocket by default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it upgrade to SPDY directly.
     execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
