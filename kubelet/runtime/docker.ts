@@ -5,7 +5,11 @@
 
 import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
+import { logger } from '../../lib/log.js';
+import { enableHairpin } from './hairpin.js';
 import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
+
+const log = logger('kubelet');
 
 const zeroTime = '0001-01-01T00:00:00Z';
 
@@ -106,6 +110,9 @@ export class DockerRuntime implements Runtime {
       HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable', AutoRemove: false },
     });
     await c.start();
+    const pid = (await c.inspect()).State?.Pid;
+    // A pod that cannot reach itself through its Service is a broken network, not a slower one: log, keep the pod.
+    if (pid) await enableHairpin(pid).catch((e: Error) => log.warn('could not enable hairpin mode', { sandbox: cfg.name, error: e.message }));
     return c.id;
   }
 
