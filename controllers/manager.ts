@@ -64,7 +64,7 @@ export class ControllerManager {
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
     add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
     add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
-    add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs }), 1);
+    add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs, recorder: o.recorderFor('node-controller') }), 1);
     add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);
   }
 

@@ -47,7 +47,7 @@ const client = new RestClient(connectionFromFlags(flags), { component: 'kubelet'
 const runtime = new DockerRuntime(flags.containerRuntimeEndpoint);
 const recorder = new EventRecorder(client, { component: 'kubelet', host: nodeName });
 const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, rootDir, podInfraImage: flags.podInfraContainerImage, recorder });
-const node = new NodeAgent({ client, runtime, nodeName, nodeIP: flags.nodeIp, port: flags.port, rootDir, maxPods: flags.maxPods, cpu: flags.cpu || undefined, memory: flags.memory || undefined });
+const node = new NodeAgent({ client, runtime, nodeName, nodeIP: flags.nodeIp, port: flags.port, rootDir, maxPods: flags.maxPods, cpu: flags.cpu || undefined, memory: flags.memory || undefined, recorder });
 
 collectDefaultMetrics();
 const server = createServer({ kubelet, runtime, nodeName });

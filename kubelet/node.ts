@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
-import type { Lease, Node, NodeCondition, NodeStatus } from '../api/types.js';
+import type { KubeObject, Lease, Node, NodeCondition, NodeStatus } from '../api/types.js';
+import type { EventRecorder } from '../client/events.js';
 import type { Client } from '../client/interfaces.js';
 import { logger } from '../lib/log.js';
 import type { Runtime } from './runtime/interface.js';
@@ -34,7 +35,16 @@ export interface NodeAgentOptions {
   renewIntervalMs?: number;
   statusUpdateMs?: number;
   statusReportMs?: number;
+  recorder?: EventRecorder;
 }
+
+/** The event reason the kubelet records when a condition turns to a status (nodestatus setters). */
+const conditionEvents: Record<string, Record<string, string>> = {
+  MemoryPressure: { True: 'NodeHasInsufficientMemory', False: 'NodeHasSufficientMemory' },
+  DiskPressure: { True: 'NodeHasDiskPressure', False: 'NodeHasNoDiskPressure' },
+  PIDPressure: { True: 'NodeHasInsufficientPID', False: 'NodeHasSufficientPID' },
+  Ready: { True: 'NodeReady', False: 'NodeNotReady' },
+};
 
 function readFile(p: string): string {
   try {
@@ -55,6 +65,8 @@ export class NodeAgent {
   private lastConditions = '';
   private runtimeVersion = '';
   private runtimeUp = true;
+  /** Until the first status update has checked the runtime, Ready is False, as the kubelet starts out. */
+  private runtimeChecked = false;
 
   constructor(private readonly o: NodeAgentOptions) {}
 
@@ -82,9 +94,11 @@ export class NodeAgent {
       cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
       cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
       cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-      this.runtimeUp
-        ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
-        : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down'),
+      !this.runtimeChecked
+        ? cond('Ready', 'False', 'KubeletNotReady', 'container runtime status check may not have completed yet')
+        : this.runtimeUp
+          ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
+          : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down'),
     ];
   }
 
@@ -122,8 +136,30 @@ export class NodeAgent {
     };
   }
 
+  /**
+   * The kubelet's nodeRef: no apiVersion, and the node's name as its uid
+   * (the kubelet refers to its Node before it has read the real uid).
+   */
+  private nodeRef(): KubeObject {
+    return { kind: 'Node', metadata: { name: this.o.nodeName, uid: this.o.nodeName } } as KubeObject;
+  }
+
+  /**
+   * recordNodeStatusEvent as the kubelet's setters call it: a pressure
+   * condition when it is new or changed, Ready only when an existing one changed.
+   */
+  private recordTransitions(old: NodeCondition[] | undefined, next: NodeCondition[] | undefined): void {
+    for (const c of next ?? []) {
+      const prev = old?.find((o) => o.type === c.type);
+      if (prev?.status === c.status || (c.type === 'Ready' && !prev)) continue;
+      const reason = conditionEvents[c.type]?.[c.status];
+      if (reason) this.o.recorder?.event(this.nodeRef(), 'Normal', reason, 'Node %s status is now: %s', this.o.nodeName, reason);
+    }
+  }
+
   /** Create the Node, or bring an existing one up to date; retried until it works. */
   async register(): Promise<Node> {
+    this.o.recorder?.event(this.nodeRef(), 'Normal', 'Starting', 'Starting kubelet.');
     this.runtimeVersion = (await this.o.runtime.version()).version;
     const nodes = this.o.client.resource<Node>(R.nodes);
     for (let attempt = 0; ; attempt++) {
@@ -141,6 +177,9 @@ export class NodeAgent {
         // Some servers drop status on create: make sure it is there.
         if (!created.status?.conditions?.length) created = await nodes.patch(this.o.nodeName, 'merge', { status: this.status(undefined) }, { subresource: 'status' });
         this.lastReport = Date.now();
+        // The kubelet builds its initial Node afresh on every start, so its
+        // setters see no conditions and record each one, even on re-registration.
+        this.recordTransitions(undefined, created.status?.conditions);
         log.info('registered node', { node: this.o.nodeName });
         return created;
       } catch (e) {
@@ -157,6 +196,8 @@ export class NodeAgent {
       this.timers.push(t);
     };
     void this.renewLease().catch(() => {});
+    // fastStatusUpdateOnce: report Ready as soon as the runtime checks out, not a period later.
+    void this.updateStatus().catch((e) => log.warn('node update failed', { error: (e as Error).message }));
     tick(() => this.renewLease(), this.o.renewIntervalMs ?? 10_000);
     tick(() => this.updateStatus(), this.o.statusUpdateMs ?? 10_000);
   }
@@ -172,6 +213,7 @@ export class NodeAgent {
     } catch {
       this.runtimeUp = false;
     }
+    this.runtimeChecked = true;
     const nodes = this.o.client.resource<Node>(R.nodes);
     const cur = await nodes.get(this.o.nodeName).catch((e) => {
       if (isNotFound(e)) return undefined;
@@ -186,6 +228,7 @@ export class NodeAgent {
     // As the kubelet with leases: post when something changed, else every nodeStatusReportFrequency.
     if (key === this.lastConditions && Date.now() - this.lastReport < (this.o.statusReportMs ?? 60_000)) return;
     await nodes.patch(this.o.nodeName, 'merge', { status: next }, { subresource: 'status' });
+    this.recordTransitions(cur.status?.conditions, next.conditions);
     this.lastConditions = key;
     this.lastReport = Date.now();
   }

@@ -33,6 +33,22 @@ function setup(nodes: Node[], pods: Pod[] = [], leases: Lease[] = []) {
 }
 
 describe('node lifecycle controller', () => {
+  it('records RegisteredNode once per node it comes to know, and RemovingNode when one goes', async () => {
+    const informers = new FakeInformerFactory();
+    const recorder = new FakeRecorder();
+    const refs: unknown[] = [];
+    const nlc = new NodeLifecycleController({ client: new RecordingClient(), informers, now: () => T0, recorder: { event: (obj, type, reason, message) => { refs.push(obj); recorder.event(obj, type, reason, message); } } });
+    informers.informerFor<Node>(R.nodes).set(node('n1', T0 - 1000));
+    await nlc.monitor();
+    await nlc.monitor();
+    expect(recorder.events).toEqual(['Normal RegisteredNode Node n1 event: Registered Node n1 in Controller']);
+    expect(refs[0]).toEqual({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1', uid: 'uid-n1' } });
+    informers.informerFor<Node>(R.nodes).set(node('n2', T0 - 1000));
+    informers.informerFor<Node>(R.nodes).emitDelete(node('n1', T0 - 1000));
+    await nlc.monitor();
+    expect(recorder.events.slice(1)).toEqual(['Normal RegisteredNode Node n2 event: Registered Node n2 in Controller', 'Normal RemovingNode Node n1 event: Removing Node n1 from Controller']);
+  });
+
   it('leaves a node with a fresh heartbeat alone', async () => {
     const h = setup([node('n1', T0 - 10_000)]);
     await h.nlc.monitor();

@@ -6,11 +6,11 @@
 // node recovers.
 
 import { R } from '../../api/resources.js';
-import type { Lease, Node, NodeCondition, Pod, Taint } from '../../api/types.js';
+import type { KubeObject, Lease, Node, NodeCondition, Pod, Taint } from '../../api/types.js';
 import { deepCopy } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
-import type { Controller } from '../controller.js';
+import type { Controller, EventRecorder } from '../controller.js';
 import { canonicalJSON } from '../canonical.js';
 import { NOT_READY, UNREACHABLE } from './taints.js';
 
@@ -24,6 +24,8 @@ export interface NodeLifecycleOptions {
   nodeStartupGracePeriodMs?: number;
   nodeMonitorPeriodMs?: number;
   now?: () => number;
+  /** Reports as node-controller: RegisteredNode and RemovingNode. */
+  recorder?: EventRecorder;
 }
 
 export class NodeLifecycleController implements Controller {
@@ -38,6 +40,9 @@ export class NodeLifecycleController implements Controller {
   private readonly periodMs: number;
   private readonly now: () => number;
   private stop?: () => void;
+  private readonly recorder?: EventRecorder;
+  /** knownNodeSet: nodes this controller has seen, name to uid (in memory, so a restart registers them again). */
+  private readonly known = new Map<string, string>();
 
   constructor(o: NodeLifecycleOptions) {
     this.client = o.client;
@@ -48,6 +53,7 @@ export class NodeLifecycleController implements Controller {
     this.startupGracePeriodMs = o.nodeStartupGracePeriodMs ?? 60_000;
     this.periodMs = o.nodeMonitorPeriodMs ?? 5_000;
     this.now = o.now ?? Date.now;
+    this.recorder = o.recorder;
   }
 
   /** Monitors until shutDown(); one pass at a time however slow the API server is. */
@@ -76,13 +82,33 @@ export class NodeLifecycleController implements Controller {
 
   /** monitorNodeHealth: one pass over every node. */
   async monitor(): Promise<void> {
-    for (const node of this.nodes.lister.list()) {
+    const nodes = this.nodes.lister.list();
+    const seen = new Set<string>();
+    for (const node of nodes) {
+      const name = node.metadata.name!;
+      seen.add(name);
+      if (this.known.has(name)) continue;
+      this.known.set(name, node.metadata.uid ?? '');
+      this.recordNodeEvent(name, node.metadata.uid ?? '', 'RegisteredNode', `Registered Node ${name} in Controller`);
+    }
+    for (const [name, uid] of this.known) {
+      if (seen.has(name)) continue;
+      this.known.delete(name);
+      this.recordNodeEvent(name, uid, 'RemovingNode', `Removing Node ${name} from Controller`);
+    }
+    for (const node of nodes) {
       try {
         await this.monitorNode(node);
       } catch (err) {
         this.log.warn('node health update failed', { node: node.metadata.name, error: (err as Error).message });
       }
     }
+  }
+
+  /** nodeutil.RecordNodeEvent: a reference by name and uid, without resourceVersion. */
+  private recordNodeEvent(name: string, uid: string, reason: string, event: string): void {
+    const ref = { apiVersion: 'v1', kind: 'Node', metadata: { name, uid } } as KubeObject;
+    this.recorder?.event(ref, 'Normal', reason, `Node ${name} event: ${event}`);
   }
 
   private lastHeartbeat(node: Node): number | undefined {

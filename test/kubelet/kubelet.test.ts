@@ -98,6 +98,25 @@ describe('kubelet on Docker', () => {
     expect(lease.spec.holderIdentity).toBe(node);
   });
 
+  it('records the kubelet\'s node events: Starting, the pressure conditions, NodeReady', async () => {
+    const want = ['Starting', 'NodeHasSufficientMemory', 'NodeHasNoDiskPressure', 'NodeHasSufficientPID', 'NodeReady'];
+    const events = await waitFor('node events', async () => {
+      const r = await req('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent(`involvedObject.name=${node}`)}`);
+      const items = (r.body.items ?? []) as any[];
+      return want.every((w) => items.some((e) => e.reason === w)) ? items : undefined;
+    }, 20_000, 200);
+    for (const e of events) {
+      // The kubelet's nodeRef: kind Node, the node's name as uid, no namespace or apiVersion.
+      expect(e.involvedObject).toEqual({ kind: 'Node', name: node, uid: node });
+      expect(e.source).toEqual({ component: 'kubelet', host: node });
+    }
+    const msg = (reason: string) => events.find((e) => e.reason === reason).message;
+    expect(msg('Starting')).toBe('Starting kubelet.');
+    expect(msg('NodeHasSufficientMemory')).toBe(`Node ${node} status is now: NodeHasSufficientMemory`);
+    expect(msg('NodeReady')).toBe(`Node ${node} status is now: NodeReady`);
+    expect(events.filter((e) => e.reason === 'NodeReady')).toHaveLength(1);
+  });
+
   it('runs a pod that answers on its IP, with its status, env and volumes', async () => {
     await req('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'cfg' }, data: { GREETING: 'hi', 'file.txt': 'from-configmap' } });
     await createPod('web', {
