@@ -265,6 +265,8 @@ describe('kubelet on Docker', () => {
       // A listener in the pod that keeps what it is sent: the upload direction.
       const sink = websockets === 'true' ? 9000 : 9001;
       execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', `nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
+      // The listener starts in the background: an upload before it listens would be refused (ECONNRESET here).
+      await waitFor('listener in the pod', () => execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'netstat', '-ltn'], { encoding: 'utf8' }).includes(`:${sink} `), 10_000, 100);
       const local = await freePort();
       const localSink = await freePort();
       const pf = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local}:8080`, `${localSink}:${sink}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
