@@ -75,13 +75,26 @@ function parseRevision(rv: string | undefined): number {
   return n;
 }
 
+/**
+ * A JSON response written straight to node's response: express's json/send
+ * re-encode the string into a Buffer (which node then writes separately from
+ * the headers) and run freshness checks that never apply here.
+ */
+export function sendJSON(res: Response, code: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = code;
+  res.setHeader('Content-Type', 'application/json');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
+}
+
 export function sendObject(req: Request, res: Response, r: ResourceInfo, code: number, obj: KubeObject): void {
   const table = tableOptions(req);
   if (table && obj.kind === r.kind) {
-    res.status(code).json(toTable(r, [obj], { resourceVersion: obj.metadata.resourceVersion }, table));
+    sendJSON(res, code, toTable(r, [obj], { resourceVersion: obj.metadata.resourceVersion }, table));
     return;
   }
-  res.status(code).json(obj);
+  sendJSON(res, code, obj);
 }
 
 export async function get(ctx: RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
@@ -104,10 +117,10 @@ export async function list(ctx: RestContext, req: Request, res: Response, info: 
   const meta = { resourceVersion: String(out.revision), ...(out.continue ? { continue: out.continue } : {}), ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}) };
   const table = tableOptions(req);
   if (table) {
-    res.json(toTable(r, out.items, meta, table));
+    sendJSON(res, 200, toTable(r, out.items, meta, table));
     return;
   }
-  res.json({ kind: r.listKind, apiVersion: apiVersionOf(r), metadata: meta, items: out.items });
+  sendJSON(res, 200, { kind: r.listKind, apiVersion: apiVersionOf(r), metadata: meta, items: out.items });
 }
 
 export function watch(ctx: RestContext, req: Request, res: Response, info: RequestInfo): void {
