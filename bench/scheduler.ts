@@ -21,6 +21,8 @@ const PODS = Number(process.env.BENCH_PODS ?? 10_000);
 const CONCURRENCY = 50;
 const ETCD_PUTS = 10_000;
 const DEADLINE_MS = 10 * 60_000;
+/** No new binding for this long means the scheduler is stuck: fail with its logs rather than wait for the deadline. */
+const STALL_MS = Number(process.env.BENCH_STALL_MS ?? 60_000);
 const NS = 'default';
 
 const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -152,7 +154,12 @@ async function main(): Promise<void> {
     /** Pod name -> ms after the scheduler started when its binding was seen. */
     const bound = new Map<string, number>();
     let allBound!: () => void;
-    const done = new Promise<void>((r) => (allBound = r));
+    let stalled!: (e: Error) => void;
+    const done = new Promise<void>((resolve, reject) => {
+      allBound = resolve;
+      stalled = reject;
+    });
+    let lastProgress = performance.now();
     let rv = listed.metadata.resourceVersion!;
     let watching = true;
     let current: { stop(): void } | undefined;
@@ -163,6 +170,7 @@ async function main(): Promise<void> {
         if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
         if (p.spec?.nodeName && !bound.has(p.metadata.name!)) {
           bound.set(p.metadata.name!, performance.now() - start);
+          lastProgress = performance.now();
           if (bound.size === PODS) allBound();
         }
       });
@@ -173,12 +181,24 @@ async function main(): Promise<void> {
     const start = performance.now();
     watch();
     sched = await startScheduler(api.url, ['--leader-elect=false']);
-    const progress = setInterval(() => console.log(`  ${bound.size}/${PODS} bound after ${((performance.now() - start) / 1000).toFixed(0)} s`), 5000);
-    await done;
+    const s = sched;
+    lastProgress = performance.now();
+    const progress = setInterval(() => {
+      console.log(`  ${bound.size}/${PODS} bound after ${((performance.now() - start) / 1000).toFixed(0)} s`);
+      const exited = s.proc.exitCode !== null || s.proc.signalCode !== null;
+      if (exited || performance.now() - lastProgress > STALL_MS) {
+        const why = exited ? `scheduler exited (${s.proc.exitCode ?? s.proc.signalCode})` : `no binding seen for ${STALL_MS / 1000} s`;
+        stalled(new Error(`bench:scheduler: ${why} at ${bound.size}/${PODS} bound; scheduler log tail:\n${s.logs() || '(empty; set SKIFF_LOG_LEVEL=info for more)'}`));
+      }
+    }, 5000);
+    try {
+      await done;
+    } finally {
+      clearInterval(progress);
+      watching = false;
+      current?.stop();
+    }
     const seconds = (performance.now() - start) / 1000;
-    clearInterval(progress);
-    watching = false;
-    current?.stop();
 
     const metrics = await sched.metrics();
     const cpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);

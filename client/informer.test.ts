@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FakeClient } from './fake.js';
-import { SharedInformerFactory } from './informer.js';
+import { LIST_PAGE_SIZE, SharedInformerFactory } from './informer.js';
+import type { Client, ListOptions, ResourceClient, ResourceRef } from './interfaces.js';
 import { R } from '../api/resources.js';
+import { errors } from '../api/errors.js';
 import type { KubeObject, Pod } from '../api/types.js';
 
 const factories: SharedInformerFactory[] = [];
@@ -154,5 +156,64 @@ describe('SharedInformer over the fake client', () => {
     f.informerFor(R.pods);
     f.start();
     await expect(f.waitForCacheSync(AbortSignal.timeout(50))).rejects.toThrow();
+  });
+});
+
+describe('SharedInformer initial list', () => {
+  /** The fake ignores limit; this wraps it the way the API server pages: offset continue tokens, one resourceVersion. */
+  function paging(fake: FakeClient, opts: { expireAfterPages?: number } = {}) {
+    const calls: ListOptions[] = [];
+    const client: Client = {
+      request: (...a) => fake.request(...a),
+      resource<T extends KubeObject>(res: ResourceRef, ns?: string): ResourceClient<T> {
+        const inner = fake.resource<T>(res, ns);
+        return {
+          ...inner,
+          list: async (o = {}) => {
+            calls.push(o);
+            const all = await inner.list({ ...o, limit: undefined, continue: undefined });
+            if (!o.limit) return all;
+            const from = o.continue ? Number(o.continue) : 0;
+            if (opts.expireAfterPages !== undefined && from >= opts.expireAfterPages * o.limit) throw errors.expired('The provided continue parameter is too old');
+            const to = from + o.limit;
+            return { ...all, items: all.items.slice(from, to), metadata: { ...all.metadata, continue: to < all.items.length ? String(to) : undefined } };
+          },
+        };
+      },
+    };
+    return { client, calls };
+  }
+
+  it('reads the collection in pages of 500 and delivers every object', async () => {
+    const fake = new FakeClient();
+    for (let i = 0; i < 1203; i++) await fake.resource<Pod>(R.pods, 'default').create(pod(`p${i}`));
+    const { client, calls } = paging(fake);
+    const f = new SharedInformerFactory(client, { backoffMs: [5, 20] });
+    factories.push(f);
+    const inf = f.informerFor<Pod>(R.pods, { fieldSelector: 'spec.nodeName=' });
+    let added = 0;
+    inf.addEventHandler({ onAdd: () => added++ });
+    f.start();
+    await f.waitForCacheSync();
+    expect(added).toBe(1203);
+    expect(inf.lister.list()).toHaveLength(1203);
+    expect(calls.map((c) => [c.limit, c.continue, c.fieldSelector])).toEqual([
+      [LIST_PAGE_SIZE, undefined, 'spec.nodeName='],
+      [LIST_PAGE_SIZE, '500', 'spec.nodeName='],
+      [LIST_PAGE_SIZE, '1000', 'spec.nodeName='],
+    ]);
+  });
+
+  it('lists in full when a continue token expires midway', async () => {
+    const fake = new FakeClient();
+    for (let i = 0; i < 1100; i++) await fake.resource<Pod>(R.pods, 'default').create(pod(`p${i}`));
+    const { client, calls } = paging(fake, { expireAfterPages: 1 });
+    const f = new SharedInformerFactory(client, { backoffMs: [5, 20] });
+    factories.push(f);
+    const inf = f.informerFor<Pod>(R.pods);
+    f.start();
+    await f.waitForCacheSync();
+    expect(inf.lister.list()).toHaveLength(1100);
+    expect(calls.map((c) => [c.limit, c.continue])).toEqual([[LIST_PAGE_SIZE, undefined], [LIST_PAGE_SIZE, '500'], [undefined, undefined]]);
   });
 });

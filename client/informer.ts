@@ -6,7 +6,7 @@
 // changed in between — deletes missed in the gap arrive with the last known state.
 
 import { isExpired, isStatusError, StatusError } from '../api/errors.js';
-import type { KubeObject, Status } from '../api/types.js';
+import type { KubeList, KubeObject, Status } from '../api/types.js';
 import { objectKey } from '../api/types.js';
 import { logger } from '../lib/log.js';
 import type { Client, Informer, InformerFactory, Lister, ResourceEventHandler, ResourceRef, WatchEventOf, WatchStream } from './interfaces.js';
@@ -25,6 +25,9 @@ export interface InformerOptions {
   /** Watch retry backoff: initial and cap. */
   backoffMs?: [number, number];
 }
+
+/** client-go's pager default. */
+export const LIST_PAGE_SIZE = 500;
 
 const defaultFreeze = process.env.NODE_ENV === 'test' || !!process.env.VITEST;
 
@@ -118,8 +121,32 @@ export class SharedInformer<T extends KubeObject = KubeObject> implements Inform
     }
   }
 
+  /**
+   * The whole collection at one resourceVersion, read in pages as client-go's pager
+   * does, so no single response (nor the server's read behind it) has to hold
+   * tens of thousands of objects. An expired continue token means a full list.
+   */
+  private async listAll(): Promise<KubeList<T>> {
+    const rc = this.client.resource<T>(this.res, this.opts.namespace);
+    const selectors = { fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector };
+    const first = await rc.list({ ...selectors, limit: LIST_PAGE_SIZE });
+    let page = first;
+    while (page.metadata.continue && this.running) {
+      try {
+        page = await rc.list({ ...selectors, limit: LIST_PAGE_SIZE, continue: page.metadata.continue });
+      } catch (e) {
+        if (!isExpired(e)) throw e;
+        log.info('list continuation expired, listing in full', { resource: this.what });
+        return rc.list(selectors);
+      }
+      for (const o of page.items) first.items.push(o);
+      first.metadata.resourceVersion = page.metadata.resourceVersion;
+    }
+    return first;
+  }
+
   private async relist(): Promise<void> {
-    const list = await this.client.resource<T>(this.res, this.opts.namespace).list({ fieldSelector: this.opts.fieldSelector, labelSelector: this.opts.labelSelector });
+    const list = await this.listAll();
     if (!this.running) return;
     // List items carry no apiVersion/kind on the wire; watch events do. Fill
     // them in so cached objects look the same either way (event recorders need them).

@@ -50,6 +50,9 @@ export class EtcdStorage implements Storage {
       // The client's default circuit breaker refuses calls for 5 s after failures, and its
       // retries multiply the deadline; we want each call to fail fast and the next to try afresh.
       faultHandling: { host: () => noop, global: noop, watchBackoff: new ConstantBackoff(250).next() },
+      // grpc-js refuses responses over 4 MiB, so an unpaged list of ~2,000 pods failed with
+      // RESOURCE_EXHAUSTED; kube's clientv3 allows math.MaxInt32 because range responses are big.
+      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1 },
     });
   }
 
