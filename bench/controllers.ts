@@ -62,6 +62,7 @@ try {
   console.log(`raw client creates:         ${rawRate.toFixed(0)} pods/s (${next} at concurrency ${flags.concurrency})`);
   console.log(`controller-manager creates: ${rate.toFixed(0)} pods/s (${created} pods)`);
   console.log(`ratio:                      ${(rate / rawRate).toFixed(2)}`);
+  if (!done) console.log(`controller-manager log tail:\n${cm.logs().split('\n').slice(-25).join('\n')}`);
   console.log(done ? `status.replicas == ${flags.pods} after ${statusSeconds.toFixed(1)} s` : `gave up after ${statusSeconds.toFixed(1)} s with ${created} pods`);
 } finally {
   await cm?.stop();
