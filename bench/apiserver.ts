@@ -1,6 +1,8 @@
 // Create throughput through the API server against raw etcd puts of the same
 // bytes at the same concurrency, in one run on one etcd; plus create latency
-// and the server's RSS with 10,000 pods stored.
+// and the server's RSS with 10,000 pods stored. CPU time per operation of each
+// process (from /proc) is printed too: on a shared machine throughput moves
+// with the neighbours' load, CPU per create much less.
 //   node dist/bench/apiserver.js [--pods=5000] [--concurrency=50]
 
 import fs from 'node:fs';
@@ -46,6 +48,23 @@ async function run(n: number, job: (i: number) => Promise<void>): Promise<{ late
   return { latencies, seconds: (performance.now() - t0) / 1000 };
 }
 
+/** User plus system CPU seconds a process has used so far. */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** CPU ms per operation of this process, the API server and etcd while `fn` runs. */
+async function measureCpu<T>(ops: number, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
+  const pids = { bench: process.pid, apiserver: srv.proc.pid!, etcd: srv.etcd?.proc.pid };
+  const before = Object.fromEntries(Object.entries(pids).filter(([, p]) => p).map(([k, p]) => [k, cpuSeconds(p!)]));
+  const result = await fn();
+  const perOp = Object.entries(before).map(([k, t]) => `${k} ${(((cpuSeconds(pids[k as keyof typeof pids]!) - t) * 1000) / ops).toFixed(2)}`).join(', ');
+  return { result, perOp: `CPU ms per op: ${perOp}` };
+}
+
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
 
 function rssMiB(pid: number): number {
@@ -59,18 +78,20 @@ try {
   const status = await post(srv.port, '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }));
   if (status !== 201) throw new Error(`creating namespace bench: HTTP ${status}`);
 
-  const raw = await run(flags.pods, async (i) => {
+  const { result: raw, perOp: rawCpu } = await measureCpu(flags.pods, () => run(flags.pods, async (i) => {
     await etcd.put(`/bench/raw/pods/bench/raw-${i}`).value(podBody(`raw-${i}`));
-  });
+  }));
   let failures = 0;
-  const api = await run(flags.pods, async (i) => {
+  const { result: api, perOp: apiCpu } = await measureCpu(flags.pods, () => run(flags.pods, async (i) => {
     const code = await post(srv.port, '/api/v1/namespaces/bench/pods', podBody(`pod-${i}`));
     if (code !== 201) failures++;
-  });
+  }));
   const rawRate = flags.pods / raw.seconds;
   const apiRate = flags.pods / api.seconds;
   console.log(`raw etcd puts:      ${rawRate.toFixed(0)}/s (${flags.pods} at concurrency ${flags.concurrency})`);
   console.log(`API server creates: ${apiRate.toFixed(0)}/s, ${failures} failed`);
+  console.log(`  raw ${rawCpu}`);
+  console.log(`  API ${apiCpu}`);
   console.log(`ratio:              ${(apiRate / rawRate).toFixed(2)} (target >= 0.5)`);
   console.log(`create latency:     p50 ${pct(api.latencies, 50).toFixed(1)} ms, p99 ${pct(api.latencies, 99).toFixed(1)} ms (target p99 < 100 ms)`);
 
