@@ -29,18 +29,21 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // test/util/apiserver.ts resolves dist/ from the source tree, so from dist/
 // the bench starts the compiled server itself.
-async function startApiServer(etcd: string): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+async function startApiServer(etcd: string, nodeArgs: string[] = []): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
+  const proc = spawn(process.execPath, [...nodeArgs, path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, SKIFF_LOG_LEVEL: 'error' },
   });
   const stop = async () => {
     if (proc.exitCode !== null || proc.signalCode !== null) return;
     const exited = new Promise((r) => proc.once('exit', r));
-    proc.kill('SIGKILL');
+    // SIGINT lets a --cpu-prof profile be written; SIGKILL if it does not go.
+    proc.kill(nodeArgs.length ? 'SIGINT' : 'SIGKILL');
+    const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
     await exited;
+    clearTimeout(timer);
   };
   await waitFor('API server /readyz', async () => {
     if (proc.exitCode !== null) throw new Error('API server exited');
@@ -114,6 +117,23 @@ function histogramQuantile(metrics: string, name: string, q: number, labelFilter
   return prevBound;
 }
 
+/** JSON log lines grouped by level, component and message, with how often each occurred. */
+function summarizeLog(tail: string): string {
+  const counts = new Map<string, number>();
+  for (const line of tail.split('\n').slice(1)) {
+    if (!line.trim()) continue;
+    let key = line;
+    try {
+      const l = JSON.parse(line) as { level?: string; component?: string; message?: string };
+      key = `${l.level} ${l.component}: ${l.message}`;
+    } catch {
+      // not JSON (a stack trace): counted as is
+    }
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return [...counts].map(([k, n]) => `  ${n} x ${k}`).join('\n');
+}
+
 async function main(): Promise<void> {
   const abort = setTimeout(() => {
     console.error(`bench:scheduler: aborting after ${DEADLINE_MS / 60_000} min`);
@@ -132,7 +152,9 @@ async function main(): Promise<void> {
     const etcdRate = await etcdWriteRate(etcd.endpoint);
     console.log(`raw etcd: ${ETCD_PUTS} puts at concurrency ${CONCURRENCY}: ${etcdRate.toFixed(0)} writes/s`);
 
-    api = await startApiServer(etcd.endpoint);
+    // BENCH_CPU_PROF=dir writes the API server's and the scheduler's CPU profiles there when they stop.
+    const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    api = await startApiServer(etcd.endpoint, prof);
     const client = new RestClient({ server: api.url }, { component: 'bench', maxSockets: CONCURRENCY });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     let t = performance.now();
@@ -180,7 +202,7 @@ async function main(): Promise<void> {
     };
     const start = performance.now();
     watch();
-    sched = await startScheduler(api.url, ['--leader-elect=false']);
+    sched = await startScheduler(api.url, ['--leader-elect=false'], prof);
     const s = sched;
     lastProgress = performance.now();
     const progress = setInterval(() => {
@@ -222,6 +244,9 @@ async function main(): Promise<void> {
     console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
     console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
     console.log(`  ratio                 ${(rate / etcdRate).toFixed(3)} (pods scheduled/s per raw etcd write/s)`);
+    // Warnings (rejected bindings, relists, dropped events) explain a slow run; say what the scheduler said, once per message.
+    const said = summarizeLog(sched.logs());
+    if (said) console.log(`\nscheduler log (last 8000 characters, by message):\n${said}`);
   } finally {
     clearTimeout(abort);
     await cleanup();

@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { logger } from '../lib/log.js';
 import { FakeClient } from './fake.js';
 import { EventRecorder } from './events.js';
 import { R } from '../api/resources.js';
@@ -59,6 +60,24 @@ describe('EventRecorder', () => {
     await rec.flush();
     // The first is taken off the queue at once; three more fit.
     expect(c.actions.filter((a) => a.verb === 'create')).toHaveLength(4);
+  });
+
+  it('logs a flood of dropped events once, with the count, not once per event', async () => {
+    const c = new FakeClient();
+    c.prependReactor('create', 'events', () => ({ handled: true, err: errors.internal('down') }));
+    // Child loggers inherit warn from the root logger; spying there sees the recorder's.
+    const root = Object.getPrototypeOf(logger('test')) as ReturnType<typeof logger>;
+    const warn = vi.spyOn(root, 'warn');
+    try {
+      const rec = new EventRecorder(c, { component: 'x', maxQueued: 3 });
+      for (let i = 0; i < 500; i++) rec.event({ ...rs, metadata: { ...rs.metadata, name: `p${i}`, uid: `u${i}` } }, 'Normal', 'Scheduled', 'm');
+      await rec.flush();
+      const drops = warn.mock.calls.filter((a) => String(a[0]).includes('dropping'));
+      expect(drops).toHaveLength(1);
+      expect(drops[0][1]).toMatchObject({ dropped: 1 });
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('filters spam per object: a burst of 25, then nothing until tokens refill', async () => {

@@ -41,11 +41,16 @@ function uniqueSuffix(): string {
   return (BigInt(Date.now()) * 1_000_000n + (process.hrtime.bigint() % 1_000_000n)).toString(16);
 }
 
+const DROP_LOG_INTERVAL_MS = 10_000;
+
 export class EventRecorder {
   private queue: Pending[] = [];
   private seen = new Map<string, Seen>();
   private buckets = new Map<string, Bucket>();
   private sending?: Promise<void>;
+  /** Dropped since the last log line about it. */
+  private dropped = 0;
+  private lastDropLog = -Infinity;
   private readonly maxQueued: number;
   private readonly cacheSize: number;
 
@@ -57,7 +62,7 @@ export class EventRecorder {
   /** Record an event about obj; the message is util.format'ed with args. Never throws, never waits. */
   event(obj: KubeObject, type: EventType, reason: string, messageFmt: string, ...args: unknown[]): void {
     if (this.queue.length >= this.maxQueued) {
-      log.warn('event queue full, dropping event', { reason, object: obj.metadata?.name });
+      this.noteDropped(reason, obj);
       return;
     }
     const message = args.length ? format(messageFmt, ...args) : messageFmt;
@@ -91,6 +96,19 @@ export class EventRecorder {
     };
     this.queue.push({ key, namespace, body });
     this.sending ??= this.drain().finally(() => (this.sending = undefined));
+  }
+
+  /**
+   * A flood drops thousands of events; a log line each would cost more than the
+   * events themselves, so say it once and then at most every 10 s with a count.
+   */
+  private noteDropped(reason: string, obj: KubeObject): void {
+    this.dropped++;
+    const now = Date.now();
+    if (now - this.lastDropLog < DROP_LOG_INTERVAL_MS) return;
+    log.warn('event queue full, dropping events', { reason, object: obj.metadata?.name, dropped: this.dropped });
+    this.lastDropLog = now;
+    this.dropped = 0;
   }
 
   /** Resolves when everything queued so far has been sent (tests, graceful shutdown). */

@@ -43,6 +43,26 @@ describe('FakeClient', () => {
     expect(s.status?.phase).toBe('Running');
   });
 
+  it('tells a selector watch an object entered (ADDED) or left (DELETED, old content, new resourceVersion), live and on replay', async () => {
+    const c = new FakeClient();
+    const pods = c.resource<Pod>(R.pods, 'default');
+    const start = await pods.create(pod('a'));
+    const live: string[] = [];
+    const w = pods.watch({ resourceVersion: start.metadata.resourceVersion, fieldSelector: 'spec.nodeName=' }, (e) => live.push(`${e.type} ${(e.object as Pod).spec.nodeName ?? ''} ${e.object.metadata.resourceVersion}`));
+    await new Promise((r) => setTimeout(r, 0));
+    await pods.createSubresource('a', 'binding', { target: { name: 'n1' } });
+    const other = await pods.create(pod('b'));
+    await pods.update({ ...other, metadata: { ...other.metadata, labels: { x: 'y' } } });
+    w.stop();
+    expect(live).toEqual(['DELETED  2', 'ADDED  3', 'MODIFIED  4']);
+
+    const replay: string[] = [];
+    const assigned = pods.watch({ resourceVersion: start.metadata.resourceVersion, fieldSelector: 'spec.nodeName!=' }, (e) => replay.push(`${e.type} ${e.object.metadata.name}`));
+    await new Promise((r) => setTimeout(r, 0));
+    assigned.stop();
+    expect(replay).toEqual(['ADDED a']);
+  });
+
   it('records actions and lets reactors inject errors', async () => {
     const c = new FakeClient();
     c.prependReactor('create', 'pods', (a) => (a.name === 'bad' ? { handled: true, err: errors.internal('injected') } : { handled: false }));

@@ -35,7 +35,23 @@ interface Watcher {
   bookmarks: boolean;
 }
 
-interface Change { rv: number; res: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubeObject }
+interface Change { rv: number; res: string; type: 'ADDED' | 'MODIFIED' | 'DELETED'; obj: KubeObject; prev?: KubeObject }
+
+/**
+ * What a watcher with a selector sees of a change, as kube's cacheWatcher: a
+ * modification that moves an object into the selector is ADDED, one that moves
+ * it out is DELETED with the previous content at the new resourceVersion.
+ */
+function viewOf(c: Change, matches: (o: KubeObject) => boolean): WatchEventOf<KubeObject> | undefined {
+  const cur = matches(c.obj);
+  if (c.type !== 'MODIFIED' || !c.prev) return cur ? { type: c.type, object: deepCopy(c.obj) } : undefined;
+  const old = matches(c.prev);
+  if (cur) return { type: old ? 'MODIFIED' : 'ADDED', object: deepCopy(c.obj) };
+  if (!old) return undefined;
+  const gone = deepCopy(c.prev);
+  gone.metadata.resourceVersion = c.obj.metadata.resourceVersion;
+  return { type: 'DELETED', object: gone };
+}
 
 const conflictMsg = 'the object has been modified; please apply your changes to the latest version and try again';
 /** Past this many changes the oldest are compacted, and watches from before them get 410. */
@@ -148,20 +164,22 @@ export class FakeClient implements Client {
       if (res.namespaced && !ns) throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
     };
 
-    const record = (type: Change['type'], obj: KubeObject) => {
-      const change = { rv: Number(obj.metadata.resourceVersion), res: key, type, obj: deepCopy(obj) };
+    const record = (type: Change['type'], obj: KubeObject, prev?: KubeObject) => {
+      const change: Change = { rv: Number(obj.metadata.resourceVersion), res: key, type, obj: deepCopy(obj), prev: prev && deepCopy(prev) };
       this.history.push(change);
       if (this.history.length > historyLimit) this.history.shift();
       for (const w of [...this.watchers]) {
-        if (w.res !== key || (w.namespace && w.namespace !== obj.metadata.namespace) || !w.matches(obj)) continue;
-        w.emit({ type, object: deepCopy(obj) });
+        if (w.res !== key || (w.namespace && w.namespace !== obj.metadata.namespace)) continue;
+        const e = viewOf(change, w.matches);
+        if (e) w.emit(e);
       }
     };
 
     const store = (obj: KubeObject, type: 'ADDED' | 'MODIFIED'): KubeObject => {
+      const prev = objects.get(idOf(obj.metadata.name!));
       obj.metadata.resourceVersion = String(++this.rv);
       objects.set(idOf(obj.metadata.name!), obj);
-      record(type, obj);
+      record(type, obj, type === 'MODIFIED' ? prev : undefined);
       return deepCopy(obj);
     };
 
@@ -313,7 +331,9 @@ export class FakeClient implements Client {
             return;
           }
           for (const c of this.history) {
-            if (c.rv > since && c.res === key && (!ns || c.obj.metadata.namespace === ns) && w.matches(c.obj)) onEvent({ type: c.type, object: deepCopy(c.obj) });
+            if (c.rv <= since || c.res !== key || (ns && c.obj.metadata.namespace !== ns)) continue;
+            const e = viewOf(c, w.matches);
+            if (e) onEvent(e);
           }
         }
         if (!ended) this.watchers.add(w);

@@ -138,6 +138,23 @@ describe('Scheduler over the fake client', () => {
     expect(events.events[0].message).toBe('Binding rejected: etcd unavailable');
   });
 
+  it('lists and watches pods once, and frees the room of a pod that finished', async () => {
+    const client = new FakeClient([R.nodes, makeNode('n1', { cpu: '1' })]);
+    const pods = client.resource<Pod>(R.pods, 'default');
+    await pods.create(bare(makePod('done-soon', { cpu: '800m', nodeName: 'n1' })));
+    await start(client);
+    await pods.create(bare(makePod('waiting', { cpu: '500m' })));
+    await until('waiting found unschedulable', async () => (await pods.get('waiting')).status?.conditions?.some((c) => c.type === 'PodScheduled' && c.status === 'False'));
+
+    const done = await pods.get('done-soon');
+    await pods.updateStatus({ ...done, status: { ...done.status, phase: 'Succeeded' } });
+    const bound = await until('waiting bound', async () => (await pods.get('waiting')).spec.nodeName);
+    expect(bound).toBe('n1');
+    // One informer feeds cache and queue, as kube-scheduler's, so one list and one watch of pods.
+    const podCalls = client.actions.filter((a) => a.resource === 'pods' && (a.verb === 'list' || a.verb === 'watch'));
+    expect(podCalls.map((a) => a.verb)).toEqual(['list', 'watch']);
+  });
+
   it('ignores pods for another scheduler', async () => {
     const client = new FakeClient([R.nodes, makeNode('n1')]);
     await start(client);

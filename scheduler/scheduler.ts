@@ -6,7 +6,7 @@
 import { isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
 import { objectKey, type KubeObject, type Node, type Pod, type PodCondition } from '../api/types.js';
-import type { Client, InformerFactory } from '../client/interfaces.js';
+import type { Client, InformerFactory, ResourceEventHandler } from '../client/interfaces.js';
 import { logger } from '../lib/log.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { Algorithm, FitError } from './algorithm.js';
@@ -61,6 +61,24 @@ function nodeSchedulingPropertiesChanged(a: Node, b: Node): boolean {
   );
 }
 
+/**
+ * client-go's FilteringResourceEventHandler: an update that moves an object into
+ * the filter is an add, one that moves it out is a delete (of the old state).
+ */
+function filtering<T>(filter: (o: T) => boolean, h: ResourceEventHandler<T>): ResourceEventHandler<T> {
+  return {
+    onAdd: (o) => filter(o) && h.onAdd?.(o),
+    onUpdate: (o, n) => {
+      const older = filter(o);
+      const newer = filter(n);
+      if (older && newer) h.onUpdate?.(o, n);
+      else if (newer) h.onAdd?.(n);
+      else if (older) h.onDelete?.(o);
+    },
+    onDelete: (o) => filter(o) && h.onDelete?.(o),
+  };
+}
+
 export class Scheduler {
   readonly cache: SchedulerCache;
   readonly queue: SchedulingQueue;
@@ -87,16 +105,22 @@ export class Scheduler {
     return !pod.spec.nodeName && this.responsibleFor(pod) && !this.cache.hasPod(pod);
   }
 
-  /** Register informers and handlers; call before informers.start(). */
+  /**
+   * Register informers and handlers; call before informers.start(). As
+   * kube-scheduler, one pod informer (non-terminal pods) feeds both the cache
+   * (assigned pods) and the queue (this scheduler's pending pods) through
+   * filtering handlers: a single list and watch, and a binding arrives as one
+   * MODIFIED event rather than a DELETED on one selector and an ADDED on another.
+   */
   private wire(): void {
     const inf = this.opts.informers;
-    const active = 'status.phase!=Succeeded,status.phase!=Failed';
-    inf.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName=,${active}` }).addEventHandler({
+    const pods = inf.informerFor<Pod>(R.pods, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
+    pods.addEventHandler(filtering((p) => !p.spec.nodeName && this.responsibleFor(p), {
       onAdd: (p) => this.pending(p) && this.queue.add(p),
       onUpdate: (_o, p) => this.pending(p) && this.queue.update(p),
       onDelete: (p) => this.queue.delete(p),
-    });
-    inf.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName!=,${active}` }).addEventHandler({
+    }));
+    pods.addEventHandler(filtering((p) => !!p.spec.nodeName, {
       onAdd: (p) => {
         this.cache.addPod(p);
         this.queue.delete(p);
@@ -106,7 +130,7 @@ export class Scheduler {
         this.cache.removePod(p);
         this.queue.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
       },
-    });
+    }));
     inf.informerFor<Node>(R.nodes).addEventHandler({
       onAdd: (n) => {
         this.cache.addNode(n);

@@ -25,9 +25,10 @@ process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
 
-export async function startScheduler(master: string, extraArgs: string[] = []): Promise<SchedulerProcess> {
+/** nodeArgs go to node itself, e.g. --cpu-prof for the benchmark's profile. */
+export async function startScheduler(master: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<SchedulerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [main, `--master=${master}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
+  const proc = spawn(process.execPath, [...nodeArgs, main, `--master=${master}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   let tail = '';
