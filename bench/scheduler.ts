@@ -205,8 +205,14 @@ async function main(): Promise<void> {
     sched = await startScheduler(api.url, ['--leader-elect=false'], prof);
     const s = sched;
     lastProgress = performance.now();
+    // The scheduler's own count of answered bindings, next to what the watch has seen, tells a slow scheduler from a lagging watch.
+    const answered = async (): Promise<string> => {
+      const m = await s.metrics().catch(() => '');
+      return /^scheduler_schedule_attempts_total\{result="scheduled"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
+    };
     const progress = setInterval(() => {
-      console.log(`  ${bound.size}/${PODS} bound after ${((performance.now() - start) / 1000).toFixed(0)} s`);
+      const at = ((performance.now() - start) / 1000).toFixed(0);
+      void answered().then((n) => console.log(`  ${bound.size}/${PODS} bound (seen by a watch), ${n} bindings answered, after ${at} s`));
       const exited = s.proc.exitCode !== null || s.proc.signalCode !== null;
       if (exited || performance.now() - lastProgress > STALL_MS) {
         const why = exited ? `scheduler exited (${s.proc.exitCode ?? s.proc.signalCode})` : `no binding seen for ${STALL_MS / 1000} s`;
