@@ -262,9 +262,10 @@ describe('kubelet on Docker', () => {
     // kubectl 1.32 tunnels SPDY over WebSocket by default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it upgrade to SPDY directly.
     execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
     for (const websockets of ['true', 'false']) {
-      // A listener in the pod that keeps what it is sent: the upload direction.
+      // A listener in the pod that keeps what it is sent: the upload direction. Its stdin stays open: a
+      // background nc reading /dev/null would end its side at once and reset an upload still arriving.
       const sink = websockets === 'true' ? 9000 : 9001;
-      execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', `nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
+      execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', `sleep 60 2>/dev/null | nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
       // The listener starts in the background: an upload before it listens would be refused (ECONNRESET here).
       await waitFor('listener in the pod', () => execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'netstat', '-ltn'], { encoding: 'utf8' }).includes(`:${sink} `), 10_000, 100);
       const local = await freePort();
