@@ -217,18 +217,26 @@ export class Store {
         const marked = this.markForDeletion(current, options);
         return { object: marked ?? current, deleted: !marked };
       }
-      let marked: KubeObject | undefined;
-      const out = await this.storage.guaranteedUpdate(key, undefined, (current) => {
-        checkPreconditions(r, name, current, options.preconditions);
-        marked = this.markForDeletion(current, options);
-        return marked ?? current;
-      });
-      if (marked) return { object: out, deleted: false };
-      const deleted = await this.storage.delete(key, { resourceVersion: out.metadata.resourceVersion }, (current) => {
-        checkPreconditions(r, name, current, options.preconditions);
-      });
-      await this.hooks.afterDelete?.(deleted);
-      return { object: deleted, deleted: true };
+      for (let attempt = 0; ; attempt++) {
+        let marked: KubeObject | undefined;
+        const out = await this.storage.guaranteedUpdate(key, undefined, (current) => {
+          checkPreconditions(r, name, current, options.preconditions);
+          marked = this.markForDeletion(current, options);
+          return marked ?? current;
+        });
+        if (marked) return { object: out, deleted: false };
+        try {
+          // The resourceVersion guards against a write (a new finalizer, say) landing between the check and the
+          // delete; it is ours, not the caller's, so losing that race means deciding again, as kube's conditional delete does.
+          const deleted = await this.storage.delete(key, { resourceVersion: out.metadata.resourceVersion }, (current) => {
+            checkPreconditions(r, name, current, options.preconditions);
+          });
+          await this.hooks.afterDelete?.(deleted);
+          return { object: deleted, deleted: true };
+        } catch (e) {
+          if (!(e instanceof StorageError && e.code === 'Conflict') || attempt >= 16) throw e;
+        }
+      }
     } catch (e) {
       throw toStatus(e, r, name);
     }

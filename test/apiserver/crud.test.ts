@@ -221,6 +221,28 @@ describe('object lifecycle rules', () => {
     expect((await api.get(`${path}/fin`)).status).toBe(404);
   });
 
+  it('a delete racing with writes to the object succeeds instead of answering 409', async () => {
+    // A controller writing status while a user deletes is the normal case; only the user's own preconditions may conflict.
+    const path = '/api/v1/namespaces/default/configmaps';
+    for (let round = 0; round < 5; round++) {
+      const name = `racy-${round}`;
+      await api.post(path, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name }, data: { n: '0' } });
+      let stop = false;
+      const writers = Array.from({ length: 4 }, async () => {
+        for (let i = 0; !stop && i < 200; i++) {
+          const r = await api.patch(`${path}/${name}`, { data: { n: String(i) } }, 'application/merge-patch+json');
+          if (r.status === 404) return;
+        }
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      const del = await api.del(`${path}/${name}`);
+      stop = true;
+      await Promise.all(writers);
+      expect(del.status, del.text).toBe(200);
+      expect((await api.get(`${path}/${name}`)).status).toBe(404);
+    }
+  });
+
   it('propagationPolicy Orphan and Foreground add their finalizers', async () => {
     const path = '/apis/apps/v1/namespaces/default/replicasets';
     for (const [policy, finalizer] of [['Orphan', 'orphan'], ['Foreground', 'foregroundDeletion']]) {
