@@ -230,40 +230,41 @@ export class DockerRuntime implements Runtime {
     const early = size ? ex.resize({ h: size.height, w: size.width }).then(() => true, () => false) : undefined;
     const stream = await starting;
     if (early && size) void early.then((ok) => ok || ex.resize({ h: size.height, w: size.width }).catch(() => {}));
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    if (opts.tty) stream.pipe(stdout);
-    else this.docker.modem.demuxStream(stream, stdout, stderr);
-    const exitCode = new Promise<number>((resolve) => {
-      const done = () => {
-        stdout.end();
-        stderr.end();
-        ex.inspect().then((i) => resolve(i.ExitCode ?? 0), () => resolve(-1));
-      };
-      stream.once('end', done);
-      stream.once('error', done);
+    return this.session(stream, opts, {
+      exitCode: () => ex.inspect().then((i) => i.ExitCode ?? 0),
+      resize: (w, h) => ex.resize({ w, h }),
     });
-    return {
-      stdout,
-      stderr: opts.tty ? undefined : stderr,
-      stdin: opts.stdin ? stream : undefined,
-      resize: async (cols, rows) => { await ex.resize({ w: cols, h: rows }).catch(() => {}); },
-      exitCode,
-    };
   }
 
   async attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession> {
     const c = this.docker.getContainer(id);
     const stream = (await c.attach({ stream: true, stdin: opts.stdin, stdout: opts.stdout, stderr: opts.stderr, hijack: true, logs: false })) as unknown as Duplex;
+    const session = this.session(stream, opts, {
+      // Detaching from a container that keeps running is a success.
+      exitCode: () => c.inspect().then((i) => (i.State.Running ? 0 : i.State.ExitCode ?? 0)),
+      resize: (w, h) => c.resize({ w, h }),
+    });
+    return { ...session, close: () => stream.destroy() };
+  }
+
+  /** A hijacked exec or attach stream as an ExecSession: a TTY stream is raw, otherwise Docker multiplexes stdout and stderr. */
+  private session(
+    stream: Duplex,
+    opts: { stdin: boolean; tty: boolean },
+    o: { exitCode(): Promise<number>; resize(w: number, h: number): Promise<unknown> },
+  ): ExecSession {
     const stdout = new PassThrough();
     const stderr = new PassThrough();
     if (opts.tty) stream.pipe(stdout);
     else this.docker.modem.demuxStream(stream, stdout, stderr);
     const exitCode = new Promise<number>((resolve) => {
+      let ended = false;
       const done = () => {
+        if (ended) return;
+        ended = true;
         stdout.end();
         stderr.end();
-        c.inspect().then((i) => resolve(i.State.Running ? 0 : i.State.ExitCode ?? 0), () => resolve(-1));
+        o.exitCode().then(resolve, () => resolve(-1));
       };
       stream.once('end', done);
       stream.once('close', done);
@@ -273,9 +274,8 @@ export class DockerRuntime implements Runtime {
       stdout,
       stderr: opts.tty ? undefined : stderr,
       stdin: opts.stdin ? stream : undefined,
-      resize: async (cols, rows) => { await c.resize({ w: cols, h: rows }).catch(() => {}); },
+      resize: async (cols, rows) => { await o.resize(cols, rows).catch(() => {}); },
       exitCode,
-      close: () => (stream as unknown as { destroy(): void }).destroy(),
     };
   }
 
