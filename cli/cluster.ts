@@ -6,12 +6,12 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeKubeconfig } from '../client/kubeconfig.js';
 import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
+import { freePort, portInUse } from './ports.js';
 
 export interface ClusterOptions {
   home: string;
@@ -70,25 +70,6 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(true));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)));
-  });
 }
 
 async function waitHealthy(url: string, what: string, rec: ProcessRecord, timeoutMs = 60_000): Promise<void> {

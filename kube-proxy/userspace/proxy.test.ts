@@ -3,6 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
 import { Balancer, UserspaceBackend } from './proxy.js';
+import { freePort } from '../../cli/ports.js';
 
 /** A TCP server that writes its name and closes, on a kernel-chosen port. */
 async function namedServer(name: string): Promise<{ port: number; server: net.Server }> {
@@ -11,11 +12,6 @@ async function namedServer(name: string): Promise<{ port: number; server: net.Se
   return { port: (server.address() as net.AddressInfo).port, server };
 }
 
-async function freePort(): Promise<number> {
-  const { port, server } = await namedServer('x');
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 function ask(port: number): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdProcess } from './etcd.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort, isAddressInUse, waitFor } from './ports.js';
 
 /** The repository root, from test/util or from its compiled copy in dist/test/util. */
 function repoRoot(): string {
@@ -52,8 +52,8 @@ process.once('exit', () => {
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServerProcess> {
   const etcd = opts.etcd ? undefined : await startEtcd();
   const endpoint = opts.etcd ?? etcd!.endpoint;
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  let url = `http://127.0.0.1:${port}`;
   const args = [
     mainJs,
     `--etcd-servers=${endpoint}`,
@@ -96,11 +96,22 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     });
   };
   let proc: ChildProcess;
-  try {
-    proc = await launch();
-  } catch (e) {
-    await etcd?.stop();
-    throw e;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      proc = await launch();
+      break;
+    } catch (e) {
+      // Another suite bound the port between our probe and the server's listen.
+      if (attempt < 5 && isAddressInUse(String(e))) {
+        port = await freePort();
+        url = `http://127.0.0.1:${port}`;
+        args[4] = `--port=${port}`;
+        stderr = '';
+        continue;
+      }
+      await etcd?.stop();
+      throw e;
+    }
   }
   const handle: ApiServerProcess = {
     url,

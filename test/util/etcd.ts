@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort, waitFor } from './ports.js';
+import { freePort, isAddressInUse, waitFor } from './ports.js';
 
 export interface EtcdProcess {
   endpoint: string;
@@ -18,41 +18,52 @@ export interface EtcdProcess {
 }
 
 export async function startEtcd(opts: { quotaBytes?: number } = {}): Promise<EtcdProcess> {
-  const clientPort = await freePort();
-  const peerPort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-etcd-'));
-  const endpoint = `http://127.0.0.1:${clientPort}`;
-  const args = [
-    '--name', 'skiff-test',
-    '--data-dir', dataDir,
-    '--listen-client-urls', endpoint,
-    '--advertise-client-urls', endpoint,
-    '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
-    '--initial-cluster', `skiff-test=http://127.0.0.1:${peerPort}`,
-    '--quota-backend-bytes', String(opts.quotaBytes ?? 4 * 1024 * 1024 * 1024),
-    '--log-level', 'error',
-  ];
-  const handle: EtcdProcess = {
-    endpoint,
-    dataDir,
-    proc: undefined as unknown as ChildProcess,
-    async stop() {
-      await kill(handle.proc);
+  // Another suite can bind a port between our probe and etcd's bind; then
+  // etcd exits at once and we try again on new ports.
+  for (let attempt = 1; ; attempt++) {
+    const clientPort = await freePort();
+    const peerPort = await freePort();
+    const endpoint = `http://127.0.0.1:${clientPort}`;
+    const args = [
+      '--name', 'skiff-test',
+      '--data-dir', dataDir,
+      '--listen-client-urls', endpoint,
+      '--advertise-client-urls', endpoint,
+      '--listen-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-advertise-peer-urls', `http://127.0.0.1:${peerPort}`,
+      '--initial-cluster', `skiff-test=http://127.0.0.1:${peerPort}`,
+      '--quota-backend-bytes', String(opts.quotaBytes ?? 4 * 1024 * 1024 * 1024),
+      '--log-level', 'error',
+    ];
+    let proc: ChildProcess;
+    try {
+      proc = await launch(args, endpoint);
+    } catch (e) {
+      if (attempt < 5 && isAddressInUse(String(e))) {
+        // A fresh directory: the failed start may have recorded its peer URL.
+        fs.rmSync(dataDir, { recursive: true, force: true });
+        fs.mkdirSync(dataDir);
+        continue;
+      }
       fs.rmSync(dataDir, { recursive: true, force: true });
-    },
-    async restart() {
-      await kill(handle.proc);
-      handle.proc = await launch(args, endpoint);
-    },
-  };
-  try {
-    handle.proc = await launch(args, endpoint);
-  } catch (e) {
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    throw e;
+      throw e;
+    }
+    const handle: EtcdProcess = {
+      endpoint,
+      dataDir,
+      proc,
+      async stop() {
+        await kill(handle.proc);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      },
+      async restart() {
+        await kill(handle.proc);
+        handle.proc = await launch(args, endpoint);
+      },
+    };
+    return handle;
   }
-  return handle;
 }
 
 const running = new Set<ChildProcess>();
