@@ -1,7 +1,8 @@
 // Serving a watch: newline-delimited JSON events over a chunked response,
 // one write per event so each reaches the client at once. Selector
 // transitions follow kube's cacher: an object leaving the selector is
-// DELETED for this watcher, one entering it ADDED.
+// DELETED for this watcher (carrying its last matching state), one entering
+// it ADDED.
 
 import type { Request, Response } from 'express';
 import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
@@ -40,8 +41,15 @@ export function filterEvent(e: StorageEvent, matches: (o: KubeObject) => boolean
   const before = e.prevObject ? matches(e.prevObject) : true;
   if (now && before) return { type: 'MODIFIED', object: e.object };
   if (now) return { type: 'ADDED', object: e.object };
-  if (before) return { type: 'DELETED', object: e.object };
+  // As kube's cacheWatcher: the watcher last saw the object matching, so it
+  // gets that state back (with the event's resourceVersion), not one it
+  // would have filtered out.
+  if (before) return { type: 'DELETED', object: withResourceVersion(e.prevObject!, e.object.metadata.resourceVersion) };
   return undefined;
+}
+
+function withResourceVersion(o: KubeObject, rv: string | undefined): KubeObject {
+  return { ...o, metadata: { ...o.metadata, resourceVersion: rv } };
 }
 
 export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
