@@ -3,7 +3,7 @@
 // DefaultTolerationSeconds admission plugin adds to every pod, which the node
 // lifecycle controller relies on to evict pods from unreachable nodes.
 
-import type { Container, ContainerPort, EndpointPort, EndpointSubset, EnvVar, KubeObject, PodSpec, Probe, ServicePort, Toleration, Volume } from './types.js';
+import type { Container, ContainerPort, EndpointPort, EndpointSubset, EnvVar, KubeObject, PodSpec, Probe, ServicePort, SlicePort, Toleration, Volume } from './types.js';
 import type { ResourceInfo } from './resources.js';
 
 type Defaulter = (obj: KubeObject) => void;
@@ -160,6 +160,14 @@ const defaulters: Record<string, Defaulter> = {
   },
   Endpoints: (o) => {
     for (const s of objects<EndpointSubset>(o.subsets)) for (const p of objects<EndpointPort>(s.ports)) setIfUnset(p, 'protocol', 'TCP');
+  },
+  // SetDefaults_EndpointPort; endpoints is not omitempty, so an absent list is Go's nil and reads as null.
+  EndpointSlice: (o) => {
+    if (o.endpoints === undefined) o.endpoints = null;
+    for (const p of objects<SlicePort>(o.ports)) {
+      setIfUnset(p, 'name', '');
+      setIfUnset(p, 'protocol', 'TCP');
+    }
   },
   // core/v1 has no SetDefaults_Event or _ConfigMap; Node and Lease only need a spec to exist.
   Node: (o) => {

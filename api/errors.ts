@@ -76,7 +76,7 @@ export const errors = {
 };
 
 /** A StatusCause for field validation, reason as upstream field.ErrorType names it. */
-export function fieldCause(field: string, reason: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTypeInvalid' | 'FieldValueNotFound', message: string): StatusCause {
+export function fieldCause(field: string, reason: 'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueDuplicate' | 'FieldValueNotSupported' | 'FieldValueForbidden' | 'FieldValueTooLong' | 'FieldValueTooMany' | 'FieldValueTypeInvalid' | 'FieldValueNotFound', message: string): StatusCause {
   return { reason, message, field };
 }
 

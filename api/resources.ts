@@ -51,6 +51,7 @@ export const resources: ResourceInfo[] = [
   entry({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'], namespaced: true,
     subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
   entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true }),
+  entry({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true }),
 ];
 
 export function apiVersionOf(r: ResourceInfo): string {
@@ -98,4 +99,5 @@ export const R = {
   replicasets: must('replicasets'),
   deployments: must('deployments'),
   leases: must('leases'),
+  endpointslices: must('endpointslices'),
 };

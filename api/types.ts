@@ -300,6 +300,24 @@ export interface EndpointPort { name?: string; port: number; protocol?: 'TCP' | 
 export interface EndpointSubset { addresses?: EndpointAddress[]; notReadyAddresses?: EndpointAddress[]; ports?: EndpointPort[] }
 export interface Endpoints extends KubeObject { subsets?: EndpointSubset[] }
 
+/** discovery.k8s.io/v1: a Go nil slice (endpoints, ports) reads as null, not []. */
+export interface EndpointConditions { ready?: boolean; serving?: boolean; terminating?: boolean }
+export interface SliceEndpoint {
+  addresses: string[];
+  conditions?: EndpointConditions;
+  hostname?: string;
+  nodeName?: string;
+  zone?: string;
+  targetRef?: { kind: string; namespace?: string; name: string; uid?: string; resourceVersion?: string };
+  hints?: { forZones?: { name: string }[]; forNodes?: { name: string }[] };
+}
+export interface SlicePort { name?: string; port?: number; protocol?: 'TCP' | 'UDP' | 'SCTP'; appProtocol?: string }
+export interface EndpointSlice extends KubeObject {
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: SliceEndpoint[] | null;
+  ports?: SlicePort[] | null;
+}
+
 export interface NodeCondition {
   type: 'Ready' | 'MemoryPressure' | 'DiskPressure' | 'PIDPressure' | 'NetworkUnavailable' | string;
   status: 'True' | 'False' | 'Unknown';

@@ -124,6 +124,40 @@ describe('validateObject', () => {
     expect(fields(validateObject(R.configmaps, { ...old, data: { a: '2' } }, { old }))).toEqual(['data']);
     expect(fields(validateObject(R.configmaps, { metadata: old.metadata, data: { 'bad key': '1' } }))).toEqual(['data[bad key]']);
   });
+
+  it('endpointslices: defaults, address checks by type, limits and an immutable addressType', () => {
+    const slice = (extra: Record<string, unknown> = {}): KubeObject => ({
+      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'web-abcde', namespace: 'default' },
+      addressType: 'IPv4', endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true } }], ports: [{ port: 80 }], ...extra,
+    });
+    const ok = slice();
+    applyDefaults(R.endpointslices, ok);
+    expect(ok.ports).toEqual([{ name: '', port: 80, protocol: 'TCP' }]);
+    expect(validateObject(R.endpointslices, ok)).toEqual([]);
+    const bare = slice({ endpoints: undefined });
+    applyDefaults(R.endpointslices, bare);
+    expect(bare.endpoints).toBeNull();
+    expect(validateObject(R.endpointslices, bare)).toEqual([]);
+
+    expect(validateObject(R.endpointslices, slice({ addressType: undefined }))).toEqual([{ field: 'addressType', reason: 'FieldValueRequired', message: 'Required value' }]);
+    expect(validateObject(R.endpointslices, slice({ addressType: 'IP' }))).toEqual([
+      { field: 'addressType', reason: 'FieldValueNotSupported', message: 'Unsupported value: "IP": supported values: "FQDN", "IPv4", "IPv6"' }]);
+    expect(validateObject(R.endpointslices, slice({ endpoints: [{ addresses: ['fd00::1'] }, { addresses: [] }] }))).toEqual([
+      { field: 'endpoints[0].addresses[0]', reason: 'FieldValueInvalid', message: 'Invalid value: "fd00::1": must be a valid IPv4 address' },
+      { field: 'endpoints[1].addresses', reason: 'FieldValueRequired', message: 'Required value: must contain at least 1 address' }]);
+    expect(validateObject(R.endpointslices, slice({ addressType: 'FQDN', endpoints: [{ addresses: ['db.example.com', 'localhost'] }] }))).toEqual([
+      { field: 'endpoints[0].addresses[1]', reason: 'FieldValueInvalid', message: 'Invalid value: "localhost": should be a domain with at least two segments separated by dots' }]);
+    const many = Array.from({ length: 1001 }, (_, i) => ({ addresses: [`10.0.${i >> 8}.${i & 255}`] }));
+    expect(validateObject(R.endpointslices, slice({ endpoints: many }))).toEqual([{ field: 'endpoints', reason: 'FieldValueTooMany', message: 'Too many: 1001: must have at most 1000 items' }]);
+    expect(validateObject(R.endpointslices, slice({ ports: Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, port: 1000 + i, protocol: 'TCP' })) })))
+      .toEqual([{ field: 'ports', reason: 'FieldValueTooMany', message: 'Too many: 101: must have at most 100 items' }]);
+    expect(fields(validateObject(R.endpointslices, slice({ ports: [{ name: 'http', port: 80, protocol: 'TCP' }, { name: 'http', port: 81, protocol: 'TCP' }, { name: 'Bad_Name', port: 82, protocol: 'TCP' }] }))))
+      .toEqual(['ports[1].name', 'ports[2].name']);
+    expect(fields(validateObject(R.endpointslices, slice({ endpoints: [{ addresses: ['10.0.0.1'], hostname: 'No.Dots', nodeName: 'node_1' }] }))))
+      .toEqual(['endpoints[0].nodeName', 'endpoints[0].hostname']);
+    expect(validateObject(R.endpointslices, slice({ addressType: 'IPv6', endpoints: [{ addresses: ['fd00::1'] }] }), { old: ok })).toEqual([
+      { field: 'addressType', reason: 'FieldValueInvalid', message: 'Invalid value: "IPv6": field is immutable' }]);
+  });
 });
 
 describe('pruneUnknownFields', () => {

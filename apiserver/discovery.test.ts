@@ -36,7 +36,7 @@ describe('discovery', () => {
     expect(apps.resources.find((r: any) => r.name === 'deployments/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     const groups = (await get('/apis')).body;
     expect(groups.kind).toBe('APIGroupList');
-    expect(groups.groups.map((g: any) => g.name)).toEqual(['apps', 'coordination.k8s.io', 'metrics.k8s.io']);
+    expect(groups.groups.map((g: any) => g.name)).toEqual(['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'metrics.k8s.io']);
     expect((await get('/apis/coordination.k8s.io')).body).toMatchObject({ kind: 'APIGroup', preferredVersion: { groupVersion: 'coordination.k8s.io/v1', version: 'v1' } });
     expect((await get('/apis/metrics.k8s.io/v1beta1')).body.resources[0].kind).toBe('PodMetrics');
   });
@@ -51,7 +51,7 @@ describe('discovery', () => {
     expect(podRes.subresources.find((s: any) => s.subresource === 'status').verbs).toEqual(['get', 'patch', 'update']);
     const apis = await get('/apis', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
     expect(apis.body.apiVersion).toBe('apidiscovery.k8s.io/v2beta1');
-    expect(apis.body.items.map((i: any) => i.metadata.name)).toEqual(['apps', 'coordination.k8s.io', 'metrics.k8s.io']);
+    expect(apis.body.items.map((i: any) => i.metadata.name)).toEqual(['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'metrics.k8s.io']);
     expect(aggregatedVersion('application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')).toBeUndefined();
   });
 });
@@ -59,7 +59,7 @@ describe('discovery', () => {
 describe('openapi v3', () => {
   it('index points at hashed per-group-version documents', async () => {
     const index = (await get('/openapi/v3')).body;
-    expect(Object.keys(index.paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/coordination.k8s.io/v1']);
+    expect(Object.keys(index.paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1']);
     const url: string = index.paths['apis/apps/v1'].serverRelativeURL;
     expect(url).toMatch(/^\/openapi\/v3\/apis\/apps\/v1\?hash=[0-9A-F]{128}$/);
     const doc = (await get(url)).body;

@@ -13,7 +13,6 @@ import { logger } from '../lib/log.js';
 import { collectDefaultMetrics, metricsHandler } from '../lib/metrics.js';
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
 import { discoveryRouter } from './discovery.js';
-import { endpointSliceGroupVersion, endpointSliceResources, endpointSliceRouter } from './endpointslices.js';
 import { openapiRouter } from './openapi.js';
 import { ServiceAllocators } from './allocators/services.js';
 import { NamespaceLifecycle } from './registry/namespaces.js';
@@ -117,17 +116,12 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
   // After the resource handler, which is the hot path and passes on anything that is not a resource.
   app.use(discoveryRouter({ extraGroups: [
-    { ...endpointSliceGroupVersion, resources: endpointSliceResources },
     { ...metricsGroupVersion, resources: metricsResources },
   ] }));
   app.use(openapiRouter());
   app.use(metricsRouter({
     nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
     podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
-  }));
-  app.use(endpointSliceRouter({
-    endpoints: async (ns) => (await storeOf('endpoints').list(ns, {})).items,
-    services: async (ns) => (await storeOf('services').list(ns, {})).items,
   }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -211,7 +205,8 @@ async function countObjects(storage: Storage, stores: Map<string, Store>): Promi
 /**
  * What kube-apiserver keeps in place from the start and retries until
  * storage is reachable: the system namespaces, and the `kubernetes` Service
- * with Endpoints pointing at this server.
+ * with Endpoints and an EndpointSlice pointing at this server. The Service
+ * has no selector, so no controller writes them (EndpointsAdapter upstream).
  */
 class Bootstrap {
   private timer?: NodeJS.Timeout;
@@ -243,6 +238,13 @@ class Bootstrap {
         metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
         subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
       }), { fieldManager: 'kube-apiserver' });
+      await this.storeOf('endpointslices').update('default', 'kubernetes', () => ({
+        apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
+        metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
+        addressType: 'IPv4',
+        endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+        ports: [{ name: 'https', port: this.port, protocol: 'TCP' }],
+      }), { fieldManager: 'kube-apiserver', createIfMissing: true });
       log.info('bootstrap objects in place');
     } catch (e) {
       if (this.stopped) return;

@@ -5,6 +5,7 @@
 import { resources, type ResourceInfo } from '../resources.js';
 import { appsKinds, appsSchemas } from './apps.js';
 import { coreKinds, coreSchemas } from './core.js';
+import { discoveryKinds, discoverySchemas } from './discovery.js';
 import { list, ref, refPrefix, str, type Schema } from './dsl.js';
 import { metaNames, metaSchemas } from './meta.js';
 
@@ -24,7 +25,7 @@ export function definitionName(group: string, version: string, kind: string): st
   return `${groupPackage(group)}.${version}.${kind}`;
 }
 
-const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds };
+const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds, ...discoveryKinds };
 
 const typeMeta = {
   apiVersion: str('APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources'),
@@ -58,7 +59,7 @@ function listSchema(r: ResourceInfo): Schema {
 
 /** All definitions: shared ones plus a kind and list schema per table entry that has fields. */
 export function buildDefinitions(table: ResourceInfo[] = resources): Record<string, Schema> {
-  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas };
+  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas };
   for (const r of table) {
     if (!kindFields[r.kind]) continue;
     defs[definitionName(r.group, r.version, r.kind)] = kindSchema(r.group, r.version, r.kind);

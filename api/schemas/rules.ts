@@ -3,6 +3,7 @@
 // ValidateDeployment, ValidateService, ...), with upstream's field paths and
 // messages. Each function returns StatusCauses; none throws.
 
+import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { Container, KubeObject, LabelSelector, PodSpec, StatusCause } from '../types.js';
 import type { ResourceInfo } from '../resources.js';
@@ -344,6 +345,69 @@ function validateNode(obj: KubeObject): Causes {
   return out;
 }
 
+// ---- discovery ----
+
+const tooMany = (field: string, actual: number, max: number) => fieldCause(field, 'FieldValueTooMany', `Too many: ${actual}: must have at most ${max} items`);
+
+/** IsFullyQualifiedDomainName: a DNS-1123 subdomain of at least two labels, a trailing dot allowed. */
+function fqdnCauses(field: string, v: string): Causes {
+  if (!v) return [required(field)];
+  const name = v.endsWith('.') ? v.slice(0, -1) : v;
+  const sub = isDNS1123Subdomain(name);
+  if (sub.length) return [invalid(field, name, sub.join(','))];
+  const labels = name.split('.');
+  if (labels.length < 2) return [invalid(field, name, 'should be a domain with at least two segments separated by dots')];
+  for (const l of labels) {
+    const le = isDNS1123Label(l);
+    if (le.length) return [invalid(field, l, le.join(','))];
+  }
+  return [];
+}
+
+/** ValidateEndpointSlice(Create|Update), pkg/apis/discovery/validation. */
+function validateEndpointSlice(obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  const type: string = obj.addressType;
+  const endpoints: { addresses?: string[]; hostname?: string; nodeName?: string }[] = obj.endpoints ?? [];
+  if (endpoints.length > 1000) out.push(tooMany('endpoints', endpoints.length, 1000));
+  else {
+    endpoints.forEach((e, i) => {
+      const f = `endpoints[${i}]`;
+      const addrs = e.addresses ?? [];
+      if (!addrs.length) out.push(required(`${f}.addresses`, 'must contain at least 1 address'));
+      else if (addrs.length > 100) out.push(tooMany(`${f}.addresses`, addrs.length, 100));
+      addrs.forEach((a, j) => {
+        const af = `${f}.addresses[${j}]`;
+        // Skiff does not apply upstream's ValidateNonSpecialIP: its own API server's endpoint is loopback.
+        if (type === 'IPv4' && !net.isIPv4(a)) out.push(invalid(af, a, 'must be a valid IPv4 address'));
+        else if (type === 'IPv6' && !net.isIPv6(a)) out.push(invalid(af, a, 'must be a valid IPv6 address'));
+        else if (type === 'FQDN') out.push(...fqdnCauses(af, a));
+      });
+      if (e.nodeName !== undefined) {
+        for (const msg of isDNS1123Subdomain(e.nodeName)) out.push(invalid(`${f}.nodeName`, e.nodeName, msg));
+      }
+      if (e.hostname !== undefined) out.push(...checkName(`${f}.hostname`, e.hostname, isDNS1123Label));
+    });
+  }
+  const ports: { name?: string; appProtocol?: string }[] = obj.ports ?? [];
+  if (ports.length > 100) out.push(tooMany('ports', ports.length, 100));
+  else {
+    const names = new Set<string>();
+    ports.forEach((p, i) => {
+      const f = `ports[${i}]`;
+      const name = p.name ?? '';
+      if (name) out.push(...checkName(`${f}.name`, name, isDNS1123Label));
+      if (names.has(name)) out.push(duplicate(`${f}.name`, name));
+      names.add(name);
+      if (p.appProtocol !== undefined) {
+        for (const msg of isQualifiedName(p.appProtocol)) out.push(invalid(`${f}.appProtocol`, p.appProtocol, msg));
+      }
+    });
+  }
+  if (old && old.addressType !== obj.addressType) out.push(invalid('addressType', obj.addressType, 'field is immutable'));
+  return out;
+}
+
 /** Per-kind rules, after ObjectMeta; update-only rules get `old`. */
 export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeObject; subresource?: string }): Causes {
   const out = validateMeta(r, obj, opts.old);
@@ -371,6 +435,9 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       break;
     case 'Node':
       out.push(...validateNode(obj));
+      break;
+    case 'EndpointSlice':
+      out.push(...validateEndpointSlice(obj, opts.old));
       break;
   }
   return out;

@@ -36,6 +36,8 @@ const strategies: Record<string, Partial<Strategy>> = {
   endpoints: { allowCreateOnUpdate: true },
   events: { allowCreateOnUpdate: true },
   leases: { allowCreateOnUpdate: true },
+  // endpointSliceStrategy bumps generation on any change outside metadata; the controller's tracker reads it.
+  endpointslices: { tracksGeneration: true },
 };
 
 export function strategyFor(r: ResourceInfo): Strategy {
