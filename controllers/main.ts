@@ -24,6 +24,8 @@ const flags = parseFlags(
     concurrentReplicasetSyncs: 5,
     concurrentDeploymentSyncs: 5,
     concurrentEndpointSyncs: 5,
+    concurrentServiceEndpointSyncs: 5,
+    maxEndpointsPerSlice: 100,
     concurrentGcSyncs: 20,
     nodeMonitorGracePeriod: '40s',
     nodeMonitorPeriod: '5s',
@@ -34,9 +36,14 @@ const flags = parseFlags(
     leaderElectResourceName: 'kube-controller-manager',
   },
   process.argv.slice(2),
-  'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, garbage-collector and node-lifecycle controllers',
+  'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, EndpointSlice, garbage-collector and node-lifecycle controllers',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+if (flags.maxEndpointsPerSlice < 1 || flags.maxEndpointsPerSlice > 1000) {
+  // As kube-controller-manager's options validation: a slice holds at most 1000 endpoints.
+  process.stderr.write(`--max-endpoints-per-slice must be between 1 and 1000, got ${flags.maxEndpointsPerSlice}\n`);
+  process.exit(1);
+}
 
 const client = new RestClient(connectionFromFlags(flags), { component: 'controller-manager', maxSockets: 64 });
 const informers = new SharedInformerFactory(client);
@@ -48,6 +55,8 @@ const manager = new ControllerManager({
   concurrentReplicaSetSyncs: flags.concurrentReplicasetSyncs,
   concurrentDeploymentSyncs: flags.concurrentDeploymentSyncs,
   concurrentEndpointSyncs: flags.concurrentEndpointSyncs,
+  concurrentServiceEndpointSyncs: flags.concurrentServiceEndpointSyncs,
+  maxEndpointsPerSlice: flags.maxEndpointsPerSlice,
   concurrentGcSyncs: flags.concurrentGcSyncs,
   nodeMonitorGracePeriodMs: parseDuration(flags.nodeMonitorGracePeriod),
   nodeMonitorPeriodMs: parseDuration(flags.nodeMonitorPeriod),
