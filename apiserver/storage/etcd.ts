@@ -53,7 +53,11 @@ export class EtcdStorage implements Storage {
       // grpc-js refuses responses over 4 MiB, so an unpaged list of ~2,000 pods failed with
       // RESOURCE_EXHAUSTED; kube's clientv3 allows math.MaxInt32 because range responses are big.
       // channelz keeps per-call counters and traces nothing here reads: measurable on every write.
-      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1, 'grpc.enable_channelz': 0 },
+      // With grpc-js's 64 KiB HTTP/2 window, etcd blocks on our watch stream whenever the
+      // event loop is busy for a moment; etcd then demotes the watcher to "unsynced" and
+      // replays thousands of events in one burst seconds later (bench:scheduler saw bindings
+      // reach watchers 10 s late). A 16 MiB window lets etcd keep writing.
+      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1, 'grpc-node.flow_control_window': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 },
     });
   }
 
