@@ -71,6 +71,11 @@ export const errors = {
   internal: (message: string) => failure(500, 'InternalError', `Internal error occurred: ${message}`, { causes: [{ message }] }),
   serviceUnavailable: (message: string) => failure(503, 'ServiceUnavailable', message),
   timeout: (message: string) => failure(504, 'Timeout', message),
+  /** storage.NewTooLargeResourceVersionError: a watch from a revision the server has not reached within its wait. */
+  tooLargeResourceVersion: (minimum: number, current: number) => failure(504, 'Timeout', `Timeout: Too large resource version: ${minimum}, current: ${current}`, {
+    causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+    retryAfterSeconds: 1,
+  }),
   /** A non-Status error response turned into a Status by its HTTP code, as client-go's NewGenericServerResponse does. */
   fromHTTP: (code: number, message: string) => failure(code, httpReasons[code] ?? 'Unknown', message || `the server responded with the status code ${code} but did not return more information`),
 };

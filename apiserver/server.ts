@@ -10,7 +10,7 @@ import { errors, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import { logger } from '../lib/log.js';
-import { collectDefaultMetrics, metricsHandler } from '../lib/metrics.js';
+import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.js';
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
 import { discoveryRouter } from './discovery.js';
 import { openapiRouter } from './openapi.js';
@@ -49,6 +49,10 @@ export interface ServerConfig {
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   bookmarkIntervalMs?: number;
+  /** Run the once-per-cluster duties (namespace finalization, object counts); false in all but one worker. */
+  singletons?: boolean;
+  /** The /metrics text when it is not this process's alone (the workers' aggregate). */
+  metrics?: () => Promise<string>;
 }
 
 export interface ApiServer {
@@ -69,7 +73,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const { storage } = cfg;
   const stores = new Map<string, Store>();
   const storeOf = (plural: string) => stores.get(plural)!;
-  const namespaces = new NamespaceLifecycle(storage, storeOf);
+  const singletons = cfg.singletons ?? true;
+  const namespaces = new NamespaceLifecycle(storage, storeOf, singletons);
   const allocators = new ServiceAllocators(cfg);
   for (const r of resources) {
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
@@ -91,7 +96,20 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     res.status(ok ? 200 : 500).type('text/plain').send(ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
   });
   app.get('/version', (_req, res) => { res.json(version); });
-  app.get('/metrics', metricsHandler);
+  const metrics = cfg.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, res, next) => {
+      try {
+        const text = await metrics();
+        res.setHeader('Content-Type', registry.contentType);
+        res.end(text);
+      } catch (e) {
+        next(errors.internal((e as Error).message));
+      }
+    });
+  } else {
+    app.get('/metrics', metricsHandler);
+  }
 
   app.use(async (req: Request, res: Response, next: NextFunction) => {
     const info = parseRequest(req);
@@ -101,7 +119,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     }
     const started = process.hrtime.bigint();
     const r = info.resource;
-    const labels = { verb: info.verb.toUpperCase(), group: r.group, version: r.version, resource: r.plural, subresource: info.subresource ?? '', scope: info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster' };
+    const labels = { verb: metricVerb(info.verb, req), group: r.group, version: r.version, resource: r.plural, subresource: info.subresource ?? '', scope: info.name ? 'resource' : info.namespace ? 'namespace' : 'cluster' };
     res.on('finish', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       requestTotal.inc({ ...labels, code: String(res.statusCode) });
@@ -143,8 +161,9 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   namespaces.start();
   const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, cfg.port);
   bootstrap.start();
-  const objectCounts = setInterval(() => void countObjects(storage, stores), 30_000);
-  objectCounts.unref();
+  // Each worker would report the same counts, and /metrics sums workers' gauges.
+  const objectCounts = singletons ? setInterval(() => void countObjects(storage, stores), 30_000) : undefined;
+  objectCounts?.unref();
 
   return {
     server,
@@ -157,6 +176,16 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** The verb label as kube's metrics.CleanVerb reports it: the route's HTTP verb, LIST/WATCH for collections, APPLY for server-side apply. */
+function metricVerb(verb: RequestInfo['verb'], req: Request): string {
+  switch (verb) {
+    case 'create': return 'POST';
+    case 'update': return 'PUT';
+    case 'patch': return req.headers['content-type']?.startsWith('application/apply-patch') ? 'APPLY' : 'PATCH';
+    default: return verb.toUpperCase();
+  }
 }
 
 async function dispatch(ctx: rest.RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {

@@ -15,7 +15,9 @@ export function toStatus(e: unknown, r: ResourceInfo, name: string): StatusError
       case 'KeyExists': return errors.alreadyExists(r.plural, name, r.group);
       case 'Conflict': return errors.conflict(r.plural, name, modifiedMessage, r.group);
       case 'ResourceVersionTooOld': return errors.expired(e.message.startsWith('too old') ? e.message : `too old resource version: ${e.message}`);
-      case 'InvalidResourceVersion': return errors.timeout(`Too large resource version: ${e.message}`);
+      case 'InvalidResourceVersion':
+        if (e.requestedRevision !== undefined && e.currentRevision !== undefined) return errors.tooLargeResourceVersion(e.requestedRevision, e.currentRevision);
+        return errors.timeout(`Too large resource version: ${e.message}`);
       case 'Unavailable': return errors.serviceUnavailable(`etcd is unavailable: ${e.message}`);
     }
   }

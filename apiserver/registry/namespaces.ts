@@ -19,7 +19,8 @@ export class NamespaceLifecycle {
   private readonly finalizing = new Set<string>();
   private retry?: NodeJS.Timeout;
 
-  constructor(private readonly storage: Storage, private readonly stores: (plural: string) => Store) {}
+  /** finalize: run the namespace controller's part here; with several workers only one does, the others only cache phases. */
+  constructor(private readonly storage: Storage, private readonly stores: (plural: string) => Store, private readonly finalizes = true) {}
 
   /** For Store: the cached phase, or a live read when the cache has not seen the namespace yet. */
   phase = async (name: string): Promise<'Active' | 'Terminating' | undefined> => {
@@ -46,7 +47,7 @@ export class NamespaceLifecycle {
         }
         const terminating = !!e.object.metadata.deletionTimestamp;
         this.phases.set(name, terminating ? 'Terminating' : 'Active');
-        if (terminating) void this.finalize(name);
+        if (terminating && this.finalizes) void this.finalize(name);
       },
       onError: (err) => {
         // Restart from current state: a fresh list repopulates the cache, no event is needed twice.

@@ -10,6 +10,9 @@ import { StorageError, type StorageEvent, type WatchCallbacks, type WatchHandle,
 
 const log = logger('storage');
 
+/** How long a watch from a revision newer than etcd's waits for it (kube's blockTimeout). */
+const tooLargeWaitMs = 3000;
+
 export interface CacherSource {
   openWatch(prefix: string, recursive: boolean, fromRevision: number, sink: EtcdWatchSink): EtcdWatch;
   currentRevision(): Promise<number>;
@@ -21,6 +24,8 @@ export interface CacherSource {
 
 interface Subscriber {
   prefix: string;
+  /** Only events after this revision: the shared stream may still be delivering older ones. */
+  since: number;
   recursive: boolean;
   cb: WatchCallbacks;
   stopped: boolean;
@@ -35,11 +40,13 @@ export class Cacher {
   private readonly subscribers = new Set<Subscriber>();
   private stream?: EtcdWatch;
   private opening?: Promise<void>;
+  /** A revision etcd is known to have reached (seen on the stream or asked for). */
+  private reached = 0;
 
   constructor(private readonly prefix: string, private readonly source: CacherSource, private readonly capacity = 10_000) {}
 
   watch(prefix: string, opts: WatchOptions, cb: WatchCallbacks): WatchHandle {
-    const sub: Subscriber = { prefix, recursive: opts.recursive, cb, stopped: false };
+    const sub: Subscriber = { prefix, since: opts.sinceRevision, recursive: opts.recursive, cb, stopped: false };
     void this.start(sub, opts.sinceRevision).catch((e: unknown) => this.end(sub, e as Error));
     return { stop: () => this.detach(sub) };
   }
@@ -54,6 +61,8 @@ export class Cacher {
     // watch succeed where a list at the same resourceVersion is 410, so etcd's history decides.
     if (since > 0) await this.source.checkWatchable(since, sub.prefix);
     if (sub.stopped) return;
+    if (since > this.reached) await this.waitForRevision(since, sub.prefix);
+    if (sub.stopped) return;
     await this.open(since);
     if (since === 0) {
       const snap = await this.source.snapshot(sub.prefix, sub.recursive);
@@ -62,6 +71,7 @@ export class Cacher {
         this.deliver(sub, { type: 'ADDED', key, object, revision: Number(object.metadata.resourceVersion) });
       }
       since = snap.revision;
+      sub.since = since;
     }
     if (sub.stopped) return;
     if (since >= this.bufferStart) {
@@ -77,6 +87,25 @@ export class Cacher {
   }
 
   /**
+   * A resourceVersion from another API server (or another worker) can be newer than
+   * anything this cache has seen. As kube's cacher, wait up to 3 s for it to exist, then
+   * fail with "Too large resource version"; once etcd has reached it, the shared stream
+   * brings every event after it, so the watcher neither misses events nor sees older ones.
+   */
+  private async waitForRevision(since: number, prefix: string): Promise<void> {
+    const deadline = Date.now() + tooLargeWaitMs;
+    for (;;) {
+      const current = await this.source.currentRevision();
+      this.reached = Math.max(this.reached, current);
+      if (since <= current) return;
+      if (Date.now() >= deadline) {
+        throw new StorageError('InvalidResourceVersion', prefix, `Too large resource version: ${since}, current: ${current}`, current, since);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
    * The first watcher decides where the shared stream starts: a watcher resuming from R
    * (typically right after its list) is served by a stream from R+1, not a dedicated one.
    */
@@ -86,7 +115,10 @@ export class Cacher {
       this.bufferStart = revision;
       this.stream = this.source.openWatch(this.prefix, true, revision + 1, {
         onEvents: (events) => this.append(events),
-        onProgress: (r) => { for (const sub of this.subscribers) sub.cb.onProgress?.(r); },
+        onProgress: (r) => {
+          this.reached = Math.max(this.reached, r);
+          for (const sub of this.subscribers) sub.cb.onProgress?.(r);
+        },
         onError: (e) => {
           // The shared stream is gone (compacted while etcd was away): every watcher must relist.
           for (const sub of [...this.subscribers]) this.end(sub, e);
@@ -101,6 +133,7 @@ export class Cacher {
   }
 
   private append(batch: StorageEvent[]): void {
+    if (batch.length) this.reached = Math.max(this.reached, batch[batch.length - 1]!.revision);
     for (const e of batch) {
       this.events.push(e);
       for (const sub of this.subscribers) this.dispatch(sub, e);
@@ -129,6 +162,7 @@ export class Cacher {
   }
 
   private dispatch(sub: Subscriber, e: StorageEvent): void {
+    if (e.revision <= sub.since) return;
     if (sub.recursive ? e.key.startsWith(sub.prefix) : e.key === sub.prefix) this.deliver(sub, e);
   }
 

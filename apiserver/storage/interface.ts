@@ -18,7 +18,7 @@ export type StorageErrorCode =
 
 /** Storage-level failure; the registry turns it into a Status with the resource's name. */
 export class StorageError extends Error {
-  constructor(readonly code: StorageErrorCode, readonly key: string, message?: string, readonly currentRevision?: number) {
+  constructor(readonly code: StorageErrorCode, readonly key: string, message?: string, readonly currentRevision?: number, readonly requestedRevision?: number) {
     super(message ?? `${code}: ${key}`);
     this.name = 'StorageError';
   }

@@ -389,6 +389,6 @@ describe('selectors and printing', () => {
     expect((await api.get('/version')).body).toMatchObject({ major: '1', minor: '32' });
     expect((await api.get('/healthz')).text).toBe('ok');
     const m = await api.get('/metrics');
-    expect(m.text).toMatch(/apiserver_request_total\{[^}]*verb="CREATE"[^}]*resource="pods"/);
+    expect(m.text).toMatch(/apiserver_request_total\{[^}]*verb="POST"[^}]*resource="pods"/);
   });
 });

@@ -62,6 +62,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? '10.96.0.0/12'}`,
     `--service-node-port-range=${opts.serviceNodePortRange ?? '30000-32767'}`,
     '--etcd-prefix=/registry',
+    // Run whole suites against other server flags (SKIFF_APISERVER_ARGS="--workers=2"); a test's own args win.
+    ...(process.env.SKIFF_APISERVER_ARGS?.split(/\s+/).filter(Boolean) ?? []),
     ...(opts.args ?? []),
   ];
   let stderr = '';
@@ -105,7 +107,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (attempt < 5 && isAddressInUse(String(e))) {
         port = await freePort();
         url = `http://127.0.0.1:${port}`;
-        args[4] = `--port=${port}`;
+        args[args.findIndex((a) => a.startsWith('--port='))] = `--port=${port}`;
         stderr = '';
         continue;
       }
