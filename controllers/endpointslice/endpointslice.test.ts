@@ -180,6 +180,27 @@ describe('EndpointSlice controller', () => {
     expect(h.stored().flatMap(ips)).toEqual(['10.0.0.1']);
   });
 
+  it('stamps written slices with the earliest change since the last sync', async () => {
+    const svc = service([{ port: 80, targetPort: 80, protocol: 'TCP' }]);
+    svc.metadata.creationTimestamp = '2026-01-01T00:05:00Z';
+    const a = pod('a', { app: 'web' }, undefined, { ip: '10.0.0.1', node: 'n1', readySince: '2026-01-01T00:03:00Z' });
+    const h = setup(svc, [a]);
+    await h.c.sync('default/web');
+    const stamp = () => h.stored()[0].metadata.annotations?.['endpoints.kubernetes.io/last-change-trigger-time'];
+    // First sight of the Service: the earlier of its creation and its pods' last readiness change.
+    expect(stamp()).toBe('2026-01-01T00:03:00Z');
+    h.settle();
+    h.pods.set(pod('a', { app: 'web' }, undefined, { ip: '10.0.0.1', node: 'n1', ready: false, readySince: '2026-01-01T00:07:30Z' }));
+    await h.c.sync('default/web');
+    expect(stamp()).toBe('2026-01-01T00:07:30Z');
+    h.settle();
+    // A write caused by nothing the tracker follows (the Service's labels) drops the stamp.
+    h.services.set({ ...svc, metadata: { ...svc.metadata, labels: { tier: 'back' } } });
+    await h.c.sync('default/web');
+    expect(h.stored()[0].metadata.labels!.tier).toBe('back');
+    expect(h.stored()[0].metadata.annotations).toBeUndefined();
+  });
+
   it('wakes the Services that select a changed pod', () => {
     const h = setup(service([{ port: 80 }]), []);
     h.pods.emitAdd(pod('x', { app: 'db' }));

@@ -15,6 +15,7 @@ import { counter } from '../../lib/metrics.js';
 import { QueueController } from '../controller.js';
 import { controllerName, managedByLabel, reconcile } from './reconciler.js';
 import { serviceNameLabel, SliceTracker } from './tracker.js';
+import { rfc3339Nano, triggerTimeAnnotation, TriggerTimeTracker } from './triggertime.js';
 
 const changes = counter({ name: 'endpoint_slice_controller_changes', help: 'Number of EndpointSlice changes', labelNames: ['operation'] as const });
 const syncs = counter({ name: 'endpoint_slice_controller_syncs', help: 'Number of EndpointSlice syncs', labelNames: ['result'] as const });
@@ -36,6 +37,7 @@ export class EndpointSliceController extends QueueController {
   private readonly nodes: Informer<Node>;
   private readonly slices: Informer<EndpointSlice>;
   private readonly tracker = new SliceTracker();
+  private readonly triggerTimes = new TriggerTimeTracker();
   private readonly maxEndpointsPerSlice: number;
 
   constructor(o: EndpointSliceControllerOptions) {
@@ -104,6 +106,7 @@ export class EndpointSliceController extends QueueController {
     if (!svc) {
       // The garbage collector deletes the slices through their ownerReference.
       this.tracker.deleteService(key);
+      this.triggerTimes.deleteService(key);
       return;
     }
     // ExternalName Services get no endpoints; selector-less ones get slices written by someone else.
@@ -115,7 +118,16 @@ export class EndpointSliceController extends QueueController {
       .filter((s) => !s.metadata.deletionTimestamp);
     if (this.tracker.stale(key, slices)) throw new StaleInformerCache(`EndpointSlice informer cache is out of date for ${key}`);
 
+    const triggerTime = this.triggerTimes.compute(key, svc, pods);
     const plan = reconcile({ service: svc, pods, slices, nodes: (n) => this.nodes.lister.get(n), maxEndpointsPerSlice: this.maxEndpointsPerSlice });
+    // Every slice written carries this sync's trigger time, or none when nothing the tracker follows changed (addTriggerTimeAnnotation).
+    for (const s of [...plan.create, ...plan.update]) {
+      const annotations = { ...s.metadata.annotations };
+      if (triggerTime) annotations[triggerTimeAnnotation] = rfc3339Nano(triggerTime);
+      else delete annotations[triggerTimeAnnotation];
+      if (Object.keys(annotations).length) s.metadata.annotations = annotations;
+      else delete s.metadata.annotations;
+    }
     const client = this.client.resource<EndpointSlice>(R.endpointslices, namespace);
     // No new slices for a Service on its way out: the garbage collector would race them.
     if (!svc.metadata.deletionTimestamp) {
