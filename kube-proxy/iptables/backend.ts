@@ -6,8 +6,8 @@
 import { logger } from '../../lib/log.js';
 import { gauge } from '../../lib/metrics.js';
 import type { Backend, ServicePortInfo } from '../backend.js';
-import { chainExists, chainsIn, iptablesRestore, iptablesSave, setSysctl, withHostLock } from './executor.js';
-import { buildRules, chainNames, jumpRulesFor, missingJumps, renderRestore, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+import { chainExists, chainsIn, hostLock, iptablesRestore, iptablesSave, setSysctl, startRestore } from './executor.js';
+import { buildRules, chainNames, jumpRulesFor, missingJumps, renderRestore, restoreParts, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
 
 const log = logger('kube-proxy');
 
@@ -49,7 +49,7 @@ export class IptablesBackend implements Backend {
   }
 
   async sync(ports: ServicePortInfo[]): Promise<void> {
-    const desired = this.previous ? await this.partialSync(ports) : await withHostLock(() => this.fullSync(ports));
+    const desired = this.previous ? await this.partialSync(ports) : await this.fullSync(ports);
     this.previous = desired;
     rulesTotal.set({ table: 'filter' }, ruleCount(desired, 'filter'));
     rulesTotal.set({ table: 'nat' }, ruleCount(desired, 'nat'));
@@ -68,18 +68,34 @@ export class IptablesBackend implements Backend {
 
   /**
    * Every chain rewritten, stale service chains removed and missing jumps
-   * from the built-in chains inserted, all in one transaction per table. Under
-   * the host lock, so that two proxies' full syncs do not both insert a jump
-   * the other's save did not show yet.
+   * from the built-in chains inserted, all in one transaction per table. The
+   * kernel is read under the host lock, so that two proxies' full syncs do
+   * not both insert a jump the other's save did not show yet. The work
+   * overlaps: flock and iptables-restore start while the rules are built, the
+   * saves run while iptables-restore parses the rules, and only the stale
+   * chains, the jumps and the COMMITs wait for the saves.
    */
   private async fullSync(ports: ServicePortInfo[]): Promise<RuleSet> {
-    // Started first so the kernel dumps run while the rules are built. Only nat holds service chains (as kube reads only nat).
-    const saving = Promise.all([iptablesSave('nat'), iptablesSave('filter')]);
-    saving.catch(() => { /* awaited below */ });
-    const desired = buildRules(ports, this.opts);
-    const [nat, filter] = await saving;
-    await iptablesRestore(renderRestore(desired, { existing: { filter: [], nat: chainsIn(nat) }, jumps: missingJumps(nat + filter, jumpRulesFor(this.opts.chainPrefix)) }));
-    return desired;
+    const lock = hostLock();
+    const restore = startRestore();
+    try {
+      const desired = buildRules(ports, this.opts);
+      const parts = restoreParts(desired);
+      await lock.held;
+      // Only nat holds service chains (as kube reads only nat).
+      const saving = Promise.all([iptablesSave('nat'), iptablesSave('filter')]);
+      saving.catch(() => { /* awaited below */ });
+      await restore.write(parts.head);
+      const [nat, filter] = await saving;
+      await restore.end(parts.tail({ existing: { filter: [], nat: chainsIn(nat) }, jumps: missingJumps(nat + filter, jumpRulesFor(this.opts.chainPrefix)) }));
+      return desired;
+    } catch (e) {
+      // Nothing commits before the tail is written: killed here, the restore changes nothing.
+      await restore.abort();
+      throw e;
+    } finally {
+      await lock.release();
+    }
   }
 
   /** The next sync rewrites everything (kube's periodic full sync). */

@@ -15,20 +15,61 @@ export const lockFile = '/run/skiff-kube-proxy.lock';
 
 export async function iptablesRestore(text: string, timeoutMs = 60_000): Promise<void> {
   if (!text) return;
-  await new Promise<void>((resolve, reject) => {
-    const p = spawn('iptables-restore', ['--noflush', '--wait'], { stdio: ['pipe', 'ignore', 'pipe'] });
-    let stderr = '';
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.stderr.on('data', (d) => { stderr += d; });
-    p.on('error', (e) => { clearTimeout(timer); reject(e); });
+  const r = startRestore(timeoutMs);
+  await r.end(text);
+}
+
+export interface RestoreWriter {
+  /** Writes chunks as they are produced, keeping to the pipe's pace and letting other I/O run between chunks. */
+  write(chunks: Iterable<string>): Promise<void>;
+  /** The last text; resolves once iptables-restore has committed and exited. */
+  end(text: string): Promise<void>;
+  /** Kills it before it has read a COMMIT, so that nothing of what was written takes effect. */
+  abort(): Promise<void>;
+}
+
+/**
+ * iptables-restore --noflush --wait, started before its input is ready: it
+ * parses what it is given while the rest is still being built (the parse is
+ * about a fifth of a 1,000-Service restore), and commits each table at its
+ * COMMIT line, which comes last.
+ */
+export function startRestore(timeoutMs = 60_000): RestoreWriter {
+  const p = spawn('iptables-restore', ['--noflush', '--wait'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+  p.stderr.on('data', (d) => { stderr += d; });
+  p.stdin.on('error', () => { /* reported through close */ });
+  let exited = false;
+  const closed = new Promise<void>((resolve, reject) => {
+    p.on('error', (e) => { exited = true; clearTimeout(timer); reject(e); });
     p.on('close', (code, signal) => {
+      exited = true;
       clearTimeout(timer);
       if (code === 0) resolve();
       else reject(errors.internal(`iptables-restore failed (${signal ?? code}): ${stderr.trim().slice(0, 2000)}`));
     });
-    p.stdin.on('error', () => { /* reported through close */ });
-    p.stdin.end(text);
   });
+  closed.catch(() => { /* awaited by end() or abort() */ });
+  const settled = closed.then(() => {}, () => {});
+  return {
+    async write(chunks) {
+      for (const chunk of chunks) {
+        if (exited) break; // end() reports why
+        if (!p.stdin.write(chunk)) await Promise.race([new Promise((r) => p.stdin.once('drain', r)), settled]);
+        // Lets the pipes of processes running meanwhile (iptables-save) be read while the text is built.
+        else await new Promise((r) => setImmediate(r));
+      }
+    },
+    async end(text) {
+      if (!exited) p.stdin.end(text);
+      await closed;
+    },
+    async abort() {
+      if (!exited) p.kill('SIGKILL');
+      await settled;
+    },
+  };
 }
 
 export async function iptablesSave(table: TableName): Promise<string> {
@@ -76,19 +117,40 @@ export async function ensureJumpRules(rules: JumpRule[] = jumpRules): Promise<vo
   }
 }
 
-export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+export interface HostLock {
+  /** Resolves once the lock is held. */
+  held: Promise<void>;
+  release(): Promise<void>;
+}
+
+/** Starts taking the host lock, so that the caller can work meanwhile on what needs no lock. */
+export function hostLock(): HostLock {
   // flock needs a command to hold the lock for; a shell that waits on its stdin holds it until we close stdin.
   const holder = spawn('flock', ['-w', '30', lockFile, 'sh', '-c', 'echo locked; read _'], { stdio: ['pipe', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
+  holder.stdin.on('error', () => { /* flock gave up; held reports it */ });
+  const closed = new Promise((r) => { holder.once('close', r); holder.once('error', r); });
+  const held = new Promise<void>((resolve, reject) => {
     holder.stdout.once('data', () => resolve());
     holder.once('error', reject);
     holder.once('exit', (code) => reject(errors.internal(`flock ${lockFile} exited with ${code}`)));
   });
+  held.catch(() => { /* the caller awaits it */ });
+  return {
+    held,
+    async release() {
+      holder.stdin.end('\n');
+      await closed;
+    },
+  };
+}
+
+export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = hostLock();
   try {
+    await lock.held;
     return await fn();
   } finally {
-    holder.stdin.end('\n');
-    await new Promise((r) => holder.once('close', r));
+    await lock.release();
   }
 }
 

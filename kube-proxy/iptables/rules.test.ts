@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, chainPrefixForCluster, largeClusterEndpointsThreshold, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, serviceChain, validChainPrefix } from './rules.js';
+import { buildRules, chainPrefixForCluster, largeClusterEndpointsThreshold, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, restoreParts, serviceChain, validChainPrefix } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -26,17 +26,8 @@ describe('buildRules', () => {
   it('writes the full rule set for a ClusterIP service with round robin in nth mode', () => {
     const text = renderRestore(buildRules([sp()]));
     expect(text).toBe([
-      '*filter',
-      ':KUBE-SERVICES - [0:0]',
-      ':KUBE-EXTERNAL-SERVICES - [0:0]',
-      ':KUBE-NODEPORTS - [0:0]',
-      ':KUBE-FORWARD - [0:0]',
-      ':KUBE-FIREWALL - [0:0]',
-      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
-      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
-      'COMMIT',
       '*nat',
+      '-S', // a full sync lists first (listFirstChains)
       ':KUBE-SERVICES - [0:0]',
       ':KUBE-NODEPORTS - [0:0]',
       ':KUBE-POSTROUTING - [0:0]',
@@ -61,6 +52,16 @@ describe('buildRules', () => {
       `-A ${sep('172.17.0.3')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.3:8080`,
       `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -s 172.17.0.4 -j KUBE-MARK-MASQ`,
       `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.4:8080`,
+      'COMMIT',
+      '*filter',
+      ':KUBE-SERVICES - [0:0]',
+      ':KUBE-EXTERNAL-SERVICES - [0:0]',
+      ':KUBE-NODEPORTS - [0:0]',
+      ':KUBE-FORWARD - [0:0]',
+      ':KUBE-FIREWALL - [0:0]',
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark --mark 0x4000/0x4000 -j ACCEPT',
+      '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+      '-A KUBE-FIREWALL -m comment --comment "block incoming localnet connections" -d 127.0.0.0/8 ! -s 127.0.0.0/8 -m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP',
       'COMMIT',
       '',
     ].join('\n'));
@@ -115,7 +116,7 @@ describe('buildRules', () => {
 });
 
 describe('renderRestore', () => {
-  it('rewrites only changed chains and deletes stale ones in the same transaction', () => {
+  it('rewrites only changed chains and deletes stale ones in the same transaction, after the rules that jumped there', () => {
     const before = buildRules([sp(), sp({ name: 'ns1/svc2', clusterIP: '10.96.0.42' })]);
     const after = buildRules([sp({ endpoints: [{ ip: '172.17.0.2', port: 8080 }, { ip: '172.17.0.4', port: 8080 }] })]);
     const text = renderRestore(after, { previous: before });
@@ -126,9 +127,9 @@ describe('renderRestore', () => {
       '*nat',
       ':KUBE-SERVICES - [0:0]',
       `:${svc} - [0:0]`,
-      ...stale.map((c) => `:${c} - [0:0]`),
       ...after.nat.get('KUBE-SERVICES')!,
       ...after.nat.get(svc)!,
+      ...stale.map((c) => `:${c} - [0:0]`),
       ...stale.map((c) => `-X ${c}`),
       'COMMIT',
       '',
@@ -145,19 +146,39 @@ describe('renderRestore', () => {
     expect(text).not.toContain('-X KUBE-MARK-MASQ');
   });
 
-  it('starts a block of many chains with a chainless -S (iptables-nft then skips its per-chain list) and small ones without', () => {
+  it('starts a full sync\'s nat block and any block of many chains with a chainless -S (iptables-nft then skips its per-chain list), small partial ones without', () => {
     const many = Array.from({ length: Math.ceil(listFirstChains / 4) }, (_, i) => sp({ name: `ns1/svc${i}`, clusterIP: `10.96.1.${i % 250}` }));
     const full = renderRestore(buildRules(many)).split('\n');
     expect(full.slice(full.indexOf('*nat'), full.indexOf('*nat') + 3)).toEqual(['*nat', '-S', ':KUBE-SERVICES - [0:0]']);
     expect(full.filter((l) => l === '-S')).toHaveLength(1); // filter's five chains go without
     const lists = (text: string) => text.split('\n').includes('-S');
-    expect(lists(renderRestore(buildRules([sp()])))).toBe(false);
+    // A full sync learns how many stale chains it deletes only after writing its rules: it lists whatever its size.
+    expect(renderRestore(buildRules([sp()])).split('\n').slice(0, 2)).toEqual(['*nat', '-S']);
+    const partialOfMany = renderRestore(buildRules([sp()]), { previous: buildRules(many) });
+    expect(partialOfMany.split('\n').slice(0, 2)).toEqual(['*nat', '-S']); // deletes many stale chains
     expect(lists(renderRestore(buildRules(many), { listFirstChains: Infinity }))).toBe(false);
     // A partial sync after one endpoint change declares a handful of chains: no listing of the whole table.
     const fewer = many.map((x, i) => (i === 3 ? { ...x, endpoints: x.endpoints.slice(1) } : x));
     const partial = renderRestore(buildRules(fewer), { previous: buildRules(many) });
     expect(partial).toContain('*nat');
     expect(lists(partial)).toBe(false);
+  });
+
+  it('splits a full sync so that the head needs nothing from the kernel and head + tail is renderRestore\'s text', () => {
+    const many = Array.from({ length: 300 }, (_, i) => sp({ name: `ns1/svc${i}`, clusterIP: `10.96.1.${i % 250}` }));
+    const rs = buildRules(many);
+    const late = { existing: { filter: [], nat: ['KUBE-SVC-OLDOLDOLDOLDOLD1', 'KUBE-SERVICES'] }, jumps: jumpRules };
+    const parts = restoreParts(rs);
+    const chunks = [...parts.head];
+    expect(chunks.length).toBeGreaterThan(1); // streamed in pieces, not one string at the end
+    const head = chunks.join('');
+    expect(head).not.toContain('COMMIT');
+    expect(head).not.toContain('OLDOLD');
+    const tail = parts.tail(late);
+    expect(tail.startsWith(':KUBE-SVC-OLDOLDOLDOLDOLD1 - [0:0]\n-X KUBE-SVC-OLDOLDOLDOLDOLD1\nCOMMIT\n*filter\n')).toBe(true);
+    expect(head + tail).toBe(renderRestore(rs, late));
+    // Each line whole within its chunk: iptables-restore reads lines, but a chunk boundary must not be what splits them.
+    expect(chunks.every((c) => c.endsWith('\n'))).toBe(true);
   });
 
   it('inserts only the jumps an iptables-save lacks, in jumpRules order at the top, after our chains', () => {
@@ -180,7 +201,7 @@ describe('renderRestore', () => {
     expect(missing.some((j) => j.table === 'nat' && j.chain === 'OUTPUT')).toBe(true);
     const lines = renderRestore(buildRules([sp()]), { jumps: missing }).split('\n');
     // The chains' blocks first, then one block of jumps per table.
-    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*filter', '*nat', '*filter', '*nat']);
+    expect(lines.filter((l) => l.startsWith('*'))).toEqual(['*nat', '*filter', '*filter', '*nat']);
     const nat = lines.slice(lines.lastIndexOf('*nat'));
     expect(nat.filter((l) => l.startsWith('-I '))).toEqual([
       '-I POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING',

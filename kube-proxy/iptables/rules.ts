@@ -8,7 +8,7 @@
 // Every chain name starts with a prefix, kube's KUBE unless --chain-prefix
 // gives a cluster its own, so clusters sharing a kernel do not collide.
 
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { ServicePortInfo } from '../backend.js';
 
 export const masqueradeMark = '0x4000';
@@ -108,29 +108,28 @@ export function jumpRulesFor(prefix: string = defaultChainPrefix): JumpRule[] {
 export const jumpRules: JumpRule[] = jumpRulesFor();
 
 const base32Alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-function base32(buf: Buffer): string {
-  let bits = 0;
-  let value = 0;
+
+/** The first 16 characters of the base32 of a sha256: its first 10 bytes are exactly 80 bits, 16 characters. */
+function base32Prefix16(digest: Buffer): string {
   let out = '';
-  for (const byte of buf) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += base32Alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
+  for (let i = 0; i < 10; i += 5) {
+    // Five bytes are 40 bits, eight characters; two 20-bit halves stay within 32-bit integer arithmetic.
+    const hi = (digest[i] << 12) | (digest[i + 1] << 4) | (digest[i + 2] >>> 4);
+    const lo = ((digest[i + 2] & 15) << 16) | (digest[i + 3] << 8) | digest[i + 4];
+    out += base32Alphabet[hi >>> 15] + base32Alphabet[(hi >>> 10) & 31] + base32Alphabet[(hi >>> 5) & 31] + base32Alphabet[hi & 31]
+      + base32Alphabet[lo >>> 15] + base32Alphabet[(lo >>> 10) & 31] + base32Alphabet[(lo >>> 5) & 31] + base32Alphabet[lo & 31];
   }
-  if (bits > 0) out += base32Alphabet[(value << (5 - bits)) & 31];
   return out;
 }
 
-// Every sync rebuilds every chain name; a sha256 per endpoint was a sixth of a 10,000-endpoint sync.
+// Every sync rebuilds every chain name; a sha256 per endpoint was a sixth of a 10,000-endpoint sync. The first sync
+// has nothing cached, so the hash itself is the one-shot crypto.hash (no Hash object per name).
 const hashMemo = new Map<string, string>();
 function hash16(s: string): string {
   let h = hashMemo.get(s);
   if (h === undefined) {
     if (hashMemo.size >= 200_000) hashMemo.clear();
-    h = base32(createHash('sha256').update(s).digest()).slice(0, 16);
+    h = base32Prefix16(hash('sha256', s, 'buffer'));
     hashMemo.set(s, h);
   }
   return h;
@@ -163,7 +162,6 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
   let totalEndpoints = 0;
   for (const sp of ports) totalEndpoints += sp.endpoints.length;
   const largeCluster = totalEndpoints > largeClusterEndpointsThreshold;
-  const epComment = (text: string) => (largeCluster ? '' : `-m comment --comment ${q(text)}`);
 
   const f = (chain: string, ...rule: string[]) => filter.get(chain)!.push(`-A ${chain} ${rule.join(' ')}`);
   const n = (chain: string, ...rule: string[]) => {
@@ -209,24 +207,35 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
     } else if (opts.clusterCIDR) {
       n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${c.markMasq}`);
     }
-    const seps = sp.endpoints.map((e) => {
-      const ep = `${e.ip}:${e.port}`;
-      return { ep, chain: endpointChain(sp.name, sp.protocol, ep, prefix) };
-    });
-    if (sp.affinitySeconds > 0) {
-      for (const s of seps) n(svc, epComment(`${sp.name} -> ${s.ep}`), `-m recent --name ${s.chain} --rcheck --seconds ${sp.affinitySeconds} --reap`, `-j ${s.chain}`);
+    // The per-endpoint rules are most of the text: built as whole strings, without the helpers' argument arrays.
+    const svcRules = nat.get(svc)!;
+    const sepComment = largeCluster ? '' : `-m comment --comment ${q(sp.name)} `;
+    const eps = sp.endpoints;
+    const seps: string[] = new Array(eps.length);
+    const epStrs: string[] = new Array(eps.length);
+    for (let i = 0; i < eps.length; i++) {
+      const ep = `${eps[i].ip}:${eps[i].port}`;
+      epStrs[i] = ep;
+      seps[i] = endpointChain(sp.name, sp.protocol, ep, prefix);
     }
-    seps.forEach((s, i) => {
-      const left = seps.length - i;
+    const svcComment = (i: number) => (largeCluster ? '' : `-m comment --comment ${q(`${sp.name} -> ${epStrs[i]}`)} `);
+    if (sp.affinitySeconds > 0) {
+      for (let i = 0; i < eps.length; i++) svcRules.push(`-A ${svc} ${svcComment(i)}-m recent --name ${seps[i]} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${seps[i]}`);
+    }
+    for (let i = 0; i < eps.length; i++) {
+      const left = eps.length - i;
       const pick = left > 1 ? `-m statistic --mode nth --every ${left} --packet 0 ` : '';
-      n(svc, epComment(`${sp.name} -> ${s.ep}`), `${pick}-j ${s.chain}`);
-    });
-    for (const s of seps) {
-      const ip = s.ep.slice(0, s.ep.lastIndexOf(':'));
+      svcRules.push(`-A ${svc} ${svcComment(i)}${pick}-j ${seps[i]}`);
+    }
+    for (let i = 0; i < eps.length; i++) {
+      const sep = seps[i];
+      const recent = sp.affinitySeconds > 0 ? `-m recent --name ${sep} --set ` : '';
       // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
-      n(s.chain, epComment(sp.name), `-s ${ip}`, `-j ${c.markMasq}`);
-      const recent = sp.affinitySeconds > 0 ? `-m recent --name ${s.chain} --set ` : '';
-      n(s.chain, epComment(sp.name), `${recent}${m}`, `-j DNAT --to-destination ${s.ep}`);
+      const masq = `-A ${sep} ${sepComment}-s ${eps[i].ip} -j ${c.markMasq}`;
+      const dnat = `-A ${sep} ${sepComment}${recent}${m} -j DNAT --to-destination ${epStrs[i]}`;
+      const rules = nat.get(sep);
+      if (rules) rules.push(masq, dnat);
+      else nat.set(sep, [masq, dnat]);
     }
   }
 
@@ -257,7 +266,9 @@ export function isServiceChain(name: string, chainPrefix: string = defaultChainP
  * and stop keeping the list. `-S` is the only such command that changes
  * nothing (-F, -X and -Z without a chain would touch Docker's rules); it
  * prints the table as it was, to iptables-restore's stdout, which we discard.
- * That costs about one iptables-save, so small (partial) syncs go without.
+ * That costs about one iptables-save, so small (partial) syncs go without;
+ * a full sync's nat block always lists, since the number of stale chains it
+ * deletes is known only after its head has been written.
  */
 export const listFirstChains = 500;
 
@@ -287,24 +298,40 @@ export function missingJumps(save: string, rules: readonly JumpRule[] = jumpRule
 export interface RenderOptions {
   /** What the last successful sync wrote: unchanged chains are left alone. Absent means a full sync. */
   previous?: RuleSet;
+  /** Overrides listFirstChains (0 always lists, Infinity never: the bench measures both). */
+  listFirstChains?: number;
+}
+
+export interface LateState {
   /** Chains present in the kernel (from iptables-save), for a full sync to remove stale ones. */
   existing?: { filter: string[]; nat: string[] };
   /** Jump rules to insert at the top of their built-in chains, in a last block per table (after our chains exist). */
   jumps?: readonly JumpRule[];
-  /** Overrides listFirstChains (0 always lists, Infinity never: the bench measures both). */
-  listFirstChains?: number;
 }
+
+/** renderRestore's text in two parts, so that iptables-restore can parse the bulk while the kernel is still being read. */
+export interface RestoreParts {
+  /** What depends only on the desired rules and the previous sync, in chunks of about 64 KiB, built as they are taken. */
+  head: Iterable<string>;
+  /** The rest, once the kernel's chains and jumps are known (call after head is consumed). */
+  tail(late?: LateState): string;
+}
+
+const chunkChars = 64 * 1024;
 
 /**
  * iptables-restore --noflush input. Declaring a chain flushes it, so only
  * chains whose rules changed are declared and rewritten: an untouched
  * KUBE-SVC chain keeps its nth counters, and round robin stays exact across
  * syncs. Stale service chains are flushed and deleted in the same transaction
- * that drops the last jump to them.
+ * that drops the last jump to them, after the rules that no longer jump
+ * there. The nat block comes first, as it is the big one and the only one
+ * whose stale chains depend on the kernel: everything up to them can be
+ * written while iptables-save still runs.
  */
-export function renderRestore(desired: RuleSet, opts: RenderOptions = {}): string {
-  const out: string[] = [];
-  for (const table of ['filter', 'nat'] as const) {
+export function restoreParts(desired: RuleSet, opts: RenderOptions = {}): RestoreParts {
+  const threshold = opts.listFirstChains ?? listFirstChains;
+  const plan = (['nat', 'filter'] as const).map((table) => {
     const want = desired[table];
     const prev = opts.previous?.[table];
     const write: string[] = [];
@@ -312,25 +339,64 @@ export function renderRestore(desired: RuleSet, opts: RenderOptions = {}): strin
       const before = prev?.get(chain);
       if (!before || before.length !== rules.length || before.some((r, i) => r !== rules[i])) write.push(chain);
     }
-    const stale = new Set<string>();
-    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
-    if (!opts.previous) for (const chain of opts.existing?.[table] ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
-    const staleList = [...stale].sort();
-    if (write.length === 0 && staleList.length === 0) continue;
-    out.push(`*${table}`);
-    if (write.length + staleList.length >= (opts.listFirstChains ?? listFirstChains)) out.push('-S');
-    for (const chain of [...write, ...staleList]) out.push(`:${chain} - [0:0]`);
-    for (const chain of write) out.push(...want.get(chain)!);
-    for (const chain of staleList) out.push(`-X ${chain}`);
-    out.push('COMMIT');
+    const stale: string[] = [];
+    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.push(chain);
+    return { table, want, write, stale, open: false };
+  });
+  const nat = plan[0];
+
+  function* head(): Generator<string> {
+    if (nat.write.length === 0 && nat.stale.length === 0 && opts.previous) return;
+    nat.open = true;
+    const list = opts.previous ? nat.write.length + nat.stale.length >= threshold : threshold !== Infinity;
+    let buf = '*nat\n' + (list ? '-S\n' : '');
+    for (const chain of nat.write) {
+      buf += `:${chain} - [0:0]\n`;
+      if (buf.length >= chunkChars) { yield buf; buf = ''; }
+    }
+    for (const chain of nat.write) {
+      for (const rule of nat.want.get(chain)!) buf += rule + '\n';
+      if (buf.length >= chunkChars) { yield buf; buf = ''; }
+    }
+    if (buf) yield buf;
   }
-  for (const table of ['filter', 'nat'] as const) {
-    // Inserting at the head in reverse keeps jumpRules' order at the top of each chain. A block of their own, after
-    // ours committed: behind a -S, iptables-nft fails to create a built-in chain it has not seen (an empty nat table).
-    const jumps = (opts.jumps ?? []).filter((j) => j.table === table).reverse().map((j) => `-I ${j.chain} ${j.args.map(q).join(' ')}`);
-    if (jumps.length) out.push(`*${table}`, ...jumps, 'COMMIT');
+
+  function tail(late: LateState = {}): string {
+    const out: string[] = [];
+    for (const t of plan) {
+      const stale = new Set(t.stale);
+      if (!opts.previous) for (const chain of late.existing?.[t.table] ?? []) if (!t.want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
+      const staleList = [...stale].sort();
+      if (!t.open) {
+        // The filter block (or a nat block the head had nothing for): written whole here.
+        if (t.write.length === 0 && staleList.length === 0) continue;
+        out.push(`*${t.table}`);
+        if (t.write.length + staleList.length >= threshold) out.push('-S');
+        for (const chain of t.write) out.push(`:${chain} - [0:0]`);
+        for (const chain of t.write) out.push(...t.want.get(chain)!);
+      }
+      for (const chain of staleList) out.push(`:${chain} - [0:0]`);
+      for (const chain of staleList) out.push(`-X ${chain}`);
+      out.push('COMMIT');
+    }
+    for (const table of ['filter', 'nat'] as const) {
+      // Inserting at the head in reverse keeps jumpRules' order at the top of each chain. A block of their own, after
+      // ours committed: behind a -S, iptables-nft fails to create a built-in chain it has not seen (an empty nat table).
+      const jumps = (late.jumps ?? []).filter((j) => j.table === table).reverse().map((j) => `-I ${j.chain} ${j.args.map(q).join(' ')}`);
+      if (jumps.length) out.push(`*${table}`, ...jumps, 'COMMIT');
+    }
+    return out.length ? out.join('\n') + '\n' : '';
   }
-  return out.length ? out.join('\n') + '\n' : '';
+
+  return { head: { [Symbol.iterator]: head }, tail };
+}
+
+/** The whole of restoreParts' text at once. */
+export function renderRestore(desired: RuleSet, opts: RenderOptions & LateState = {}): string {
+  const parts = restoreParts(desired, opts);
+  let text = '';
+  for (const chunk of parts.head) text += chunk;
+  return text + parts.tail(opts);
 }
 
 /** Every rule count, for the metrics kube exports (sync_proxy_rules_iptables_total). */
