@@ -4,11 +4,12 @@
 // per resource (cacher.ts).
 
 import { ConstantBackoff, noop } from 'cockatiel';
-import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, GRPCCancelledError, ClientClosedError, type IKeyValue, type IRangeRequest } from 'etcd3';
+import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, GRPCCancelledError, ClientClosedError } from 'etcd3';
 import type { KubeObject } from '../../api/types.js';
 import { counter, gauge, histogram } from '../../lib/metrics.js';
 import { Cacher } from './cacher.js';
 import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, prefixEnd, resourcePrefix, withRevision } from './codec.js';
+import { EtcdCallError, EtcdKV, grpcCode, type KeyValue, type RangeRequest } from './etcdkv.js';
 import { openEtcdWatch, tooOld, watchableFrom, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
 import {
   StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchCallbacks, type WatchHandle, type WatchOptions,
@@ -37,12 +38,16 @@ export interface EtcdStorageOptions {
 interface Stored { object: KubeObject; modRevision: number; value: string }
 
 export class EtcdStorage implements Storage {
+  /** Watches (and the compaction probes that go with them). */
   private readonly client: Etcd3;
+  /** Every unary read and write: the per-request path. */
+  private readonly kv: EtcdKV;
   private readonly cachers = new Map<string, Cacher>();
   private watchCount = 0;
 
   constructor(private readonly opts: EtcdStorageOptions) {
     const timeout = opts.requestTimeoutMs ?? 5000;
+    this.kv = new EtcdKV({ hosts: typeof opts.hosts === 'string' ? [opts.hosts] : opts.hosts, timeoutMs: timeout });
     this.client = new Etcd3({
       hosts: opts.hosts,
       dialTimeout: Math.min(timeout, 2000),
@@ -67,13 +72,14 @@ export class EtcdStorage implements Storage {
   }
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
-    const res = await this.call('create', key, () => this.client.kv.txn({
-      compare: [{ key: Buffer.from(key), target: 'Create', result: 'Equal', create_revision: 0 }],
-      success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(encode(obj)) } }],
+    const k = Buffer.from(key);
+    const res = await this.call('create', key, () => this.kv.txn({
+      compare: [{ key: k, target: 'create', revision: 0 }],
+      success: [{ put: { key: k, value: Buffer.from(encode(obj)) } }],
       failure: [],
     }));
     if (!res.succeeded) throw new StorageError('KeyExists', key);
-    return withRevision(obj, Number(res.header.revision));
+    return withRevision(obj, res.revision);
   }
 
   async get(key: string): Promise<KubeObject> {
@@ -97,21 +103,21 @@ export class EtcdStorage implements Storage {
     // With a predicate a page may filter down to nothing, so read on in growing batches until the page is full.
     let batch = limit;
     for (;;) {
-      const req: IRangeRequest = { key: Buffer.from(startKey), range_end: end, revision: revision || undefined, limit: batch || undefined };
-      const res = await this.call('list', prefix, () => this.client.kv.range(req));
-      revision ||= Number(res.header.revision);
+      const req: RangeRequest = { key: Buffer.from(startKey), rangeEnd: end, revision: revision || undefined, limit: batch || undefined };
+      const res = await this.call('list', prefix, () => this.kv.range(req));
+      revision ||= res.revision;
       let consumed = 0;
       for (const kv of res.kvs) {
         consumed++;
         lastKey = kv.key.toString();
-        const object = decode(kv.value.toString(), Number(kv.mod_revision));
+        const object = decode(kv.value.toString(), kv.modRevision);
         if (opts.predicate && !opts.predicate(object)) continue;
         items.push(object);
         if (limit && items.length === limit) break;
       }
       more = consumed < res.kvs.length || res.more;
       if (!limit || items.length === limit || !res.more) {
-        if (more && !opts.predicate) remaining = Number(res.count) - consumed;
+        if (more && !opts.predicate) remaining = res.count - consumed;
         break;
       }
       startKey = lastKey + '\0';
@@ -137,13 +143,14 @@ export class EtcdStorage implements Storage {
       const next = await tryUpdate(structuredClone(current.object));
       const value = encode(next);
       if (value === current.value) return current.object;
-      const res = await this.call('update', key, () => this.client.kv.txn({
-        compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }],
-        success: [{ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }],
-        failure: [{ request_range: { key: Buffer.from(key) } }],
+      const k = Buffer.from(key);
+      const res = await this.call('update', key, () => this.kv.txn({
+        compare: [{ key: k, target: 'mod', revision: current!.modRevision }],
+        success: [{ put: { key: k, value: Buffer.from(value) } }],
+        failure: [{ range: { key: k } }],
       }));
-      if (res.succeeded) return withRevision(next, Number(res.header.revision));
-      current = toStored(res.responses[0]?.response_range.kvs[0]);
+      if (res.succeeded) return withRevision(next, res.revision);
+      current = toStored(res.responses[0]?.range?.kvs[0]);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
@@ -154,13 +161,14 @@ export class EtcdStorage implements Storage {
       if (!current) throw new StorageError('KeyNotFound', key);
       checkPreconditions(key, preconditions, current.object);
       await validate?.(structuredClone(current.object));
-      const res = await this.call('delete', key, () => this.client.kv.txn({
-        compare: [{ key: Buffer.from(key), target: 'Mod', result: 'Equal', mod_revision: current!.modRevision }],
-        success: [{ request_delete_range: { key: Buffer.from(key), prev_kv: true } }],
-        failure: [{ request_range: { key: Buffer.from(key) } }],
+      const k = Buffer.from(key);
+      const res = await this.call('delete', key, () => this.kv.txn({
+        compare: [{ key: k, target: 'mod', revision: current!.modRevision }],
+        success: [{ deleteRange: { key: k } }],
+        failure: [{ range: { key: k } }],
       }));
-      if (res.succeeded) return withRevision(current.object, Number(res.header.revision));
-      current = toStored(res.responses[0]?.response_range.kvs[0]);
+      if (res.succeeded) return withRevision(current.object, res.revision);
+      current = toStored(res.responses[0]?.range?.kvs[0]);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
@@ -184,23 +192,24 @@ export class EtcdStorage implements Storage {
   }
 
   async currentRevision(): Promise<number> {
-    const res = await this.call('get', 'revision', () => this.client.kv.range({ key: Buffer.from('/'), count_only: true }));
-    return Number(res.header.revision);
+    const res = await this.call('get', 'revision', () => this.kv.range({ key: Buffer.from('/'), countOnly: true }));
+    return res.revision;
   }
 
   async count(prefix: string): Promise<number> {
-    const res = await this.call('count', prefix, () => this.client.kv.range({ key: Buffer.from(prefix), range_end: prefixEnd(prefix), count_only: true }));
-    return Number(res.count);
+    const res = await this.call('count', prefix, () => this.kv.range({ key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix), countOnly: true }));
+    return res.count;
   }
 
   /** Drop history up to revision; later reads and watches from before it fail with ResourceVersionTooOld. */
   async compact(revision: number): Promise<void> {
-    await this.call('compact', 'revision', () => this.client.kv.compact({ revision, physical: true }));
+    await this.call('compact', 'revision', () => this.kv.compact(revision, true));
   }
 
   async close(): Promise<void> {
     for (const cacher of this.cachers.values()) cacher.close();
     this.cachers.clear();
+    this.kv.close();
     this.client.close();
   }
 
@@ -214,16 +223,16 @@ export class EtcdStorage implements Storage {
   }
 
   private async snapshot(prefix: string, recursive: boolean): Promise<{ entries: { key: string; object: KubeObject }[]; revision: number }> {
-    const req: IRangeRequest = recursive ? { key: Buffer.from(prefix), range_end: prefixEnd(prefix) } : { key: Buffer.from(prefix) };
-    const res = await this.call('list', prefix, () => this.client.kv.range(req));
+    const req: RangeRequest = recursive ? { key: Buffer.from(prefix), rangeEnd: prefixEnd(prefix) } : { key: Buffer.from(prefix) };
+    const res = await this.call('list', prefix, () => this.kv.range(req));
     return {
-      entries: res.kvs.map((kv) => ({ key: kv.key.toString(), object: decode(kv.value.toString(), Number(kv.mod_revision)) })),
-      revision: Number(res.header.revision),
+      entries: res.kvs.map((kv) => ({ key: kv.key.toString(), object: decode(kv.value.toString(), kv.modRevision) })),
+      revision: res.revision,
     };
   }
 
   private async read(key: string): Promise<Stored | undefined> {
-    const res = await this.call('get', key, () => this.client.kv.range({ key: Buffer.from(key) }));
+    const res = await this.call('get', key, () => this.kv.range({ key: Buffer.from(key) }));
     return toStored(res.kvs[0]);
   }
 
@@ -242,10 +251,10 @@ export class EtcdStorage implements Storage {
   }
 }
 
-function toStored(kv: IKeyValue | undefined): Stored | undefined {
+function toStored(kv: KeyValue | undefined): Stored | undefined {
   if (!kv) return undefined;
   const value = kv.value.toString();
-  const modRevision = Number(kv.mod_revision);
+  const modRevision = kv.modRevision;
   return { object: decode(value, modRevision), modRevision, value };
 }
 
@@ -253,6 +262,9 @@ function toStorageError(e: Error, key: string): Error {
   if (e instanceof StorageError) return e;
   if (/required revision has been compacted/.test(e.message)) return new StorageError('ResourceVersionTooOld', key, 'The resourceVersion for the provided list is too old.');
   if (/required revision is a future revision/.test(e.message)) return new StorageError('InvalidResourceVersion', key, 'Too large resource version');
+  if (e instanceof EtcdCallError && (e.code === grpcCode.unavailable || e.code === grpcCode.deadlineExceeded || e.code === grpcCode.cancelled)) {
+    return new StorageError('Unavailable', key, `etcd unavailable: ${e.message}`);
+  }
   if (e instanceof GRPCUnavailableError || e instanceof GRPCDeadlineExceededError || e instanceof GRPCCancelledError || e instanceof ClientClosedError
     || /ECONNREFUSED|No connection established|deadline|unavailable/i.test(e.message)) {
     return new StorageError('Unavailable', key, `etcd unavailable: ${e.message}`);
