@@ -322,13 +322,14 @@ export class EtcdKV {
       let status: number | undefined;
       let message = '';
       let settled = false;
-      const finish = (e?: Error) => {
+      // The failure is built only when it is the outcome: an Error captures a stack, and every call's stream closes.
+      const finish = (fail?: () => Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        if (e) {
+        if (fail) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
-          reject(e);
+          reject(fail());
           return;
         }
         if (status !== 0) {
@@ -343,7 +344,7 @@ export class EtcdKV {
         }
         resolve(data.subarray(5, 5 + data.readUInt32BE(1)));
       };
-      const timer = setTimeout(() => finish(new EtcdCallError(grpcCode.deadlineExceeded, `etcd ${method}: deadline exceeded`)), this.opts.timeoutMs);
+      const timer = setTimeout(() => finish(() => new EtcdCallError(grpcCode.deadlineExceeded, `etcd ${method}: deadline exceeded`)), this.opts.timeoutMs);
       const readStatus = (headers: http2.IncomingHttpHeaders) => {
         const s = headers['grpc-status'];
         if (s !== undefined) {
@@ -356,8 +357,8 @@ export class EtcdKV {
       stream.on('trailers', readStatus);
       stream.on('data', (d: Buffer) => chunks.push(d));
       stream.on('end', () => finish());
-      stream.on('error', (e: Error) => finish(new EtcdCallError(grpcCode.unavailable, e.message)));
-      stream.on('close', () => finish(new EtcdCallError(grpcCode.unavailable, `etcd ${method}: stream closed`)));
+      stream.on('error', (e: Error) => finish(() => new EtcdCallError(grpcCode.unavailable, e.message)));
+      stream.on('close', () => finish(() => new EtcdCallError(grpcCode.unavailable, `etcd ${method}: stream closed`)));
       const frame = Buffer.allocUnsafe(5 + body.length);
       frame[0] = 0;
       frame.writeUInt32BE(body.length, 1);
