@@ -26,6 +26,8 @@ const flags = parseFlags(
     concurrentEndpointSyncs: 5,
     concurrentServiceEndpointSyncs: 5,
     maxEndpointsPerSlice: 100,
+    mirroringConcurrentServiceEndpointSyncs: 5,
+    mirroringMaxEndpointsPerSubset: 1000,
     concurrentGcSyncs: 20,
     nodeMonitorGracePeriod: '40s',
     nodeMonitorPeriod: '5s',
@@ -36,13 +38,15 @@ const flags = parseFlags(
     leaderElectResourceName: 'kube-controller-manager',
   },
   process.argv.slice(2),
-  'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, EndpointSlice, garbage-collector and node-lifecycle controllers',
+  'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, EndpointSlice, EndpointSlice mirroring, garbage-collector and node-lifecycle controllers',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
-if (flags.maxEndpointsPerSlice < 1 || flags.maxEndpointsPerSlice > 1000) {
-  // As kube-controller-manager's options validation: a slice holds at most 1000 endpoints.
-  process.stderr.write(`--max-endpoints-per-slice must be between 1 and 1000, got ${flags.maxEndpointsPerSlice}\n`);
-  process.exit(1);
+// As kube-controller-manager's options validation: a slice holds at most 1000 endpoints.
+for (const [flag, v] of [['--max-endpoints-per-slice', flags.maxEndpointsPerSlice], ['--mirroring-max-endpoints-per-subset', flags.mirroringMaxEndpointsPerSubset]] as const) {
+  if (v < 1 || v > 1000) {
+    process.stderr.write(`${flag} must be between 1 and 1000, got ${v}\n`);
+    process.exit(1);
+  }
 }
 
 const client = new RestClient(connectionFromFlags(flags), { component: 'controller-manager', maxSockets: 64 });
@@ -57,6 +61,8 @@ const manager = new ControllerManager({
   concurrentEndpointSyncs: flags.concurrentEndpointSyncs,
   concurrentServiceEndpointSyncs: flags.concurrentServiceEndpointSyncs,
   maxEndpointsPerSlice: flags.maxEndpointsPerSlice,
+  mirroringConcurrentServiceEndpointSyncs: flags.mirroringConcurrentServiceEndpointSyncs,
+  mirroringMaxEndpointsPerSubset: flags.mirroringMaxEndpointsPerSubset,
   concurrentGcSyncs: flags.concurrentGcSyncs,
   nodeMonitorGracePeriodMs: parseDuration(flags.nodeMonitorGracePeriod),
   nodeMonitorPeriodMs: parseDuration(flags.nodeMonitorPeriod),

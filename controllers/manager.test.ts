@@ -3,7 +3,7 @@ import { enabledControllers } from './manager.js';
 
 describe('--controllers', () => {
   it('enables all with "*", minus the disabled ones', () => {
-    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'node-lifecycle-controller', 'taint-eviction-controller']);
+    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'taint-eviction-controller']);
   });
   it('enables only the named ones without "*"', () => {
     expect([...enabledControllers(['replicaset-controller,endpoints-controller'])]).toEqual(['replicaset-controller', 'endpoints-controller']);

@@ -10,6 +10,7 @@ import type { Controller, EventRecorder } from './controller.js';
 import { DeploymentController } from './deployment/deployment.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpointslice/endpointslice.js';
+import { EndpointSliceMirroringController } from './endpointslice/mirroring.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
@@ -30,13 +31,15 @@ export interface ManagerOptions {
   /** --concurrent-service-endpoint-syncs: the EndpointSlice controller's workers. */
   concurrentServiceEndpointSyncs: number;
   maxEndpointsPerSlice: number;
+  mirroringConcurrentServiceEndpointSyncs: number;
+  mirroringMaxEndpointsPerSubset: number;
   concurrentGcSyncs: number;
   nodeMonitorGracePeriodMs: number;
   nodeMonitorPeriodMs: number;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
-const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller'] as const;
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller'] as const;
 type Name = (typeof known)[number];
 
 export function enabledControllers(spec: string[]): Set<Name> {
@@ -68,6 +71,7 @@ export class ControllerManager {
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
     add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
     add('endpointslice-controller', () => new EndpointSliceController({ ...base, maxEndpointsPerSlice: o.maxEndpointsPerSlice }), o.concurrentServiceEndpointSyncs);
+    add('endpointslice-mirroring-controller', () => new EndpointSliceMirroringController({ ...base, recorder: o.recorderFor('endpoint-slice-mirroring-controller'), maxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset }), o.mirroringConcurrentServiceEndpointSyncs);
     add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
     add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs, recorder: o.recorderFor('node-controller') }), 1);
     add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);

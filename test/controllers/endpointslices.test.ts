@@ -1,14 +1,15 @@
 // EndpointSlices as stored objects: the EndpointSlice controller in the real
 // controller-manager writes them for a Service's pods (grouped by the port a
 // named targetPort resolves to), follows readiness and deletions, and the
-// garbage collector removes them with the Service. The API server validates
+// garbage collector removes them with the Service; the mirroring controller
+// copies a selector-less Service's Endpoints into slices. The API server validates
 // slices written by anyone else, and kubectl sees one discovery.k8s.io
 // resource with explain and Table output.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStatusError } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
-import type { EndpointSlice, Pod, Service } from '../../api/types.js';
+import type { Endpoints, EndpointSlice, Pod, Service } from '../../api/types.js';
 import { Kubectl } from '../util/kubectl.js';
 import { waitFor } from '../util/ports.js';
 import { startControllerCluster, type ControllerCluster } from './harness.js';
@@ -126,6 +127,28 @@ describe('EndpointSlices (integration)', () => {
     const wide = (await kubectl.ok(['get', 'endpointslices', '-o', 'wide', '-l', 'kubernetes.io/service-name=es'])).split('\n');
     expect(wide[0]).toMatch(/^NAME\s+ADDRESSTYPE\s+PORTS\s+ENDPOINTS\s+AGE$/);
     expect(wide[1]).toMatch(/^es-[a-z0-9]{5}\s+IPv4\s+8080\s+10\.244\.\d+\.\d+,10\.244\.\d+\.\d+\s+\d+s$/);
+  });
+
+  it('mirrors the Endpoints of a selector-less Service, and not the API server\'s own', async () => {
+    await c.client.resource<Service>(R.services, 'default').create({
+      apiVersion: 'v1', kind: 'Service', metadata: { name: 'ext', namespace: 'default' }, spec: { ports: [{ name: 'db', port: 5432 }] },
+    });
+    await c.client.resource<Endpoints>(R.endpoints, 'default').create({
+      apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'ext', namespace: 'default' },
+      subsets: [{ addresses: [{ ip: '10.1.0.7' }], notReadyAddresses: [{ ip: '10.1.0.8' }], ports: [{ name: 'db', port: 5432 }] }],
+    });
+    const [m] = await waitFor('mirrored slice', async () => {
+      const s = await slicesOf('ext');
+      return s.length === 1 && s;
+    }, 30_000, 200);
+    expect(m.metadata.labels).toEqual({ 'kubernetes.io/service-name': 'ext', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' });
+    expect(m.metadata.ownerReferences).toMatchObject([{ kind: 'Endpoints', name: 'ext', controller: true }]);
+    expect(m.endpoints).toEqual([{ addresses: ['10.1.0.7'], conditions: { ready: true } }, { addresses: ['10.1.0.8'], conditions: { ready: false } }]);
+    expect(m.ports).toEqual([{ name: 'db', port: 5432, protocol: 'TCP' }]);
+    expect(await kubectl.ok(['describe', 'service', 'ext'])).toMatch(/^Endpoints:\s+10\.1\.0\.7:5432$/m);
+    expect((await slicesOf('kubernetes')).map((s) => s.metadata.name)).toEqual(['kubernetes']);
+    await c.client.resource<Endpoints>(R.endpoints, 'default').delete('ext');
+    await waitFor('mirrored slice gone', async () => (await slicesOf('ext')).length === 0, 30_000, 200);
   });
 
   it('keeps a placeholder without pods, and the garbage collector deletes the slices with the Service', async () => {
