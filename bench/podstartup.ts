@@ -38,6 +38,48 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
 }
 
+/** User plus system CPU seconds a process has used so far (0 once it is gone). */
+function cpuSeconds(pid: number | undefined): number {
+  if (!pid) return 0;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function processTree(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    // The process is gone.
+  }
+  return [pid, ...children.flatMap(processTree)];
+}
+
+/** dockerd and containerd: the engine's CPU, shared with whatever else uses Docker on the machine. */
+function dockerPids(): number[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map(Number).filter((p) => {
+    try {
+      return ['dockerd', 'containerd'].includes(fs.readFileSync(`/proc/${p}/comm`, 'utf8').trim());
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** CPU ms per pod (or container) of each process group while fn runs. */
+async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
+  const total = (k: string) => pids[k]().reduce((s, p) => s + cpuSeconds(p), 0);
+  const before = Object.fromEntries(Object.keys(pids).map((k) => [k, total(k)]));
+  const result = await fn();
+  return { result, perOp: Object.keys(pids).map((k) => `${k} ${(((total(k) - before[k]) * 1000) / n).toFixed(1)}`).join(', ') };
+}
+
 async function removeByLabel(label: string): Promise<void> {
   const cs = await docker.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
@@ -67,7 +109,10 @@ try {
   const kubeconfig = path.join(dir, 'kubeconfig');
   writeKubeconfig(kubeconfig, { server: api.url, name: 'bench' });
   const port = await freePort();
-  kubelet = spawn(process.execPath, [path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, SKIFF_LOG_LEVEL: 'warn' } });
+  // BENCH_KUBELET_LOG=file keeps the kubelet's debug log there (per-pod start-up phases: "pod start-up phases").
+  const klog = process.env.BENCH_KUBELET_LOG ? fs.openSync(process.env.BENCH_KUBELET_LOG, 'w') : 'inherit';
+  kubelet = spawn(process.execPath, [path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
+  if (typeof klog === 'number') fs.closeSync(klog);
   await waitFor('node Ready', async () => {
     const n = await client.resource(R.nodes).get(node).catch(() => undefined);
     return n?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
@@ -76,7 +121,8 @@ try {
 
   // Warm-up: one raw container so both sides start with the image and Docker's caches hot.
   await rawDocker(1);
-  const raw = await rawDocker(flags.replicas);
+  const docker_ = dockerPids();
+  const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
 
   const added = new Map<string, number>();
   const ready = new Map<string, number>();
@@ -85,7 +131,10 @@ try {
     const p = e.object as Pod;
     const name = p.metadata.name!;
     if (!added.has(name)) added.set(name, performance.now());
-    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready.set(name, performance.now());
+    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+      ready.set(name, performance.now());
+      if (process.env.BENCH_KUBELET_LOG) console.error(JSON.stringify({ bench: 'ready', pod: name, added: Date.now() - (performance.now() - added.get(name)!), ready: Date.now() }));
+    }
   });
   const start = performance.now();
   const dep: Deployment = {
@@ -95,8 +144,12 @@ try {
       template: { metadata: { labels: { app: 'bench' } }, spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: cmd }] } },
     },
   };
-  await client.resource<Deployment>(R.deployments, 'default').create(dep);
-  await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
+  const { perOp: podCpu } = await measureCpu(flags.replicas, {
+    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!], docker: () => docker_,
+  }, async () => {
+    await client.resource<Deployment>(R.deployments, 'default').create(dep);
+    await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
+  });
   const allReady = (performance.now() - start) / 1000;
   w.stop();
   await w.done.catch(() => {});
@@ -106,6 +159,8 @@ try {
   console.log(`pod start-up, ${flags.replicas} replicas on one kubelet (Deployment created -> all Ready in ${allReady.toFixed(2)} s)`);
   console.log(line('pods, created -> Ready', lat));
   console.log(line('raw docker create+start', raw));
+  console.log(`CPU ms per pod: ${podCpu}`);
+  console.log(`CPU ms per raw container: ${rawCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
 
   await client.resource(R.deployments, 'default').delete('bench', { propagationPolicy: 'Background' });

@@ -56,7 +56,7 @@ describe('Kubelet with the fake runtime', () => {
       const x = await get('a');
       return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? x : undefined;
     }, 5000);
-    const sandbox = runtime.ops('runSandbox')[0].args[0] as { hostname: string; labels: Record<string, string>; image: string };
+    const sandbox = runtime.ops('createSandbox')[0].args[0] as { hostname: string; labels: Record<string, string>; image: string };
     expect(sandbox.hostname).toBe('a');
     expect(sandbox.image).toBe('skiff/pause:3.10');
     expect(sandbox.labels).toMatchObject({ 'io.kubernetes.pod.name': 'a', 'io.kubernetes.pod.namespace': 'default', 'io.kubernetes.pod.uid': uid, 'io.kubernetes.container.name': 'POD', 'skiff.node': NODE });
@@ -69,6 +69,50 @@ describe('Kubelet with the fake runtime', () => {
     expect(cur.status!.phase).toBe('Running');
     expect(cur.status!.podIP).toBe(runtime.find('a', 'POD')!.ip);
     expect(cur.status!.containerStatuses![0]).toMatchObject({ name: 'c', ready: true, started: true, restartCount: 0, containerID: `docker://${runtime.find('a', 'c')!.id}` });
+  });
+
+  it('creates the container while the sandbox starts, and starts it only once the sandbox runs', async () => {
+    const { runtime, get } = setup(pod('ov'));
+    let open!: () => void;
+    runtime.sandboxStartGate = new Promise((r) => (open = r));
+    await waitFor('container created', () => runtime.ops('createContainer').length > 0, 5000);
+    expect(runtime.find('ov', 'POD', 'any')!.state).toBe('created');
+    expect(runtime.find('ov', 'c', 'any')!.state).toBe('created');
+    expect(runtime.ops('start')).toHaveLength(0);
+    open();
+    await waitFor('Ready', async () => (await get('ov')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
+    const sandboxStart = runtime.calls.findIndex((c) => c.op === 'startSandbox');
+    const appStart = runtime.calls.findIndex((c) => c.op === 'start');
+    expect(appStart).toBeGreaterThan(sandboxStart);
+  });
+
+  it('removes a container made for a sandbox that failed to start, and starts the pod in a new sandbox', async () => {
+    const { runtime, get } = setup(pod('sf'));
+    runtime.failNextSandboxStart = 'failed to set up network';
+    await waitFor('Ready', async () => (await get('sf')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
+    expect(runtime.ops('createSandbox')).toHaveLength(2);
+    const of = (name: string) => [...runtime.containers.values()].filter((c) => c.labels['io.kubernetes.pod.name'] === 'sf' && c.labels['io.kubernetes.container.name'] === name);
+    expect(of('c').map((c) => c.state)).toEqual(['running']);
+    expect(of('POD').map((c) => c.state)).toEqual(['running']);
+    expect(of('c')[0].config!.sandboxId).toBe(of('POD')[0].id);
+    // The first container went with its sandbox rather than waiting for a start that could only fail.
+    expect(runtime.ops('createContainer')).toHaveLength(2);
+    expect(runtime.ops('start').map((c) => c.args[0])).toEqual([of('c')[0].id]);
+  });
+
+  it('does not sync a started pod again for its own status write or for states its sync already saw', async () => {
+    const { runtime, get } = setup(pod('once'));
+    const uid = (await get('once')).metadata.uid;
+    await waitFor('Ready', async () => (await get('once')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
+    await new Promise((r) => setTimeout(r, 300)); // several relists (every 50 ms)
+    const lists = () => runtime.ops('list').filter((c) => (c.args[0] as Record<string, string>)['io.kubernetes.pod.uid'] === uid).length;
+    expect(lists()).toBe(2);
+    // A change no sync has seen still gets one, from the relist alone (no event).
+    const app = runtime.find('once', 'c')!;
+    app.state = 'exited';
+    app.exitCode = 1;
+    app.finishedAt = new Date().toISOString();
+    await waitFor('restarted', () => runtime.find('once', 'c')?.labels['io.kubernetes.container.restartCount'] === '1', 5000);
   });
 
   it('restarts at once after the first exit, then backs off with CrashLoopBackOff', async () => {
@@ -137,12 +181,12 @@ describe('Kubelet with the fake runtime', () => {
     await waitFor('Ready', async () => (await get('d')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
     kubelet.stop();
     const creates = runtime.ops('createContainer').length;
-    const sandboxes = runtime.ops('runSandbox').length;
+    const sandboxes = runtime.ops('createSandbox').length;
     const k2 = make();
     await waitFor('synced', () => k2.hasSynced(), 5000);
     await new Promise((r) => setTimeout(r, 300));
     expect(runtime.ops('createContainer')).toHaveLength(creates);
-    expect(runtime.ops('runSandbox')).toHaveLength(sandboxes);
+    expect(runtime.ops('createSandbox')).toHaveLength(sandboxes);
     expect(runtime.ops('stop')).toHaveLength(0);
   });
 

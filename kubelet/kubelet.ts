@@ -19,7 +19,7 @@ import { logger } from '../lib/log.js';
 import { gauge, histogram } from '../lib/metrics.js';
 import { Backoff } from './backoff.js';
 import { ImageManager } from './images.js';
-import { buildContainerConfig, ConfigError, containerHash, podDir, podLabels, prepareVolumes, sandboxName, serviceEnv } from './podconfig.js';
+import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, prepareVolumes, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
@@ -59,6 +59,15 @@ const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b)
 const isSandbox = (c: RuntimeContainer) => c.labels[L.type] === 'podsandbox' || c.labels[L.containerName] === SANDBOX_NAME;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** podsDifferSemantically of pkg/kubelet/config: what a pod sync acts on, as opposed to its status. */
+function differSemantically(a: Pod, b: Pod): boolean {
+  const m = (p: Pod) => JSON.stringify([p.spec, p.metadata.labels, p.metadata.annotations, p.metadata.deletionTimestamp, p.metadata.deletionGracePeriodSeconds]);
+  return m(a) !== m(b);
+}
+
+/** The pod's sandbox: its ID as soon as it exists, and the sandbox once it runs. */
+interface SandboxRef { id: string; running: Promise<RuntimeContainer> }
+
 export class Kubelet {
   readonly workers: PodWorkers;
   readonly probes: ProbeManager;
@@ -80,6 +89,11 @@ export class Kubelet {
   private timers: NodeJS.Timeout[] = [];
   private lastSnapshot = new Map<string, string>();
   private relisting = false;
+  /** Container states (by ID) the last completed sync of each pod acted on, and the changes the relist saw during a sync. */
+  private readonly viewed = new Map<string, Map<string, string>>();
+  private readonly relistSaw = new Map<string, Map<string, string>>();
+  /** Start-up phases per pod (wall-clock ms), kept only at debug level, logged once the pod first runs. */
+  private readonly phases = new Map<string, [string, number][]>();
 
   constructor(private readonly o: KubeletOptions) {
     this.workers = new PodWorkers((uid) => this.syncPod(uid));
@@ -105,7 +119,7 @@ export class Kubelet {
     this.podInformer = informers.informerFor<Pod>(R.pods, { fieldSelector: `spec.nodeName=${this.o.nodeName}` });
     this.podInformer.addEventHandler({
       onAdd: (p) => this.upsert(p),
-      onUpdate: (_old, p) => this.upsert(p),
+      onUpdate: (old, p) => this.upsert(p, old),
       onDelete: (p) => {
         const uid = p.metadata.uid!;
         this.desired.delete(uid);
@@ -154,10 +168,22 @@ export class Kubelet {
     return [...this.desired.values()];
   }
 
-  private upsert(p: Pod): void {
+  /** Note when a pod reached a start-up phase (debug level only: the cost is nil otherwise). */
+  private mark(uid: string, phase: string): void {
+    this.phases.get(uid)?.push([phase, Date.now()]);
+  }
+
+  private upsert(p: Pod, old?: Pod): void {
     const uid = p.metadata.uid!;
-    if (!this.firstSeen.has(uid)) this.firstSeen.set(uid, Date.now());
+    if (!this.firstSeen.has(uid)) {
+      this.firstSeen.set(uid, Date.now());
+      if (log.isDebugEnabled()) this.phases.set(uid, []);
+    }
     this.desired.set(uid, p);
+    // As kube's pod config source: an update that changes only the status (most
+    // often the kubelet's own write coming back) is a reconcile, not a reason
+    // to sync, unless it says the pod has finished.
+    if (old && !differSemantically(old, p) && p.status?.phase !== 'Succeeded' && p.status?.phase !== 'Failed') return;
     this.workers.update(uid);
   }
 
@@ -179,7 +205,7 @@ export class Kubelet {
         const sandbox = c.labels[L.containerName] === SANDBOX_NAME;
         if (sandbox && c.state === 'running') pods++;
         if (!sandbox) states[c.state in states ? c.state : 'unknown']++;
-        if (this.lastSnapshot.get(c.id) !== c.state) this.workers.update(uid);
+        if (this.lastSnapshot.get(c.id) !== c.state) this.relistChanged(uid, c.id, c.state);
       }
       runningPods.set(pods);
       for (const [k, v] of Object.entries(states)) runningContainers.set({ container_state: k }, v);
@@ -192,6 +218,34 @@ export class Kubelet {
       log.warn('relist failed', { error: (e as Error).message });
     } finally {
       this.relisting = false;
+    }
+  }
+
+  /**
+   * A container the relist saw change: sync its pod unless the pod's last
+   * sync already acted on that state (kube's pod workers read the PLEG's
+   * cache rather than the runtime, so such a sync costs it nothing; here it
+   * would list the runtime again while it is busiest starting pods). During a
+   * sync the decision waits for the sync's own view.
+   */
+  private relistChanged(uid: string, id: string, state: string): void {
+    if (this.workers.isBusy(uid)) {
+      let m = this.relistSaw.get(uid);
+      if (!m) this.relistSaw.set(uid, (m = new Map()));
+      m.set(id, state);
+    } else if (this.viewed.get(uid)?.get(id) !== state) this.workers.update(uid);
+  }
+
+  /** One pass for one pod; then a change the relist saw meanwhile that the pass did not see gets another. */
+  async syncPod(uid: string): Promise<void> {
+    this.viewed.delete(uid);
+    try {
+      await this.syncPodOnce(uid);
+    } finally {
+      const saw = this.relistSaw.get(uid);
+      this.relistSaw.delete(uid);
+      const v = this.viewed.get(uid);
+      if (saw && [...saw].some(([id, state]) => v?.get(id) !== state)) this.workers.update(uid);
     }
   }
 
@@ -215,7 +269,7 @@ export class Kubelet {
   }
 
   /** One pass for one pod: make the runtime match the pod, then report status. */
-  async syncPod(uid: string): Promise<void> {
+  private async syncPodOnce(uid: string): Promise<void> {
     const pod = this.desired.get(uid);
     if (!pod) {
       // Before the first list, an unknown pod may simply not have been seen yet.
@@ -230,31 +284,45 @@ export class Kubelet {
     if (phase === 'Succeeded' || phase === 'Failed') return this.syncTerminal(pod);
 
     const { runtime, nodeName } = this.o;
+    this.mark(uid, 'sync');
     let containers = await runtime.list({ [L.podUid]: uid });
+    this.mark(uid, 'listed');
     const sandboxes = containers.filter(isSandbox).sort(byNewest);
     let sandbox = sandboxes.find((c) => c.state === 'running');
+    let sb: SandboxRef | undefined = sandbox && { id: sandbox.id, running: Promise.resolve(sandbox) };
     let changed = false;
     const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
 
-    if (!sandbox) {
+    if (!sb) {
       // Containers that outlived their sandbox have lost their network: they restart with the new one.
       const orphans = containers.filter((c) => !isSandbox(c) && c.state === 'running');
       await Promise.all(orphans.map((c) => this.killContainer(pod, this.specOf(pod, c), c, grace)));
       if (sandboxes.length) this.o.recorder?.event(pod, 'Normal', 'SandboxChanged', 'Pod sandbox changed, it will be killed and re-created.');
       const attempt = sandboxes.length ? restartCountOf(sandboxes[0]) + 1 : 0;
       const labels = { ...podLabels(pod, nodeName, SANDBOX_NAME, 'podsandbox'), [L.restartCount]: String(attempt) };
+      const failed = (e: unknown) => {
+        this.o.recorder?.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
+        return e;
+      };
       let id: string;
       try {
-        id = await runtime.runSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels });
+        id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels });
       } catch (e) {
-        this.o.recorder?.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
-        throw e;
+        throw failed(e);
       }
-      for (const old of sandboxes) await runtime.remove(old.id);
-      sandbox = (await runtime.inspect(id))!;
+      this.mark(uid, 'sandbox-created');
+      // The sandbox starts while the app containers are prepared and created
+      // (they need it to exist, not to run): on a busy engine the two starts
+      // are most of a pod's start-up, and this takes the create off the path.
+      const running = runtime.startSandbox(id).then((s) => {
+        this.mark(uid, 'sandbox-running');
+        return s;
+      }, (e) => Promise.reject(failed(e)));
+      // Awaited below on every path; this only keeps an early failure from counting as unhandled.
+      running.catch(() => {});
+      sb = { id, running };
       changed = true;
     }
-    const podIP = sandbox.ip;
 
     let volumes: Map<string, string> | undefined;
     try {
@@ -268,6 +336,7 @@ export class Kubelet {
 
     let initialized = true;
     if (volumes && pod.spec.initContainers?.length) {
+      sandbox = await sb.running;
       const r = await this.syncInit(pod, containers, sandbox, volumes);
       initialized = r.done;
       if (r.changed) changed = true;
@@ -311,12 +380,18 @@ export class Kubelet {
           restartCount = restartCountOf(cur) + 1;
           if (this.inBackOff(pod, c, cur)) continue;
         }
-        if (await this.startContainer(pod, c, restartCount, sandbox, volumes, instances)) changed = true;
+        if (await this.startContainer(pod, c, restartCount, sb, volumes, instances)) changed = true;
       }
     }
 
+    if (!sandbox) {
+      sandbox = await sb.running;
+      for (const old of sandboxes) await runtime.remove(old.id);
+    }
     if (changed) containers = await runtime.list({ [L.podUid]: uid });
+    this.mark(uid, 'relisted');
     await this.report(pod, containers, sandbox);
+    this.viewed.set(uid, new Map(containers.map((c) => [c.id, c.state])));
   }
 
   /**
@@ -379,7 +454,7 @@ export class Kubelet {
         if (this.inBackOff(pod, c, cur)) return { done: false, changed: false };
       }
       const restartCount = all.length ? restartCountOf(all[0]) + 1 : 0;
-      const changed = await this.startContainer(pod, c, restartCount, sandbox, volumes, all);
+      const changed = await this.startContainer(pod, c, restartCount, { id: sandbox.id, running: Promise.resolve(sandbox) }, volumes, all);
       return { done: false, changed };
     }
     return { done: true, changed: false };
@@ -425,15 +500,19 @@ export class Kubelet {
   }
 
   /** Create and start one container; false (with a waiting reason) when it could not be. */
-  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: RuntimeContainer, volumes: Map<string, string>, instances: RuntimeContainer[]): Promise<boolean> {
+  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: SandboxRef, volumes: Map<string, string>, instances: RuntimeContainer[]): Promise<boolean> {
     const uid = pod.metadata.uid!;
     const { runtime } = this.o;
     try {
       await this.images.ensure(pod, c);
+      this.mark(uid, 'image');
+      // Only the pod's IP has to wait for the sandbox to run.
+      const podIP = needsPodIP(c) ? (await sandbox.running).ip : undefined;
       const cfg = await buildContainerConfig(pod, c, {
-        node: this.o.nodeName, hostIP: this.o.nodeIP, podIP: sandbox.ip, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
+        node: this.o.nodeName, hostIP: this.o.nodeIP, podIP, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
         services: await this.serviceEnvFor(pod),
       });
+      this.mark(uid, 'config');
       // A leftover with the same attempt number (a start that failed) would clash by name.
       for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
       let id: string;
@@ -442,6 +521,14 @@ export class Kubelet {
       } catch (e) {
         throw new ConfigError('CreateContainerError', (e as Error).message);
       }
+      this.mark(uid, `created:${c.name}`);
+      try {
+        await sandbox.running;
+      } catch (e) {
+        // Made for a sandbox that never ran: it could never start.
+        await runtime.remove(id).catch(() => {});
+        throw e;
+      }
       this.o.recorder?.event(pod, 'Normal', 'Created', `Created container ${c.name}`);
       try {
         await runtime.start(id);
@@ -449,6 +536,7 @@ export class Kubelet {
         this.backoff.next(`${uid}/${c.name}`);
         throw new ConfigError('RunContainerError', (e as Error).message);
       }
+      this.mark(uid, `started:${c.name}`);
       this.o.recorder?.event(pod, 'Normal', 'Started', `Started container ${c.name}`);
       if (c.lifecycle?.postStart) await this.postStart(pod, c, id, c.lifecycle.postStart);
       this.setWaiting(uid, c.name, undefined);
@@ -537,12 +625,20 @@ export class Kubelet {
       views, initViews, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
       startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'), terminating,
     });
-    if (!this.startObserved.has(uid) && status.phase === 'Running' && views.every((v) => v.current?.state === 'running')) {
+    const first = this.firstSeen.get(uid);
+    const startedNow = !this.startObserved.has(uid) && status.phase === 'Running' && views.every((v) => v.current?.state === 'running');
+    if (startedNow) {
       this.startObserved.add(uid);
-      const first = this.firstSeen.get(uid);
       if (first) podStartDuration.observe((Date.now() - first) / 1000);
     }
-    await this.status.set(pod, status);
+    this.mark(uid, 'computed');
+    const wrote = await this.status.set(pod, status);
+    const m = startedNow && this.phases.get(uid);
+    if (m) {
+      this.mark(uid, wrote ? 'status-written' : 'status-unchanged');
+      log.debug('pod start-up phases', { pod: `${pod.metadata.namespace}/${pod.metadata.name}`, seen: first, ready: status.conditions?.find((x) => x.type === 'Ready')?.status, phases: m.map(([k, t]) => `${k}+${t - first!}`).join(' ') });
+      this.phases.delete(uid);
+    }
     if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !terminating) await this.syncTerminal(pod);
   }
 
@@ -622,6 +718,9 @@ export class Kubelet {
     this.images.forget(uid);
     this.firstSeen.delete(uid);
     this.startObserved.delete(uid);
+    this.phases.delete(uid);
+    this.viewed.delete(uid);
+    this.relistSaw.delete(uid);
     this.status.forget(uid);
     fs.rmSync(podDir(this.o.rootDir, uid), { recursive: true, force: true });
   }

@@ -82,6 +82,11 @@ function fieldValue(pod: Pod, fieldPath: string, podIP: string | undefined, host
   }
 }
 
+/** The container's environment names the pod's IP, which exists only once the sandbox runs. */
+export function needsPodIP(c: Container): boolean {
+  return (c.env ?? []).some((e) => e.valueFrom?.fieldRef && /^status\.podIPs?$/.test(e.valueFrom.fieldRef.fieldPath));
+}
+
 const envName = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
 
 const envPrefix = (name: string) => name.toUpperCase().replace(/-/g, '_');

@@ -6,7 +6,7 @@
 import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { logger } from '../../lib/log.js';
-import { enableHairpin } from './hairpin.js';
+import { Hairpin } from './hairpin.js';
 import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
 
 const log = logger('kubelet');
@@ -27,12 +27,25 @@ function rfc3339(t: string | undefined): string | undefined {
   return new Date(t).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 
+/** Docker's container status (list's State, inspect's State.Status) as the runtime's state. */
+function stateOf(status: string | undefined): RuntimeContainer['state'] {
+  switch (status) {
+    case 'running': case 'restarting': return 'running';
+    case 'created': return 'created';
+    case 'exited': case 'dead': return 'exited';
+    default: return 'unknown';
+  }
+}
+
 export function dockerSocketPath(endpoint: string): string {
   return endpoint.replace(/^unix:\/\//, '');
 }
 
 export class DockerRuntime implements Runtime {
   readonly docker: Docker;
+  private readonly hairpin = new Hairpin();
+  /** The last inspect of each container, by ID. */
+  private readonly inspected = new Map<string, RuntimeContainer>();
 
   constructor(endpoint = 'unix:///var/run/docker.sock') {
     this.docker = new Docker({ socketPath: dockerSocketPath(endpoint) });
@@ -43,15 +56,28 @@ export class DockerRuntime implements Runtime {
     return { name: 'docker', version: v.Version };
   }
 
+  /**
+   * A list is one cheap call; the inspect behind each container is what
+   * costs the engine, and every sync lists its pod twice. Everything inspect
+   * reports (times, exit code, IP) changes only together with the state the
+   * list shows (containers are never restarted in place), so an inspect is
+   * reused while the listed state matches it.
+   */
   async list(labels: Record<string, string>): Promise<RuntimeContainer[]> {
     const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
-    const out = await Promise.all(summaries.map((s) => this.inspect(s.Id)));
+    const out = await Promise.all(summaries.map((s) => {
+      const known = this.inspected.get(s.Id);
+      return known && known.state === stateOf(s.State) ? { ...known } : this.inspect(s.Id);
+    }));
     return out.filter((c): c is RuntimeContainer => !!c);
   }
 
   async snapshot(labels: Record<string, string>): Promise<{ id: string; labels: Record<string, string>; state: string }[]> {
     const summaries = await this.docker.listContainers({ all: true, filters: { label: labelFilter(labels) } });
-    return summaries.map((s) => ({ id: s.Id, labels: s.Labels ?? {}, state: s.State }));
+    // Forget inspects of containers removed behind our back (the relist lists everything this kubelet labels).
+    const ids = new Set(summaries.map((s) => s.Id));
+    for (const [id, c] of this.inspected) if (!ids.has(id) && Object.entries(labels).every(([k, v]) => c.labels[k] === v)) this.inspected.delete(id);
+    return summaries.map((s) => ({ id: s.Id, labels: s.Labels ?? {}, state: stateOf(s.State) }));
   }
 
   async inspect(id: string): Promise<RuntimeContainer | undefined> {
@@ -59,12 +85,15 @@ export class DockerRuntime implements Runtime {
     try {
       i = await this.docker.getContainer(id).inspect();
     } catch (e) {
-      if (isNotFound(e)) return undefined;
+      if (isNotFound(e)) {
+        this.inspected.delete(id);
+        return undefined;
+      }
       throw e;
     }
     const st = i.State;
-    const state = st.Running || st.Restarting ? 'running' : st.Status === 'created' ? 'created' : st.Status === 'exited' || st.Status === 'dead' ? 'exited' : 'unknown';
-    return {
+    const state = st.Running || st.Restarting ? 'running' : stateOf(st.Status);
+    const c: RuntimeContainer = {
       id: i.Id,
       labels: i.Config.Labels ?? {},
       state,
@@ -79,6 +108,10 @@ export class DockerRuntime implements Runtime {
       ip: (i.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || i.NetworkSettings?.Networks?.bridge?.IPAddress || undefined,
       pid: st.Pid || undefined,
     };
+    // Only settled states: one in between (paused, removing) is read afresh each time.
+    if (state === 'unknown') this.inspected.delete(id);
+    else this.inspected.set(id, c);
+    return { ...c };
   }
 
   async imageID(image: string): Promise<string | undefined> {
@@ -101,7 +134,7 @@ export class DockerRuntime implements Runtime {
     });
   }
 
-  async runSandbox(cfg: SandboxConfig): Promise<string> {
+  async createSandbox(cfg: SandboxConfig): Promise<string> {
     const c = await this.docker.createContainer({
       name: cfg.name,
       Image: cfg.image,
@@ -109,11 +142,20 @@ export class DockerRuntime implements Runtime {
       Labels: cfg.labels,
       HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable', AutoRemove: false },
     });
-    await c.start();
-    const pid = (await c.inspect()).State?.Pid;
-    // A pod that cannot reach itself through its Service is a broken network, not a slower one: log, keep the pod.
-    if (pid) await enableHairpin(pid).catch((e: Error) => log.warn('could not enable hairpin mode', { sandbox: cfg.name, error: e.message }));
     return c.id;
+  }
+
+  async startSandbox(id: string): Promise<RuntimeContainer> {
+    const t0 = Date.now();
+    await this.docker.getContainer(id).start();
+    const t1 = Date.now();
+    const sb = await this.inspect(id);
+    if (!sb) throw new Error(`sandbox ${id} is gone`);
+    const t2 = Date.now();
+    // A pod that cannot reach itself through its Service is a broken network, not a slower one: log, keep the pod.
+    if (sb.pid) await this.hairpin.enable(sb.pid).catch((e: Error) => log.warn('could not enable hairpin mode', { sandbox: id, error: e.message }));
+    log.debug('sandbox started', { sandbox: id.slice(0, 12), startMs: t1 - t0, inspectMs: t2 - t1, hairpinMs: Date.now() - t2 });
+    return sb;
   }
 
   async createContainer(cfg: ContainerConfig): Promise<string> {
@@ -160,6 +202,7 @@ export class DockerRuntime implements Runtime {
   }
 
   async remove(id: string): Promise<void> {
+    this.inspected.delete(id);
     try {
       await this.docker.getContainer(id).remove({ force: true, v: true });
     } catch (e) {

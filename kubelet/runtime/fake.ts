@@ -75,14 +75,31 @@ export class FakeRuntime implements Runtime {
     return c;
   }
 
-  async runSandbox(cfg: SandboxConfig): Promise<string> {
-    this.rec('runSandbox', cfg);
+  /** Test hooks: sandbox starts wait for the gate; the next one fails with this error. */
+  sandboxStartGate?: Promise<void>;
+  failNextSandboxStart?: string;
+
+  async createSandbox(cfg: SandboxConfig): Promise<string> {
+    this.rec('createSandbox', cfg);
     if (!this.images.has(cfg.image)) throw new Error(`No such image: ${cfg.image}`);
-    const c = this.add(cfg.name, cfg.image, cfg.labels, { sandbox: cfg, ip: `172.17.0.${this.ipSeq++}` });
+    return this.add(cfg.name, cfg.image, cfg.labels, { sandbox: cfg }).id;
+  }
+
+  async startSandbox(id: string): Promise<RuntimeContainer> {
+    this.rec('startSandbox', id);
+    const c = this.containers.get(id);
+    if (!c?.sandbox) throw new Error(`No such sandbox: ${id}`);
+    await this.sandboxStartGate;
+    if (this.failNextSandboxStart) {
+      const msg = this.failNextSandboxStart;
+      this.failNextSandboxStart = undefined;
+      throw new Error(msg);
+    }
     c.state = 'running';
+    c.ip = `172.17.0.${this.ipSeq++}`;
     c.startedAt = new Date().toISOString();
     this.emit(c, 'start');
-    return c.id;
+    return structuredClone({ ...c, config: undefined, sandbox: undefined });
   }
 
   async createContainer(cfg: ContainerConfig): Promise<string> {
@@ -95,6 +112,8 @@ export class FakeRuntime implements Runtime {
     this.rec('start', id);
     const c = this.containers.get(id);
     if (!c) throw new Error(`No such container: ${id}`);
+    const sb = c.config && this.containers.get(c.config.sandboxId);
+    if (c.config && sb?.state !== 'running') throw new Error(`cannot join network of a non running container: ${c.config.sandboxId}`);
     c.state = 'running';
     c.startedAt = new Date().toISOString();
     this.emit(c, 'start');

@@ -9,18 +9,44 @@ import path from 'node:path';
 const sysNet = '/sys/class/net';
 
 /**
- * Find the host side of the container's eth0 (the veth whose ifindex is the
+ * Finds the host side of a container's eth0 (the veth whose ifindex is the
  * container's eth0 iflink, read through /proc/PID/root/sys, which shows the
- * container's own network namespace) and turn hairpin on. Returns the veth name.
+ * container's own network namespace) and turns hairpin on.
+ *
+ * Every sandbox adds a veth, so scanning every device for every new pod
+ * grows with the node's pod count, on the start-up path of each pod: the
+ * ifindex of each device is remembered (it never changes while the device
+ * exists) and only new names are read. A name reused by a newer device is
+ * caught by a full rescan when the remembered indexes give no match.
  */
-export async function enableHairpin(pid: number, root = ''): Promise<string | undefined> {
-  const iflink = (await fs.readFile(`${root}/proc/${pid}/root${sysNet}/eth0/iflink`, 'utf8')).trim();
-  for (const dev of await fs.readdir(`${root}${sysNet}`)) {
-    const dir = path.join(`${root}${sysNet}`, dev);
-    const index = await fs.readFile(path.join(dir, 'ifindex'), 'utf8').catch(() => '');
-    if (index.trim() !== iflink) continue;
-    await fs.writeFile(path.join(dir, 'brport', 'hairpin_mode'), '1');
+export class Hairpin {
+  private readonly indexOf = new Map<string, string>();
+
+  constructor(private readonly root = '') {}
+
+  /** Returns the veth's name, or undefined when no host device matches. */
+  async enable(pid: number): Promise<string | undefined> {
+    const iflink = (await fs.readFile(`${this.root}/proc/${pid}/root${sysNet}/eth0/iflink`, 'utf8')).trim();
+    const net = `${this.root}${sysNet}`;
+    let dev = await this.find(net, iflink, false);
+    if (!dev) dev = await this.find(net, iflink, true);
+    if (dev) await fs.writeFile(path.join(net, dev, 'brport', 'hairpin_mode'), '1');
     return dev;
   }
-  return undefined;
+
+  private async find(net: string, iflink: string, rescan: boolean): Promise<string | undefined> {
+    const devs = await fs.readdir(net);
+    const present = new Set(devs);
+    for (const d of this.indexOf.keys()) if (rescan || !present.has(d)) this.indexOf.delete(d);
+    await Promise.all(devs.filter((d) => !this.indexOf.has(d)).map(async (d) => {
+      this.indexOf.set(d, (await fs.readFile(path.join(net, d, 'ifindex'), 'utf8').catch(() => '')).trim());
+    }));
+    for (const [d, index] of this.indexOf) if (index === iflink) return d;
+    return undefined;
+  }
+}
+
+/** One lookup without remembered indexes. */
+export async function enableHairpin(pid: number, root = ''): Promise<string | undefined> {
+  return new Hairpin(root).enable(pid);
 }

@@ -126,8 +126,14 @@ export interface Runtime {
   /** The local image's ID, or undefined when it is not present. */
   imageID(image: string): Promise<string | undefined>;
   pull(image: string): Promise<void>;
-  /** Creates and starts the sandbox; resolves with its ID. */
-  runSandbox(cfg: SandboxConfig): Promise<string>;
+  /**
+   * RunPodSandbox in two steps, so that the pod's containers can be created
+   * (they only need the sandbox to exist) while the sandbox starts: create
+   * resolves with the sandbox's ID, start with the running sandbox as
+   * inspect shows it (its IP).
+   */
+  createSandbox(cfg: SandboxConfig): Promise<string>;
+  startSandbox(id: string): Promise<RuntimeContainer>;
   createContainer(cfg: ContainerConfig): Promise<string>;
   start(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after timeoutSeconds. */
