@@ -34,6 +34,7 @@ function sample(r: ResourceInfo, name: string): any {
     case 'ReplicaSet': { const d = deployment(name); return { ...head, spec: d.spec }; }
     case 'Deployment': return { ...deployment(name), metadata: meta };
     case 'Lease': return { ...head, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
+    case 'EndpointSlice': return { ...head, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] };
     default: return head;
   }
 }
