@@ -1,5 +1,6 @@
 // kube-proxy throughput and sync time.
 //   node dist/bench/proxy.js [--duration=5s] [--concurrency=16] [--services=1000] [--endpoints=10]
+//     [--sync-only | --sync=false] [--modes=iptables,userspace]
 // 1. Sync time, in a private network namespace (`unshare --net`: its own,
 //    empty iptables tables, so neither the host's rules nor other clusters'
 //    kube-proxies are touched, and the namespace vanishes with the child):
@@ -37,7 +38,7 @@ import { startApiServer, type ApiServerProcess } from '../test/util/apiserver.js
 import { waitFor } from '../test/util/ports.js';
 import { hit, makeServiceRangeLocal, removeContainers, runCleanup, startKubeProxy, startPods, type KubeProxyProcess } from '../test/kube-proxy/harness.js';
 
-const flags = parseFlags({ duration: '5s', concurrency: 16, services: 1000, endpoints: 10, maxRequests: 200_000, syncChild: false, syncOnly: false }, process.argv.slice(2), 'kube-proxy benchmark');
+const flags = parseFlags({ duration: '5s', concurrency: 16, services: 1000, endpoints: 10, maxRequests: 200_000, syncChild: false, syncOnly: false, sync: true, modes: 'iptables,userspace' }, process.argv.slice(2), 'kube-proxy benchmark');
 const durationMs = parseDuration(flags.duration);
 
 interface LoadResult { rps: number; p99: number; max: number; errors: number; n: number }
@@ -86,16 +87,28 @@ function result(slices: Slice[]): LoadResult {
  * in all): the machine is shared, and a load change between two back-to-back
  * runs would otherwise show up as the proxy's cost.
  */
-async function paired(direct: [string, number], proxied: [string, number], rounds = 5): Promise<{ direct: LoadResult; proxied: LoadResult }> {
+/** CPU time (user + system) a process has used so far, in ms: /proc/<pid>/stat. */
+function pidCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(f[11]) + Number(f[12])) * 1000 / clockTicks;
+}
+
+/** proxyPid: kube-proxy, whose CPU time during the proxied slices is reported per request (steadier than req/s on a shared machine). */
+async function paired(direct: [string, number], proxied: [string, number], proxyPid: number, rounds = 5): Promise<{ direct: LoadResult; proxied: LoadResult; proxyCpuUsPerReq: number }> {
   const d: Slice[] = [];
   const p: Slice[] = [];
   const ms = durationMs / rounds;
   const max = Math.ceil(flags.maxRequests / rounds);
+  let cpu = 0;
   for (let i = 0; i < rounds; i++) {
     d.push(await slice(direct[0], direct[1], ms, max));
+    const c0 = pidCpuMs(proxyPid);
     p.push(await slice(proxied[0], proxied[1], ms, max));
+    cpu += pidCpuMs(proxyPid) - c0;
   }
-  return { direct: result(d), proxied: result(p) };
+  const pr = result(p);
+  return { direct: result(d), proxied: pr, proxyCpuUsPerReq: (cpu * 1000) / pr.n };
 }
 
 const fmt = (r: LoadResult) => `${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99.toFixed(2).padStart(7)} ms  max ${r.max.toFixed(0).padStart(5)} ms  (${r.n} ok, ${r.errors} errors)`;
@@ -201,15 +214,17 @@ if (flags.syncChild) {
 }
 
 try {
-  // 1. Sync time.
-  const r = await syncBench();
-  console.log(`iptables sync, ${r.services} Services x ${r.endpoints} endpoints (${r.rules} rules, ${r.chains} chains), private network namespace:`);
-  console.log(`  limit: raw iptables-restore --noflush of the same text into empty chains  ${r.rawMs.toFixed(0).padStart(6)} ms  (${r.rawCpuMs.toFixed(0)} CPU-ms)`);
-  console.log(`  full sync (save + generate + restore, jumps included)                      ${r.fullMs.toFixed(0).padStart(6)} ms  (${r.fullCpuMs.toFixed(0)} CPU-ms)  ratio ${(r.fullMs / r.rawMs).toFixed(2)} (target < 1000 ms: ${r.fullMs < 1000 ? 'met' : 'NOT met'})`);
-  console.log(`    generating the rules alone (warm) ${r.genMs.toFixed(0)} ms`);
-  console.log(`  partial sync after one endpoint is removed                                ${r.partialMs.toFixed(0).padStart(6)} ms`);
-  console.log(`  full resync over the existing rules (periodic, or after a failure)        ${r.resyncMs.toFixed(0).padStart(6)} ms`);
-  console.log(`  for reference: the same rules without the leading -S (kube's text as is)   ${r.rawUnlistedMs.toFixed(0).padStart(6)} ms raw restore`);
+  // 1. Sync time (--sync=false skips it).
+  if (flags.sync) {
+    const r = await syncBench();
+    console.log(`iptables sync, ${r.services} Services x ${r.endpoints} endpoints (${r.rules} rules, ${r.chains} chains), private network namespace:`);
+    console.log(`  limit: raw iptables-restore --noflush of the same text into empty chains  ${r.rawMs.toFixed(0).padStart(6)} ms  (${r.rawCpuMs.toFixed(0)} CPU-ms)`);
+    console.log(`  full sync (save + generate + restore, jumps included)                      ${r.fullMs.toFixed(0).padStart(6)} ms  (${r.fullCpuMs.toFixed(0)} CPU-ms)  ratio ${(r.fullMs / r.rawMs).toFixed(2)} (target < 1000 ms: ${r.fullMs < 1000 ? 'met' : 'NOT met'})`);
+    console.log(`    generating the rules alone (warm) ${r.genMs.toFixed(0)} ms`);
+    console.log(`  partial sync after one endpoint is removed                                ${r.partialMs.toFixed(0).padStart(6)} ms`);
+    console.log(`  full resync over the existing rules (periodic, or after a failure)        ${r.resyncMs.toFixed(0).padStart(6)} ms`);
+    console.log(`  for reference: the same rules without the leading -S (kube's text as is)   ${r.rawUnlistedMs.toFixed(0).padStart(6)} ms raw restore`);
+  }
   if (flags.syncOnly) process.exit(0);
 
   const deadline = Date.now() + 600_000;
@@ -239,15 +254,15 @@ try {
   await waitFor('pod answers', () => hit(pods[0].ip, 8080).then(() => true, () => false), 10_000, 100);
 
   console.log(`\nload: ${flags.concurrency} concurrent, new connection per request, ${durationMs / 1000} s per path, each proxied path alternating with direct-to-the-pod in 5 slices`);
-  for (const mode of ['iptables', 'userspace'] as const) {
+  for (const mode of (['iptables', 'userspace'] as const).filter((m) => flags.modes.split(',').includes(m))) {
     kp = await startKubeProxy(api.url, { mode });
     await waitFor(`${mode} forwarding`, () => hit(clusterIP, 80, 1000).then(() => true, () => false), 15_000, 100);
     await waitFor(`${mode} nodeport`, () => hit('127.0.0.1', nodePort, 1000).then(() => true, () => false), 15_000, 100);
     const target = mode === 'iptables' ? 0.9 : 0.5;
     for (const [what, host, port] of [['ClusterIP', clusterIP, 80], ['NodePort 127.0.0.1', '127.0.0.1', nodePort]] as const) {
-      const r = await paired([pods[0].ip, 8080], [host, port]);
+      const r = await paired([pods[0].ip, 8080], [host, port], kp.proc.pid!);
       const ratio = r.proxied.rps / r.direct.rps;
-      console.log(`  ${mode.padEnd(9)} ${what.padEnd(18)} ${fmt(r.proxied)}  ratio ${ratio.toFixed(2)} (target >= ${target}: ${ratio >= target ? 'met' : 'NOT met'})`);
+      console.log(`  ${mode.padEnd(9)} ${what.padEnd(18)} ${fmt(r.proxied)}  ratio ${ratio.toFixed(2)} (target >= ${target}: ${ratio >= target ? 'met' : 'NOT met'})  kube-proxy ${r.proxyCpuUsPerReq.toFixed(0)} CPU-us/req`);
       console.log(`  ${''.padEnd(9)} ${'  direct meanwhile'.padEnd(18)} ${fmt(r.direct)}`);
     }
     await kp.stop();

@@ -128,6 +128,60 @@ describe('UserspaceBackend half-close', () => {
   });
 });
 
+describe('UserspaceBackend relaying', () => {
+  async function relayTo(handler: (s: net.Socket) => void): Promise<number> {
+    const server = net.createServer({ allowHalfOpen: true }, handler);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => { server.close(); });
+    const backend = new UserspaceBackend();
+    cleanups.push(() => backend.stop());
+    const port = await freePort();
+    await backend.sync([sp(port, [{ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port }])]);
+    return port;
+  }
+
+  it('delivers a large reply whole, in order, to a client that reads slowly (backpressure both ways)', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
+    let received = 0;
+    const port = await relayTo((s) => {
+      s.on('data', (d) => { received += d.length; });
+      s.on('end', () => s.end(big));
+    });
+    const got = await new Promise<Buffer>((resolve, reject) => {
+      const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+      const parts: Buffer[] = [];
+      c.on('data', (d) => {
+        parts.push(d);
+        // Stalls now and then, so the proxy's buffers toward the client fill and it must stop reading upstream.
+        if (parts.length % 16 === 0) { c.pause(); setTimeout(() => c.resume(), 5); }
+      });
+      c.on('end', () => resolve(Buffer.concat(parts)));
+      c.on('error', reject);
+      c.end(big.subarray(0, 3 * 1024 * 1024));
+    });
+    expect(received).toBe(3 * 1024 * 1024);
+    expect(got.equals(big)).toBe(true);
+  });
+
+  it('closes the other side when one side resets', async () => {
+    let upstreamClosed!: () => void;
+    const closed = new Promise<void>((r) => { upstreamClosed = r; });
+    const port = await relayTo((s) => {
+      s.on('error', () => {});
+      s.on('end', () => s.end());
+      s.on('close', () => upstreamClosed());
+      s.write('hello');
+    });
+    await new Promise<void>((resolve, reject) => {
+      const c = net.connect({ port, host: '127.0.0.1' });
+      c.once('data', () => { c.resetAndDestroy(); resolve(); });
+      c.on('error', reject);
+    });
+    await closed;
+  });
+});
+
 describe('UserspaceBackend (UDP on 127.0.0.1)', () => {
   it('relays datagrams and replies, one endpoint per client in round robin', async () => {
     const echo = await Promise.all(['u1', 'u2'].map(async (name) => {

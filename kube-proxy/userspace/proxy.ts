@@ -65,13 +65,61 @@ function clientIPOf(addr: string | undefined): string {
   return (addr ?? '').replace(/^::ffff:/, '');
 }
 
-function connectTo(ep: Endpoint, timeoutMs: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host: ep.ip, port: ep.port, allowHalfOpen: true });
-    const timer = setTimeout(() => s.destroy(new Error(`connect ${ep.ip}:${ep.port} timed out`)), timeoutMs);
-    s.once('connect', () => { clearTimeout(timer); resolve(s); });
-    s.once('error', (e) => { clearTimeout(timer); reject(e); });
-  });
+/**
+ * Bytes both ways, each direction with backpressure, FINs passed on one
+ * direction at a time (half-close), and either side's reset or error ends
+ * both. What two socket.pipe() calls do, without their bookkeeping: a
+ * relayed connection costs the proxy twice the kernel's work of a direct
+ * one already, so the per-connection JavaScript is kept to a few listeners.
+ */
+function relay(client: net.Socket, up: net.Socket): void {
+  client.on('data', (d) => { if (!up.write(d)) client.pause(); });
+  up.on('data', (d) => { if (!client.write(d)) up.pause(); });
+  up.on('drain', () => client.resume());
+  client.on('drain', () => up.resume());
+  client.on('end', () => up.end());
+  up.on('end', () => client.end());
+  up.on('error', () => client.destroy());
+  client.on('error', () => up.destroy());
+  // A reset upstream still lets the client read what came before it, then its FIN.
+  up.on('close', () => { if (!client.writableEnded) client.end(); });
+  client.on('close', () => up.destroy());
+  client.resume();
+}
+
+/** Connects to the picked endpoints in turn until one accepts (or the client is gone); resets the client if none does. */
+function forward(client: net.Socket, sp: ServicePortInfo, lb: Balancer, connectTimeoutMs: number): void {
+  // The client's address costs a getpeername: only affinity needs it.
+  const ip = lb.affinitySeconds > 0 ? clientIPOf(client.remoteAddress) : '';
+  const eps = lb.pick(ip);
+  let i = 0;
+  const next = (): void => {
+    if (client.destroyed) return;
+    if (i >= eps.length) {
+      client.resetAndDestroy();
+      return;
+    }
+    const ep = eps[i++];
+    const up = net.connect({ host: ep.ip, port: ep.port, allowHalfOpen: true, noDelay: true });
+    const timer = setTimeout(() => up.destroy(new Error(`connect ${ep.ip}:${ep.port} timed out`)), connectTimeoutMs);
+    const failed = (e: Error): void => {
+      clearTimeout(timer);
+      log.debug('endpoint failed; trying the next', { service: sp.name, endpoint: `${ep.ip}:${ep.port}`, err: String(e) });
+      next();
+    };
+    up.once('error', failed);
+    up.once('connect', () => {
+      clearTimeout(timer);
+      up.off('error', failed);
+      if (client.destroyed) {
+        up.destroy();
+        return;
+      }
+      lb.used(ip, ep);
+      relay(client, up);
+    });
+  };
+  next();
 }
 
 interface Listener {
@@ -83,38 +131,11 @@ interface Listener {
 /** One listening address of one service port, for TCP or UDP. */
 async function listen(sp: ServicePortInfo, host: string, port: number, lb: Balancer, o: Required<UserspaceOptions>): Promise<Listener> {
   if (sp.protocol === 'TCP') {
-    const sockets = new Set<net.Socket>();
     // Half-open both ways: a client that shuts down its sending side (nc, HTTP/1.0 clients) still gets the whole reply.
-    const server = net.createServer({ allowHalfOpen: true }, (client) => {
-      sockets.add(client);
-      client.once('close', () => sockets.delete(client));
-      client.on('error', () => client.destroy());
-      client.pause();
-      void (async () => {
-        const ip = clientIPOf(client.remoteAddress);
-        for (const ep of lb.pick(ip)) {
-          if (client.destroyed) return;
-          try {
-            const up = await connectTo(ep, o.connectTimeoutMs);
-            lb.used(ip, ep);
-            sockets.add(up);
-            up.once('close', () => sockets.delete(up));
-            up.setNoDelay(true);
-            client.setNoDelay(true);
-            up.on('error', () => client.destroy());
-            client.on('error', () => up.destroy());
-            up.once('close', () => client.end());
-            client.once('close', () => up.destroy());
-            client.pipe(up);
-            up.pipe(client);
-            client.resume();
-            return;
-          } catch (e) {
-            log.debug('endpoint failed; trying the next', { service: sp.name, endpoint: `${ep.ip}:${ep.port}`, err: String(e) });
-          }
-        }
-        client.resetAndDestroy();
-      })();
+    // Paused until an endpoint has accepted: nothing is read that could not be passed on.
+    const server = net.createServer({ allowHalfOpen: true, pauseOnConnect: true, noDelay: true }, (client) => {
+      client.on('error', () => { /* destroyed with it; relay() passes it on once connected */ });
+      forward(client, sp, lb, o.connectTimeoutMs);
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
