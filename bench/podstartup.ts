@@ -80,6 +80,29 @@ async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn
   return { result, perOp: Object.keys(pids).map((k) => `${k} ${(((total(k) - before[k]) * 1000) / n).toFixed(1)}`).join(', ') };
 }
 
+/**
+ * From the kubelet's debug log, the time between consecutive start-up
+ * phases of each pod ("sync+0 listed+3 sandbox-created+40 ..."): where a
+ * pod's start-up goes beyond the engine's own work.
+ */
+function printPhases(file: string): void {
+  const steps = new Map<string, number[]>();
+  for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
+    if (!l.includes('"pod start-up phases"')) continue;
+    let prev = ['seen', 0] as [string, number];
+    for (const p of (JSON.parse(l) as { phases: string }).phases.split(' ')) {
+      const at = p.lastIndexOf('+');
+      const cur = [p.slice(0, at), Number(p.slice(at + 1))] as [string, number];
+      const k = `${prev[0]} -> ${cur[0]}`;
+      if (!steps.has(k)) steps.set(k, []);
+      steps.get(k)!.push(cur[1] - prev[1]);
+      prev = cur;
+    }
+  }
+  console.log('kubelet start-up phases (ms between steps, over pods):');
+  for (const [k, v] of steps) console.log(`  ${k.padEnd(44)} n ${String(v.length).padStart(3)}   p50 ${pct(v, 50).toFixed(0).padStart(6)}   max ${Math.max(...v).toFixed(0).padStart(6)}`);
+}
+
 async function removeByLabel(label: string): Promise<void> {
   const cs = await docker.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
@@ -111,7 +134,9 @@ try {
   const port = await freePort();
   // BENCH_KUBELET_LOG=file keeps the kubelet's debug log there (per-pod start-up phases: "pod start-up phases").
   const klog = process.env.BENCH_KUBELET_LOG ? fs.openSync(process.env.BENCH_KUBELET_LOG, 'w') : 'inherit';
-  kubelet = spawn(process.execPath, [path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
+  // BENCH_CPU_PROF=dir writes the kubelet's CPU profile there when it stops.
+  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+  kubelet = spawn(process.execPath, [...prof, path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
   if (typeof klog === 'number') fs.closeSync(klog);
   await waitFor('node Ready', async () => {
     const n = await client.resource(R.nodes).get(node).catch(() => undefined);
@@ -131,10 +156,7 @@ try {
     const p = e.object as Pod;
     const name = p.metadata.name!;
     if (!added.has(name)) added.set(name, performance.now());
-    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
-      ready.set(name, performance.now());
-      if (process.env.BENCH_KUBELET_LOG) console.error(JSON.stringify({ bench: 'ready', pod: name, added: Date.now() - (performance.now() - added.get(name)!), ready: Date.now() }));
-    }
+    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready.set(name, performance.now());
   });
   const start = performance.now();
   const dep: Deployment = {
@@ -162,11 +184,19 @@ try {
   console.log(`CPU ms per pod: ${podCpu}`);
   console.log(`CPU ms per raw container: ${rawCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
+  if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG);
 
   await client.resource(R.deployments, 'default').delete('bench', { propagationPolicy: 'Background' });
   await client.resource(R.pods, 'default').deleteCollection({ labelSelector: 'app=bench', gracePeriodSeconds: 0 }).catch(() => {});
   await waitFor('pods gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, Math.min(left(), 60_000), 200).catch(() => {});
 } finally {
+  // SIGTERM lets a profiled kubelet write its profile (it leaves pods running; they are removed below).
+  if (process.env.BENCH_CPU_PROF && kubelet) {
+    const k = kubelet;
+    const exited = new Promise((r) => k.once('exit', r));
+    k.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+  }
   kubelet?.kill('SIGKILL');
   await cm?.stop().catch(() => {});
   await removeByLabel(`skiff.node=${node}`);

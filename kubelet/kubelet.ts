@@ -92,6 +92,8 @@ export class Kubelet {
   /** Container states (by ID) the last completed sync of each pod acted on, and the changes the relist saw during a sync. */
   private readonly viewed = new Map<string, Map<string, string>>();
   private readonly relistSaw = new Map<string, Map<string, string>>();
+  /** Sandbox starts in flight: a sync that fails early still ends only once its sandbox start has, so the next one sees how it went. */
+  private readonly sandboxStarts = new Map<string, Promise<unknown>>();
   /** Start-up phases per pod (wall-clock ms), kept only at debug level, logged once the pod first runs. */
   private readonly phases = new Map<string, [string, number][]>();
 
@@ -242,6 +244,8 @@ export class Kubelet {
     try {
       await this.syncPodOnce(uid);
     } finally {
+      await this.sandboxStarts.get(uid)?.catch(() => {});
+      this.sandboxStarts.delete(uid);
       const saw = this.relistSaw.get(uid);
       this.relistSaw.delete(uid);
       const v = this.viewed.get(uid);
@@ -318,7 +322,8 @@ export class Kubelet {
         this.mark(uid, 'sandbox-running');
         return s;
       }, (e) => Promise.reject(failed(e)));
-      // Awaited below on every path; this only keeps an early failure from counting as unhandled.
+      this.sandboxStarts.set(uid, running);
+      // Awaited below; this only keeps a failure from counting as unhandled when the sync ends early.
       running.catch(() => {});
       sb = { id, running };
       changed = true;
