@@ -4,8 +4,6 @@ import cluster from 'node:cluster';
 import os from 'node:os';
 import { parseFlags } from '../lib/flags.js';
 import { logger, setLogLevel } from '../lib/log.js';
-import { EtcdStorage } from './storage/etcd.js';
-import { startServer } from './server.js';
 import { runPrimary, startWorker, workerSlot } from './cluster.js';
 
 const log = logger('apiserver');
@@ -31,6 +29,9 @@ if (flags.workers > 1 && cluster.isPrimary) {
 }
 
 async function serve(): Promise<void> {
+  // Loaded here, not at the top: a primary only forks workers and needs neither etcd's client nor express.
+  const { EtcdStorage } = await import('./storage/etcd.js');
+  const { startServer } = await import('./server.js');
   const etcdServers = flags.etcdServers.length ? flags.etcdServers : ['http://127.0.0.1:2379'];
   const slot = workerSlot();
   const worker = slot === undefined ? undefined : startWorker();
