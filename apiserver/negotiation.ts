@@ -18,6 +18,8 @@ export const maxBodyBytes = 3 * 1024 * 1024;
 /** Whether the client asked for a meta.k8s.io/v1 Table anywhere in its Accept list. */
 export function wantsTable(req: Request): boolean {
   const accept = req.headers.accept ?? '';
+  // Nearly every request: no Table anywhere, nothing to parse.
+  if (!accept.includes('Table')) return false;
   for (const alt of accept.split(',')) {
     const [type, ...params] = alt.split(';').map((s) => s.trim());
     if (type !== 'application/json') continue;

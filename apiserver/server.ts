@@ -111,7 +111,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     app.get('/metrics', metricsHandler);
   }
 
-  app.use(async (req: Request, res: Response, next: NextFunction) => {
+  const resourceHandler = async (req: Request, res: Response, next: NextFunction) => {
     const info = parseRequest(req);
     if (!info) {
       next();
@@ -131,7 +131,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     } catch (e) {
       next(toStatus(e, r, info.name ?? ''));
     }
-  });
+  };
+  app.use(resourceHandler);
   // After the resource handler, which is the hot path and passes on anything that is not a resource.
   app.use(discoveryRouter({ extraGroups: [
     { ...metricsGroupVersion, resources: metricsResources },
@@ -142,13 +143,34 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
   }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
-  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+  const errorHandler = (err: unknown, req: Request, res: Response, _next?: NextFunction) => {
     const status = isStatusError(err) ? err : errors.internal((err as Error)?.message ?? String(err));
     if (status.code >= 500) log.warn('request failed', { method: req.method, path: req.originalUrl, error: (err as Error)?.message });
     sendError(res, status);
-  });
+  };
+  app.use(errorHandler);
 
-  const server = http.createServer(app);
+  const server = http.createServer((req, res) => {
+    if (!req.url?.startsWith('/api')) {
+      app(req, res);
+      return;
+    }
+    // The resource API is the hot path and the first handler express would reach for it; entering it
+    // directly skips the router's per-request layer walk (~4% of a create's CPU). Anything it
+    // passes on (discovery under /api and /apis) goes through express as before.
+    const r = req as Request;
+    const s = res as unknown as Response;
+    Object.setPrototypeOf(req, app.request);
+    Object.setPrototypeOf(res, app.response);
+    r.res = s;
+    s.req = r;
+    r.originalUrl = req.url;
+    s.locals = Object.create(null);
+    resourceHandler(r, s, (err?: unknown) => {
+      if (err) errorHandler(err, r, s);
+      else app(req, res);
+    }).catch((err: unknown) => errorHandler(err, r, s));
+  });
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     void upgrade(storeOf, req, socket, head);

@@ -293,9 +293,18 @@ export function encodeManagers(managers: Map<string, Manager>): ManagedFieldsEnt
   });
 }
 
+let stampSecond = NaN;
+let stamp = '';
+
 /** metav1.Time: RFC 3339 in whole seconds. */
 export function nowTime(): string {
-  return new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  // Every write stamps its managedFields entry: format each second once.
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== stampSecond) {
+    stampSecond = second;
+    stamp = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return stamp;
 }
 
 /** fieldmanager's printManager, for conflict messages. */

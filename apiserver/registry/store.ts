@@ -58,8 +58,16 @@ function randomSuffix(): string {
 
 /** RFC 3339 with seconds precision, as metav1.Time marshals. */
 export function now(offsetSeconds = 0): string {
-  return new Date(Math.floor(Date.now() / 1000) * 1000 + offsetSeconds * 1000).toISOString().replace('.000Z', 'Z');
+  const second = Math.floor(Date.now() / 1000) + offsetSeconds;
+  // Every create stamps creationTimestamp and managedFields' time: format each second once.
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastStamp = new Date(second * 1000).toISOString().replace('.000Z', 'Z');
+  }
+  return lastStamp;
 }
+let lastSecond = NaN;
+let lastStamp = '';
 
 /** Everything except metadata and status: what counts as "spec" for generation. */
 function specOf(o: KubeObject): Record<string, unknown> {
