@@ -150,7 +150,13 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   };
   app.use(errorHandler);
 
-  const server = http.createServer((req, res) => {
+  // Requests and responses are born with express's methods: express itself re-prototypes each one per
+  // request (Object.setPrototypeOf, slow in V8), and the fast path below must not.
+  class ExpressRequest extends http.IncomingMessage {}
+  Object.setPrototypeOf(ExpressRequest.prototype, app.request);
+  class ExpressResponse extends http.ServerResponse {}
+  Object.setPrototypeOf(ExpressResponse.prototype, app.response);
+  const server = http.createServer({ IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse }, (req, res) => {
     if (!req.url?.startsWith('/api')) {
       app(req, res);
       return;
@@ -158,10 +164,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     // The resource API is the hot path and the first handler express would reach for it; entering it
     // directly skips the router's per-request layer walk (~4% of a create's CPU). Anything it
     // passes on (discovery under /api and /apis) goes through express as before.
-    const r = req as Request;
+    const r = req as unknown as Request;
     const s = res as unknown as Response;
-    Object.setPrototypeOf(req, app.request);
-    Object.setPrototypeOf(res, app.response);
     r.res = s;
     s.req = r;
     r.originalUrl = req.url;
