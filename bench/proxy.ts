@@ -32,7 +32,7 @@ import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import type { ServicePortInfo } from '../kube-proxy/backend.js';
 import { IptablesBackend } from '../kube-proxy/iptables/backend.js';
-import { buildRules, missingJumps, renderRestore, ruleCount } from '../kube-proxy/iptables/rules.js';
+import { buildRulesStepwise, missingJumps, renderRestore, restoreParts, ruleCount } from '../kube-proxy/iptables/rules.js';
 import { iptablesSave } from '../kube-proxy/iptables/executor.js';
 import { startApiServer, type ApiServerProcess } from '../test/util/apiserver.js';
 import { waitFor } from '../test/util/ports.js';
@@ -166,9 +166,12 @@ async function syncChild(): Promise<SyncResult> {
   const fullMs = performance.now() - f0;
   const fullCpuMs = cpuMs() - c0;
   const g0 = performance.now();
-  const rules = buildRules(map);
-  // Exactly what that first sync wrote: no stale chains and no jumps exist in an empty namespace.
-  const text = renderRestore(rules, { existing: { filter: [], nat: [] }, jumps: missingJumps('') });
+  // Exactly what that first sync wrote, built the same way: no stale chains and no jumps exist in an empty namespace.
+  const { rules, steps } = buildRulesStepwise(map);
+  const parts = restoreParts(rules, {}, steps);
+  let text = '';
+  for (const chunk of parts.head) text += chunk;
+  text += parts.tail({ existing: { filter: [], nat: [] }, jumps: missingJumps('') });
   const genMs = performance.now() - g0;
   // A sync that silently wrote nothing would look fast.
   const written = (await iptablesSave('nat')).split('\n').filter((l) => l.startsWith('-A KUBE-')).length;

@@ -7,7 +7,7 @@ import { logger } from '../../lib/log.js';
 import { gauge } from '../../lib/metrics.js';
 import type { Backend, ServicePortInfo } from '../backend.js';
 import { chainExists, chainsIn, hostLock, iptablesRestore, iptablesSave, setSysctl, startRestore } from './executor.js';
-import { buildRules, chainNames, jumpRulesFor, missingJumps, renderRestore, restoreParts, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
+import { buildRules, buildRulesStepwise, chainNames, jumpRulesFor, missingJumps, renderRestore, restoreParts, ruleCount, type RuleOptions, type RuleSet } from './rules.js';
 
 const log = logger('kube-proxy');
 
@@ -71,19 +71,20 @@ export class IptablesBackend implements Backend {
    * from the built-in chains inserted, all in one transaction per table. The
    * kernel is read under the host lock, so that two proxies' full syncs do
    * not both insert a jump the other's save did not show yet. The work
-   * overlaps: flock and iptables-restore start while the rules are built, the
-   * saves run while iptables-restore parses the rules, and only the stale
-   * chains, the jumps and the COMMITs wait for the saves.
+   * overlaps: flock and iptables-restore start at once, iptables-restore
+   * parses each batch of service chains while the next is built, the saves
+   * run meanwhile, and only the stale chains, the jumps and the COMMITs wait
+   * for them.
    */
   private async fullSync(ports: ServicePortInfo[]): Promise<RuleSet> {
     const lock = hostLock();
     const restore = startRestore();
     try {
-      const desired = buildRules(ports, this.opts);
-      const parts = restoreParts(desired);
-      await lock.held;
+      const { rules: desired, steps } = buildRulesStepwise(ports, this.opts);
+      const parts = restoreParts(desired, {}, steps);
+      // Read under the lock; the head may be written before it is held, as nothing commits before the tail.
       // Only nat holds service chains (as kube reads only nat).
-      const saving = Promise.all([iptablesSave('nat'), iptablesSave('filter')]);
+      const saving = lock.held.then(() => Promise.all([iptablesSave('nat'), iptablesSave('filter')]));
       saving.catch(() => { /* awaited below */ });
       await restore.write(parts.head);
       const [nat, filter] = await saving;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
-import { buildRules, chainPrefixForCluster, largeClusterEndpointsThreshold, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, restoreParts, serviceChain, validChainPrefix } from './rules.js';
+import { buildRules, buildRulesStepwise, chainPrefixForCluster, largeClusterEndpointsThreshold, endpointChain, jumpRules, jumpRulesFor, listFirstChains, missingJumps, renderRestore, restoreParts, serviceChain, validChainPrefix } from './rules.js';
 
 function sp(over: Partial<ServicePortInfo> = {}): ServicePortInfo {
   return {
@@ -37,12 +37,6 @@ describe('buildRules', () => {
       `:${sep('172.17.0.2')} - [0:0]`,
       `:${sep('172.17.0.3')} - [0:0]`,
       `:${sep('172.17.0.4')} - [0:0]`,
-      `-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 10.96.0.41 --dport 80 -j ${svc}`,
-      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
-      '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
-      '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
-      '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
-      '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
       `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.2:8080" -m statistic --mode nth --every 3 --packet 0 -j ${sep('172.17.0.2')}`,
       `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.3:8080" -m statistic --mode nth --every 2 --packet 0 -j ${sep('172.17.0.3')}`,
       `-A ${svc} -m comment --comment "ns1/svc1:p80 -> 172.17.0.4:8080" -j ${sep('172.17.0.4')}`,
@@ -52,6 +46,13 @@ describe('buildRules', () => {
       `-A ${sep('172.17.0.3')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.3:8080`,
       `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -s 172.17.0.4 -j KUBE-MARK-MASQ`,
       `-A ${sep('172.17.0.4')} -m comment --comment ns1/svc1:p80 -m tcp -p tcp -j DNAT --to-destination 172.17.0.4:8080`,
+      // The top-level chains' rules last: KUBE-SERVICES jumps to service chains declared above.
+      `-A KUBE-SERVICES -m comment --comment "ns1/svc1:p80 cluster IP" -m tcp -p tcp -d 10.96.0.41 --dport 80 -j ${svc}`,
+      '-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS',
+      '-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN',
+      '-A KUBE-POSTROUTING -j MARK --xor-mark 0x4000',
+      '-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully',
+      '-A KUBE-MARK-MASQ -j MARK --or-mark 0x4000',
       'COMMIT',
       '*filter',
       ':KUBE-SERVICES - [0:0]',
@@ -127,8 +128,8 @@ describe('renderRestore', () => {
       '*nat',
       ':KUBE-SERVICES - [0:0]',
       `:${svc} - [0:0]`,
-      ...after.nat.get('KUBE-SERVICES')!,
       ...after.nat.get(svc)!,
+      ...after.nat.get('KUBE-SERVICES')!,
       ...stale.map((c) => `:${c} - [0:0]`),
       ...stale.map((c) => `-X ${c}`),
       'COMMIT',
@@ -179,6 +180,29 @@ describe('renderRestore', () => {
     expect(head + tail).toBe(renderRestore(rs, late));
     // Each line whole within its chunk: iptables-restore reads lines, but a chunk boundary must not be what splits them.
     expect(chunks.every((c) => c.endsWith('\n'))).toBe(true);
+  });
+
+  it('streams a stepwise build: the first chunk comes before the last service is built, every jump follows its target\'s declaration', () => {
+    const many = Array.from({ length: 1200 }, (_, i) => sp({ name: `ns1/svc${i}`, clusterIP: `10.96.${Math.floor(i / 250)}.${i % 250}`, nodePort: i % 3 ? 0 : 30000 + i }));
+    const whole = buildRules(many);
+    const b = buildRulesStepwise(many);
+    const parts = restoreParts(b.rules, {}, b.steps);
+    const it = parts.head[Symbol.iterator]();
+    const first = it.next();
+    expect(first.done).toBe(false);
+    expect(b.rules.nat.size).toBeLessThan(whole.nat.size);
+    let head = first.value as string;
+    for (let r = it.next(); !r.done; r = it.next()) head += r.value;
+    const text = head + parts.tail({ existing: { filter: [], nat: [] } });
+    expect(b.rules).toEqual(whole);
+    // The same lines as the one-piece rendering, in another order.
+    expect(text.split('\n').sort()).toEqual(renderRestore(whole, { existing: { filter: [], nat: [] } }).split('\n').sort());
+    const declared = new Set<string>();
+    for (const line of text.split('\n')) {
+      if (line.startsWith(':')) declared.add(line.slice(1).split(' ')[0]);
+      const target = / -j (KUBE-\S+)/.exec(line)?.[1];
+      if (target) expect(declared.has(target), line).toBe(true);
+    }
   });
 
   it('inserts only the jumps an iptables-save lacks, in jumpRules order at the top, after our chains', () => {

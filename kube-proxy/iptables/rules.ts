@@ -150,6 +150,20 @@ function q(s: string): string {
 }
 
 export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions = {}): RuleSet {
+  const b = buildRulesStepwise(ports, opts, Infinity);
+  for (const _ of b.steps) { /* every step */ }
+  return b.rules;
+}
+
+/** buildRules a few service ports at a time, so that a full sync can stream their rules while it builds the next. */
+export interface RuleBuilder {
+  /** Filled as the steps are taken: complete once they are exhausted. */
+  rules: RuleSet;
+  /** Each step builds the next service ports' chains, complete, and yields their names in order; the last also finishes the top-level chains. */
+  steps: Iterable<string[]>;
+}
+
+export function buildRulesStepwise(ports: readonly ServicePortInfo[], opts: RuleOptions = {}, portsPerStep = 100): RuleBuilder {
   const filter: Chains = new Map();
   const nat: Chains = new Map();
   const prefix = opts.chainPrefix ?? defaultChainPrefix;
@@ -180,74 +194,91 @@ export function buildRules(ports: readonly ServicePortInfo[], opts: RuleOptions 
   n(c.postrouting, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE --random-fully');
   n(c.markMasq, `-j MARK --or-mark ${masqueradeMark}`);
 
-  for (const sp of ports) {
-    const proto = sp.protocol.toLowerCase();
-    const m = `-m ${proto} -p ${proto}`;
-    if (sp.endpoints.length === 0) {
-      // As kube: no DNAT, and a REJECT so clients fail at once instead of timing out.
-      f(c.services, '-m comment --comment', q(`${sp.name} has no endpoints`), m, `-d ${sp.clusterIP} --dport ${sp.port}`, '-j REJECT');
-      if (sp.nodePort) f(c.externalServices, '-m comment --comment', q(`${sp.name} has no endpoints`), '-m addrtype --dst-type LOCAL', m, `--dport ${sp.nodePort}`, '-j REJECT');
-      continue;
-    }
-    const svc = serviceChain(`${prefix}-SVC-`, sp.name, sp.protocol);
-    const clusterComment = q(`${sp.name} cluster IP`);
-    n(c.services, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${svc}`);
+  function* steps(): Generator<string[]> {
+    let batch: string[] = [];
+    let inBatch = 0;
+    for (const sp of ports) {
+      if (inBatch++ === portsPerStep) {
+        yield batch;
+        batch = [];
+        inBatch = 1;
+      }
+      const proto = sp.protocol.toLowerCase();
+      const m = `-m ${proto} -p ${proto}`;
+      if (sp.endpoints.length === 0) {
+        // As kube: no DNAT, and a REJECT so clients fail at once instead of timing out.
+        f(c.services, '-m comment --comment', q(`${sp.name} has no endpoints`), m, `-d ${sp.clusterIP} --dport ${sp.port}`, '-j REJECT');
+        if (sp.nodePort) f(c.externalServices, '-m comment --comment', q(`${sp.name} has no endpoints`), '-m addrtype --dst-type LOCAL', m, `--dport ${sp.nodePort}`, '-j REJECT');
+        continue;
+      }
+      const svc = serviceChain(`${prefix}-SVC-`, sp.name, sp.protocol);
+      const clusterComment = q(`${sp.name} cluster IP`);
+      n(c.services, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${svc}`);
 
-    if (sp.nodePort) {
-      const ext = serviceChain(`${prefix}-EXT-`, sp.name, sp.protocol);
-      n(c.nodePorts, '-m comment --comment', q(sp.name), m, `--dport ${sp.nodePort}`, `-j ${ext}`);
-      // externalTrafficPolicy Cluster: the endpoint may be anywhere, so replies must come back through this host.
-      n(ext, '-m comment --comment', q(`masquerade traffic for ${sp.name} external destinations`), `-j ${c.markMasq}`);
-      n(ext, `-j ${svc}`);
+      if (sp.nodePort) {
+        const ext = serviceChain(`${prefix}-EXT-`, sp.name, sp.protocol);
+        n(c.nodePorts, '-m comment --comment', q(sp.name), m, `--dport ${sp.nodePort}`, `-j ${ext}`);
+        // externalTrafficPolicy Cluster: the endpoint may be anywhere, so replies must come back through this host.
+        n(ext, '-m comment --comment', q(`masquerade traffic for ${sp.name} external destinations`), `-j ${c.markMasq}`);
+        n(ext, `-j ${svc}`);
+        batch.push(ext);
+      }
+
+      if (!nat.has(svc)) {
+        nat.set(svc, []);
+        batch.push(svc);
+      }
+      if (opts.masqueradeAll) {
+        n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${c.markMasq}`);
+      } else if (opts.clusterCIDR) {
+        n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${c.markMasq}`);
+      }
+      // The per-endpoint rules are most of the text: built as whole strings, without the helpers' argument arrays.
+      const svcRules = nat.get(svc)!;
+      const sepComment = largeCluster ? '' : `-m comment --comment ${q(sp.name)} `;
+      const eps = sp.endpoints;
+      const seps: string[] = new Array(eps.length);
+      const epStrs: string[] = new Array(eps.length);
+      for (let i = 0; i < eps.length; i++) {
+        const ep = `${eps[i].ip}:${eps[i].port}`;
+        epStrs[i] = ep;
+        seps[i] = endpointChain(sp.name, sp.protocol, ep, prefix);
+      }
+      const svcComment = (i: number) => (largeCluster ? '' : `-m comment --comment ${q(`${sp.name} -> ${epStrs[i]}`)} `);
+      if (sp.affinitySeconds > 0) {
+        for (let i = 0; i < eps.length; i++) svcRules.push(`-A ${svc} ${svcComment(i)}-m recent --name ${seps[i]} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${seps[i]}`);
+      }
+      for (let i = 0; i < eps.length; i++) {
+        const left = eps.length - i;
+        const pick = left > 1 ? `-m statistic --mode nth --every ${left} --packet 0 ` : '';
+        svcRules.push(`-A ${svc} ${svcComment(i)}${pick}-j ${seps[i]}`);
+      }
+      for (let i = 0; i < eps.length; i++) {
+        const sep = seps[i];
+        const recent = sp.affinitySeconds > 0 ? `-m recent --name ${sep} --set ` : '';
+        // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
+        const masq = `-A ${sep} ${sepComment}-s ${eps[i].ip} -j ${c.markMasq}`;
+        const dnat = `-A ${sep} ${sepComment}${recent}${m} -j DNAT --to-destination ${epStrs[i]}`;
+        const rules = nat.get(sep);
+        if (rules) rules.push(masq, dnat);
+        else {
+          nat.set(sep, [masq, dnat]);
+          batch.push(sep);
+        }
+      }
     }
 
-    nat.set(svc, nat.get(svc) ?? []);
-    if (opts.masqueradeAll) {
-      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `-j ${c.markMasq}`);
-    } else if (opts.clusterCIDR) {
-      n(svc, '-m comment --comment', clusterComment, m, `-d ${sp.clusterIP} --dport ${sp.port}`, `! -s ${opts.clusterCIDR}`, `-j ${c.markMasq}`);
+    // Must stay last: NodePorts match any local destination, ClusterIPs included.
+    const nodePortComment = q('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
+    const addrs = opts.nodePortAddresses ?? [];
+    if (addrs.length === 0 || addrs.some((a) => a === '0.0.0.0/0')) {
+      n(c.services, '-m comment --comment', nodePortComment, '-m addrtype --dst-type LOCAL', `-j ${c.nodePorts}`);
+    } else {
+      for (const cidr of addrs) n(c.services, '-m comment --comment', nodePortComment, `-d ${cidr}`, `-j ${c.nodePorts}`);
     }
-    // The per-endpoint rules are most of the text: built as whole strings, without the helpers' argument arrays.
-    const svcRules = nat.get(svc)!;
-    const sepComment = largeCluster ? '' : `-m comment --comment ${q(sp.name)} `;
-    const eps = sp.endpoints;
-    const seps: string[] = new Array(eps.length);
-    const epStrs: string[] = new Array(eps.length);
-    for (let i = 0; i < eps.length; i++) {
-      const ep = `${eps[i].ip}:${eps[i].port}`;
-      epStrs[i] = ep;
-      seps[i] = endpointChain(sp.name, sp.protocol, ep, prefix);
-    }
-    const svcComment = (i: number) => (largeCluster ? '' : `-m comment --comment ${q(`${sp.name} -> ${epStrs[i]}`)} `);
-    if (sp.affinitySeconds > 0) {
-      for (let i = 0; i < eps.length; i++) svcRules.push(`-A ${svc} ${svcComment(i)}-m recent --name ${seps[i]} --rcheck --seconds ${sp.affinitySeconds} --reap -j ${seps[i]}`);
-    }
-    for (let i = 0; i < eps.length; i++) {
-      const left = eps.length - i;
-      const pick = left > 1 ? `-m statistic --mode nth --every ${left} --packet 0 ` : '';
-      svcRules.push(`-A ${svc} ${svcComment(i)}${pick}-j ${seps[i]}`);
-    }
-    for (let i = 0; i < eps.length; i++) {
-      const sep = seps[i];
-      const recent = sp.affinitySeconds > 0 ? `-m recent --name ${sep} --set ` : '';
-      // Hairpin: a pod reaching itself through its Service must see the reply come from the Service.
-      const masq = `-A ${sep} ${sepComment}-s ${eps[i].ip} -j ${c.markMasq}`;
-      const dnat = `-A ${sep} ${sepComment}${recent}${m} -j DNAT --to-destination ${epStrs[i]}`;
-      const rules = nat.get(sep);
-      if (rules) rules.push(masq, dnat);
-      else nat.set(sep, [masq, dnat]);
-    }
+    yield batch;
   }
-
-  // Must stay last: NodePorts match any local destination, ClusterIPs included.
-  const nodePortComment = q('kubernetes service nodeports; NOTE: this must be the last rule in this chain');
-  const addrs = opts.nodePortAddresses ?? [];
-  if (addrs.length === 0 || addrs.some((a) => a === '0.0.0.0/0')) {
-    n(c.services, '-m comment --comment', nodePortComment, '-m addrtype --dst-type LOCAL', `-j ${c.nodePorts}`);
-  } else {
-    for (const cidr of addrs) n(c.services, '-m comment --comment', nodePortComment, `-d ${cidr}`, `-j ${c.nodePorts}`);
-  }
-  return { filter, nat, chainPrefix: prefix };
+  return { rules: { filter, nat, chainPrefix: prefix }, steps: { [Symbol.iterator]: steps } };
 }
 
 /** Chains that belong to one service port or endpoint: the ones a sync may delete. */
@@ -327,56 +358,86 @@ const chunkChars = 64 * 1024;
  * that drops the last jump to them, after the rules that no longer jump
  * there. The nat block comes first, as it is the big one and the only one
  * whose stale chains depend on the kernel: everything up to them can be
- * written while iptables-save still runs.
+ * written while iptables-save still runs. Given the steps of a
+ * buildRulesStepwise (a full sync), the head takes them as it goes, so that
+ * iptables-restore parses one batch of service chains while the next is built.
  */
-export function restoreParts(desired: RuleSet, opts: RenderOptions = {}): RestoreParts {
+export function restoreParts(desired: RuleSet, opts: RenderOptions = {}, building?: Iterable<string[]>): RestoreParts {
   const threshold = opts.listFirstChains ?? listFirstChains;
-  const plan = (['nat', 'filter'] as const).map((table) => {
-    const want = desired[table];
+  const prefix = desired.chainPrefix;
+  /** Chains whose rules differ from the previous sync's; undefined on a full sync, where every chain is written. */
+  const changedIn = (table: TableName): Set<string> | undefined => {
     const prev = opts.previous?.[table];
-    const write: string[] = [];
-    for (const [chain, rules] of want) {
-      const before = prev?.get(chain);
-      if (!before || before.length !== rules.length || before.some((r, i) => r !== rules[i])) write.push(chain);
+    if (!prev) return undefined;
+    const out = new Set<string>();
+    for (const [chain, rules] of desired[table]) {
+      const before = prev.get(chain);
+      if (!before || before.length !== rules.length || before.some((r, i) => r !== rules[i])) out.add(chain);
     }
-    const stale: string[] = [];
-    for (const chain of prev?.keys() ?? []) if (!want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.push(chain);
-    return { table, want, write, stale, open: false };
-  });
-  const nat = plan[0];
+    return out;
+  };
+  const staleIn = (table: TableName, existing: Iterable<string>): string[] => {
+    const out: string[] = [];
+    for (const chain of existing) if (!desired[table].has(chain) && isServiceChain(chain, prefix)) out.push(chain);
+    return out;
+  };
+  const natChanged = changedIn('nat');
+  const natStale = staleIn('nat', opts.previous?.nat.keys() ?? []);
+  let natOpen = false;
 
   function* head(): Generator<string> {
-    if (nat.write.length === 0 && nat.stale.length === 0 && opts.previous) return;
-    nat.open = true;
-    const list = opts.previous ? nat.write.length + nat.stale.length >= threshold : threshold !== Infinity;
+    const nat = desired.nat;
+    const write = (chain: string) => !natChanged || natChanged.has(chain);
+    let list = threshold !== Infinity;
+    if (natChanged) {
+      if (natChanged.size === 0 && natStale.length === 0) return;
+      list = natChanged.size + natStale.length >= threshold;
+    }
+    natOpen = true;
+    // The top-level chains first (they exist before any service's are built) and their rules last: a rule may jump
+    // only to a chain declared before it, and KUBE-SERVICES is complete only once every service port is.
+    const top = [...nat.keys()].filter((c) => !isServiceChain(c, prefix) && write(c));
     let buf = '*nat\n' + (list ? '-S\n' : '');
-    for (const chain of nat.write) {
-      buf += `:${chain} - [0:0]\n`;
-      if (buf.length >= chunkChars) { yield buf; buf = ''; }
+    for (const chain of top) buf += `:${chain} - [0:0]\n`;
+    for (const step of building ?? [[...nat.keys()].filter((c) => isServiceChain(c, prefix))]) {
+      const chains = natChanged ? step.filter(write) : step;
+      for (const chain of chains) {
+        buf += `:${chain} - [0:0]\n`;
+        if (buf.length >= chunkChars) { yield buf; buf = ''; }
+      }
+      for (const chain of chains) {
+        for (const rule of nat.get(chain)!) buf += rule + '\n';
+        if (buf.length >= chunkChars) { yield buf; buf = ''; }
+      }
     }
-    for (const chain of nat.write) {
-      for (const rule of nat.want.get(chain)!) buf += rule + '\n';
-      if (buf.length >= chunkChars) { yield buf; buf = ''; }
-    }
+    for (const chain of top) for (const rule of nat.get(chain)!) buf += rule + '\n';
     if (buf) yield buf;
   }
 
   function tail(late: LateState = {}): string {
     const out: string[] = [];
-    for (const t of plan) {
-      const stale = new Set(t.stale);
-      if (!opts.previous) for (const chain of late.existing?.[t.table] ?? []) if (!t.want.has(chain) && isServiceChain(chain, desired.chainPrefix)) stale.add(chain);
-      const staleList = [...stale].sort();
-      if (!t.open) {
-        // The filter block (or a nat block the head had nothing for): written whole here.
-        if (t.write.length === 0 && staleList.length === 0) continue;
-        out.push(`*${t.table}`);
-        if (t.write.length + staleList.length >= threshold) out.push('-S');
-        for (const chain of t.write) out.push(`:${chain} - [0:0]`);
-        for (const chain of t.write) out.push(...t.want.get(chain)!);
-      }
-      for (const chain of staleList) out.push(`:${chain} - [0:0]`);
-      for (const chain of staleList) out.push(`-X ${chain}`);
+    const stale = new Set(natStale);
+    if (!opts.previous) for (const chain of staleIn('nat', late.existing?.nat ?? [])) stale.add(chain);
+    const natStaleList = [...stale].sort();
+    if (!natOpen && natStaleList.length) out.push('*nat', ...(natStaleList.length >= threshold ? ['-S'] : []));
+    if (natOpen || natStaleList.length) {
+      for (const chain of natStaleList) out.push(`:${chain} - [0:0]`);
+      for (const chain of natStaleList) out.push(`-X ${chain}`);
+      out.push('COMMIT');
+    }
+    // The filter block, small: written whole here.
+    const filterChanged = changedIn('filter');
+    const write = [...desired.filter.keys()].filter((c) => !filterChanged || filterChanged.has(c));
+    const filterStale = new Set(staleIn('filter', opts.previous?.filter.keys() ?? []));
+    if (!opts.previous) for (const chain of staleIn('filter', late.existing?.filter ?? [])) filterStale.add(chain);
+    const filterStaleList = [...filterStale].sort();
+    if (write.length || filterStaleList.length) {
+      out.push('*filter');
+      if (write.length + filterStaleList.length >= threshold) out.push('-S');
+      for (const chain of write) out.push(`:${chain} - [0:0]`);
+      for (const chain of write) out.push(...desired.filter.get(chain)!);
+      for (const chain of filterStaleList) out.push(`:${chain} - [0:0]`);
+      for (const chain of filterStaleList) out.push(`-X ${chain}`);
       out.push('COMMIT');
     }
     for (const table of ['filter', 'nat'] as const) {
