@@ -214,6 +214,56 @@ describe('EtcdStorage watch', () => {
     expect(storage.etcdWatchCount).toBe(baseline);
   });
 
+  it('a watch from a revision another server wrote, not yet on the shared stream, gets only the events after it', async () => {
+    // Another API server (or worker) hands out resourceVersions this storage's shared stream may not have delivered yet.
+    const other = new EtcdStorage({ hosts: etcd.endpoint, requestTimeoutMs: 2000 });
+    const prefix = '/registry/handedout/';
+    const base = record(prefix, await storage.currentRevision());
+    const watchers: { since: number; r: Recorder }[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        const since = Number((await other.create(`${prefix}l${i}`, cm(`l${i}`))).metadata.resourceVersion);
+        watchers.push({ since, r: record(prefix, since) });
+      }
+      await waitFor('shared stream caught up', () => base.events.length === 20);
+      await waitFor('every watcher got its events', () => watchers.every(({ r }, i) => r.events.length >= 19 - i));
+      await new Promise((r) => setTimeout(r, 200));
+      watchers.forEach(({ since, r }, i) => {
+        expect(r.events.map((e) => e.object.metadata.name)).toEqual(Array.from({ length: 19 - i }, (_, j) => `l${i + 1 + j}`));
+        expect(r.events.every((e) => e.revision > since)).toBe(true);
+        expect(r.errors).toEqual([]);
+      });
+    } finally {
+      for (const { r } of watchers) r.handle.stop();
+      base.handle.stop();
+      await other.close();
+    }
+  });
+
+  it('a watch from a revision etcd reaches within 3 s starts; one it does not reach fails with both revisions', async () => {
+    const prefix = '/registry/future/';
+    const now = await storage.currentRevision();
+    const soon = record(prefix, now + 1);
+    await new Promise((r) => setTimeout(r, 300));
+    await storage.create(`${prefix}s1`, cm('s1'));
+    const s2 = Number((await storage.create(`${prefix}s2`, cm('s2'))).metadata.resourceVersion);
+    await waitFor('event after the awaited revision', () => soon.events.length === 1);
+    expect(soon.events[0]!.revision).toBe(s2);
+    expect(soon.errors).toEqual([]);
+    soon.handle.stop();
+
+    const started = Date.now();
+    const never = record(prefix, s2 + 1000);
+    await waitFor('too large', () => never.errors.length === 1, 10_000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2900);
+    const e = never.errors[0] as StorageError;
+    expect(e).toBeInstanceOf(StorageError);
+    expect(e.code).toBe('InvalidResourceVersion');
+    expect(e.requestedRevision).toBe(s2 + 1000);
+    expect(e.currentRevision).toBeGreaterThanOrEqual(s2);
+    expect(never.events).toEqual([]);
+  });
+
   it('resumes across an etcd restart without gaps or duplicates', async () => {
     const prefix = '/registry/endpoints/';
     const r = await storage.currentRevision();
