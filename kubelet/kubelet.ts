@@ -88,6 +88,9 @@ export class Kubelet {
   private stopWatch?: () => void;
   private timers: NodeJS.Timeout[] = [];
   private lastSnapshot = new Map<string, string>();
+  /** Pods with containers in the last completed relist, and pods this kubelet has begun to sync. */
+  private snapshotUids?: Set<string>;
+  private readonly everSynced = new Set<string>();
   private relisting = false;
   /** Container states (by ID) the last completed sync of each pod acted on, and the changes the relist saw during a sync. */
   private readonly viewed = new Map<string, Map<string, string>>();
@@ -216,6 +219,7 @@ export class Kubelet {
         for (const uid of uids) if (!this.desired.has(uid) && !this.workers.isBusy(uid)) this.workers.update(uid);
       }
       this.lastSnapshot = seen;
+      this.snapshotUids = uids;
     } catch (e) {
       log.warn('relist failed', { error: (e as Error).message });
     } finally {
@@ -289,7 +293,13 @@ export class Kubelet {
 
     const { runtime, nodeName } = this.o;
     this.mark(uid, 'sync');
-    let containers = await runtime.list({ [L.podUid]: uid });
+    // Only this pod's worker makes its containers, and a relist that ran in
+    // this kubelet sees any a previous one left: a pod never synced here that
+    // the relist found nothing of has nothing to list (the first step of every
+    // new pod, while the engine is busiest).
+    const fresh = !this.everSynced.has(uid) && !!this.snapshotUids && !this.snapshotUids.has(uid);
+    this.everSynced.add(uid);
+    let containers = fresh ? [] : await runtime.list({ [L.podUid]: uid });
     this.mark(uid, 'listed');
     const sandboxes = containers.filter(isSandbox).sort(byNewest);
     let sandbox = sandboxes.find((c) => c.state === 'running');
@@ -726,6 +736,7 @@ export class Kubelet {
     this.phases.delete(uid);
     this.viewed.delete(uid);
     this.relistSaw.delete(uid);
+    this.everSynced.delete(uid);
     this.status.forget(uid);
     fs.rmSync(podDir(this.o.rootDir, uid), { recursive: true, force: true });
   }
