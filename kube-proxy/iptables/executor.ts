@@ -77,6 +77,21 @@ export async function iptablesSave(table: TableName): Promise<string> {
   return stdout;
 }
 
+/**
+ * The rules of the built-in chains that jumps go into, as iptables-save
+ * would print them (a *table line, then -A lines): `iptables -S <chain>`
+ * reads one chain, where iptables-save reads every chain of the table.
+ */
+export async function builtinChainRules(jumps: readonly JumpRule[]): Promise<string> {
+  const out: string[] = [];
+  for (const table of ['filter', 'nat'] as const) {
+    const chains = [...new Set(jumps.filter((j) => j.table === table).map((j) => j.chain))];
+    const listed = await Promise.all(chains.map((chain) => run('iptables', ['-w', '-t', table, '-S', chain], { timeout: 30_000 }).then((r) => r.stdout)));
+    out.push(`*${table}`, ...listed, 'COMMIT');
+  }
+  return out.join('\n') + '\n';
+}
+
 export async function chainExists(table: TableName, chain: string): Promise<boolean> {
   try {
     await run('iptables', ['-w', '-t', table, '-S', chain], { timeout: 30_000 });
