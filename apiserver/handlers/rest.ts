@@ -12,6 +12,7 @@ import { patchContentTypes, applyPatch, type PatchContentType } from '../patch/i
 import { decodeObject, mediaType, readBody, readRawBody, wantsTable } from '../negotiation.js';
 import type { DeleteOptions, FieldValidation, Store, WriteOptions } from '../registry/store.js';
 import type { Storage } from '../storage/interface.js';
+import { createdJSONOf } from '../storage/codec.js';
 import { serveWatch } from '../watch.js';
 import { isTrue, query, type RequestInfo } from './request.js';
 
@@ -81,7 +82,7 @@ function parseRevision(rv: string | undefined): number {
  * the headers) and run freshness checks that never apply here.
  */
 export function sendJSON(res: Response, code: number, body: unknown): void {
-  const text = JSON.stringify(body);
+  const text = createdJSONOf(body as KubeObject) ?? JSON.stringify(body);
   res.statusCode = code;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(text));

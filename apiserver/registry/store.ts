@@ -49,6 +49,9 @@ export type NamespacePhase = (name: string) => Promise<'Active' | 'Terminating' 
 
 const log = logger('apiserver');
 
+/** Thrown inside a delete's validation when the object must now be marked rather than removed. */
+const redecide = new Error('object changed: decide the delete again');
+
 const nameChars = 'bcdfghjklmnpqrstvwxz2456789';
 
 function randomSuffix(): string {
@@ -234,15 +237,18 @@ export class Store {
         });
         if (marked) return { object: out, deleted: false };
         try {
-          // The resourceVersion guards against a write (a new finalizer, say) landing between the check and the
-          // delete; it is ours, not the caller's, so losing that race means deciding again, as kube's conditional delete does.
-          const deleted = await this.storage.delete(key, { resourceVersion: out.metadata.resourceVersion }, (current) => {
+          // As kube's conditional delete: every attempt validates the latest state (storage retries on a
+          // concurrent write), so writers racing the delete do not make it fail; only when that state must
+          // now be kept (a new finalizer, a grace period) is the delete decided again.
+          const deleted = await this.storage.delete(key, undefined, (current) => {
             checkPreconditions(r, name, current, options.preconditions);
+            if (this.markForDeletion(current, options)) throw redecide;
           });
           await this.hooks.afterDelete?.(deleted);
           return { object: deleted, deleted: true };
         } catch (e) {
-          if (!(e instanceof StorageError && e.code === 'Conflict') || attempt >= 16) throw e;
+          if (e !== redecide) throw e;
+          if (attempt >= 16) throw errors.conflict(r.plural, name, modifiedMessage, r.group);
         }
       }
     } catch (e) {

@@ -6,7 +6,46 @@ import type { KubeObject } from '../../api/types.js';
 import { StorageError, type Preconditions } from './interface.js';
 
 export function encode(obj: KubeObject): string {
-  return JSON.stringify({ ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } });
+  const p = encodeParts(obj);
+  return p.head + p.meta + p.tail;
+}
+
+/**
+ * The stored JSON in three pieces, apiVersion, kind and metadata first (kube's order), so the
+ * response to a create is the stored bytes with resourceVersion spliced into metadata instead
+ * of a second serialisation of the whole object.
+ */
+function encodeParts(obj: KubeObject): { head: string; meta: string; tail: string } {
+  const { apiVersion, kind, metadata, ...rest } = obj;
+  let head = '{';
+  if (apiVersion !== undefined) head += `"apiVersion":${JSON.stringify(apiVersion)},`;
+  if (kind !== undefined) head += `"kind":${JSON.stringify(kind)},`;
+  head += '"metadata":';
+  const meta = JSON.stringify({ ...metadata, resourceVersion: undefined });
+  const others = JSON.stringify(rest);
+  return { head, meta, tail: others === '{}' ? '}' : `,${others.slice(1)}` };
+}
+
+/** JSON of objects Storage.create returned; they are fresh objects nothing changes before they are sent. */
+const createdJSON = new WeakMap<KubeObject, string>();
+
+/** The value to store for a create, and a function giving the created object (remembering its JSON) once the revision is known. */
+export function encodeCreate(obj: KubeObject): { value: string; created(revision: number): KubeObject } {
+  const p = encodeParts(obj);
+  return {
+    value: p.head + p.meta + p.tail,
+    created(revision) {
+      const out = withRevision(obj, revision);
+      const rv = `"resourceVersion":${JSON.stringify(String(revision))}}`;
+      createdJSON.set(out, p.head + (p.meta === '{}' ? `{${rv}` : `${p.meta.slice(0, -1)},${rv}`) + p.tail);
+      return out;
+    },
+  };
+}
+
+/** The JSON text of an object Storage.create just returned, when known. */
+export function createdJSONOf(obj: KubeObject): string | undefined {
+  return createdJSON.get(obj);
 }
 
 export function decode(value: string, revision: number): KubeObject {

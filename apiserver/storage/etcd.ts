@@ -8,7 +8,7 @@ import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, GRPCCancelledEr
 import type { KubeObject } from '../../api/types.js';
 import { counter, gauge, histogram } from '../../lib/metrics.js';
 import { Cacher } from './cacher.js';
-import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, prefixEnd, resourcePrefix, withRevision } from './codec.js';
+import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, encodeCreate, prefixEnd, resourcePrefix, withRevision } from './codec.js';
 import { EtcdCallError, EtcdKV, grpcCode, type KeyValue, type RangeRequest } from './etcdkv.js';
 import { openEtcdWatch, tooOld, watchableFrom, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
 import {
@@ -73,13 +73,14 @@ export class EtcdStorage implements Storage {
 
   async create(key: string, obj: KubeObject): Promise<KubeObject> {
     const k = Buffer.from(key);
+    const encoded = encodeCreate(obj);
     const res = await this.call('create', key, () => this.kv.txn({
       compare: [{ key: k, target: 'create', revision: 0 }],
-      success: [{ put: { key: k, value: Buffer.from(encode(obj)) } }],
+      success: [{ put: { key: k, value: Buffer.from(encoded.value) } }],
       failure: [],
     }));
     if (!res.succeeded) throw new StorageError('KeyExists', key);
-    return withRevision(obj, res.revision);
+    return encoded.created(res.revision);
   }
 
   async get(key: string): Promise<KubeObject> {
