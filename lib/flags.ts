@@ -16,6 +16,8 @@ function camel(name: string): string {
 export function parseFlags<S extends FlagSpec>(spec: S, argv: string[] = process.argv.slice(2), usage?: string): Flags<S> & { _: string[] } {
   const out: Record<string, unknown> = { _: [] as string[] };
   for (const [k, v] of Object.entries(spec)) out[k] = Array.isArray(v) ? [...v] : v;
+  // As pflag's string slices: the first use of a list flag replaces its default, later uses append.
+  const listsGiven = new Set<string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === '--help' || arg === '-h') {
@@ -42,7 +44,8 @@ export function parseFlags<S extends FlagSpec>(spec: S, argv: string[] = process
       if (Number.isNaN(n)) throw new Error(`invalid number for ${arg}: ${value}`);
       out[name] = n;
     } else if (Array.isArray(def)) {
-      out[name] = [...(out[name] === def ? [] : (out[name] as string[])), ...value.split(',')];
+      out[name] = [...(listsGiven.has(name) ? (out[name] as string[]) : []), ...value.split(',')];
+      listsGiven.add(name);
     } else {
       out[name] = value;
     }
