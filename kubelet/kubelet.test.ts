@@ -86,6 +86,17 @@ describe('Kubelet with the fake runtime', () => {
     expect(appStart).toBeGreaterThan(sandboxStart);
   });
 
+  it('starts the container beside the rest of the network set-up, and reports the pod only once that is done', async () => {
+    const { runtime, get } = setup(pod('net'));
+    let open!: () => void;
+    runtime.sandboxNetwork = new Promise((r) => (open = r));
+    await waitFor('container started', () => runtime.find('net', 'c'), 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await get('net')).status?.phase).toBeUndefined();
+    open();
+    await waitFor('Ready', async () => (await get('net')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
+  });
+
   it('removes a container made for a sandbox that failed to start, and starts the pod in a new sandbox', async () => {
     const { runtime, get } = setup(pod('sf'));
     runtime.failNextSandboxStart = 'failed to set up network';

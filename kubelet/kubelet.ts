@@ -22,7 +22,7 @@ import { ImageManager } from './images.js';
 import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, prepareVolumes, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
-import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer } from './runtime/interface.js';
+import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
 import { computePodStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
 
 const log = logger('kubelet');
@@ -66,7 +66,7 @@ function differSemantically(a: Pod, b: Pod): boolean {
 }
 
 /** The pod's sandbox: its ID as soon as it exists, and the sandbox once it runs. */
-interface SandboxRef { id: string; running: Promise<RuntimeContainer> }
+interface SandboxRef { id: string; running: Promise<StartedSandbox> }
 
 export class Kubelet {
   readonly workers: PodWorkers;
@@ -350,9 +350,18 @@ export class Kubelet {
     }
 
     let initialized = true;
+    // A new sandbox: once it runs, the ones before it go, and its network set-up is what is left to wait for.
+    let network: Promise<void> | undefined;
+    const running = async (): Promise<RuntimeContainer> => {
+      if (sandbox) return sandbox;
+      const s = await sb.running;
+      sandbox = s;
+      network = s.network;
+      for (const old of sandboxes) await runtime.remove(old.id);
+      return s;
+    };
     if (volumes && pod.spec.initContainers?.length) {
-      sandbox = await sb.running;
-      const r = await this.syncInit(pod, containers, sandbox, volumes);
+      const r = await this.syncInit(pod, containers, await running(), volumes);
       initialized = r.done;
       if (r.changed) changed = true;
     }
@@ -399,13 +408,12 @@ export class Kubelet {
       }
     }
 
-    if (!sandbox) {
-      sandbox = await sb.running;
-      for (const old of sandboxes) await runtime.remove(old.id);
-    }
+    const ready = await running();
+    // A pod is not reported running (and so Ready, and a Service backend) before its network is complete.
+    await network;
     if (changed) containers = await runtime.list({ [L.podUid]: uid });
     this.mark(uid, 'relisted');
-    await this.report(pod, containers, sandbox);
+    await this.report(pod, containers, ready);
     this.viewed.set(uid, new Map(containers.map((c) => [c.id, c.state])));
   }
 

@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { logger } from '../../lib/log.js';
 import { Hairpin } from './hairpin.js';
-import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, StartedSandbox, TerminalSize } from './interface.js';
 
 const log = logger('kubelet');
 
@@ -145,7 +145,7 @@ export class DockerRuntime implements Runtime {
     return c.id;
   }
 
-  async startSandbox(id: string): Promise<RuntimeContainer> {
+  async startSandbox(id: string): Promise<StartedSandbox> {
     const t0 = Date.now();
     await this.docker.getContainer(id).start();
     const t1 = Date.now();
@@ -153,10 +153,15 @@ export class DockerRuntime implements Runtime {
     if (!sb) throw new Error(`sandbox ${id} is gone`);
     const t2 = Date.now();
     // A pod that cannot reach itself through its Service is a broken network, not a slower one: log, keep the pod.
-    if (sb.pid) await this.hairpin.enable(sb.pid).catch((e: Error) => log.warn('could not enable hairpin mode', { sandbox: id, error: e.message }));
+    // The containers do not need it to start (the bridge port's setting takes the kernel's rtnl lock, which
+    // the engine's own veth set-up holds under load): it goes on beside their start.
+    const pid = sb.pid;
+    const network = pid
+      ? this.hairpin.enable(pid).then(() => {}, (e: Error) => { log.warn('could not enable hairpin mode', { sandbox: id, error: e.message }); })
+      : undefined;
     // winston formats a line before its transport drops it by level: on this path that costs more than the hairpin.
-    if (log.isDebugEnabled()) log.debug('sandbox started', { sandbox: id.slice(0, 12), startMs: t1 - t0, inspectMs: t2 - t1, hairpinMs: Date.now() - t2 });
-    return sb;
+    if (log.isDebugEnabled()) void network?.then(() => log.debug('sandbox started', { sandbox: id.slice(0, 12), startMs: t1 - t0, inspectMs: t2 - t1, hairpinMs: Date.now() - t2 }));
+    return { ...sb, network };
   }
 
   async createContainer(cfg: ContainerConfig): Promise<string> {

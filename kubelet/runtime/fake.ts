@@ -3,7 +3,7 @@
 // and exec answers come from a test-supplied function.
 
 import { PassThrough, Readable } from 'node:stream';
-import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, TerminalSize } from './interface.js';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, StartedSandbox, TerminalSize } from './interface.js';
 
 export interface FakeCall { op: string; args: unknown[] }
 
@@ -77,6 +77,8 @@ export class FakeRuntime implements Runtime {
 
   /** Test hooks: sandbox starts wait for the gate; the next one fails with this error. */
   sandboxStartGate?: Promise<void>;
+  /** Test hook: what started sandboxes give as their network set-up. */
+  sandboxNetwork?: Promise<void>;
   failNextSandboxStart?: string;
 
   async createSandbox(cfg: SandboxConfig): Promise<string> {
@@ -85,7 +87,7 @@ export class FakeRuntime implements Runtime {
     return this.add(cfg.name, cfg.image, cfg.labels, { sandbox: cfg }).id;
   }
 
-  async startSandbox(id: string): Promise<RuntimeContainer> {
+  async startSandbox(id: string): Promise<StartedSandbox> {
     this.rec('startSandbox', id);
     const c = this.containers.get(id);
     if (!c?.sandbox) throw new Error(`No such sandbox: ${id}`);
@@ -99,7 +101,7 @@ export class FakeRuntime implements Runtime {
     c.ip = `172.17.0.${this.ipSeq++}`;
     c.startedAt = new Date().toISOString();
     this.emit(c, 'start');
-    return structuredClone({ ...c, config: undefined, sandbox: undefined });
+    return { ...structuredClone({ ...c, config: undefined, sandbox: undefined }), network: this.sandboxNetwork };
   }
 
   async createContainer(cfg: ContainerConfig): Promise<string> {

@@ -46,6 +46,15 @@ export interface RuntimeContainer {
   pid?: number;
 }
 
+/**
+ * A sandbox that runs. network, when present, settles once the last of the
+ * pod's network set-up that its containers do not need to start (hairpin
+ * mode) is done; it never rejects.
+ */
+export interface StartedSandbox extends RuntimeContainer {
+  network?: Promise<void>;
+}
+
 export interface Mount { hostPath: string; containerPath: string; readOnly?: boolean }
 
 export interface SandboxConfig {
@@ -133,7 +142,7 @@ export interface Runtime {
    * inspect shows it (its IP).
    */
   createSandbox(cfg: SandboxConfig): Promise<string>;
-  startSandbox(id: string): Promise<RuntimeContainer>;
+  startSandbox(id: string): Promise<StartedSandbox>;
   createContainer(cfg: ContainerConfig): Promise<string>;
   start(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after timeoutSeconds. */
