@@ -4,7 +4,7 @@
 
 import crypto from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import { errors, qualifiedResource } from '../../api/errors.js';
+import { errors, isAlreadyExists, qualifiedResource } from '../../api/errors.js';
 import { storagePrefix, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { applyDefaults } from '../../api/defaults.js';
@@ -204,8 +204,14 @@ export class Store {
         const body = mutate(undefined);
         if (!(this.strategy.allowCreateOnUpdate || opts.createIfMissing) || opts.subresource) throw e;
         if (body.metadata?.resourceVersion) throw errors.conflict(r.plural, name, modifiedMessage, r.group);
-        created = true;
-        out = await this.create(namespace, body, opts);
+        try {
+          out = await this.create(namespace, body, opts);
+          created = true;
+        } catch (ce) {
+          // Another writer created it between our read and our create: this write is an update of theirs, as in kube.
+          if (!isAlreadyExists(ce)) throw ce;
+          out = await this.storage.guaranteedUpdate(key, undefined, tryUpdate);
+        }
       }
       if (deleteAfter) {
         // The last finalizer of an object marked for deletion is gone: finish the delete.

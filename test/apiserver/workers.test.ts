@@ -29,6 +29,8 @@ function fresh(method: string, path: string, body?: unknown): Promise<{ status: 
       });
     });
     req.on('error', reject);
+    // A connection the primary dealt to a dead worker must fail the test, not hang it.
+    req.setTimeout(10_000, () => req.destroy(new Error(`${method} ${path}: no answer in 10 s`)));
     req.end(data);
   });
 }
@@ -116,6 +118,22 @@ describe('API server workers', () => {
     expect((await fresh('DELETE', '/api/v1/namespaces/doomed')).status).toBe(200);
     await waitFor('namespace doomed gone', async () => (await fresh('GET', '/api/v1/namespaces/doomed')).status === 404, 30_000);
     expect((await fresh('GET', '/api/v1/namespaces/doomed/configmaps')).body.items).toEqual([]);
+  });
+
+  it('a worker that dies is replaced and the API keeps answering meanwhile', async () => {
+    const [victim, survivor] = children(srv.proc.pid!);
+    process.kill(victim!, 'SIGKILL');
+    // Reaped, not merely a zombie: until the primary has seen the exit, node:cluster may still deal a
+    // connection to the dead worker, and that connection hangs (a window of milliseconds in practice).
+    await waitFor('victim reaped', async () => !fs.existsSync(`/proc/${victim}`), 10_000);
+    // The survivor serves every new connection until the replacement is up.
+    for (let i = 0; i < 4; i++) expect((await fresh('GET', '/api/v1/namespaces/default')).status).toBe(200);
+    await waitFor('replacement worker', async () => children(srv.proc.pid!).length === 2, 15_000);
+    expect(children(srv.proc.pid!)).toContain(survivor);
+    await waitFor('replacement serving', async () => {
+      const codes = await Promise.all(Array.from({ length: 6 }, () => fresh('GET', '/api/v1/namespaces/default').then((r) => r.status)));
+      return codes.every((c) => c === 200);
+    }, 15_000);
   });
 
   it('restart() brings the primary and its workers back on the same port; the old workers exit', async () => {
