@@ -365,7 +365,9 @@ export class Store {
     if (obj.status === undefined) delete obj.status;
     if (this.strategy.tracksGeneration) {
       const gen = oldMeta.generation ?? 1;
-      meta.generation = isDeepStrictEqual(specOf(obj), specOf(old)) ? gen : gen + 1;
+      const changed = !isDeepStrictEqual(specOf(obj), specOf(old))
+        || (this.strategy.generationIncludesLabels && !isDeepStrictEqual(meta.labels ?? {}, oldMeta.labels ?? {}));
+      meta.generation = changed ? gen + 1 : gen;
     } else {
       delete meta.generation;
     }

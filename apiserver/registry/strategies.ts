@@ -8,6 +8,8 @@ import type { ResourceInfo } from '../../api/resources.js';
 export interface Strategy {
   /** metadata.generation starts at 1 and moves with every spec change (apps kinds). */
   tracksGeneration: boolean;
+  /** A change of labels alone also moves generation (EndpointSlice). */
+  generationIncludesLabels: boolean;
   /** PUT on a missing object creates it (Endpoints, Events, Leases). */
   allowCreateOnUpdate: boolean;
   /** An immediate DELETE answers with the object rather than a Status (ReturnDeletedObject). */
@@ -16,7 +18,7 @@ export interface Strategy {
   prepareForCreate(obj: KubeObject): void;
 }
 
-const plain: Strategy = { tracksGeneration: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
+const plain: Strategy = { tracksGeneration: false, generationIncludesLabels: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
 
 const resetStatus = (obj: KubeObject) => { obj.status = {}; };
 
@@ -36,8 +38,9 @@ const strategies: Record<string, Partial<Strategy>> = {
   endpoints: { allowCreateOnUpdate: true },
   events: { allowCreateOnUpdate: true },
   leases: { allowCreateOnUpdate: true },
-  // endpointSliceStrategy bumps generation on any change outside metadata; the controller's tracker reads it.
-  endpointslices: { tracksGeneration: true },
+  // endpointSliceStrategy bumps generation on any change outside metadata, and on labels
+  // (the service-name label moves a slice between Services); the controller's tracker reads it.
+  endpointslices: { tracksGeneration: true, generationIncludesLabels: true },
 };
 
 export function strategyFor(r: ResourceInfo): Strategy {

@@ -270,6 +270,19 @@ describe('object lifecycle rules', () => {
     expect(status.body.status.observedGeneration).toBe(2);
   });
 
+  it('an EndpointSlice\'s generation also moves with its labels, as kube\'s endpointSliceStrategy', async () => {
+    const path = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+    const c = await api.post(path, { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: 'gen-slice' }, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] });
+    expect(c.status, c.text).toBe(201);
+    expect(c.body.metadata.generation).toBe(1);
+    const annotated = await update(srv.url, `${path}/gen-slice`, { metadata: { annotations: { a: 'b' } } });
+    expect(annotated.body.metadata.generation).toBe(1);
+    const labelled = await update(srv.url, `${path}/gen-slice`, { metadata: { labels: { 'kubernetes.io/service-name': 'other' } } });
+    expect(labelled.body.metadata.generation).toBe(2);
+    const endpoints = await update(srv.url, `${path}/gen-slice`, { endpoints: [{ addresses: ['10.1.0.2'] }] });
+    expect(endpoints.body.metadata.generation).toBe(3);
+  });
+
   it('status is written only through /status, and /status writes only status', async () => {
     const path = '/apis/apps/v1/namespaces/default/deployments';
     const c = await api.post(path, { ...deployment('iso'), status: { replicas: 9 } });
