@@ -21,7 +21,8 @@ function encodeParts(obj: KubeObject): { head: string; meta: string; tail: strin
   if (apiVersion !== undefined) head += `"apiVersion":${JSON.stringify(apiVersion)},`;
   if (kind !== undefined) head += `"kind":${JSON.stringify(kind)},`;
   head += '"metadata":';
-  const meta = JSON.stringify({ ...metadata, resourceVersion: undefined });
+  // Copied only to drop a resourceVersion; a create's metadata has none.
+  const meta = JSON.stringify(metadata && !('resourceVersion' in metadata) ? metadata : { ...metadata, resourceVersion: undefined });
   const others = JSON.stringify(rest);
   return { head, meta, tail: others === '{}' ? '}' : `,${others.slice(1)}` };
 }
