@@ -113,6 +113,8 @@ try {
   console.log(`  API ${apiCpu}`);
   console.log(`ratio:              ${(apiRate / rawRate).toFixed(2)} (target >= 0.5)`);
   console.log(`create latency:     p50 ${pct(api.latencies, 50).toFixed(1)} ms, p99 ${pct(api.latencies, 99).toFixed(1)} ms (target p99 < 100 ms)`);
+  // The same percentiles of the raw puts: the part of the tail that etcd and the disk add on their own.
+  console.log(`raw put latency:    p50 ${pct(raw.latencies, 50).toFixed(1)} ms, p99 ${pct(raw.latencies, 99).toFixed(1)} ms`);
 
   const more = Math.max(0, flags.rssPods - flags.pods);
   await run(more, async (i) => {
