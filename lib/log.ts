@@ -9,14 +9,21 @@ export type Logger = winston.Logger;
 
 const level = process.env.SKIFF_LOG_LEVEL ?? (process.env.VITEST ? 'warn' : 'info');
 
+// winston runs the logger's format on every line and only its transports
+// compare levels, so a disabled debug line would still get a timestamp and a
+// JSON serialisation. Dropping it first makes an unguarded debug call cheap.
+// (Symbol.for('level') is triple-beam's LEVEL, winston's own key for the level.)
+const LEVEL = Symbol.for('level');
+const enabled = winston.format((info) => (root.isLevelEnabled((info as unknown as Record<symbol, string>)[LEVEL]!) ? info : false));
+
 const format =
   process.env.SKIFF_LOG_FORMAT === 'text'
-    ? winston.format.combine(winston.format.timestamp(), winston.format.printf((i) => {
+    ? winston.format.combine(enabled(), winston.format.timestamp(), winston.format.printf((i) => {
         const { timestamp, level, message, component, ...rest } = i;
         const extra = Object.keys(rest).length ? ' ' + JSON.stringify(rest) : '';
         return `${timestamp} ${level} [${component}] ${message}${extra}`;
       }))
-    : winston.format.combine(winston.format.timestamp(), winston.format.json());
+    : winston.format.combine(enabled(), winston.format.timestamp(), winston.format.json());
 
 const root = winston.createLogger({
   level,
