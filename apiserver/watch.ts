@@ -28,6 +28,25 @@ export interface WatchRequest {
   bookmarkIntervalMs?: number;
 }
 
+/**
+ * An event's object as JSON, serialised once however many watchers send it
+ * (kube's cachingObject): every controller, the scheduler and each kubelet
+ * watch pods, so one pod update would otherwise be serialised once per
+ * watcher. Keyed by the object the storage hands every subscriber; nothing
+ * mutates those.
+ */
+const objectJSON = new WeakMap<object, string>();
+
+function eventLine(type: WatchEventType, object: unknown): string {
+  if (typeof object !== 'object' || object === null) return JSON.stringify({ type, object }) + '\n';
+  let json = objectJSON.get(object);
+  if (json === undefined) {
+    json = JSON.stringify(object);
+    objectJSON.set(object, json);
+  }
+  return `{"type":"${type}","object":${json}}\n`;
+}
+
 /** kube-apiserver picks a random timeout in [min-request-timeout, 2x] (30-60 min) so watches do not all reconnect at once. */
 function defaultTimeoutSeconds(): number {
   return 1800 + Math.floor(Math.random() * 1800);
@@ -67,12 +86,13 @@ export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
   let lastRevision = w.sinceRevision;
   const send = (type: WatchEventType, object: unknown) => {
     if (res.writableEnded) return;
-    let out = object;
     if (w.table && type !== 'ERROR' && type !== 'BOOKMARK') {
-      out = toTable(r, [object as KubeObject], {}, { ...w.table, noHeaders: headersSent });
+      const table = toTable(r, [object as KubeObject], {}, { ...w.table, noHeaders: headersSent });
       headersSent = true;
+      res.write(JSON.stringify({ type, object: table }) + '\n');
+      return;
     }
-    res.write(JSON.stringify({ type, object: out }) + '\n');
+    res.write(eventLine(type, object));
   };
   const bookmark = (revision: number) => {
     send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(revision) } });
