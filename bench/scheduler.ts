@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../test/util/etcd.js';
 import { freePort, waitFor } from '../test/util/ports.js';
 import { startScheduler, type SchedulerProcess } from '../test/scheduler/process.js';
+import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
@@ -33,7 +34,7 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 async function startApiServer(etcd: string, nodeArgs: string[] = []): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [...nodeArgs, path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
+  const proc = spawn(process.execPath, [...apiServerNodeFlags, ...nodeArgs, path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, SKIFF_LOG_LEVEL: 'error' },
   });

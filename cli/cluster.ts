@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { writeKubeconfig } from '../client/kubeconfig.js';
 import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
 import { freePort, portInUse } from './ports.js';
+import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
 
 export interface ClusterOptions {
   home: string;
@@ -114,7 +115,8 @@ export class LocalCluster {
   }
 
   private node(component: string, args: string[], health?: string, name = component): ProcessRecord {
-    return this.launch(name, process.execPath, [path.join(distRoot, component, 'main.js'), ...args], health);
+    const nodeFlags = component === 'apiserver' ? apiServerNodeFlags : [];
+    return this.launch(name, process.execPath, [...nodeFlags, path.join(distRoot, component, 'main.js'), ...args], health);
   }
 
   private state(): ClusterState {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdProcess } from './etcd.js';
 import { freePort, isAddressInUse, waitFor } from './ports.js';
+import { apiServerNodeFlags } from '../../apiserver/nodeflags.js';
 
 /** The repository root, from test/util or from its compiled copy in dist/test/util. */
 function repoRoot(): string {
@@ -55,6 +56,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   let port = await freePort();
   let url = `http://127.0.0.1:${port}`;
   const args = [
+    ...apiServerNodeFlags,
     mainJs,
     `--etcd-servers=${endpoint}`,
     '--bind-address=127.0.0.1',
