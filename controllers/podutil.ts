@@ -1,6 +1,8 @@
 // Pod helpers shared by the controllers (pkg/api/v1/pod, controller_utils.go).
 
-import type { Pod } from '../api/types.js';
+import type { Pod, Service, ServicePort } from '../api/types.js';
+import { objectKey } from '../api/types.js';
+import type { Informer, WorkQueue } from '../client/interfaces.js';
 
 export function podCondition(pod: Pod, type: string) {
   return pod.status?.conditions?.find((c) => c.type === type);
@@ -72,4 +74,49 @@ export async function slowStartBatch(count: number, initialBatchSize: number, fn
     remaining -= batch;
   }
   return { successes };
+}
+
+/** FindPort: a number as is; a name from the pod's container ports (or restartable init containers) with the same protocol. */
+export function findPort(pod: Pod, sp: ServicePort): number | undefined {
+  const target = sp.targetPort ?? sp.port;
+  if (typeof target === 'number') return target;
+  if (/^\d+$/.test(target)) return Number(target);
+  const proto = sp.protocol ?? 'TCP';
+  const sidecars = (pod.spec.initContainers ?? []).filter((c) => (c as { restartPolicy?: string }).restartPolicy === 'Always');
+  for (const c of [...pod.spec.containers, ...sidecars]) {
+    const p = c.ports?.find((cp) => cp.name === target && (cp.protocol ?? 'TCP') === proto);
+    if (p) return p.containerPort;
+  }
+  return undefined;
+}
+
+/** A Service without a selector selects nothing (its endpoints are someone else's). */
+export function serviceSelects(svc: Service, pod: Pod): boolean {
+  const sel = svc.spec.selector;
+  if (!sel) return false;
+  return Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v);
+}
+
+/**
+ * Queue a Service's key on its own changes and on any change of a pod it
+ * selects, before or after the change (a relabelled pod leaves one Service
+ * and joins another): the wiring of kube's endpoints and EndpointSlice controllers.
+ */
+export function queueServicesOfPods(services: Informer<Service>, pods: Informer<Pod>, queue: WorkQueue): void {
+  const enqueue = (s: Service) => queue.add(objectKey(s));
+  services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
+  const podChanged = (pod: Pod) => {
+    for (const svc of services.lister.list({ namespace: pod.metadata.namespace })) {
+      if (serviceSelects(svc, pod)) enqueue(svc);
+    }
+  };
+  pods.addEventHandler({
+    onAdd: podChanged,
+    onUpdate: (old, p) => {
+      if (old.metadata.resourceVersion === p.metadata.resourceVersion) return;
+      podChanged(old);
+      podChanged(p);
+    },
+    onDelete: podChanged,
+  });
 }

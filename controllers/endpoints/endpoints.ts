@@ -4,12 +4,12 @@
 
 import { isNotFound } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
-import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service, ServicePort } from '../../api/types.js';
-import { deepCopy, objectKey, splitKey } from '../../api/types.js';
+import type { EndpointAddress, EndpointPort, Endpoints, EndpointSubset, Pod, Service } from '../../api/types.js';
+import { deepCopy, splitKey } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { QueueController } from '../controller.js';
-import { isPodReady } from '../podutil.js';
+import { findPort, isPodReady, queueServicesOfPods, serviceSelects } from '../podutil.js';
 import { canonicalJSON } from '../canonical.js';
 
 export interface EndpointsControllerOptions {
@@ -29,23 +29,7 @@ export class EndpointsController extends QueueController {
     this.services = o.informers.informerFor<Service>(R.services);
     this.pods = o.informers.informerFor<Pod>(R.pods);
     this.endpoints = o.informers.informerFor<Endpoints>(R.endpoints);
-    const enqueue = (s: Service) => this.queue.add(objectKey(s));
-    this.services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
-    this.pods.addEventHandler({
-      onAdd: (p) => this.podChanged(p),
-      onUpdate: (old, p) => {
-        if (old.metadata.resourceVersion === p.metadata.resourceVersion) return;
-        this.podChanged(old);
-        this.podChanged(p);
-      },
-      onDelete: (p) => this.podChanged(p),
-    });
-  }
-
-  private podChanged(pod: Pod): void {
-    for (const svc of this.services.lister.list({ namespace: pod.metadata.namespace })) {
-      if (selects(svc, pod)) this.queue.add(objectKey(svc));
-    }
+    queueServicesOfPods(this.services, this.pods, this.queue);
   }
 
   async sync(key: string): Promise<void> {
@@ -62,7 +46,7 @@ export class EndpointsController extends QueueController {
     // Without a selector the Endpoints are the user's to manage.
     if (!svc.spec.selector) return;
 
-    const pods = this.pods.lister.list({ namespace }).filter((p) => selects(svc, p));
+    const pods = this.pods.lister.list({ namespace }).filter((p) => serviceSelects(svc, p));
     const subsets = endpointSubsets(svc, pods);
     const labels: Record<string, string> = { ...svc.metadata.labels };
     if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
@@ -77,29 +61,11 @@ export class EndpointsController extends QueueController {
   }
 }
 
-function selects(svc: Service, pod: Pod): boolean {
-  const sel = svc.spec.selector;
-  if (!sel) return false;
-  return Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v);
-}
-
 /** ShouldPodBeInEndpoints: has an IP, is not finished, and is not terminating unless not-ready addresses are published. */
 function podIncluded(pod: Pod, publishNotReady: boolean): boolean {
   if (!pod.status?.podIP) return false;
   if (pod.status.phase === 'Succeeded' || pod.status.phase === 'Failed') return false;
   return publishNotReady || !pod.metadata.deletionTimestamp;
-}
-
-/** FindPort: a numeric targetPort as is, a named one from the pod's container ports (absent: the pod gets no address for it). */
-export function resolvePort(pod: Pod, sp: ServicePort): number | undefined {
-  const target = sp.targetPort ?? sp.port;
-  if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  for (const c of pod.spec.containers) {
-    const p = c.ports?.find((cp) => cp.name === target && (cp.protocol ?? 'TCP') === (sp.protocol ?? 'TCP'));
-    if (p) return p.containerPort;
-  }
-  return undefined;
 }
 
 /** Addresses grouped into subsets by the ports they resolve to (RepackSubsets), sorted for a stable comparison. */
@@ -111,7 +77,7 @@ export function endpointSubsets(svc: Service, pods: Pod[]): EndpointSubset[] {
     const ports: EndpointPort[] = [];
     let resolved = true;
     for (const sp of svc.spec.ports ?? []) {
-      const port = resolvePort(pod, sp);
+      const port = findPort(pod, sp);
       if (port === undefined) {
         resolved = false;
         break;

@@ -8,11 +8,12 @@
 import { isNotFound } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
 import type { EndpointSlice, Node, Pod, Service } from '../../api/types.js';
-import { objectKey, splitKey } from '../../api/types.js';
+import { splitKey } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { counter } from '../../lib/metrics.js';
 import { QueueController } from '../controller.js';
+import { queueServicesOfPods, serviceSelects } from '../podutil.js';
 import { controllerName, managedByLabel, reconcile } from './reconciler.js';
 import { serviceNameLabel, SliceTracker } from './tracker.js';
 import { rfc3339Nano, triggerTimeAnnotation, TriggerTimeTracker } from './triggertime.js';
@@ -48,17 +49,7 @@ export class EndpointSliceController extends QueueController {
     this.pods = o.informers.informerFor<Pod>(R.pods);
     this.nodes = o.informers.informerFor<Node>(R.nodes);
     this.slices = o.informers.informerFor<EndpointSlice>(R.endpointslices);
-    const enqueue = (s: Service) => this.queue.add(objectKey(s));
-    this.services.addEventHandler({ onAdd: enqueue, onUpdate: (_, s) => enqueue(s), onDelete: enqueue });
-    this.pods.addEventHandler({
-      onAdd: (p) => this.podChanged(p),
-      onUpdate: (old, p) => {
-        if (old.metadata.resourceVersion === p.metadata.resourceVersion) return;
-        this.podChanged(old);
-        this.podChanged(p);
-      },
-      onDelete: (p) => this.podChanged(p),
-    });
+    queueServicesOfPods(this.services, this.pods, this.queue);
     this.slices.addEventHandler({
       onAdd: (s) => {
         if (managed(s) && this.tracker.shouldSync(s)) this.sliceChanged(s);
@@ -77,12 +68,6 @@ export class EndpointSliceController extends QueueController {
         if (managed(s) && this.tracker.has(s) && !this.tracker.handleDeletion(s)) this.sliceChanged(s);
       },
     });
-  }
-
-  private podChanged(pod: Pod): void {
-    for (const svc of this.services.lister.list({ namespace: pod.metadata.namespace })) {
-      if (selects(svc, pod)) this.queue.add(objectKey(svc));
-    }
   }
 
   private sliceChanged(s: EndpointSlice): void {
@@ -112,7 +97,7 @@ export class EndpointSliceController extends QueueController {
     // ExternalName Services get no endpoints; selector-less ones get slices written by someone else.
     if (svc.spec.type === 'ExternalName' || !svc.spec.selector) return;
 
-    const pods = this.pods.lister.list({ namespace }).filter((p) => selects(svc, p));
+    const pods = this.pods.lister.list({ namespace }).filter((p) => serviceSelects(svc, p));
     const slices = this.slices.lister
       .list({ namespace, labelSelector: `${serviceNameLabel}=${name},${managedByLabel}=${controllerName}` })
       .filter((s) => !s.metadata.deletionTimestamp);
@@ -153,10 +138,4 @@ export class EndpointSliceController extends QueueController {
 
 function managed(s: EndpointSlice): boolean {
   return s.metadata.labels?.[managedByLabel] === controllerName;
-}
-
-function selects(svc: Service, pod: Pod): boolean {
-  const sel = svc.spec.selector;
-  if (!sel) return false;
-  return Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v);
 }

@@ -6,11 +6,11 @@
 // and existing slices are changed in place before new ones are made, so
 // consumers see as few writes as possible.
 
-import type { EndpointSlice, Node, Pod, Service, ServicePort, SliceEndpoint, SlicePort } from '../../api/types.js';
+import type { EndpointSlice, Node, Pod, Service, SliceEndpoint, SlicePort } from '../../api/types.js';
 import { deepCopy } from '../../api/types.js';
 import { isDNS1123Subdomain } from '../../api/labels.js';
 import { canonicalJSON } from '../canonical.js';
-import { isPodReady } from '../podutil.js';
+import { findPort, isPodReady } from '../podutil.js';
 import { serviceNameLabel } from './tracker.js';
 
 export const managedByLabel = 'endpointslice.kubernetes.io/managed-by';
@@ -43,20 +43,6 @@ export function addressTypes(svc: Service): Set<AddressType> {
 function podIncluded(pod: Pod): boolean {
   if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') return false;
   return !!(pod.status?.podIP || pod.status?.podIPs?.length);
-}
-
-/** FindPort: a number as is; a name from the pod's container ports (or restartable init containers) with the same protocol. */
-export function findPort(pod: Pod, sp: ServicePort): number | undefined {
-  const target = sp.targetPort ?? sp.port;
-  if (typeof target === 'number') return target;
-  if (/^\d+$/.test(target)) return Number(target);
-  const proto = sp.protocol ?? 'TCP';
-  const sidecars = (pod.spec.initContainers ?? []).filter((c) => (c as { restartPolicy?: string }).restartPolicy === 'Always');
-  for (const c of [...pod.spec.containers, ...sidecars]) {
-    const p = c.ports?.find((cp) => cp.name === target && (cp.protocol ?? 'TCP') === proto);
-    if (p) return p.containerPort;
-  }
-  return undefined;
 }
 
 /** getEndpointPorts: the Service's ports this pod resolves; the ones it cannot are left out, not the pod. */
