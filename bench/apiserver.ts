@@ -11,6 +11,7 @@ import http from 'node:http';
 import { Etcd3 } from 'etcd3';
 import { parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
+import { cpuSeconds, processTree, treeCpuSeconds } from './proc.js';
 
 const flags = parseFlags({ pods: 5000, concurrency: 50, rssPods: 10_000, workers: 0 }, process.argv.slice(2), 'API server create benchmark');
 const agent = new http.Agent({ keepAlive: true, maxSockets: flags.concurrency });
@@ -48,28 +49,6 @@ async function run(n: number, job: (i: number) => Promise<void>): Promise<{ late
   }));
   return { latencies, seconds: (performance.now() - t0) / 1000 };
 }
-
-/** User plus system CPU seconds a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-/** A process and its descendants (the API server's workers). */
-function processTree(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    // The process is gone.
-  }
-  return [pid, ...children.flatMap(processTree)];
-}
-
-/** CPU seconds of a process tree; a worker that exits during the run takes its share with it, so the figure stays a lower bound. */
-const treeCpuSeconds = (pid: number) => processTree(pid).reduce((sum, p) => sum + (() => { try { return cpuSeconds(p); } catch { return 0; } })(), 0);
 
 /** CPU ms per operation of this process, the API server (all its workers) and etcd while `fn` runs. */
 async function measureCpu<T>(ops: number, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {

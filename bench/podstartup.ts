@@ -23,6 +23,7 @@ import { parseDuration, parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { startControllerManager } from '../test/controllers/harness.js';
 import { freePort, waitFor } from '../test/util/ports.js';
+import { cpuSeconds, processTree } from './proc.js';
 
 const flags = parseFlags({ replicas: 30, timeout: '180s' }, process.argv.slice(2), 'pod start-up latency against raw docker run');
 const deadline = Date.now() + parseDuration(flags.timeout);
@@ -36,29 +37,6 @@ const cmd = ['sh', '-c', 'mkdir -p /www && echo ok > /www/index.html && exec htt
 function pct(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-}
-
-/** User plus system CPU seconds a process has used so far (0 once it is gone). */
-function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-function processTree(pid: number): number[] {
-  let children: number[] = [];
-  try {
-    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
-  } catch {
-    // The process is gone.
-  }
-  return [pid, ...children.flatMap(processTree)];
 }
 
 /** dockerd and containerd: the engine's CPU, shared with whatever else uses Docker on the machine. */

@@ -10,13 +10,13 @@ import { R } from '../api/resources.js';
 import type { Node, Pod } from '../api/types.js';
 import { RestClient } from '../client/rest.js';
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startEtcd } from '../test/util/etcd.js';
 import { freePort, waitFor } from '../test/util/ports.js';
 import { startScheduler, type SchedulerProcess } from '../test/scheduler/process.js';
 import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
+import { cpuSeconds } from './proc.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
@@ -87,18 +87,6 @@ async function etcdWriteRate(endpoint: string): Promise<number> {
     return rate;
   } finally {
     etcd.close();
-  }
-}
-
-/** User plus system CPU seconds a process has used so far (utime and stime from /proc). */
-function cpuSecondsOf(pid: number | undefined): number {
-  if (!pid) return NaN;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return NaN;
   }
 }
 
@@ -216,7 +204,7 @@ async function main(): Promise<void> {
     };
     const start = performance.now();
     // On a shared machine throughput moves with the neighbours' load; CPU per pod of each process much less.
-    const cpuAtStart = { api: cpuSecondsOf(api.proc.pid), etcd: cpuSecondsOf(etcd.proc.pid) };
+    const cpuAtStart = { api: cpuSeconds(api.proc.pid), etcd: cpuSeconds(etcd.proc.pid) };
     watch();
     sched = await startScheduler(api.url, ['--leader-elect=false'], prof);
     const s = sched;
@@ -243,12 +231,12 @@ async function main(): Promise<void> {
       current?.stop();
     }
     const seconds = (performance.now() - start) / 1000;
-    const apiCpuMs = ((cpuSecondsOf(api.proc.pid) - cpuAtStart.api) * 1000) / PODS;
-    const etcdCpuMs = ((cpuSecondsOf(etcd.proc.pid) - cpuAtStart.etcd) * 1000) / PODS;
+    const apiCpuMs = ((cpuSeconds(api.proc.pid) - cpuAtStart.api) * 1000) / PODS;
+    const etcdCpuMs = ((cpuSeconds(etcd.proc.pid) - cpuAtStart.etcd) * 1000) / PODS;
     const firstBound = Math.min(...bound.values()) / 1000;
 
     const metrics = await sched.metrics();
-    const cpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+    const schedCpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
     const seen = [...bound.values()].sort((a, b) => a - b);
     const observedP99 = seen[Math.ceil(seen.length * 0.99) - 1] / 1000;
     const sliP99 = histogramQuantile(metrics, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99);
@@ -265,7 +253,7 @@ async function main(): Promise<void> {
     console.log(`  p99 start -> bound    ${observedP99.toFixed(3)} s (scheduler start to binding seen by a watch)`);
     console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (scheduler_pod_scheduling_sli_duration_seconds, interpolated)`);
     console.log(`  p99 attempt + bind    ${attemptP99 ? (attemptP99 * 1000).toFixed(1) : '?'} ms`);
-    console.log(`  scheduler CPU         ${cpuSeconds.toFixed(1)} s (${((cpuSeconds * 1000) / PODS).toFixed(2)} ms per pod, sync included)`);
+    console.log(`  scheduler CPU         ${schedCpuSeconds.toFixed(1)} s (${((schedCpuSeconds * 1000) / PODS).toFixed(2)} ms per pod, sync included)`);
     console.log(`  API server CPU        ${apiCpuMs.toFixed(2)} ms per pod; etcd ${etcdCpuMs.toFixed(2)} ms per pod (bindings, events, watches)`);
     console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
     console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
