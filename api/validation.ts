@@ -98,6 +98,20 @@ function withoutNulls(v: unknown): unknown {
   return out ?? o;
 }
 
+/**
+ * Compiles the schema validator of every kind now rather than on its first
+ * request. ajv compiles a kind's schema on first use (~110 ms for Pod, ~190 ms
+ * for the table), and a server that says it is ready must not make its first
+ * clients wait behind that: in bench:apiserver the 50 concurrent creates of a
+ * fresh server queued behind the Pod compile and were the whole create p99.
+ */
+export function compileValidators(rs: readonly ResourceInfo[]): void {
+  for (const r of rs) {
+    const def = kindDefinitionName(r);
+    if (def) validatorFor(def);
+  }
+}
+
 /** All problems with obj; empty when valid. */
 export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: ValidateOptions = {}): StatusCause[] {
   const causes: StatusCause[] = [];

@@ -9,6 +9,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { errors, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
+import { compileValidators } from '../api/validation.js';
 import { logger } from '../lib/log.js';
 import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.js';
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
@@ -179,6 +180,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
     void upgrade(storeOf, req, socket, head);
   });
+  compileValidators(resources);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(cfg.port, cfg.bindAddress, () => resolve());
