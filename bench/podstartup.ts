@@ -81,6 +81,19 @@ function printPhases(file: string): void {
   for (const [k, v] of steps) console.log(`  ${k.padEnd(44)} n ${String(v.length).padStart(3)}   p50 ${pct(v, 50).toFixed(0).padStart(6)}   max ${Math.max(...v).toFixed(0).padStart(6)}`);
 }
 
+/** The measured Deployment: pods labelled app=<name>, pinned to the bench's node. */
+function deployment(name: string, replicas: number): Deployment {
+  return {
+    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: 'default' },
+    spec: {
+      replicas, selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: cmd }] } },
+    },
+  };
+}
+
+const isReady = (p: Pod) => !!p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
 async function removeByLabel(label: string): Promise<void> {
   const cs = await docker.listContainers({ all: true, filters: { label: [label] } });
   await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
@@ -122,8 +135,17 @@ try {
   }, 30_000, 100);
   cm = await startControllerManager(api.url, ['--controllers=replicaset-controller,deployment-controller', '--leader-elect=false']);
 
-  // Warm-up: one raw container so both sides start with the image and Docker's caches hot.
+  // Warm-up, on both sides: one raw container, so that Docker's caches are hot and the image read, and
+  // one pod through the whole path, so that the control plane runs compiled code as a running cluster
+  // does (a fresh API server's first status updates and events cost it many times a warm one's).
   await rawDocker(1);
+  const deployments = client.resource<Deployment>(R.deployments, 'default');
+  await deployments.create(deployment('warmup', 1));
+  await waitFor('warm-up pod Ready', async () => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=warmup' })).items.some(isReady), left(), 50);
+  await deployments.patch('warmup', 'merge', { spec: { replicas: 0 } });
+  await waitFor('warm-up pod gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, left(), 100);
+  await deployments.delete('warmup');
+  await client.resource(R.replicasets, 'default').deleteCollection({ labelSelector: 'app=warmup' });
   const docker_ = dockerPids();
   const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
 
@@ -134,20 +156,13 @@ try {
     const p = e.object as Pod;
     const name = p.metadata.name!;
     if (!added.has(name)) added.set(name, performance.now());
-    if (!ready.has(name) && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) ready.set(name, performance.now());
+    if (!ready.has(name) && isReady(p)) ready.set(name, performance.now());
   });
   const start = performance.now();
-  const dep: Deployment = {
-    apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bench', namespace: 'default' },
-    spec: {
-      replicas: flags.replicas, selector: { matchLabels: { app: 'bench' } },
-      template: { metadata: { labels: { app: 'bench' } }, spec: { nodeName: node, terminationGracePeriodSeconds: 1, containers: [{ name: 'httpd', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: cmd }] } },
-    },
-  };
   const { perOp: podCpu } = await measureCpu(flags.replicas, {
     kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!], docker: () => docker_,
   }, async () => {
-    await client.resource<Deployment>(R.deployments, 'default').create(dep);
+    await deployments.create(deployment('bench', flags.replicas));
     await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
   });
   const allReady = (performance.now() - start) / 1000;
