@@ -4,8 +4,12 @@
 // controller-manager and one kubelet on Docker; pods carry spec.nodeName so
 // no scheduler is involved. In the same run, the raw limit: the same number
 // of containers created and started with raw Docker API calls at the same
-// concurrency. Prints p50/p99 of both and the p99 ratio. Bounded by
-// --timeout; removes every container, process and directory it made.
+// concurrency, and the floor for pods: the same number of "pod-shaped" pairs
+// (a pause sandbox on the bridge plus the app container joined to its
+// network and IPC namespaces) made with raw Docker calls in the kubelet's
+// order. Prints p50/p99 of each and the pods' p99 ratio against both (the
+// gap to the pairs is what Skiff adds). Bounded by --timeout; removes every
+// container, process and directory it made.
 //   node dist/bench/podstartup.js [--replicas=30] [--timeout=180s]
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -99,19 +103,37 @@ async function removeByLabel(label: string): Promise<void> {
   await Promise.all(cs.map((c) => docker.getContainer(c.Id).remove({ force: true }).catch(() => {})));
 }
 
-/** The raw limit: create+start the same containers straight through the Docker API, all at once. */
+/** The raw limit: create+start the same containers straight through the Docker API, all at once (removed by the caller, outside the CPU measured). */
 async function rawDocker(n: number): Promise<number[]> {
-  const label = `skiff.bench=${node}`;
-  try {
-    return await Promise.all(Array.from({ length: n }, async (_, i) => {
-      const t0 = performance.now();
-      const c = await docker.createContainer({ name: `${node}-raw-${i}`, Image: 'busybox:latest', Cmd: cmd, Labels: { 'skiff.bench': node } });
-      await c.start();
-      return performance.now() - t0;
-    }));
-  } finally {
-    await removeByLabel(label);
-  }
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const t0 = performance.now();
+    const c = await docker.createContainer({ name: `${node}-raw-${i}`, Image: 'busybox:latest', Cmd: cmd, Labels: { 'skiff.bench': node } });
+    await c.start();
+    return performance.now() - t0;
+  }));
+}
+
+/**
+ * The engine's floor for a pod: per pod, the sandbox is created, then its
+ * start and the app container's create run together (the app needs the
+ * sandbox to exist, not to run), then the app starts once both are done;
+ * the same calls, in the same order, as the kubelet makes them.
+ */
+async function rawPods(n: number): Promise<number[]> {
+  return Promise.all(Array.from({ length: n }, async (_, i) => {
+    const t0 = performance.now();
+    const sb = await docker.createContainer({
+      name: `${node}-rawpod-${i}-pause`, Image: 'skiff/pause:3.10', Hostname: `rawpod-${i}`, Labels: { 'skiff.bench': node },
+      HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable' },
+    });
+    const ns = `container:${sb.id}`;
+    const [, app] = await Promise.all([
+      sb.start(),
+      docker.createContainer({ name: `${node}-rawpod-${i}-httpd`, Image: 'busybox:latest', Cmd: cmd, Labels: { 'skiff.bench': node }, HostConfig: { NetworkMode: ns, IpcMode: ns } }),
+    ]);
+    await app.start();
+    return performance.now() - t0;
+  }));
 }
 
 const api = await startApiServer();
@@ -138,7 +160,10 @@ try {
   // Warm-up, on both sides: one raw container, so that Docker's caches are hot and the image read, and
   // one pod through the whole path, so that the control plane runs compiled code as a running cluster
   // does (a fresh API server's first status updates and events cost it many times a warm one's).
+  const rawLabel = `skiff.bench=${node}`;
   await rawDocker(1);
+  await rawPods(1);
+  await removeByLabel(rawLabel);
   const deployments = client.resource<Deployment>(R.deployments, 'default');
   await deployments.create(deployment('warmup', 1));
   await waitFor('warm-up pod Ready', async () => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=warmup' })).items.some(isReady), left(), 50);
@@ -148,6 +173,9 @@ try {
   await client.resource(R.replicasets, 'default').deleteCollection({ labelSelector: 'app=warmup' });
   const docker_ = dockerPids();
   const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
+  await removeByLabel(rawLabel);
+  const { result: rawPair, perOp: rawPairCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawPods(flags.replicas));
+  await removeByLabel(rawLabel);
 
   const added = new Map<string, number>();
   const ready = new Map<string, number>();
@@ -174,14 +202,18 @@ try {
   console.log(`pod start-up, ${flags.replicas} replicas on one kubelet (Deployment created -> all Ready in ${allReady.toFixed(2)} s)`);
   console.log(line('pods, created -> Ready', lat));
   console.log(line('raw docker create+start', raw));
+  console.log(line('raw pod-shaped pairs', rawPair));
   console.log(`CPU ms per pod: ${podCpu}`);
   console.log(`CPU ms per raw container: ${rawCpu}`);
+  console.log(`CPU ms per raw pod-shaped pair: ${rawPairCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
+  console.log(`ratio against the pod-shaped floor (pod p99 / pair p99): ${(pct(lat, 99) / pct(rawPair, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(rawPair, 50)).toFixed(2)}x)`);
   if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG);
 
-  await client.resource(R.deployments, 'default').delete('bench', { propagationPolicy: 'Background' });
-  await client.resource(R.pods, 'default').deleteCollection({ labelSelector: 'app=bench', gracePeriodSeconds: 0 }).catch(() => {});
+  // Scaled to zero first: pods force-deleted under a live ReplicaSet would only be replaced.
+  await deployments.patch('bench', 'merge', { spec: { replicas: 0 } });
   await waitFor('pods gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, Math.min(left(), 60_000), 200).catch(() => {});
+  await deployments.delete('bench', { propagationPolicy: 'Background' });
 } finally {
   // SIGTERM lets a profiled kubelet write its profile (it leaves pods running; they are removed below).
   if (process.env.BENCH_CPU_PROF && kubelet) {
