@@ -6,9 +6,17 @@ import fs from 'node:fs';
 
 /** User plus system CPU seconds a process has used so far (0 once it is gone). */
 export function cpuSeconds(pid: number | undefined): number {
-  if (!pid) return 0;
+  return pid ? statCpuSeconds(`/proc/${pid}/stat`) : 0;
+}
+
+/** The same for one thread: a process's main thread has the process's id. */
+export function threadCpuSeconds(pid: number, tid = pid): number {
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+}
+
+function statCpuSeconds(file: string): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = fs.readFileSync(file, 'utf8');
     // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / 100;

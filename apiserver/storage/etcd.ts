@@ -9,7 +9,7 @@ import type { KubeObject } from '../../api/types.js';
 import { counter, gauge, histogram } from '../../lib/metrics.js';
 import { Cacher } from './cacher.js';
 import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, encodeCreate, prefixEnd, resourcePrefix, withRevision } from './codec.js';
-import { EtcdCallError, EtcdKV, grpcCode, type KeyValue, type RangeRequest } from './etcdkv.js';
+import { EtcdCallError, EtcdKV, grpcCode, Http2Transport, type EtcdKVOptions, type KeyValue, type RangeRequest, type Transport } from './etcdkv.js';
 import { openEtcdWatch, tooOld, watchableFrom, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
 import {
   StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchCallbacks, type WatchHandle, type WatchOptions,
@@ -33,6 +33,8 @@ export interface EtcdStorageOptions {
   requestTimeoutMs?: number;
   /** Events each resource's watch cache keeps for resuming watchers. */
   watchCacheSize?: number;
+  /** What carries the unary calls (default: node's http2 on this thread; the API server uses a ThreadTransport). */
+  transport?: (opts: EtcdKVOptions) => Transport;
 }
 
 interface Stored { object: KubeObject; modRevision: number; value: string }
@@ -47,7 +49,8 @@ export class EtcdStorage implements Storage {
 
   constructor(private readonly opts: EtcdStorageOptions) {
     const timeout = opts.requestTimeoutMs ?? 5000;
-    this.kv = new EtcdKV({ hosts: typeof opts.hosts === 'string' ? [opts.hosts] : opts.hosts, timeoutMs: timeout });
+    const kvOpts = { hosts: typeof opts.hosts === 'string' ? [opts.hosts] : opts.hosts, timeoutMs: timeout };
+    this.kv = new EtcdKV(opts.transport ? opts.transport(kvOpts) : new Http2Transport(kvOpts));
     this.client = new Etcd3({
       hosts: opts.hosts,
       dialTimeout: Math.min(timeout, 2000),

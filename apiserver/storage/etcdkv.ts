@@ -253,25 +253,40 @@ export interface EtcdKVOptions {
   timeoutMs: number;
 }
 
-/** Unary calls to etcd's KV service; one http2 session per endpoint, the next endpoint after a connection failure. */
+/** Moves one encoded request to etcd and its encoded response back: `method` is the KV service's (Range, Txn, Compact). */
+export interface Transport {
+  call(method: string, body: Buffer): Promise<Buffer>;
+  close(): void;
+}
+
+/** Unary calls to etcd's KV service: the messages are encoded here, the transport carries them. */
 export class EtcdKV {
+  constructor(private readonly transport: Transport) {}
+
+  range(req: RangeRequest): Promise<RangeResponse> {
+    return this.transport.call('Range', rangeRequest(req).finish()).then((b) => rangeResponse(new Reader(b)));
+  }
+
+  txn(req: TxnRequest): Promise<TxnResponse> {
+    return this.transport.call('Txn', txnRequest(req)).then((b) => txnResponse(new Reader(b)));
+  }
+
+  async compact(revision: number, physical: boolean): Promise<void> {
+    await this.transport.call('Compact', new Writer().uint(1, revision).bool(2, physical).finish());
+  }
+
+  close(): void {
+    this.transport.close();
+  }
+}
+
+/** gRPC over node's http2: one session per endpoint, the next endpoint after a connection failure. */
+export class Http2Transport implements Transport {
   private session?: http2.ClientHttp2Session;
   private hostIndex = 0;
   private closed = false;
 
   constructor(private readonly opts: EtcdKVOptions) {}
-
-  range(req: RangeRequest): Promise<RangeResponse> {
-    return this.call('Range', rangeRequest(req).finish()).then((b) => rangeResponse(new Reader(b)));
-  }
-
-  txn(req: TxnRequest): Promise<TxnResponse> {
-    return this.call('Txn', txnRequest(req)).then((b) => txnResponse(new Reader(b)));
-  }
-
-  async compact(revision: number, physical: boolean): Promise<void> {
-    await this.call('Compact', new Writer().uint(1, revision).bool(2, physical).finish());
-  }
 
   close(): void {
     this.closed = true;
@@ -298,7 +313,7 @@ export class EtcdKV {
     return session;
   }
 
-  private call(method: string, body: Buffer): Promise<Buffer> {
+  call(method: string, body: Buffer): Promise<Buffer> {
     return new Promise<Buffer>((resolve, reject) => {
       if (this.closed) {
         reject(new EtcdCallError(grpcCode.cancelled, 'client closed'));
