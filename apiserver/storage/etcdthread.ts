@@ -30,7 +30,7 @@ export class ThreadTransport implements Transport {
     return new Promise<Buffer>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
-      if (this.outbox.length === 0) queueMicrotask(() => this.flush());
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
       this.outbox.push({ id, method, body });
     });
   }
