@@ -54,12 +54,26 @@ function dockerPids(): number[] {
   });
 }
 
-/** CPU ms per pod (or container) of each process group while fn runs. */
+/** The whole machine's busy and total CPU time (jiffies) so far, from /proc/stat. */
+function machineCpu(): { busy: number; total: number } {
+  const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - f[3] - f[4], total };
+}
+
+/**
+ * CPU ms per pod (or container) of each process group while fn runs, and how
+ * busy the whole machine was meanwhile (shims, runc and the kernel's work for
+ * the containers count there, and so does the neighbours' load).
+ */
 async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
   const total = (k: string) => pids[k]().reduce((s, p) => s + cpuSeconds(p), 0);
   const before = Object.fromEntries(Object.keys(pids).map((k) => [k, total(k)]));
+  const m0 = machineCpu();
   const result = await fn();
-  return { result, perOp: Object.keys(pids).map((k) => `${k} ${(((total(k) - before[k]) * 1000) / n).toFixed(1)}`).join(', ') };
+  const m1 = machineCpu();
+  const busy = `machine ${((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)).toFixed(0)}% busy of ${os.cpus().length} cores`;
+  return { result, perOp: [...Object.keys(pids).map((k) => `${k} ${(((total(k) - before[k]) * 1000) / n).toFixed(1)}`), busy].join(', ') };
 }
 
 /**
