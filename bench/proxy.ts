@@ -16,7 +16,19 @@
 //    whose one endpoint is a pod, by the ClusterIP and the NodePort on
 //    127.0.0.1, with kube-proxy in iptables mode and then in userspace mode,
 //    each against the limit: straight to that pod's IP, measured in slices
-//    alternating with the proxied ones.
+//    alternating with the proxied ones. Around each slice the TCP counters
+//    of the host and of the pod's network namespace are read (SYN
+//    retransmits, resets, PAWS rejections by the pod's TIME-WAIT sockets,
+//    listen overflows), so a tail shows its cause. On kernels whose TCP
+//    timestamp offset depends on the ports too (secure_seq.c, "tcp:
+//    secure_seq: add back ports to TS offset"), kube's MASQUERADE
+//    --random-fully sometimes maps a new NodePort connection onto a
+//    translated 4-tuple the pod still holds in TIME-WAIT from a connection
+//    whose timestamps ran on another offset (conntrack forgot that mapping
+//    when the client reused its own tuple): the pod answers the SYN with an
+//    ACK (PAWSTimewait), the client resets and sends the SYN again 2 jiffies
+//    later (8 ms at HZ=250), or after 1 s. That costs the NodePort path on
+//    127.0.0.1 its last ~10% against direct.
 //    This part uses the host's tables; it waits (bounded) until no other
 //    kube-proxy with kube's KUBE- chains runs, since both would rewrite
 //    KUBE-SERVICES (clusters from `skiff up --name` have prefixes of their own).
@@ -42,7 +54,7 @@ import { hit, makeServiceRangeLocal, removeContainers, runCleanup, startKubeProx
 const flags = parseFlags({ duration: '5s', concurrency: 16, services: 1000, endpoints: 10, maxRequests: 200_000, syncChild: false, syncOnly: false, sync: true, modes: 'iptables,userspace' }, process.argv.slice(2), 'kube-proxy benchmark');
 const durationMs = parseDuration(flags.duration);
 
-interface LoadResult { rps: number; p99: number; max: number; errors: number; n: number }
+interface LoadResult { rps: number; p99: number; max: number; errors: number; n: number; tcp: Map<string, number> }
 interface Slice { lat: number[]; errors: number; done: number; secs: number }
 
 /** Fixed concurrency for a fixed time (and at most maxRequests), one new connection per request. */
@@ -77,17 +89,56 @@ async function slice(host: string, port: number, ms: number, maxRequests: number
   return { lat, errors, done, secs: (Math.min(performance.now(), deadline) - t0) / 1000 };
 }
 
-function result(slices: Slice[]): LoadResult {
+function result(slices: Slice[], tcp: Map<string, number>): LoadResult {
   const lat = slices.flatMap((x) => x.lat).sort((a, b) => a - b);
   const secs = slices.reduce((t, x) => t + x.secs, 0);
-  return { rps: slices.reduce((t, x) => t + x.done, 0) / secs, p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] ?? NaN, max: lat[lat.length - 1] ?? NaN, errors: slices.reduce((t, x) => t + x.errors, 0), n: lat.length };
+  return { rps: slices.reduce((t, x) => t + x.done, 0) / secs, p99: lat[Math.min(lat.length - 1, Math.floor(lat.length * 0.99))] ?? NaN, max: lat[lat.length - 1] ?? NaN, errors: slices.reduce((t, x) => t + x.errors, 0), n: lat.length, tcp };
 }
 
 /**
- * The direct path and a proxied one in alternating slices (--duration each
- * in all): the machine is shared, and a load change between two back-to-back
- * runs would otherwise show up as the proxy's cost.
+ * TCP counters of one network namespace (/proc/<pid>/net/snmp and netstat show the namespace of that process): the
+ * pod's and the host's, read around each slice so that dropped SYNs (1 s retransmits), PAWS rejections of SYNs by
+ * TIME-WAIT sockets and full accept queues show for each path apart.
  */
+function tcpCounters(pid: number | 'self'): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const file of ['snmp', 'netstat']) {
+    const lines = readFileSync(`/proc/${pid}/net/${file}`, 'utf8').split('\n');
+    for (let i = 0; i + 1 < lines.length; i += 2) {
+      const names = lines[i].split(' ');
+      const values = lines[i + 1].split(' ');
+      const proto = names[0].replace(/:$/, '');
+      if (proto !== 'Tcp' && proto !== 'TcpExt') continue;
+      for (let j = 1; j < names.length; j++) out.set(`${proto === 'Tcp' ? 'Tcp' : ''}${names[j]}`, Number(values[j]));
+    }
+  }
+  return out;
+}
+
+const hostCounters = ['TCPSynRetrans', 'TcpOutRsts'] as const;
+const podCounters = ['PAWSTimewait', 'ListenOverflows', 'TCPTimeWaitOverflow'] as const;
+
+function countersNow(podPid: number): Map<string, number> {
+  const host = tcpCounters('self');
+  const pod = tcpCounters(podPid);
+  const out = new Map<string, number>();
+  for (const k of hostCounters) out.set(`host ${k}`, host.get(k) ?? 0);
+  for (const k of podCounters) out.set(`pod ${k}`, pod.get(k) ?? 0);
+  return out;
+}
+
+function addDelta(into: Map<string, number>, before: Map<string, number>, after: Map<string, number>): void {
+  for (const [k, v] of after) into.set(k, (into.get(k) ?? 0) + v - (before.get(k) ?? 0));
+}
+
+/** Around one slice: the counters' change during it is added to into. */
+async function counted<T>(podPid: number, into: Map<string, number>, f: () => Promise<T>): Promise<T> {
+  const before = countersNow(podPid);
+  const r = await f();
+  addDelta(into, before, countersNow(podPid));
+  return r;
+}
+
 /** CPU time (user + system) a process has used so far, in ms: /proc/<pid>/stat. */
 function pidCpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -95,24 +146,35 @@ function pidCpuMs(pid: number): number {
   return (Number(f[11]) + Number(f[12])) * 1000 / clockTicks;
 }
 
-/** proxyPid: kube-proxy, whose CPU time during the proxied slices is reported per request (steadier than req/s on a shared machine). */
-async function paired(direct: [string, number], proxied: [string, number], proxyPid: number, rounds = 5): Promise<{ direct: LoadResult; proxied: LoadResult; proxyCpuUsPerReq: number }> {
+/**
+ * The direct path and a proxied one in alternating slices (--duration each
+ * in all): the machine is shared, and a load change between two back-to-back
+ * runs would otherwise show up as the proxy's cost.
+ * proxyPid: kube-proxy, whose CPU time during the proxied slices is reported per
+ * request (steadier than req/s on a shared machine); podPid: the pod, whose
+ * TCP counters are read around each slice.
+ */
+async function paired(direct: [string, number], proxied: [string, number], proxyPid: number, podPid: number, rounds = 5): Promise<{ direct: LoadResult; proxied: LoadResult; proxyCpuUsPerReq: number }> {
   const d: Slice[] = [];
   const p: Slice[] = [];
   const ms = durationMs / rounds;
   const max = Math.ceil(flags.maxRequests / rounds);
   let cpu = 0;
+  const dTcp = new Map<string, number>();
+  const pTcp = new Map<string, number>();
   for (let i = 0; i < rounds; i++) {
-    d.push(await slice(direct[0], direct[1], ms, max));
+    d.push(await counted(podPid, dTcp, () => slice(direct[0], direct[1], ms, max)));
     const c0 = pidCpuMs(proxyPid);
-    p.push(await slice(proxied[0], proxied[1], ms, max));
+    p.push(await counted(podPid, pTcp, () => slice(proxied[0], proxied[1], ms, max)));
     cpu += pidCpuMs(proxyPid) - c0;
   }
-  const pr = result(p);
-  return { direct: result(d), proxied: pr, proxyCpuUsPerReq: (cpu * 1000) / pr.n };
+  const pr = result(p, pTcp);
+  return { direct: result(d, dTcp), proxied: pr, proxyCpuUsPerReq: (cpu * 1000) / pr.n };
 }
 
 const fmt = (r: LoadResult) => `${r.rps.toFixed(0).padStart(6)} req/s  p99 ${r.p99.toFixed(2).padStart(7)} ms  max ${r.max.toFixed(0).padStart(5)} ms  (${r.n} ok, ${r.errors} errors)`;
+/** The counters that moved: the host's are host-wide (other processes' traffic included), the pod's its own. */
+const fmtTcp = (r: LoadResult) => [...r.tcp].filter(([, v]) => v !== 0).map(([k, v]) => `${k} ${v}`).join(', ') || 'no SYN retransmits, resets, PAWS rejections or listen overflows';
 
 let api: ApiServerProcess | undefined;
 let kp: KubeProxyProcess | undefined;
@@ -255,6 +317,7 @@ try {
     apiVersion: 'v1', kind: 'Endpoints', metadata: { name: 'bench', namespace: 'default' },
     subsets: [{ addresses: pods.map((p) => ({ ip: p.ip })), ports: [{ name: 'http', port: 8080 }] }],
   });
+  const podPid = Number(execFileSync('docker', ['inspect', '-f', '{{.State.Pid}}', pods[0].id], { encoding: 'utf8' }).trim());
   const clusterIP = svc.spec.clusterIP!;
   const nodePort = svc.spec.ports![0].nodePort!;
   await waitFor('pod answers', () => hit(pods[0].ip, 8080).then(() => true, () => false), 10_000, 100);
@@ -266,10 +329,12 @@ try {
     await waitFor(`${mode} nodeport`, () => hit('127.0.0.1', nodePort, 1000).then(() => true, () => false), 15_000, 100);
     const target = mode === 'iptables' ? 0.9 : 0.5;
     for (const [what, host, port] of [['ClusterIP', clusterIP, 80], ['NodePort 127.0.0.1', '127.0.0.1', nodePort]] as const) {
-      const r = await paired([pods[0].ip, 8080], [host, port], kp.proc.pid!);
+      const r = await paired([pods[0].ip, 8080], [host, port], kp.proc.pid!, podPid);
       const ratio = r.proxied.rps / r.direct.rps;
       console.log(`  ${mode.padEnd(9)} ${what.padEnd(18)} ${fmt(r.proxied)}  ratio ${ratio.toFixed(2)} (target >= ${target}: ${ratio >= target ? 'met' : 'NOT met'})  kube-proxy ${r.proxyCpuUsPerReq.toFixed(0)} CPU-us/req`);
       console.log(`  ${''.padEnd(9)} ${'  direct meanwhile'.padEnd(18)} ${fmt(r.direct)}`);
+      console.log(`  ${''.padEnd(9)} ${'  tcp, proxied'.padEnd(18)} ${fmtTcp(r.proxied)}`);
+      console.log(`  ${''.padEnd(9)} ${'  tcp, direct'.padEnd(18)} ${fmtTcp(r.direct)}`);
     }
     await kp.stop();
     kp = undefined;
