@@ -127,7 +127,7 @@ describe('Kubelet with the fake runtime', () => {
     await waitFor('restarted', () => runtime.find('once', 'c')?.labels['io.kubernetes.container.restartCount'] === '1', 5000);
   });
 
-  it('does not list the runtime for a new pod the relist found nothing of, and adopts what a previous kubelet left when it did', async () => {
+  it('does not list the runtime for a new pod the relist found nothing of (before or after its first sync), and adopts what a previous kubelet left when it did', async () => {
     const client = new FakeClient([R.pods, pod('fresh')]);
     const runtime = new FakeRuntime();
     const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubelet-unit-'));
@@ -145,12 +145,16 @@ describe('Kubelet with the fake runtime', () => {
     const k1 = await start();
     await waitFor('Ready', async () => (await get()).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
     await new Promise((r) => setTimeout(r, 200));
-    expect(lists()).toBe(1); // after the start only
+    // Not before the first sync, nor after it: the pod's containers are the ones that sync made.
+    expect(lists()).toBe(0);
+    const st = (await get()).status!;
+    expect(st.podIP).toBe(runtime.find('fresh', 'POD')!.ip);
+    expect(st.containerStatuses![0]).toMatchObject({ ready: true, containerID: `docker://${runtime.find('fresh', 'c')!.id}`, state: { running: {} } });
     k1.stop();
     const creates = runtime.ops('createContainer').length;
     await start();
     await new Promise((r) => setTimeout(r, 300));
-    expect(lists()).toBeGreaterThan(1);
+    expect(lists()).toBeGreaterThan(0);
     expect(runtime.ops('createContainer')).toHaveLength(creates);
     expect(runtime.ops('createSandbox')).toHaveLength(1);
     expect(runtime.ops('stop')).toHaveLength(0);

@@ -301,6 +301,8 @@ export class Kubelet {
     this.everSynced.add(uid);
     let containers = fresh ? [] : await runtime.list({ [L.podUid]: uid });
     this.mark(uid, 'listed');
+    // The containers this sync makes: for a fresh pod, all it has afterwards.
+    const made: string[] = [];
     const sandboxes = containers.filter(isSandbox).sort(byNewest);
     let sandbox = sandboxes.find((c) => c.state === 'running');
     let sb: SandboxRef | undefined = sandbox && { id: sandbox.id, running: Promise.resolve(sandbox) };
@@ -324,6 +326,7 @@ export class Kubelet {
       } catch (e) {
         throw failed(e);
       }
+      made.push(id);
       this.mark(uid, 'sandbox-created');
       // The sandbox starts while the app containers are prepared and created
       // (they need it to exist, not to run): on a busy engine the two starts
@@ -361,7 +364,7 @@ export class Kubelet {
       return s;
     };
     if (volumes && pod.spec.initContainers?.length) {
-      const r = await this.syncInit(pod, containers, await running(), volumes);
+      const r = await this.syncInit(pod, containers, await running(), volumes, made);
       initialized = r.done;
       if (r.changed) changed = true;
     }
@@ -404,17 +407,31 @@ export class Kubelet {
           restartCount = restartCountOf(cur) + 1;
           if (this.inBackOff(pod, c, cur)) continue;
         }
-        if (await this.startContainer(pod, c, restartCount, sb, volumes, instances)) changed = true;
+        if (await this.startContainer(pod, c, restartCount, sb, volumes, instances, made)) changed = true;
       }
     }
 
     const ready = await running();
     // A pod is not reported running (and so Ready, and a Service backend) before its network is complete.
     await network;
-    if (changed) containers = await runtime.list({ [L.podUid]: uid });
+    if (changed) containers = fresh ? await this.inspectMade(made, ready) : await runtime.list({ [L.podUid]: uid });
     this.mark(uid, 'relisted');
     await this.report(pod, containers, ready);
     this.viewed.set(uid, new Map(containers.map((c) => [c.id, c.state])));
+  }
+
+  /**
+   * A fresh pod's containers after its first sync, without a label listing
+   * (which costs the engine a walk over every container it has, at the moment
+   * it is busiest starting pods): only this pod's worker makes its
+   * containers, so they are the ones this sync made. The sandbox is as its
+   * inspect after the start showed it; a change since then comes back as an
+   * event or in the relist and syncs the pod again.
+   */
+  private async inspectMade(made: string[], sandbox: StartedSandbox): Promise<RuntimeContainer[]> {
+    const { network: _, ...sb } = sandbox;
+    const apps = await Promise.all(made.filter((id) => id !== sb.id).map((id) => this.o.runtime.inspect(id)));
+    return [sb, ...apps.filter((c): c is RuntimeContainer => !!c)];
   }
 
   /**
@@ -444,7 +461,7 @@ export class Kubelet {
    * with back-off unless restartPolicy is Never (then the pod fails). They
    * run again in a new sandbox. Resolves done once all have completed here.
    */
-  private async syncInit(pod: Pod, containers: RuntimeContainer[], sandbox: RuntimeContainer, volumes: Map<string, string>): Promise<{ done: boolean; changed: boolean }> {
+  private async syncInit(pod: Pod, containers: RuntimeContainer[], sandbox: RuntimeContainer, volumes: Map<string, string>, made: string[]): Promise<{ done: boolean; changed: boolean }> {
     const uid = pod.metadata.uid!;
     const inSandbox = (x: RuntimeContainer) => !x.labels[L.sandboxId] || x.labels[L.sandboxId] === sandbox.id;
     const apps = new Set(pod.spec.containers.map((c) => c.name));
@@ -477,7 +494,7 @@ export class Kubelet {
         if (this.inBackOff(pod, c, cur)) return { done: false, changed: false };
       }
       const restartCount = all.length ? restartCountOf(all[0]) + 1 : 0;
-      const changed = await this.startContainer(pod, c, restartCount, { id: sandbox.id, running: Promise.resolve(sandbox) }, volumes, all);
+      const changed = await this.startContainer(pod, c, restartCount, { id: sandbox.id, running: Promise.resolve(sandbox) }, volumes, all, made);
       return { done: false, changed };
     }
     return { done: true, changed: false };
@@ -523,7 +540,7 @@ export class Kubelet {
   }
 
   /** Create and start one container; false (with a waiting reason) when it could not be. */
-  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: SandboxRef, volumes: Map<string, string>, instances: RuntimeContainer[]): Promise<boolean> {
+  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: SandboxRef, volumes: Map<string, string>, instances: RuntimeContainer[], made: string[]): Promise<boolean> {
     const uid = pod.metadata.uid!;
     const { runtime } = this.o;
     try {
@@ -544,6 +561,7 @@ export class Kubelet {
       } catch (e) {
         throw new ConfigError('CreateContainerError', (e as Error).message);
       }
+      made.push(id);
       this.mark(uid, `created:${c.name}`);
       try {
         await sandbox.running;

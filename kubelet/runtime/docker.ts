@@ -46,6 +46,9 @@ export class DockerRuntime implements Runtime {
   private readonly hairpin = new Hairpin();
   /** The last inspect of each container, by ID. */
   private readonly inspected = new Map<string, RuntimeContainer>();
+  /** Image inspects in flight, and how many pulls of each image have ended (an inspect's epoch). */
+  private readonly imageInspects = new Map<string, { epoch: number; id: Promise<string | undefined> }>();
+  private readonly pulls = new Map<string, number>();
 
   constructor(endpoint = 'unix:///var/run/docker.sock') {
     this.docker = new Docker({ socketPath: dockerSocketPath(endpoint) });
@@ -114,7 +117,25 @@ export class DockerRuntime implements Runtime {
     return { ...c };
   }
 
+  /**
+   * Pods started together ask about the same image at once: they share one
+   * inspect in flight rather than send the engine one each. Only an inspect
+   * begun after the image's last pull ended is shared, so a caller that
+   * has just pulled sees the pull's result.
+   */
   async imageID(image: string): Promise<string | undefined> {
+    const epoch = this.pulls.get(image) ?? 0;
+    const inflight = this.imageInspects.get(image);
+    if (inflight && inflight.epoch === epoch) return inflight.id;
+    const id = this.inspectImage(image);
+    const entry = { epoch, id };
+    this.imageInspects.set(image, entry);
+    const done = () => { if (this.imageInspects.get(image) === entry) this.imageInspects.delete(image); };
+    id.then(done, done);
+    return id;
+  }
+
+  private async inspectImage(image: string): Promise<string | undefined> {
     try {
       return (await this.docker.getImage(image).inspect()).Id;
     } catch (e) {
@@ -124,6 +145,14 @@ export class DockerRuntime implements Runtime {
   }
 
   async pull(image: string): Promise<void> {
+    try {
+      await this.pullImage(image);
+    } finally {
+      this.pulls.set(image, (this.pulls.get(image) ?? 0) + 1);
+    }
+  }
+
+  private async pullImage(image: string): Promise<void> {
     const stream = await this.docker.pull(image);
     await new Promise<void>((resolve, reject) => {
       this.docker.modem.followProgress(stream, (err: Error | null, output: { error?: string }[]) => {
