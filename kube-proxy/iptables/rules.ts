@@ -191,6 +191,10 @@ export function buildRulesStepwise(ports: readonly ServicePortInfo[], opts: Rule
   n(c.postrouting, `-m mark ! --mark ${masqueradeMark}/${masqueradeMark} -j RETURN`);
   // Clear the mark so a packet re-traversing (after IPsec, say) is not masqueraded again.
   n(c.postrouting, `-j MARK --xor-mark ${masqueradeMark}`);
+  // --random-fully as kube (kubernetes#76699: without it, flows starting together race for one source port and all but
+  // one lose packets). Its known cost on kernels whose TCP timestamp offset covers the ports: a random translated tuple
+  // the pod still holds in TIME-WAIT, from a client whose timestamps ran on another offset, has its SYN answered with
+  // an ACK and retried 2 jiffies later (bench:proxy counts these as the pod's PAWSTimewait); a kernel matter, kept.
   n(c.postrouting, '-m comment --comment', q('kubernetes service traffic requiring SNAT'), '-j MASQUERADE --random-fully');
   n(c.markMasq, `-j MARK --or-mark ${masqueradeMark}`);
 
