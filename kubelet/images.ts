@@ -50,12 +50,23 @@ export class ImageManager {
 
   constructor(private readonly runtime: Runtime, private readonly recorder?: EventRecorder) {}
 
-  /** The image's ID once it is present, or a ConfigError with the waiting reason. */
-  async ensure(pod: Pod, c: Container): Promise<string> {
+  /**
+   * Whether the image is present, asked ahead of ensure (null when the
+   * engine could not say): a pod's new sandbox is created first, and the
+   * question need not wait for that.
+   */
+  lookup(image: string | undefined): Promise<string | undefined | null> {
+    if (!image || /\s/.test(image)) return Promise.resolve(null);
+    return this.runtime.imageID(image).catch(() => null);
+  }
+
+  /** The image's ID once it is present, or a ConfigError with the waiting reason; known is a lookup made for this start. */
+  async ensure(pod: Pod, c: Container, known?: Promise<string | undefined | null>): Promise<string> {
     const image = c.image ?? '';
     if (!image || /\s/.test(image)) throw new ConfigError('InvalidImageName', `Failed to apply default image tag "${image}": couldn't parse image name "${image}": invalid reference format`);
     const policy = pullPolicy(c);
-    const present = await this.runtime.imageID(image);
+    const ahead = known ? await known : null;
+    const present = ahead !== null ? ahead : await this.runtime.imageID(image);
     if (policy === 'Never') {
       if (present) return present;
       const msg = `Container image "${image}" is not present with pull policy of Never`;

@@ -86,6 +86,15 @@ describe('Kubelet with the fake runtime', () => {
     expect(appStart).toBeGreaterThan(sandboxStart);
   });
 
+  it('asks whether the app image is present beside the sandbox create, once, and pulls nothing that is there', async () => {
+    const { runtime, get } = setup(pod('img'));
+    await waitFor('Ready', async () => (await get('img')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
+    const asks = runtime.calls.flatMap((c, i) => (c.op === 'imageID' && c.args[0] === 'busybox:latest' ? [i] : []));
+    expect(asks).toHaveLength(1);
+    expect(asks[0]).toBeLessThan(runtime.calls.findIndex((c) => c.op === 'createSandbox'));
+    expect(runtime.ops('pull')).toHaveLength(0);
+  });
+
   it('starts the container beside the rest of the network set-up, and reports the pod only once that is done', async () => {
     const { runtime, get } = setup(pod('net'));
     let open!: () => void;

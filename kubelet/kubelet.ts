@@ -65,8 +65,12 @@ function differSemantically(a: Pod, b: Pod): boolean {
   return m(a) !== m(b);
 }
 
-/** The pod's sandbox: its ID as soon as it exists, and the sandbox once it runs. */
-interface SandboxRef { id: string; running: Promise<StartedSandbox> }
+/**
+ * The pod's sandbox: its ID as soon as it exists, and the sandbox once it
+ * runs; for a new one, the app containers' image lookups made while it was
+ * being created.
+ */
+interface SandboxRef { id: string; running: Promise<StartedSandbox>; images?: Map<string, Promise<string | undefined | null>> }
 
 export class Kubelet {
   readonly workers: PodWorkers;
@@ -320,6 +324,9 @@ export class Kubelet {
         this.o.recorder?.event(pod, 'Warning', 'FailedCreatePodSandBox', `Failed to create pod sandbox: ${(e as Error).message}`);
         return e;
       };
+      // The app containers start in the new sandbox once it exists (init containers, one at a
+      // time, only once it runs): whether their images are present is asked beside its create.
+      const images = pod.spec.initContainers?.length ? undefined : new Map(pod.spec.containers.map((c) => [c.name, this.images.lookup(c.image)]));
       let id: string;
       try {
         id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels });
@@ -338,7 +345,7 @@ export class Kubelet {
       this.sandboxStarts.set(uid, running);
       // Awaited below; this only keeps a failure from counting as unhandled when the sync ends early.
       running.catch(() => {});
-      sb = { id, running };
+      sb = { id, running, images };
       changed = true;
     }
 
@@ -544,7 +551,7 @@ export class Kubelet {
     const uid = pod.metadata.uid!;
     const { runtime } = this.o;
     try {
-      await this.images.ensure(pod, c);
+      await this.images.ensure(pod, c, sandbox.images?.get(c.name));
       this.mark(uid, 'image');
       // Only the pod's IP has to wait for the sandbox to run.
       const podIP = needsPodIP(c) ? (await sandbox.running).ip : undefined;

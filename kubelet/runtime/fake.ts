@@ -58,6 +58,7 @@ export class FakeRuntime implements Runtime {
   }
 
   async imageID(image: string): Promise<string | undefined> {
+    this.rec('imageID', image);
     return this.images.get(image);
   }
 

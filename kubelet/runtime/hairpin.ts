@@ -3,7 +3,7 @@
 // and the bridge refuses to send the frame out of the port it came in on, so
 // the connection hangs. Docker's default bridge leaves hairpin_mode at 0.
 
-import fs from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 
 const sysNet = '/sys/class/net';
@@ -18,6 +18,11 @@ const sysNet = '/sys/class/net';
  * ifindex of each device is remembered (it never changes while the device
  * exists) and only new names are read. A name reused by a newer device is
  * caught by a full rescan when the remembered indexes give no match.
+ *
+ * The reads are synchronous: these sysfs attributes are answered from memory
+ * without the rtnl lock, and an asynchronous readFile costs several times
+ * the CPU (open, stat, read and close each a trip through the thread pool)
+ * on every pod start. Only the write, which takes the rtnl lock, may wait.
  */
 export class Hairpin {
   private readonly indexOf = new Map<string, string>();
@@ -26,21 +31,27 @@ export class Hairpin {
 
   /** Returns the veth's name, or undefined when no host device matches. */
   async enable(pid: number): Promise<string | undefined> {
-    const iflink = (await fs.readFile(`${this.root}/proc/${pid}/root${sysNet}/eth0/iflink`, 'utf8')).trim();
+    const iflink = fs.readFileSync(`${this.root}/proc/${pid}/root${sysNet}/eth0/iflink`, 'utf8').trim();
     const net = `${this.root}${sysNet}`;
-    let dev = await this.find(net, iflink, false);
-    if (!dev) dev = await this.find(net, iflink, true);
-    if (dev) await fs.writeFile(path.join(net, dev, 'brport', 'hairpin_mode'), '1');
+    const dev = this.find(net, iflink, false) ?? this.find(net, iflink, true);
+    if (dev) await fs.promises.writeFile(path.join(net, dev, 'brport', 'hairpin_mode'), '1');
     return dev;
   }
 
-  private async find(net: string, iflink: string, rescan: boolean): Promise<string | undefined> {
-    const devs = await fs.readdir(net);
+  private find(net: string, iflink: string, rescan: boolean): string | undefined {
+    const devs = fs.readdirSync(net);
     const present = new Set(devs);
     for (const d of this.indexOf.keys()) if (rescan || !present.has(d)) this.indexOf.delete(d);
-    await Promise.all(devs.filter((d) => !this.indexOf.has(d)).map(async (d) => {
-      this.indexOf.set(d, (await fs.readFile(path.join(net, d, 'ifindex'), 'utf8').catch(() => '')).trim());
-    }));
+    for (const d of devs) {
+      if (this.indexOf.has(d)) continue;
+      let index = '';
+      try {
+        index = fs.readFileSync(path.join(net, d, 'ifindex'), 'utf8').trim();
+      } catch {
+        // Gone between the listing and the read.
+      }
+      this.indexOf.set(d, index);
+    }
     for (const [d, index] of this.indexOf) if (index === iflink) return d;
     return undefined;
   }
