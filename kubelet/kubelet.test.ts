@@ -95,6 +95,20 @@ describe('Kubelet with the fake runtime', () => {
     expect(runtime.ops('pull')).toHaveLength(0);
   });
 
+  it('starts the container as soon as the sandbox runs, before the sandbox has been inspected for its IP', async () => {
+    const { runtime, get } = setup(pod('early'));
+    let open!: () => void;
+    runtime.sandboxInspectGate = new Promise((r) => (open = r));
+    await waitFor('container started', () => runtime.find('early', 'c'), 5000);
+    expect((await get('early')).status?.phase).toBeUndefined();
+    open();
+    const cur = await waitFor('Ready', async () => {
+      const x = await get('early');
+      return x.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? x : undefined;
+    }, 5000);
+    expect(cur.status!.podIP).toBe(runtime.find('early', 'POD')!.ip);
+  });
+
   it('starts the container beside the rest of the network set-up, and reports the pod only once that is done', async () => {
     const { runtime, get } = setup(pod('net'));
     let open!: () => void;

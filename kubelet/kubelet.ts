@@ -66,11 +66,15 @@ function differSemantically(a: Pod, b: Pod): boolean {
 }
 
 /**
- * The pod's sandbox: its ID as soon as it exists, and the sandbox once it
- * runs; for a new one, the app containers' image lookups made while it was
- * being created.
+ * The pod's sandbox: its ID as soon as it exists, when it has started (what
+ * its containers' starts wait for), and the sandbox as inspected once it
+ * runs (its IP); for a new one, the app containers' image lookups made while
+ * it was being created.
  */
-interface SandboxRef { id: string; running: Promise<StartedSandbox>; images?: Map<string, Promise<string | undefined | null>> }
+interface SandboxRef { id: string; started: Promise<void>; running: Promise<StartedSandbox>; images?: Map<string, Promise<string | undefined | null>> }
+
+/** A sandbox that already runs, as a SandboxRef. */
+const runningRef = (s: RuntimeContainer): SandboxRef => ({ id: s.id, started: Promise.resolve(), running: Promise.resolve(s) });
 
 export class Kubelet {
   readonly workers: PodWorkers;
@@ -309,7 +313,7 @@ export class Kubelet {
     const made: string[] = [];
     const sandboxes = containers.filter(isSandbox).sort(byNewest);
     let sandbox = sandboxes.find((c) => c.state === 'running');
-    let sb: SandboxRef | undefined = sandbox && { id: sandbox.id, running: Promise.resolve(sandbox) };
+    let sb: SandboxRef | undefined = sandbox && runningRef(sandbox);
     let changed = false;
     const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
 
@@ -338,14 +342,22 @@ export class Kubelet {
       // The sandbox starts while the app containers are prepared and created
       // (they need it to exist, not to run): on a busy engine the two starts
       // are most of a pod's start-up, and this takes the create off the path.
-      const running = runtime.startSandbox(id).then((s) => {
+      // The app containers start once the sandbox runs, not once it has also been inspected.
+      let onStarted!: () => void;
+      const startedSignal = new Promise<void>((r) => (onStarted = r));
+      const running = runtime.startSandbox(id, () => {
+        this.mark(uid, 'sandbox-started');
+        onStarted();
+      }).then((s) => {
         this.mark(uid, 'sandbox-running');
         return s;
       }, (e) => Promise.reject(failed(e)));
+      const started = Promise.race([startedSignal, running.then(() => {})]);
       this.sandboxStarts.set(uid, running);
       // Awaited below; this only keeps a failure from counting as unhandled when the sync ends early.
       running.catch(() => {});
-      sb = { id, running, images };
+      started.catch(() => {});
+      sb = { id, started, running, images };
       changed = true;
     }
 
@@ -501,7 +513,7 @@ export class Kubelet {
         if (this.inBackOff(pod, c, cur)) return { done: false, changed: false };
       }
       const restartCount = all.length ? restartCountOf(all[0]) + 1 : 0;
-      const changed = await this.startContainer(pod, c, restartCount, { id: sandbox.id, running: Promise.resolve(sandbox) }, volumes, all, made);
+      const changed = await this.startContainer(pod, c, restartCount, runningRef(sandbox), volumes, all, made);
       return { done: false, changed };
     }
     return { done: true, changed: false };
@@ -571,7 +583,7 @@ export class Kubelet {
       made.push(id);
       this.mark(uid, `created:${c.name}`);
       try {
-        await sandbox.running;
+        await sandbox.started;
       } catch (e) {
         // Made for a sandbox that never ran: it could never start.
         await runtime.remove(id).catch(() => {});

@@ -174,9 +174,10 @@ export class DockerRuntime implements Runtime {
     return c.id;
   }
 
-  async startSandbox(id: string): Promise<StartedSandbox> {
+  async startSandbox(id: string, onStarted?: () => void): Promise<StartedSandbox> {
     const t0 = Date.now();
     await this.docker.getContainer(id).start();
+    onStarted?.();
     const t1 = Date.now();
     const sb = await this.inspect(id);
     if (!sb) throw new Error(`sandbox ${id} is gone`);

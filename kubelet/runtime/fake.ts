@@ -78,6 +78,8 @@ export class FakeRuntime implements Runtime {
 
   /** Test hooks: sandbox starts wait for the gate; the next one fails with this error. */
   sandboxStartGate?: Promise<void>;
+  /** Test hook: a started sandbox's inspect waits for this gate. */
+  sandboxInspectGate?: Promise<void>;
   /** Test hook: what started sandboxes give as their network set-up. */
   sandboxNetwork?: Promise<void>;
   failNextSandboxStart?: string;
@@ -88,7 +90,7 @@ export class FakeRuntime implements Runtime {
     return this.add(cfg.name, cfg.image, cfg.labels, { sandbox: cfg }).id;
   }
 
-  async startSandbox(id: string): Promise<StartedSandbox> {
+  async startSandbox(id: string, onStarted?: () => void): Promise<StartedSandbox> {
     this.rec('startSandbox', id);
     const c = this.containers.get(id);
     if (!c?.sandbox) throw new Error(`No such sandbox: ${id}`);
@@ -102,6 +104,8 @@ export class FakeRuntime implements Runtime {
     c.ip = `172.17.0.${this.ipSeq++}`;
     c.startedAt = new Date().toISOString();
     this.emit(c, 'start');
+    onStarted?.();
+    await this.sandboxInspectGate;
     return { ...structuredClone({ ...c, config: undefined, sandbox: undefined }), network: this.sandboxNetwork };
   }
 

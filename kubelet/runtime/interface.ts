@@ -139,10 +139,11 @@ export interface Runtime {
    * RunPodSandbox in two steps, so that the pod's containers can be created
    * (they only need the sandbox to exist) while the sandbox starts: create
    * resolves with the sandbox's ID, start with the running sandbox as
-   * inspect shows it (its IP).
+   * inspect shows it (its IP). onStarted is called as soon as the sandbox
+   * runs, before that inspect: the containers can start then.
    */
   createSandbox(cfg: SandboxConfig): Promise<string>;
-  startSandbox(id: string): Promise<StartedSandbox>;
+  startSandbox(id: string, onStarted?: () => void): Promise<StartedSandbox>;
   createContainer(cfg: ContainerConfig): Promise<string>;
   start(id: string): Promise<void>;
   /** SIGTERM, then SIGKILL after timeoutSeconds. */
