@@ -79,23 +79,34 @@ async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn
 /**
  * From the kubelet's debug log, the time between consecutive start-up
  * phases of each pod ("sync+0 listed+3 sandbox-created+40 ..."): where a
- * pod's start-up goes beyond the engine's own work.
+ * pod's start-up goes beyond the engine's own work. With the wall-clock
+ * times the bench saw each pod created and Ready, also the two legs through
+ * the control plane: created -> the kubelet saw it, and the kubelet's status
+ * write -> the bench saw Ready.
  */
-function printPhases(file: string): void {
+function printPhases(file: string, addedAt: Map<string, number>, readyAt: Map<string, number>): void {
   const steps = new Map<string, number[]>();
+  const step = (k: string, v: number) => {
+    if (!steps.has(k)) steps.set(k, []);
+    steps.get(k)!.push(v);
+  };
   for (const l of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!l.includes('"pod start-up phases"')) continue;
+    const entry = JSON.parse(l) as { phases: string; pod: string; seen: number };
+    const name = entry.pod.slice(entry.pod.indexOf('/') + 1);
+    const added = addedAt.get(name);
+    if (added !== undefined) step('(bench) created -> seen', entry.seen - added);
     let prev = ['seen', 0] as [string, number];
-    for (const p of (JSON.parse(l) as { phases: string }).phases.split(' ')) {
+    for (const p of entry.phases.split(' ')) {
       const at = p.lastIndexOf('+');
       const cur = [p.slice(0, at), Number(p.slice(at + 1))] as [string, number];
-      const k = `${prev[0]} -> ${cur[0]}`;
-      if (!steps.has(k)) steps.set(k, []);
-      steps.get(k)!.push(cur[1] - prev[1]);
+      step(`${prev[0]} -> ${cur[0]}`, cur[1] - prev[1]);
       prev = cur;
     }
+    const ready = readyAt.get(name);
+    if (ready !== undefined && prev[0] === 'status-written') step('status-written -> (bench) Ready', ready - (entry.seen + prev[1]));
   }
-  console.log('kubelet start-up phases (ms between steps, over pods):');
+  console.log('kubelet start-up phases (ms between steps, over pods; wall clock, so the two "(bench)" legs carry clock reads of two processes):');
   for (const [k, v] of steps) console.log(`  ${k.padEnd(44)} n ${String(v.length).padStart(3)}   p50 ${pct(v, 50).toFixed(0).padStart(6)}   max ${Math.max(...v).toFixed(0).padStart(6)}`);
 }
 
@@ -193,12 +204,21 @@ try {
 
   const added = new Map<string, number>();
   const ready = new Map<string, number>();
+  // The same instants on the wall clock, to line up with the kubelet's log.
+  const addedAt = new Map<string, number>();
+  const readyAt = new Map<string, number>();
   const w = client.resource<Pod>(R.pods, 'default').watch({ labelSelector: 'app=bench' }, (e) => {
     if (e.type === 'ERROR' || e.type === 'BOOKMARK') return;
     const p = e.object as Pod;
     const name = p.metadata.name!;
-    if (!added.has(name)) added.set(name, performance.now());
-    if (!ready.has(name) && isReady(p)) ready.set(name, performance.now());
+    if (!added.has(name)) {
+      added.set(name, performance.now());
+      addedAt.set(name, Date.now());
+    }
+    if (!ready.has(name) && isReady(p)) {
+      ready.set(name, performance.now());
+      readyAt.set(name, Date.now());
+    }
   });
   const start = performance.now();
   const { perOp: podCpu } = await measureCpu(flags.replicas, {
@@ -222,7 +242,7 @@ try {
   console.log(`CPU ms per raw pod-shaped pair: ${rawPairCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
   console.log(`ratio against the pod-shaped floor (pod p99 / pair p99): ${(pct(lat, 99) / pct(rawPair, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(rawPair, 50)).toFixed(2)}x)`);
-  if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG);
+  if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG, addedAt, readyAt);
 
   // Scaled to zero first: pods force-deleted under a live ReplicaSet would only be replaced.
   await deployments.patch('bench', 'merge', { spec: { replicas: 0 } });
