@@ -45,14 +45,16 @@ export class ThreadTransport implements Transport {
   private flush(): void {
     const calls = this.outbox;
     this.outbox = [];
-    if (calls.length) this.start().postMessage(calls);
+    if (!calls.length) return;
+    const w = this.start();
+    // Calls in flight keep the process alive, as a socket would; an idle worker must not.
+    w.ref();
+    w.postMessage(calls);
   }
 
   private start(): Worker {
     if (this.worker) return this.worker;
     const w = new Worker(new URL(import.meta.url), { workerData: { role, opts: this.opts } });
-    // Calls in flight keep the process alive through their promises; an idle worker must not.
-    w.unref();
     w.on('message', (results: Result[]) => {
       for (const r of results) {
         const p = this.pending.get(r.id);
@@ -61,6 +63,7 @@ export class ThreadTransport implements Transport {
         if ('data' in r) p.resolve(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength));
         else p.reject(new EtcdCallError(r.code, r.message));
       }
+      if (this.pending.size === 0) w.unref();
     });
     // A dead worker fails what it carried; the next call starts a new one.
     const lost = (why: string) => {
