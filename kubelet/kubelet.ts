@@ -143,13 +143,13 @@ export class Kubelet {
     // Service-link environment variables come from every Service the kubelet can see.
     this.serviceInformer = informers.informerFor<Service>(R.services);
     informers.start();
+    // Only the ends of containers need a sync at once (a start is this kubelet's own doing, and the
+    // relist notices anything else): the engine sends nothing else, so a burst of pod starts costs no events.
     this.stopWatch = this.o.runtime.watch(this.nodeLabels, (e) => {
       const uid = e.labels[L.podUid];
-      if (uid && ['start', 'die', 'oom', 'destroy', 'stop', 'kill'].includes(e.action.split(':')[0])) {
-        // Our own stops come back as events too; collapsed by the worker, and cheap.
-        if (e.action === 'die' || e.action === 'oom' || e.action === 'destroy') this.workers.update(uid);
-      }
-    });
+      // Our own stops come back as events too; collapsed by the worker, and cheap.
+      if (uid) this.workers.update(uid);
+    }, ['die', 'oom', 'destroy']);
     this.timers.push(setInterval(() => void this.relist(), this.o.relistMs ?? 1000));
     this.timers.push(setInterval(() => {
       for (const uid of this.desired.keys()) this.workers.update(uid);

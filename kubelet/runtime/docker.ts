@@ -380,13 +380,14 @@ export class DockerRuntime implements Runtime {
     }
   }
 
-  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void {
+  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, actions?: string[]): () => void {
     let stopped = false;
     let current: Readable | undefined;
     let retry: NodeJS.Timeout | undefined;
     const connect = () => {
       if (stopped) return;
-      this.docker.getEvents({ filters: { type: ['container'], label: labelFilter(labels) } }).then((s) => {
+      // The engine filters by action itself: events nobody acts on are neither encoded nor parsed.
+      this.docker.getEvents({ filters: { type: ['container'], label: labelFilter(labels), ...(actions ? { event: actions } : {}) } }).then((s) => {
         const stream = s as unknown as Readable;
         current = stream;
         let buf = '';

@@ -184,8 +184,11 @@ export class FakeRuntime implements Runtime {
     return { cpuUsageNanos: 1_000_000, timestamp: new Date().toISOString(), memoryUsageBytes: 2048, memoryWorkingSetBytes: 1024 };
   }
 
-  watch(_labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void {
-    this.listeners.add(onEvent);
-    return () => this.listeners.delete(onEvent);
+  watch(_labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, actions?: string[]): () => void {
+    const l = (e: RuntimeEvent) => {
+      if (!actions || actions.includes(e.action)) onEvent(e);
+    };
+    this.listeners.add(l);
+    return () => this.listeners.delete(l);
   }
 }

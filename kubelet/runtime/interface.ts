@@ -162,6 +162,6 @@ export interface Runtime {
   /** Attach to the container's own stdio (kubectl attach); exitCode settles with the container's when the streams end. */
   attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession>;
   stats(id: string): Promise<ContainerStats | undefined>;
-  /** Container lifecycle events (start, die, oom, destroy) of containers with the given labels; returns a stop function. */
-  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void): () => void;
+  /** Container lifecycle events (start, die, oom, destroy), only those actions when given, of containers with the given labels; returns a stop function. */
+  watch(labels: Record<string, string>, onEvent: (e: RuntimeEvent) => void, actions?: string[]): () => void;
 }
