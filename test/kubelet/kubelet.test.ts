@@ -147,6 +147,12 @@ describe('kubelet on Docker', () => {
     const cts = containersOf('web');
     expect(cts.map((c) => c.container).sort()).toEqual(['POD', 'httpd']);
     expect(`docker://${cts.find((c) => c.container === 'httpd')!.id}`).toBe(cs.containerID);
+    // Hairpin mode is on for the sandbox's bridge port (the veth whose ifindex is its eth0's iflink) by the time the pod is Ready.
+    const pid = docker(['inspect', '--format', '{{.State.Pid}}', cts.find((c) => c.container === 'POD')!.id]);
+    const iflink = fs.readFileSync(`/proc/${pid}/root/sys/class/net/eth0/iflink`, 'utf8').trim();
+    const veth = fs.readdirSync('/sys/class/net').find((d) => fs.readFileSync(`/sys/class/net/${d}/ifindex`, 'utf8').trim() === iflink);
+    expect(veth).toBeDefined();
+    expect(fs.readFileSync(`/sys/class/net/${veth}/brport/hairpin_mode`, 'utf8').trim()).toBe('1');
   });
 
   it('serves logs through the API server', async () => {
