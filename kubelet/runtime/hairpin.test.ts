@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { enableHairpin, Hairpin } from './hairpin.js';
+import { enableHairpin, Hairpin, IpBatch } from './hairpin.js';
 
 describe('enableHairpin', () => {
   let root = '';
@@ -45,5 +45,21 @@ describe('enableHairpin', () => {
   it('rejects when the container has no network namespace to read', async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), 'hairpin-'));
     await expect(enableHairpin(7, root)).rejects.toThrow();
+  });
+});
+
+describe('IpBatch', () => {
+  it('answers each request through one ip -batch in order: a device that is not a bridge port fails, and the next request still gets its answer', async () => {
+    const ip = new IpBatch();
+    try {
+      // Neither exists (nor could be one of ours), so nothing on the machine changes.
+      const a = ip.set('/sys/class/net', 'skiffnone0');
+      const b = ip.set('/sys/class/net', 'skiffnone1');
+      await expect(a).rejects.toThrow(/not on for skiffnone0/);
+      await expect(b).rejects.toThrow(/not on for skiffnone1/);
+      await expect(ip.set('/sys/class/net', 'x y')).rejects.toThrow(/unexpected device name/);
+    } finally {
+      ip.stop();
+    }
   });
 });

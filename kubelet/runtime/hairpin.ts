@@ -3,7 +3,7 @@
 // and the bridge refuses to send the frame out of the port it came in on, so
 // the connection hangs. Docker's default bridge leaves hairpin_mode at 0.
 
-import { execFile } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
@@ -15,21 +15,99 @@ const sysNet = '/sys/class/net';
  * veth, most of the time during a burst of pod starts) the write is restarted
  * at once, again and again, a CPU spinning in the kernel that the lock's
  * holder needs to finish (3-9 ms of kubelet CPU per pod, in sys time, in
- * bench:podstartup). A netlink request (ip link) sleeps on the lock instead;
- * spawning ip costs ~2.7 ms of CPU, bounded. The sysfs write remains where ip
- * is missing, and for a root other than / (tests).
+ * bench:podstartup). A netlink request sleeps on the lock instead. The sysfs
+ * write remains where ip is missing, and for a root other than / (tests).
  */
 export type HairpinSetter = (net: string, dev: string) => Promise<void>;
 
 const bySysfs: HairpinSetter = (net, dev) => fs.promises.writeFile(path.join(net, dev, 'brport', 'hairpin_mode'), '1');
 
-const byNetlink: HairpinSetter = (net, dev) => new Promise((resolve, reject) => {
-  execFile('ip', ['link', 'set', 'dev', dev, 'type', 'bridge_slave', 'hairpin', 'on'], { timeout: 30_000 }, (e, _out, err) => {
-    if (!e) resolve();
-    else if ((e as NodeJS.ErrnoException).code === 'ENOENT') bySysfs(net, dev).then(resolve, reject);
-    else reject(new Error(`ip link set dev ${dev} hairpin on: ${String(err).trim() || e.message}`));
-  });
-});
+interface IpRequest { net: string; dev: string; on: boolean; resolve: () => void; reject: (e: Error) => void }
+
+/**
+ * Netlink through one long-lived `ip -batch -` for every pod rather than a
+ * process per pod (a fork of the kubelet blocks its event loop and costs
+ * ~2.7 ms of CPU). ip answers each command in order and flushes its output
+ * after each, so a request is: set the flag, show the device (in detail, one
+ * line: "hairpin on" once set), show lo. lo's line ends the request whether
+ * or not the device still exists, so errors need no matching up.
+ */
+export class IpBatch {
+  private proc?: ChildProcessWithoutNullStreams;
+  private readonly pending: IpRequest[] = [];
+  private buf = '';
+  private missing = false;
+
+  readonly set: HairpinSetter = (net, dev) => {
+    if (this.missing) return bySysfs(net, dev);
+    // Kernel device names hold no whitespace; anything else could not be a veth of ours (nor a second command).
+    if (!/^[\w.@-]+$/.test(dev)) return Promise.reject(new Error(`unexpected device name ${JSON.stringify(dev)}`));
+    return new Promise((resolve, reject) => {
+      const p = this.start();
+      this.pending.push({ net, dev, on: false, resolve, reject });
+      if (this.pending.length === 1) this.hold(p, true);
+      p.stdin.write(`link set dev ${dev} type bridge_slave hairpin on\nlink show dev ${dev}\nlink show dev lo\n`);
+    });
+  };
+
+  /** Ends the helper (it also ends by itself once its parent is gone and its input closes). */
+  stop(): void {
+    this.proc?.stdin.end();
+  }
+
+  private start(): ChildProcessWithoutNullStreams {
+    if (this.proc) return this.proc;
+    const p = spawn('ip', ['-o', '-d', '-force', '-batch', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = p;
+    p.stdout.setEncoding('utf8');
+    p.stdout.on('data', (d: string) => this.read(d));
+    p.stderr.resume(); // a failed command's message; the request's own result comes from the device's line
+    p.stdin.on('error', () => {}); // an exit is reported below
+    p.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT') this.missing = true;
+      this.end(p, e);
+    });
+    p.on('exit', (code, signal) => this.end(p, new Error(`ip -batch exited (${signal ?? code})`)));
+    this.hold(p, false);
+    return p;
+  }
+
+  /** Idle, the helper does not keep the kubelet's event loop alive; with requests out, it does. */
+  private hold(p: ChildProcessWithoutNullStreams, busy: boolean): void {
+    if (busy) p.ref();
+    else p.unref();
+    for (const s of [p.stdin, p.stdout, p.stderr] as unknown as { ref?: () => void; unref?: () => void }[]) {
+      if (busy) s.ref?.();
+      else s.unref?.();
+    }
+  }
+
+  private read(d: string): void {
+    this.buf += d;
+    for (let nl = this.buf.indexOf('\n'); nl >= 0; nl = this.buf.indexOf('\n')) {
+      const line = this.buf.slice(0, nl);
+      this.buf = this.buf.slice(nl + 1);
+      const cur = this.pending[0];
+      if (!cur) continue;
+      if (/^\d+: lo:/.test(line)) {
+        this.pending.shift();
+        if (!this.pending.length && this.proc) this.hold(this.proc, false);
+        if (cur.on) cur.resolve();
+        else cur.reject(new Error(`hairpin mode is not on for ${cur.dev} (gone, or not a bridge port)`));
+      } else if (line.includes(' hairpin on ')) cur.on = true;
+    }
+  }
+
+  /** The helper is gone: its requests go again to a new one (or to sysfs, without ip). */
+  private end(p: ChildProcessWithoutNullStreams, e: Error): void {
+    if (this.proc !== p) return;
+    this.proc = undefined;
+    this.buf = '';
+    const retry = this.pending.splice(0);
+    if (this.missing) for (const r of retry) bySysfs(r.net, r.dev).then(r.resolve, r.reject);
+    else for (const r of retry) r.reject(e);
+  }
+}
 
 /**
  * Finds the host side of a container's eth0 (the veth whose ifindex is the
@@ -52,7 +130,7 @@ export class Hairpin {
   private readonly set: HairpinSetter;
 
   constructor(private readonly root = '', set?: HairpinSetter) {
-    this.set = set ?? (root ? bySysfs : byNetlink);
+    this.set = set ?? (root ? bySysfs : new IpBatch().set);
   }
 
   /** Returns the veth's name, or undefined when no host device matches. */
