@@ -7,6 +7,10 @@
 // decodes responses; the worker thread, on another core, runs the same
 // Http2Transport. Calls made in one turn of the event loop travel in one
 // message, as do the results that complete in one turn of the worker's.
+// The price is paid when the server is nearly idle: a lone call wakes the
+// other thread and back, ~0.3 ms of CPU (measured at 10 calls in flight: a
+// pod GET 0.90 ms of process CPU against 0.57 ms inline), spent off the main
+// thread. --etcd-transport-thread=false keeps the calls inline.
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { EtcdCallError, grpcCode, Http2Transport, type EtcdKVOptions, type Transport } from './etcdkv.js';
