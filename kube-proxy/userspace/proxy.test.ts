@@ -103,19 +103,25 @@ describe('UserspaceBackend (TCP on 127.0.0.1)', () => {
   });
 });
 
+/** A userspace proxy port relaying to one local TCP server with this connection handler. */
+async function relayTo(handler: (s: net.Socket) => void): Promise<number> {
+  const server = net.createServer({ allowHalfOpen: true }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanups.push(() => { server.close(); });
+  const backend = new UserspaceBackend();
+  cleanups.push(() => backend.stop());
+  const port = await freePort();
+  await backend.sync([sp(port, [{ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port }])]);
+  return port;
+}
+
 describe('UserspaceBackend half-close', () => {
   it('delivers the whole reply to a client that shut down its sending side first', async () => {
-    const server = net.createServer({ allowHalfOpen: true }, (s) => {
+    const port = await relayTo((s) => {
       let req = '';
       s.on('data', (d) => { req += d; });
       s.on('end', () => setTimeout(() => s.end(`got ${req}`), 20));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => { server.close(); });
-    const backend = new UserspaceBackend();
-    cleanups.push(() => backend.stop());
-    const port = await freePort();
-    await backend.sync([sp(port, [{ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port }])]);
     const reply = await new Promise<string>((resolve, reject) => {
       const c = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
       let out = '';
@@ -129,17 +135,6 @@ describe('UserspaceBackend half-close', () => {
 });
 
 describe('UserspaceBackend relaying', () => {
-  async function relayTo(handler: (s: net.Socket) => void): Promise<number> {
-    const server = net.createServer({ allowHalfOpen: true }, handler);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanups.push(() => { server.close(); });
-    const backend = new UserspaceBackend();
-    cleanups.push(() => backend.stop());
-    const port = await freePort();
-    await backend.sync([sp(port, [{ ip: '127.0.0.1', port: (server.address() as net.AddressInfo).port }])]);
-    return port;
-  }
-
   it('delivers a large reply whole, in order, to a client that reads slowly (backpressure both ways)', async () => {
     const big = Buffer.alloc(8 * 1024 * 1024);
     for (let i = 0; i < big.length; i++) big[i] = (i * 7) & 255;
