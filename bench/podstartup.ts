@@ -27,7 +27,7 @@ import { parseDuration, parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { startControllerManager } from '../test/controllers/harness.js';
 import { freePort, waitFor } from '../test/util/ports.js';
-import { cpuSeconds, processTree } from './proc.js';
+import { cpuSeconds, cpuSecondsWithChildren, processTree } from './proc.js';
 
 const flags = parseFlags({ replicas: 30, timeout: '180s' }, process.argv.slice(2), 'pod start-up latency against raw docker run');
 const deadline = Date.now() + parseDuration(flags.timeout);
@@ -54,18 +54,6 @@ function dockerPids(): number[] {
   });
 }
 
-/** A process's CPU seconds with those of its children that have ended (the kubelet runs ip and the like). */
-function cpuWithChildren(pid: number | undefined): number {
-  if (!pid) return 0;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    return cpuSeconds(pid);
-  }
-}
-
 /** The whole machine's busy and total CPU time (jiffies) so far, from /proc/stat. */
 function machineCpu(): { busy: number; total: number } {
   const f = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
@@ -80,7 +68,7 @@ function machineCpu(): { busy: number; total: number } {
  */
 async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
   // The kubelet's helper processes (ip) count as its own; the engine's (shims, runc) stay out, as before.
-  const total = (k: string) => pids[k]().reduce((s, p) => s + (k === 'kubelet' ? cpuWithChildren(p) : cpuSeconds(p)), 0);
+  const total = (k: string) => pids[k]().reduce((s, p) => s + (k === 'kubelet' ? cpuSecondsWithChildren(p) : cpuSeconds(p)), 0);
   const before = Object.fromEntries(Object.keys(pids).map((k) => [k, total(k)]));
   const m0 = machineCpu();
   const result = await fn();
@@ -97,7 +85,9 @@ async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn
  * the control plane: created -> the kubelet saw it, and the kubelet's status
  * write -> the bench saw Ready.
  */
-function printPhases(file: string, addedAt: Map<string, number>, readyAt: Map<string, number>): void {
+function printPhases(file: string, added: Map<string, number>, ready: Map<string, number>): void {
+  // The bench's instants (performance.now()) on the wall clock, which the kubelet's log uses.
+  const wall = (t: number | undefined) => (t === undefined ? undefined : performance.timeOrigin + t);
   const steps = new Map<string, number[]>();
   const step = (k: string, v: number) => {
     if (!steps.has(k)) steps.set(k, []);
@@ -107,8 +97,8 @@ function printPhases(file: string, addedAt: Map<string, number>, readyAt: Map<st
     if (!l.includes('"pod start-up phases"')) continue;
     const entry = JSON.parse(l) as { phases: string; pod: string; seen: number };
     const name = entry.pod.slice(entry.pod.indexOf('/') + 1);
-    const added = addedAt.get(name);
-    if (added !== undefined) step('(bench) created -> seen', entry.seen - added);
+    const createdAt = wall(added.get(name));
+    if (createdAt !== undefined) step('(bench) created -> seen', entry.seen - createdAt);
     let prev = ['seen', 0] as [string, number];
     for (const p of entry.phases.split(' ')) {
       const at = p.lastIndexOf('+');
@@ -116,8 +106,8 @@ function printPhases(file: string, addedAt: Map<string, number>, readyAt: Map<st
       step(`${prev[0]} -> ${cur[0]}`, cur[1] - prev[1]);
       prev = cur;
     }
-    const ready = readyAt.get(name);
-    if (ready !== undefined && prev[0] === 'status-written') step('status-written -> (bench) Ready', ready - (entry.seen + prev[1]));
+    const readyAt = wall(ready.get(name));
+    if (readyAt !== undefined && prev[0] === 'status-written') step('status-written -> (bench) Ready', readyAt - (entry.seen + prev[1]));
   }
   console.log('kubelet start-up phases (ms between steps, over pods; wall clock, so the two "(bench)" legs carry clock reads of two processes):');
   for (const [k, v] of steps) console.log(`  ${k.padEnd(44)} n ${String(v.length).padStart(3)}   p50 ${pct(v, 50).toFixed(0).padStart(6)}   max ${Math.max(...v).toFixed(0).padStart(6)}`);
@@ -174,6 +164,19 @@ async function rawPods(n: number): Promise<number[]> {
   }));
 }
 
+/**
+ * Removes a Deployment of deployment(): scaled to zero first (pods force-deleted under a live
+ * ReplicaSet would only be replaced), until the node runs no container, then the objects
+ * (no garbage collector runs here).
+ */
+async function retire(name: string, timeoutMs: number): Promise<void> {
+  const deployments = client.resource<Deployment>(R.deployments, 'default');
+  await deployments.patch(name, 'merge', { spec: { replicas: 0 } });
+  await waitFor(`${name} pods gone`, async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, timeoutMs, 100);
+  await deployments.delete(name);
+  await client.resource(R.replicasets, 'default').deleteCollection({ labelSelector: `app=${name}` });
+}
+
 const api = await startApiServer();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-podstartup-'));
 let kubelet: ChildProcess | undefined;
@@ -205,10 +208,7 @@ try {
   const deployments = client.resource<Deployment>(R.deployments, 'default');
   await deployments.create(deployment('warmup', 1));
   await waitFor('warm-up pod Ready', async () => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=warmup' })).items.some(isReady), left(), 50);
-  await deployments.patch('warmup', 'merge', { spec: { replicas: 0 } });
-  await waitFor('warm-up pod gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, left(), 100);
-  await deployments.delete('warmup');
-  await client.resource(R.replicasets, 'default').deleteCollection({ labelSelector: 'app=warmup' });
+  await retire('warmup', left());
   const docker_ = dockerPids();
   const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
   await removeByLabel(rawLabel);
@@ -217,21 +217,12 @@ try {
 
   const added = new Map<string, number>();
   const ready = new Map<string, number>();
-  // The same instants on the wall clock, to line up with the kubelet's log.
-  const addedAt = new Map<string, number>();
-  const readyAt = new Map<string, number>();
   const w = client.resource<Pod>(R.pods, 'default').watch({ labelSelector: 'app=bench' }, (e) => {
     if (e.type === 'ERROR' || e.type === 'BOOKMARK') return;
     const p = e.object as Pod;
     const name = p.metadata.name!;
-    if (!added.has(name)) {
-      added.set(name, performance.now());
-      addedAt.set(name, Date.now());
-    }
-    if (!ready.has(name) && isReady(p)) {
-      ready.set(name, performance.now());
-      readyAt.set(name, Date.now());
-    }
+    if (!added.has(name)) added.set(name, performance.now());
+    if (!ready.has(name) && isReady(p)) ready.set(name, performance.now());
   });
   const start = performance.now();
   const { perOp: podCpu } = await measureCpu(flags.replicas, {
@@ -255,12 +246,9 @@ try {
   console.log(`CPU ms per raw pod-shaped pair: ${rawPairCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
   console.log(`ratio against the pod-shaped floor (pod p99 / pair p99): ${(pct(lat, 99) / pct(rawPair, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(rawPair, 50)).toFixed(2)}x)`);
-  if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG, addedAt, readyAt);
+  if (process.env.BENCH_KUBELET_LOG) printPhases(process.env.BENCH_KUBELET_LOG, added, ready);
 
-  // Scaled to zero first: pods force-deleted under a live ReplicaSet would only be replaced.
-  await deployments.patch('bench', 'merge', { spec: { replicas: 0 } });
-  await waitFor('pods gone', async () => (await docker.listContainers({ all: true, filters: { label: [`skiff.node=${node}`] } })).length === 0, Math.min(left(), 60_000), 200).catch(() => {});
-  await deployments.delete('bench', { propagationPolicy: 'Background' });
+  await retire('bench', Math.min(left(), 60_000)).catch(() => {});
 } finally {
   // SIGTERM lets a profiled kubelet write its profile (it leaves pods running; they are removed below).
   if (process.env.BENCH_CPU_PROF && kubelet) {

@@ -6,20 +6,26 @@ import fs from 'node:fs';
 
 /** User plus system CPU seconds a process has used so far (0 once it is gone). */
 export function cpuSeconds(pid: number | undefined): number {
-  return pid ? statCpuSeconds(`/proc/${pid}/stat`) : 0;
+  return pid ? statCpuSeconds(`/proc/${pid}/stat`, false) : 0;
+}
+
+/** The same, with those of its children that have ended and been waited for (the kubelet runs ip and the like). */
+export function cpuSecondsWithChildren(pid: number | undefined): number {
+  return pid ? statCpuSeconds(`/proc/${pid}/stat`, true) : 0;
 }
 
 /** The same for one thread: a process's main thread has the process's id. */
 export function threadCpuSeconds(pid: number, tid = pid): number {
-  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+  return statCpuSeconds(`/proc/${pid}/task/${tid}/stat`, false);
 }
 
-function statCpuSeconds(file: string): number {
+function statCpuSeconds(file: string, children: boolean): number {
   try {
     const stat = fs.readFileSync(file, 'utf8');
-    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th of the line,
+    // cutime and cstime (ended children) the 16th and 17th.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return (f[11]! + f[12]! + (children ? f[13]! + f[14]! : 0)) / 100;
   } catch {
     return 0;
   }
