@@ -11,7 +11,7 @@
 // 500 ms on the client's clock while the server's own request durations stayed
 // under 50 ms. The same first 50 creates are printed on their own.
 //   node dist/bench/apiserver.js [--pods=5000] [--concurrency=50] [--warmup=500] [--workers=N]
-// --workers is passed to the API server (default: its own, from the CPU count).
+// --workers is passed to the API server (default: the server's own, 1).
 
 import fs from 'node:fs';
 import http from 'node:http';

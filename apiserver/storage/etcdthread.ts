@@ -41,6 +41,7 @@ export class ThreadTransport implements Transport {
 
   close(): void {
     this.closed = true;
+    this.outbox = [];
     this.fail(new EtcdCallError(grpcCode.cancelled, 'client closed'));
     void this.worker?.terminate();
     this.worker = undefined;
