@@ -25,6 +25,7 @@ import * as rest from './handlers/rest.js';
 import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
+import { AdmissionChain } from './admission/chain.js';
 
 const log = logger('apiserver');
 
@@ -54,6 +55,7 @@ export interface ServerConfig {
   singletons?: boolean;
   /** The /metrics text when it is not this process's alone (the workers' aggregate). */
   metrics?: () => Promise<string>;
+  admission?: AdmissionChain;
 }
 
 export interface ApiServer {
@@ -80,7 +82,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   for (const r of resources) {
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs };
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? new AdmissionChain([]) };
 
   const app = express();
   app.disable('x-powered-by');

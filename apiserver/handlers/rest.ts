@@ -15,11 +15,14 @@ import type { Storage } from '../storage/interface.js';
 import { createdJSONOf } from '../storage/codec.js';
 import { serveWatch } from '../watch.js';
 import { isTrue, query, type RequestInfo } from './request.js';
+import { userOf } from '../auth/context.js';
+import type { AdmissionChain } from '../admission/chain.js';
 
 export interface RestContext {
   storage: Storage;
   store(r: ResourceInfo): Store;
   bookmarkIntervalMs?: number;
+  admission: AdmissionChain;
 }
 
 export function tableOptions(req: Request): TableOptions | undefined {
@@ -28,7 +31,17 @@ export function tableOptions(req: Request): TableOptions | undefined {
   return { includeObject: include === 'None' || include === 'Object' ? include : 'Metadata' };
 }
 
-function writeOptions(req: Request): WriteOptions {
+/** Write options from the query, with the request's admission bound to its user. */
+export function writeOptions(ctx: RestContext, req: Request, info: RequestInfo, operation: 'CREATE' | 'UPDATE' = info.verb === 'create' ? 'CREATE' : 'UPDATE'): WriteOptions {
+  const opts = queryWriteOptions(req);
+  opts.admission = ctx.admission.forRequest({
+    user: userOf(req), operation, resource: info.resource, subresource: info.subresource,
+    namespace: info.namespace, name: info.name, dryRun: opts.dryRun, warnings: opts.warnings,
+  });
+  return opts;
+}
+
+function queryWriteOptions(req: Request): WriteOptions {
   const fv = query(req, 'fieldValidation');
   if (fv !== undefined && !['Strict', 'Warn', 'Ignore'].includes(fv)) {
     throw errors.badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got "${fv}"`);
@@ -165,7 +178,7 @@ export async function create(ctx: RestContext, req: Request, res: Response, info
     throw errors.badRequest('the namespace of the provided object does not match the namespace sent on the request');
   }
   if (r.namespaced && !info.namespace) throw errors.notFoundPath();
-  const opts = writeOptions(req);
+  const opts = writeOptions(ctx, req, info);
   const out = await ctx.store(r).create(info.namespace, obj, opts);
   sendWarnings(res, opts);
   sendObject(req, res, r, 201, out);
@@ -174,7 +187,7 @@ export async function create(ctx: RestContext, req: Request, res: Response, info
 export async function update(ctx: RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
   const r = info.resource;
   const obj = await decodeFor(req, r);
-  const opts = writeOptions(req);
+  const opts = writeOptions(ctx, req, info);
   const out = await ctx.store(r).update(info.namespace, info.name!, () => structuredClone(obj), { ...opts, subresource: info.subresource });
   sendWarnings(res, opts);
   sendObject(req, res, r, out.created ? 201 : 200, out.object);
@@ -190,7 +203,7 @@ export async function patch(ctx: RestContext, req: Request, res: Response, info:
   const r = info.resource;
   const ct = patchType(req);
   const body = await readBody(req);
-  const opts = writeOptions(req);
+  const opts = writeOptions(ctx, req, info);
   const force = isTrue(query(req, 'force'));
   if (ct === 'application/apply-patch+yaml' && !query(req, 'fieldManager')) {
     throw errors.badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
@@ -231,10 +244,16 @@ export async function deleteOptions(req: Request): Promise<DeleteOptions> {
   };
 }
 
+async function deleteOptionsFor(ctx: RestContext, req: Request, info: RequestInfo): Promise<DeleteOptions> {
+  const o = await deleteOptions(req);
+  o.admission = ctx.admission.forRequest({ user: userOf(req), operation: 'DELETE', resource: info.resource, subresource: info.subresource, namespace: info.namespace, name: info.name, dryRun: o.dryRun });
+  return o;
+}
+
 export async function remove(ctx: RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
   const r = info.resource;
   const store = ctx.store(r);
-  const out = await store.delete(info.namespace, info.name!, await deleteOptions(req));
+  const out = await store.delete(info.namespace, info.name!, await deleteOptionsFor(ctx, req, info));
   if (out.deleted && !store.strategy.returnDeletedObject) {
     res.json(successStatus({ name: info.name, group: r.group || undefined, kind: r.plural, uid: out.object.metadata.uid }));
     return;
@@ -245,7 +264,7 @@ export async function remove(ctx: RestContext, req: Request, res: Response, info
 export async function removeCollection(ctx: RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
   const r = info.resource;
   const store = ctx.store(r);
-  const options = await deleteOptions(req);
+  const options = await deleteOptionsFor(ctx, req, info);
   const predicate = selectorPredicate(req, r);
   const { items } = await store.list(info.namespace, { predicate });
   const deleted: KubeObject[] = [];

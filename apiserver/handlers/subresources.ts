@@ -11,7 +11,8 @@ import { applyPatch } from '../patch/index.js';
 import { readBody } from '../negotiation.js';
 import { modifiedMessage } from '../registry/errors.js';
 import { now } from '../registry/store.js';
-import { decodeFor, patchType, type RestContext } from './rest.js';
+import { decodeFor, patchType, writeOptions, type RestContext } from './rest.js';
+import { userOf } from '../auth/context.js';
 import { query, type RequestInfo } from './request.js';
 
 function toScale(o: KubeObject): KubeObject {
@@ -53,7 +54,7 @@ export async function scale(ctx: RestContext, req: Request, res: Response, info:
     }
     current!.spec = { ...current!.spec, replicas };
     return current!;
-  }, { subresource: 'scale', fieldManager: query(req, 'fieldManager') });
+  }, { ...writeOptions(ctx, req, info, 'UPDATE'), subresource: 'scale', fieldManager: query(req, 'fieldManager') });
   res.json(toScale(out.object));
 }
 
@@ -72,7 +73,7 @@ export async function binding(ctx: RestContext, req: Request, res: Response, inf
     const conditions = (pod.status.conditions ?? []).filter((c: { type: string }) => c.type !== 'PodScheduled');
     pod.status.conditions = [...conditions, { type: 'PodScheduled', status: 'True', lastProbeTime: null, lastTransitionTime: now() }];
     return pod;
-  }, { subresource: 'binding', fieldManager: query(req, 'fieldManager') });
+  }, { ...writeOptions(ctx, req, info, 'CREATE'), subresource: 'binding', fieldManager: query(req, 'fieldManager') });
   res.status(201).json(successStatus());
 }
 
@@ -90,6 +91,8 @@ export async function eviction(ctx: RestContext, req: Request, res: Response, in
     gracePeriodSeconds: opts.gracePeriodSeconds ?? undefined,
     preconditions: opts.preconditions,
     dryRun: Array.isArray(opts.dryRun) && opts.dryRun[0] === 'All',
+    // Admission sees the eviction as kube does (CREATE pods/eviction), with the pod as the old object.
+    admission: ctx.admission.forRequest({ user: userOf(req), operation: 'CREATE', resource: R.pods, subresource: 'eviction', namespace: info.namespace, name: info.name }),
   });
   res.status(201).json(successStatus());
 }

@@ -14,6 +14,7 @@ import { logger } from '../../lib/log.js';
 import { StorageError, type ListResult, type Storage } from '../storage/interface.js';
 import { modifiedMessage, toStatus } from './errors.js';
 import { hasStatusSubresource, strategyFor, type Strategy } from './strategies.js';
+import type { Admission } from '../admission/chain.js';
 
 export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 
@@ -23,6 +24,8 @@ export interface WriteOptions {
   fieldValidation?: FieldValidation;
   /** Filled with `299` warnings (unknown fields dropped under Warn). */
   warnings?: string[];
+  /** The request's admission chain; absent for the server's own writes. */
+  admission?: Admission;
 }
 
 export interface DeleteOptions {
@@ -31,6 +34,7 @@ export interface DeleteOptions {
   orphanDependents?: boolean;
   preconditions?: { uid?: string; resourceVersion?: string };
   dryRun?: boolean;
+  admission?: Admission;
 }
 
 export interface DeleteResult { object: KubeObject; deleted: boolean }
@@ -138,8 +142,10 @@ export class Store {
     if (this.strategy.tracksGeneration) meta.generation = 1;
     else delete meta.generation;
     this.strategy.prepareForCreate(obj);
+    await opts.admission?.admit(obj, undefined);
     applyDefaults(r, obj);
     this.validate(obj);
+    await opts.admission?.validate(obj, undefined);
     trackManagedFields(r, undefined, obj, opts.fieldManager);
     await this.hooks.beforeCreate?.(obj, !!opts.dryRun);
     if (opts.dryRun) return obj;
@@ -181,8 +187,10 @@ export class Store {
       this.checkIdentity(obj, name, namespace);
       this.prepareFields(obj, opts);
       this.mergeFromOld(obj, current, opts.subresource);
+      await opts.admission?.admit(obj, current);
       applyDefaults(r, obj);
       this.validate(obj, current, opts.subresource);
+      await opts.admission?.validate(obj, current);
       await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
       if (!isDeepStrictEqual(withoutManaged(obj), withoutManaged(current))) {
         trackManagedFields(r, current, obj, opts.fieldManager, opts.subresource);
@@ -228,6 +236,7 @@ export class Store {
     const r = this.resource;
     const key = this.key(namespace, name);
     try {
+      if (options.admission) await options.admission.validate(undefined, await this.storage.get(key));
       if (options.dryRun) {
         const current = await this.storage.get(key);
         checkPreconditions(r, name, current, options.preconditions);
