@@ -41,6 +41,12 @@ export const errors = {
   badRequest: (message: string) => failure(400, 'BadRequest', message),
   unauthorized: (message = 'Unauthorized') => failure(401, 'Unauthorized', message),
   forbidden: (message: string) => failure(403, 'Forbidden', message),
+  /** apierrors.NewForbidden: "<resource> \"<name>\" is forbidden: <why>", or "forbidden: <why>" outside any resource. */
+  forbiddenResource: (resource: string, group: string, name: string, why: string) => {
+    const what = resource ? qualifiedResource(resource, group) : '';
+    const message = !what ? `forbidden: ${why}` : name ? `${what} "${name}" is forbidden: ${why}` : `${what} is forbidden: ${why}`;
+    return failure(403, 'Forbidden', message, { name: name || undefined, group: group || undefined, kind: resource || undefined });
+  },
   notFound: (resource: string, name: string, group = '') =>
     failure(404, 'NotFound', `${qualifiedResource(resource, group)} "${name}" not found`, { name, group: group || undefined, kind: resource }),
   /** A path that names no resource Skiff serves. */

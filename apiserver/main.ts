@@ -1,6 +1,7 @@
 // skiff kube-apiserver: flags in, server out.
 
 import cluster from 'node:cluster';
+import fs from 'node:fs';
 import { parseFlags } from '../lib/flags.js';
 import { logger, setLogLevel } from '../lib/log.js';
 import { runPrimary, startWorker, workerSlot } from './cluster.js';
@@ -11,7 +12,14 @@ const flags = parseFlags({
   etcdServers: [] as string[],
   etcdPrefix: '/registry',
   bindAddress: '127.0.0.1',
-  port: 6443,
+  securePort: 6443,
+  advertiseAddress: '',
+  tlsCertFile: '',
+  tlsPrivateKeyFile: '',
+  clientCaFile: '',
+  anonymousAuth: true,
+  enableBootstrapTokenAuth: true,
+  authorizationMode: ['AlwaysAllow'],
   serviceClusterIpRange: '10.96.0.0/12',
   serviceNodePortRange: '30000-32767',
   // Processes serving the API on one shared port (node:cluster; apiserver/cluster.ts); 1 serves from
@@ -42,11 +50,17 @@ async function serve(): Promise<void> {
   const slot = workerSlot();
   const worker = slot === undefined ? undefined : startWorker();
   const storage = new EtcdStorage({ hosts: etcdServers, transport: flags.etcdTransportThread ? (o) => new ThreadTransport(o) : undefined });
+  if (!flags.tlsCertFile || !flags.tlsPrivateKeyFile) throw new Error('--tls-cert-file and --tls-private-key-file are required: the API server serves HTTPS only');
+  const read = (f: string) => fs.readFileSync(f, 'utf8');
   const server = await startServer({
     storage,
     etcdPrefix: flags.etcdPrefix,
     bindAddress: flags.bindAddress,
-    port: flags.port,
+    port: flags.securePort,
+    advertiseAddress: flags.advertiseAddress || undefined,
+    tls: { cert: read(flags.tlsCertFile), key: read(flags.tlsPrivateKeyFile), clientCA: flags.clientCaFile ? read(flags.clientCaFile) : undefined },
+    authentication: { anonymous: flags.anonymousAuth, bootstrapTokens: flags.enableBootstrapTokenAuth },
+    authorizationModes: flags.authorizationMode,
     serviceClusterIPRange: flags.serviceClusterIpRange,
     serviceNodePortRange: flags.serviceNodePortRange,
     // Duties that must run once per cluster of workers, not once per worker.
@@ -54,7 +68,7 @@ async function serve(): Promise<void> {
     metrics: worker?.metrics,
   });
   worker?.ready();
-  log.info('serving', { address: `http://${flags.bindAddress}:${flags.port}`, etcd: etcdServers, ...(slot === undefined ? {} : { worker: slot }) });
+  log.info('serving', { address: `https://${flags.bindAddress}:${flags.securePort}`, etcd: etcdServers, ...(slot === undefined ? {} : { worker: slot }) });
 
   // A bug in one request's async path must not take the server down for everyone.
   process.on('unhandledRejection', (e) => log.error('unhandled rejection', { error: String((e as Error)?.stack ?? e) }));

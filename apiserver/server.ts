@@ -4,11 +4,12 @@
 // calls startServer.
 
 import http from 'node:http';
+import https from 'node:https';
 import type net from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errors, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
-import type { KubeObject } from '../api/types.js';
+import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
 import { logger } from '../lib/log.js';
 import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.js';
@@ -26,6 +27,11 @@ import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
 import { AdmissionChain } from './admission/chain.js';
+import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from './auth/authenticators.js';
+import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
+import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
+import { FilterChain } from './auth/filters.js';
+import type { Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
 
 const log = logger('apiserver');
 
@@ -43,11 +49,35 @@ export const version = {
 
 export const systemNamespaces = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
+/** PEM contents, as read from --tls-cert-file, --tls-private-key-file and --client-ca-file. */
+export interface ServingTLS {
+  cert: string;
+  key: string;
+  /** Client certificates signed by this CA authenticate as their subject; without it none do. */
+  clientCA?: string;
+}
+
+export interface AuthenticationConfig {
+  /** --anonymous-auth: anonymous access to the public paths (/healthz, /livez, /readyz, /version). */
+  anonymous?: boolean;
+  /** Bearer-token authenticators made outside the server (tests); the server adds its own (bootstrap tokens). */
+  tokenAuthenticators?: TokenAuthenticator[];
+  /** --enable-bootstrap-token-auth. */
+  bootstrapTokens?: boolean;
+}
+
 export interface ServerConfig {
   storage: Storage;
   etcdPrefix: string;
   bindAddress: string;
+  /** --secure-port: the server speaks HTTPS only. */
   port: number;
+  tls: ServingTLS;
+  /** --advertise-address: where pods reach this server (the `kubernetes` Endpoints); defaults to the bind address when it is not a wildcard. */
+  advertiseAddress?: string;
+  authentication?: AuthenticationConfig;
+  /** --authorization-mode, in order: AlwaysAllow, AlwaysDeny, Node, RBAC. */
+  authorizationModes?: string[];
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   bookmarkIntervalMs?: number;
@@ -59,7 +89,7 @@ export interface ServerConfig {
 }
 
 export interface ApiServer {
-  server: http.Server;
+  server: https.Server;
   stores: Map<string, Store>;
   close(): Promise<void>;
 }
@@ -83,6 +113,22 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
   const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? new AdmissionChain([]) };
+
+  const authenticators: Authenticator[] = [new X509Authenticator()];
+  const tokenAuthenticators = [...(cfg.authentication?.tokenAuthenticators ?? [])];
+  if (cfg.authentication?.bootstrapTokens ?? true) {
+    tokenAuthenticators.push(new BootstrapTokenAuthenticator((name) => storeOf('secrets')?.get('kube-system', name).catch(() => undefined) ?? Promise.resolve(undefined)));
+  }
+  if (tokenAuthenticators.length) authenticators.push(new BearerTokenAuthenticator(tokenAuthenticators));
+  const authorizers: Authorizer[] = [new PrivilegedGroupAuthorizer()];
+  for (const mode of cfg.authorizationModes ?? ['AlwaysAllow']) {
+    switch (mode) {
+      case 'AlwaysAllow': authorizers.push(new AlwaysAllow()); break;
+      case 'AlwaysDeny': authorizers.push(new AlwaysDeny()); break;
+      default: throw new Error(`unknown authorization mode ${mode}`);
+    }
+  }
+  const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer: new UnionAuthorizer(authorizers), anonymous: cfg.authentication?.anonymous });
 
   const app = express();
   app.disable('x-powered-by');
@@ -159,7 +205,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   Object.setPrototypeOf(ExpressRequest.prototype, app.request);
   class ExpressResponse extends http.ServerResponse {}
   Object.setPrototypeOf(ExpressResponse.prototype, app.response);
-  const server = http.createServer({ IncomingMessage: ExpressRequest, ServerResponse: ExpressResponse }, (req, res) => {
+  const route = (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (!req.url?.startsWith('/api')) {
       app(req, res);
       return;
@@ -177,10 +223,27 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       if (err) errorHandler(err, r, s);
       else app(req, res);
     }).catch((err: unknown) => errorHandler(err, r, s));
+  };
+  const server = https.createServer({
+    IncomingMessage: ExpressRequest,
+    ServerResponse: ExpressResponse,
+    cert: cfg.tls.cert,
+    key: cfg.tls.key,
+    // Ask for a client certificate but let clients without one (tokens, anonymous) through the handshake;
+    // the x509 authenticator trusts only what verified against the CA.
+    ...(cfg.tls.clientCA ? { ca: cfg.tls.clientCA, requestCert: true, rejectUnauthorized: false } : {}),
+  }, (req, res) => {
+    // The filter chain comes first for every request: no path, fast or not, reaches a handler unauthenticated.
+    filters.handle(req).then(() => route(req, res), (err: unknown) => {
+      if (log.isDebugEnabled()) log.debug('request refused', { method: req.method, path: req.url, code: (err as StatusError).code });
+      sendRaw(res, isStatusError(err) ? err : errors.internal(String(err)));
+    });
   });
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    void upgrade(storeOf, req, socket, head);
+    filters.handle(req).then(() => upgrade(storeOf, req, socket, head), (err: unknown) => {
+      refuseUpgrade(socket, isStatusError(err) ? err.status : errors.internal(String(err)).status);
+    });
   });
   compileValidators(resources);
   await new Promise<void>((resolve, reject) => {
@@ -189,7 +252,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
 
   namespaces.start();
-  const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, cfg.port);
+  const advertise = cfg.advertiseAddress ?? (cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress);
+  const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, advertise, cfg.port);
   bootstrap.start();
   // Each worker would report the same counts, and /metrics sums workers' gauges.
   const objectCounts = singletons ? setInterval(() => void countObjects(storage, stores), 30_000) : undefined;
@@ -248,10 +312,20 @@ async function upgrade(storeOf: (p: string) => Store, req: http.IncomingMessage,
     if (!m) throw errors.notFoundPath();
     await proxyUpgrade(storeOf('pods'), storeOf('nodes'), req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), subresource: m[3] });
   } catch (e) {
-    const status = toStatus(e, R.pods, m?.[2] ?? '').status;
-    const body = JSON.stringify(status);
-    socket.end(`HTTP/1.1 ${status.code} ${http.STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    refuseUpgrade(socket, toStatus(e, R.pods, m?.[2] ?? '').status);
   }
+}
+
+function refuseUpgrade(socket: net.Socket, status: Status): void {
+  const body = JSON.stringify(status);
+  socket.end(`HTTP/1.1 ${status.code} ${http.STATUS_CODES[status.code]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/** A Status written on node's response, for refusals made before express has seen the request. */
+function sendRaw(res: http.ServerResponse, e: StatusError): void {
+  const body = JSON.stringify(e.status);
+  res.writeHead(e.code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-cache, private' });
+  res.end(body);
 }
 
 async function countObjects(storage: Storage, stores: Map<string, Store>): Promise<void> {
@@ -271,7 +345,7 @@ class Bootstrap {
   private timer?: NodeJS.Timeout;
   private stopped = false;
 
-  constructor(private readonly storeOf: (p: string) => Store, private readonly clusterIP: string, private readonly port: number) {}
+  constructor(private readonly storeOf: (p: string) => Store, private readonly clusterIP: string, private readonly address: string, private readonly port: number) {}
 
   start(): void {
     void this.run();
@@ -295,13 +369,13 @@ class Bootstrap {
       await this.storeOf('endpoints').update('default', 'kubernetes', () => ({
         apiVersion: 'v1', kind: 'Endpoints',
         metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
-        subsets: [{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
+        subsets: [{ addresses: [{ ip: this.address }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
       }), { fieldManager: 'kube-apiserver' });
       await this.storeOf('endpointslices').update('default', 'kubernetes', () => ({
         apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
         metadata: { name: 'kubernetes', namespace: 'default', labels: { 'kubernetes.io/service-name': 'kubernetes' } },
         addressType: 'IPv4',
-        endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+        endpoints: [{ addresses: [this.address], conditions: { ready: true } }],
         ports: [{ name: 'https', port: this.port, protocol: 'TCP' }],
       }), { fieldManager: 'kube-apiserver', createIfMissing: true });
       log.info('bootstrap objects in place');

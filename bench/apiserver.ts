@@ -14,14 +14,14 @@
 // --workers is passed to the API server (default: the server's own, 1).
 
 import fs from 'node:fs';
-import http from 'node:http';
+import https from 'node:https';
 import { Etcd3 } from 'etcd3';
 import { parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { cpuSeconds, processTree, threadCpuSeconds, treeCpuSeconds } from './proc.js';
 
 const flags = parseFlags({ pods: 5000, concurrency: 50, warmup: 500, rssPods: 10_000, workers: 0 }, process.argv.slice(2), 'API server create benchmark');
-const agent = new http.Agent({ keepAlive: true, maxSockets: flags.concurrency });
+let agent: https.Agent;
 
 function podBody(name: string): string {
   return JSON.stringify({
@@ -32,7 +32,7 @@ function podBody(name: string): string {
 
 function post(port: number, path: string, body: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -79,6 +79,8 @@ function rssMiB(pid: number): number {
 }
 
 const srv = await startApiServer({ args: flags.workers ? [`--workers=${flags.workers}`] : [] });
+// Over TLS with a client certificate, as every client of the server.
+agent = new https.Agent({ keepAlive: true, maxSockets: flags.concurrency, ca: srv.admin.ca, cert: srv.admin.cert, key: srv.admin.key });
 const etcd = new Etcd3({ hosts: srv.etcdEndpoint });
 try {
   const status = await post(srv.port, '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }));

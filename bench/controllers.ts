@@ -17,7 +17,7 @@ const deadline = Date.now() + parseDuration(flags.timeout);
 const template = (app: string) => ({ metadata: { labels: { app } }, spec: { containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'] }] } });
 
 const srv = await startApiServer();
-const client = new RestClient({ server: srv.url }, { component: 'bench', maxSockets: 64 });
+const client = new RestClient(srv.admin, { component: 'bench', maxSockets: 64 });
 let cm: Awaited<ReturnType<typeof startControllerManager>> | undefined;
 try {
   for (const name of ['bench-raw', 'bench']) await client.resource(R.namespaces).create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });

@@ -21,7 +21,6 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { R } from '../api/resources.js';
 import type { Deployment, Pod } from '../api/types.js';
-import { writeKubeconfig } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
@@ -181,10 +180,10 @@ const api = await startApiServer();
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-podstartup-'));
 let kubelet: ChildProcess | undefined;
 let cm: Awaited<ReturnType<typeof startControllerManager>> | undefined;
-const client = new RestClient({ server: api.url }, { component: 'bench' });
+const client = new RestClient(api.admin, { component: 'bench' });
 try {
   const kubeconfig = path.join(dir, 'kubeconfig');
-  writeKubeconfig(kubeconfig, { server: api.url, name: 'bench' });
+  fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
   const port = await freePort();
   // BENCH_KUBELET_LOG=file keeps the kubelet's debug log there (per-pod start-up phases: "pod start-up phases").
   const klog = process.env.BENCH_KUBELET_LOG ? fs.openSync(process.env.BENCH_KUBELET_LOG, 'w') : 'inherit';

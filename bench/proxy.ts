@@ -306,7 +306,7 @@ try {
 
   // 2. Throughput.
   api = await startApiServer();
-  const client = new RestClient({ server: api.url }, { component: 'bench' });
+  const client = new RestClient(api.admin, { component: 'bench' });
   // One endpoint: the Service paths reach the very pod the direct path does, so the ratio is the proxy's cost alone.
   const pods = startPods(['bench-a']);
   const svc = await client.resource<Service>(R.services, 'default').create({

@@ -16,6 +16,8 @@ import { startEtcd } from '../test/util/etcd.js';
 import { freePort, waitFor } from '../test/util/ports.js';
 import { startScheduler, type SchedulerProcess } from '../test/scheduler/process.js';
 import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
+import type { ConnectionConfig } from '../client/kubeconfig.js';
+import { testPKI, tlsDispatcher } from '../test/util/pki.js';
 import { cpuSeconds } from './proc.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
@@ -31,10 +33,13 @@ const dist = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 // test/util/apiserver.ts resolves dist/ from the source tree, so from dist/
 // the bench starts the compiled server itself.
-async function startApiServer(etcd: string, nodeArgs: string[] = []): Promise<{ url: string; proc: ChildProcess; stop(): Promise<void> }> {
+async function startApiServer(etcd: string, nodeArgs: string[] = []): Promise<{ url: string; admin: ConnectionConfig; proc: ChildProcess; stop(): Promise<void> }> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const proc = spawn(process.execPath, [...apiServerNodeFlags, ...nodeArgs, path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--port=${port}`], {
+  const url = `https://127.0.0.1:${port}`;
+  const pki = await testPKI();
+  const admin = await pki.connection(url, 'kubernetes-admin', ['system:masters']);
+  const proc = spawn(process.execPath, [...apiServerNodeFlags, ...nodeArgs, path.join(dist, 'apiserver', 'main.js'), `--etcd-servers=${etcd}`, '--bind-address=127.0.0.1', `--secure-port=${port}`,
+    `--tls-cert-file=${pki.serving.certFile}`, `--tls-private-key-file=${pki.serving.keyFile}`, `--client-ca-file=${pki.caFile}`], {
     stdio: ['ignore', 'ignore', 'inherit'],
     env: { ...process.env, SKIFF_LOG_LEVEL: 'error' },
   });
@@ -49,12 +54,12 @@ async function startApiServer(etcd: string, nodeArgs: string[] = []): Promise<{ 
   };
   await waitFor('API server /readyz', async () => {
     if (proc.exitCode !== null) throw new Error('API server exited');
-    return (await fetch(`${url}/readyz`).catch(() => undefined))?.ok;
+    return (await fetch(`${url}/readyz`, { dispatcher: tlsDispatcher(admin) } as RequestInit).catch(() => undefined))?.ok;
   }, 30_000).catch(async (e) => {
     await stop();
     throw e;
   });
-  return { url, proc, stop };
+  return { url, admin, proc, stop };
 }
 
 /** Run fn over 0..n-1 with at most `concurrency` calls in flight. */
@@ -157,7 +162,7 @@ async function main(): Promise<void> {
     // BENCH_CPU_PROF=dir writes the API server's and the scheduler's CPU profiles there when they stop.
     const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
     api = await startApiServer(etcd.endpoint, prof);
-    const client = new RestClient({ server: api.url }, { component: 'bench', maxSockets: CONCURRENCY });
+    const client = new RestClient(api.admin, { component: 'bench', maxSockets: CONCURRENCY });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     let t = performance.now();
     await pool(NODES, CONCURRENCY, async (i) => {

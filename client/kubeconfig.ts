@@ -65,15 +65,25 @@ export function connectionFromFlags(flags: { kubeconfig?: string; master?: strin
   throw new Error('one of --kubeconfig or --master is required');
 }
 
-/** A kubeconfig with one cluster, user and context all called `name`, as `skiff up` writes for kubectl and the components. */
-export function writeKubeconfig(file: string, opts: { server: string; name: string; token?: string }): void {
+/**
+ * A kubeconfig with one cluster, user and context all called `name`, as
+ * `skiff up` writes for kubectl and the components: the server verified
+ * against `ca` (never insecure-skip-tls-verify), the user a client
+ * certificate or a token, all embedded so the file stands alone.
+ */
+export function writeKubeconfig(file: string, opts: { server: string; name: string; ca?: string; cert?: string; key?: string; token?: string; namespace?: string }): void {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const user: Record<string, string> = {};
+  if (opts.cert) user['client-certificate-data'] = b64(opts.cert);
+  if (opts.key) user['client-key-data'] = b64(opts.key);
+  if (opts.token) user.token = opts.token;
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
     'current-context': opts.name,
-    clusters: [{ name: opts.name, cluster: { server: opts.server } }],
-    users: [{ name: opts.name, user: opts.token ? { token: opts.token } : {} }],
-    contexts: [{ name: opts.name, context: { cluster: opts.name, user: opts.name, namespace: 'default' } }],
+    clusters: [{ name: opts.name, cluster: { server: opts.server, ...(opts.ca ? { 'certificate-authority-data': b64(opts.ca) } : {}) } }],
+    users: [{ name: opts.name, user }],
+    contexts: [{ name: opts.name, context: { cluster: opts.name, user: opts.name, namespace: opts.namespace ?? 'default' } }],
     preferences: {},
   };
   fs.mkdirSync(path.dirname(file), { recursive: true });

@@ -22,7 +22,7 @@ let client: RestClient;
 
 beforeAll(async () => {
   api = await startApiServer();
-  client = new RestClient({ server: api.url }, { component: 'client-test' });
+  client = new RestClient(api.admin, { component: 'client-test' });
 });
 afterAll(async () => {
   client?.close();

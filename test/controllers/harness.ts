@@ -11,6 +11,7 @@ import { RestClient } from '../../client/rest.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { freePort, waitFor } from '../util/ports.js';
 import { startSimNodes, type SimNodes } from '../util/simnodes.js';
+import { testPKI } from '../util/pki.js';
 
 /** The repository root, from test/controllers or its compiled copy in dist/ (which bench scripts use). */
 function repoRoot(): string {
@@ -40,7 +41,8 @@ export const fastLeaderElection = ['--leader-elect-lease-duration=4s', '--leader
 
 export async function startControllerManager(server: string, args: string[] = []): Promise<ControllerManagerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [mainJs, `--master=${server}`, `--port=${port}`, '--node-monitor-period=1s', ...fastLeaderElection, ...args], {
+  const kubeconfig = await (await testPKI()).kubeconfig(server, 'system:kube-controller-manager');
+  const proc = spawn(process.execPath, [mainJs, `--kubeconfig=${kubeconfig}`, `--port=${port}`, '--node-monitor-period=1s', ...fastLeaderElection, ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, SKIFF_LOG_LEVEL: 'info' },
   });
@@ -76,7 +78,7 @@ export async function startControllerCluster(o: { nodes?: number; cmArgs?: strin
     for (const s of stops.reverse()) await s().catch(() => {});
   };
   try {
-    const client = new RestClient({ server: api.url }, { component: 'controllers-test' });
+    const client = new RestClient(api.admin, { component: 'controllers-test' });
     const nodes = await startSimNodes(client, { count: o.nodes ?? 3, bind: true });
     stops.push(() => nodes.stop());
     const cm = await startControllerManager(api.url, o.cmArgs);

@@ -9,8 +9,8 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeKubeconfig } from '../../client/kubeconfig.js';
 import { freePort, waitFor } from '../util/ports.js';
+import { testPKI } from '../util/pki.js';
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
@@ -39,7 +39,7 @@ process.once('exit', () => {
 export async function startKubeProxy(server: string, opts: { mode: 'iptables' | 'userspace'; node?: string; args?: string[]; dir?: string }): Promise<KubeProxyProcess> {
   const dir = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kp-'));
   const kubeconfig = path.join(dir, 'kubeconfig');
-  if (!fs.existsSync(kubeconfig)) writeKubeconfig(kubeconfig, { server, name: 'kp-test' });
+  if (!fs.existsSync(kubeconfig)) fs.copyFileSync(await (await testPKI()).kubeconfig(server, 'system:kube-proxy'), kubeconfig);
   const port = await freePort();
   const metrics = `http://127.0.0.1:${port}`;
   const proc = spawn(process.execPath, [

@@ -23,7 +23,7 @@ beforeAll(async () => {
   removeContainers();
   runCleanup();
   api = await startApiServer();
-  client = new RestClient({ server: api.url }, { component: 'kube-proxy-test' });
+  client = new RestClient(api.admin, { component: 'kube-proxy-test' });
   pods = startPods(['pod-a', 'pod-b', 'pod-c']);
 });
 

@@ -12,7 +12,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeKubeconfig } from '../../client/kubeconfig.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { freePort, waitFor } from '../util/ports.js';
 
@@ -65,7 +64,7 @@ describe('kubelet on Docker', () => {
     api = await startApiServer();
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kubelet-'));
     const kubeconfig = path.join(dir, 'kubeconfig');
-    writeKubeconfig(kubeconfig, { server: api.url, name: 'test' });
+    fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
     const port = await freePort();
     kubeletArgs = [kubeletJs, `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`, '--cpu=2', '--memory=2Gi'];
     await startKubelet();

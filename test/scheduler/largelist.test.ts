@@ -22,7 +22,7 @@ describe('scheduler with a backlog over 4 MiB', () => {
 
   beforeAll(async () => {
     api = await startApiServer();
-    client = new RestClient({ server: api.url });
+    client = new RestClient(api.admin);
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     for (let n = 0; n < 4; n++) {
       const created = await client.resource<Node>(R.nodes).create({ apiVersion: 'v1', kind: 'Node', metadata: { name: `node-${n}` }, spec: {} });

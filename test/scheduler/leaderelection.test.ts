@@ -28,7 +28,7 @@ describe('scheduler leader election', () => {
 
   beforeAll(async () => {
     api = await startApiServer();
-    client = new RestClient({ server: api.url });
+    client = new RestClient(api.admin);
     const created = await client.resource<Node>(R.nodes).create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'node-1' }, spec: {} });
     const r = { cpu: '4', memory: '8Gi', pods: '110' };
     await client.resource<Node>(R.nodes).updateStatus({ ...created, status: { capacity: r, allocatable: r, conditions: [{ type: 'Ready', status: 'True' }] } });

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '../util/ports.js';
+import { testPKI } from '../util/pki.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** From test/scheduler (vitest) or dist/test/scheduler (compiled): the same dist entry point. */
@@ -28,7 +29,8 @@ process.once('exit', () => {
 /** nodeArgs go to node itself, e.g. --cpu-prof for the benchmark's profile. */
 export async function startScheduler(master: string, extraArgs: string[] = [], nodeArgs: string[] = []): Promise<SchedulerProcess> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [...nodeArgs, main, `--master=${master}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
+  const kubeconfig = await (await testPKI()).kubeconfig(master, 'system:kube-scheduler');
+  const proc = spawn(process.execPath, [...nodeArgs, main, `--kubeconfig=${kubeconfig}`, `--port=${port}`, ...extraArgs], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.SKIFF_LOG_LEVEL ?? 'warn' } });
   running.add(proc);
   proc.once('exit', () => running.delete(proc));
   let tail = '';

@@ -46,7 +46,7 @@ describe('scheduler process', () => {
 
   beforeAll(async () => {
     api = await startApiServer();
-    client = new RestClient({ server: api.url });
+    client = new RestClient(api.admin);
     for (const n of ['node-1', 'node-2', 'node-3']) await addReadyNode(n, '2');
     sched = await startScheduler(api.url, ['--leader-elect=false']);
   }, 60_000);

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { startEtcd, type EtcdProcess } from './etcd.js';
 import { freePort, isAddressInUse, waitFor } from './ports.js';
 import { apiServerNodeFlags } from '../../apiserver/nodeflags.js';
+import type { ConnectionConfig } from '../../client/kubeconfig.js';
+import { testPKI, tlsDispatcher } from './pki.js';
 
 /** The repository root, from test/util or from its compiled copy in dist/test/util. */
 function repoRoot(): string {
@@ -30,8 +32,17 @@ export interface ApiServerOptions {
 }
 
 export interface ApiServerProcess {
+  /** https://127.0.0.1:<port>: the server speaks TLS only. */
   url: string;
   port: number;
+  /** The test CA the server's certificate is signed by. */
+  caFile: string;
+  /** system:masters, as the admin kubeconfig of `skiff up`. */
+  admin: ConnectionConfig;
+  /** A client certificate connection for any identity (signed by the test CA). */
+  connectionFor(user: string, groups?: string[]): Promise<ConnectionConfig>;
+  /** A kubeconfig file for that identity. */
+  kubeconfigFor(user: string, groups?: string[]): Promise<string>;
   proc: ChildProcess;
   /** The etcd in use: the one passed in, or the private one. */
   etcdEndpoint: string;
@@ -53,14 +64,19 @@ process.once('exit', () => {
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServerProcess> {
   const etcd = opts.etcd ? undefined : await startEtcd();
   const endpoint = opts.etcd ?? etcd!.endpoint;
+  const pki = await testPKI();
+  const adminDispatcher = tlsDispatcher({ ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key });
   let port = await freePort();
-  let url = `http://127.0.0.1:${port}`;
+  let url = `https://127.0.0.1:${port}`;
   const args = [
     ...apiServerNodeFlags,
     mainJs,
     `--etcd-servers=${endpoint}`,
     '--bind-address=127.0.0.1',
-    `--port=${port}`,
+    `--secure-port=${port}`,
+    `--tls-cert-file=${pki.serving.certFile}`,
+    `--tls-private-key-file=${pki.serving.keyFile}`,
+    `--client-ca-file=${pki.caFile}`,
     `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? '10.96.0.0/12'}`,
     `--service-node-port-range=${opts.serviceNodePortRange ?? '30000-32767'}`,
     '--etcd-prefix=/registry',
@@ -80,9 +96,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     });
     exited.catch(() => {});
     const ready = async () => {
-      await waitFor('API server /readyz', async () => (await fetch(`${url}/readyz`).catch(() => undefined))?.ok, 30_000);
+      // Its own dispatcher: benches use this harness outside vitest's setup file.
+      const init = { dispatcher: adminDispatcher } as RequestInit;
+      await waitFor('API server /readyz', async () => (await fetch(`${url}/readyz`, init).catch(() => undefined))?.ok, 30_000);
       // Ready means storage answers; the system namespaces follow right after.
-      await waitFor('namespace default', async () => (await fetch(`${url}/api/v1/namespaces/default`).catch(() => undefined))?.ok, 30_000);
+      await waitFor('namespace default', async () => (await fetch(`${url}/api/v1/namespaces/default`, init).catch(() => undefined))?.ok, 30_000);
     };
     try {
       await Promise.race([ready(), exited]);
@@ -108,8 +126,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       // Another suite bound the port between our probe and the server's listen.
       if (attempt < 5 && isAddressInUse(String(e))) {
         port = await freePort();
-        url = `http://127.0.0.1:${port}`;
-        args[args.findIndex((a) => a.startsWith('--port='))] = `--port=${port}`;
+        url = `https://127.0.0.1:${port}`;
+        args[args.findIndex((a) => a.startsWith('--secure-port='))] = `--secure-port=${port}`;
         stderr = '';
         continue;
       }
@@ -120,6 +138,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const handle: ApiServerProcess = {
     url,
     port,
+    caFile: pki.caFile,
+    admin: { server: url, ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key },
+    connectionFor: (user, groups) => pki.connection(url, user, groups),
+    kubeconfigFor: (user, groups) => pki.kubeconfig(url, user, groups),
     proc,
     etcdEndpoint: endpoint,
     etcd,

@@ -5,6 +5,8 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { writeKubeconfig } from '../../client/kubeconfig.js';
+import { testPKISync } from './pki.js';
 
 export interface KubectlResult { code: number; stdout: string; stderr: string }
 
@@ -16,15 +18,11 @@ export class Kubectl {
       this.kubeconfig = kubeconfig;
       return;
     }
+    // As the cluster's admin (system:masters), verifying the server against the test CA.
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kubectl-'));
     this.kubeconfig = path.join(dir, 'kubeconfig');
-    fs.writeFileSync(this.kubeconfig, [
-      'apiVersion: v1', 'kind: Config',
-      'clusters:', '- name: skiff', '  cluster:', `    server: ${server}`,
-      'users:', '- name: skiff', '  user: {}',
-      'contexts:', '- name: skiff', '  context:', '    cluster: skiff', '    user: skiff', '    namespace: default',
-      'current-context: skiff', '',
-    ].join('\n'));
+    const pki = testPKISync();
+    writeKubeconfig(this.kubeconfig, { server, name: 'skiff', ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key });
   }
 
   private env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
