@@ -6,10 +6,15 @@
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeKubeconfig } from '../client/kubeconfig.js';
+import { loadKubeconfig } from '../client/kubeconfig.js';
+import { RestClient } from '../client/rest.js';
+import { R } from '../api/resources.js';
+import { ensureClusterPKI, ensureKubeconfig, ensureKubeletServing } from './pki.js';
 import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
 import { freePort, portInUse } from './ports.js';
 import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
@@ -73,11 +78,25 @@ export function alive(pid: number): boolean {
   }
 }
 
-async function waitHealthy(url: string, what: string, rec: ProcessRecord, timeoutMs = 60_000): Promise<void> {
+/** GET url and say whether it answered 200: plain HTTP, or HTTPS verified against `ca` (health paths need no credentials). */
+export function healthy(url: string, ca?: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const get = u.protocol === 'https:' ? https.get : http.get;
+    const req = get(u, { ca, timeout: 3000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function waitHealthy(url: string, what: string, rec: ProcessRecord, timeoutMs = 60_000, ca?: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (!alive(rec.pid)) throw new Error(`${what} exited during start-up; see ${rec.log}:\n${tail(rec.log)}`);
-    const ok = await fetch(url).then((r) => r.ok, () => false);
+    const ok = await healthy(url, ca);
     if (ok) return;
     await sleep(200);
   }
@@ -122,7 +141,7 @@ export class LocalCluster {
   private state(): ClusterState {
     return {
       name: this.o.name,
-      apiserver: `http://127.0.0.1:${this.o.apiserverPort}`,
+      apiserver: `https://127.0.0.1:${this.o.apiserverPort}`,
       kubeconfig: path.join(this.o.home, 'kubeconfig'),
       nodes: this.nodeNames(),
       processes: this.processes,
@@ -160,37 +179,53 @@ export class LocalCluster {
     ], `${etcdUrl}/health`);
     await waitHealthy(`${etcdUrl}/health`, 'etcd', etcd);
 
+    // Pods reach the API server through the `kubernetes` Service, whose endpoint is this address: the
+    // engine's bridge, local to this machine and routed to from every pod on it.
+    const advertise = bridgeAddress() ?? '127.0.0.1';
+    log('making the cluster certificates');
+    const pki = await ensureClusterPKI(home, { advertise: [advertise], serviceIP: firstServiceIP(this.o.serviceClusterIpRange) });
+
     log('starting the API server');
-    const server = `http://127.0.0.1:${this.o.apiserverPort}`;
+    const server = `https://127.0.0.1:${this.o.apiserverPort}`;
     const api = this.node('apiserver', [
-      `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', `--port=${this.o.apiserverPort}`,
+      `--etcd-servers=${etcdUrl}`,
+      // Every interface, as kube-apiserver, so pods reach it on the bridge; TLS and authentication guard it.
+      '--bind-address=0.0.0.0', `--advertise-address=${advertise}`, `--secure-port=${this.o.apiserverPort}`,
+      `--tls-cert-file=${pki.apiserver.certFile}`, `--tls-private-key-file=${pki.apiserver.keyFile}`, `--client-ca-file=${pki.caFile}`,
       `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`,
     ], `${server}/readyz`, 'kube-apiserver');
-    await waitHealthy(`${server}/readyz`, 'the API server', api);
+    await waitHealthy(`${server}/readyz`, 'the API server', api, 60_000, pki.ca.cert);
 
     const kubeconfig = path.join(home, 'kubeconfig');
-    writeKubeconfig(kubeconfig, { server, name: this.o.name });
+    const conf = (file: string, user: string, groups?: string[]) => ensureKubeconfig(pki, path.join(home, file), { server, name: this.o.name, user, groups });
+    // The user's: the cluster's administrator (kubeadm's admin.conf).
+    await ensureKubeconfig(pki, kubeconfig, { server, name: this.o.name, user: 'kubernetes-admin', groups: ['system:masters'] });
     makeServiceRangeLocal(this.o.serviceClusterIpRange, log);
 
     log('starting the scheduler and the controller-manager');
     const schedPort = await freePort();
-    this.node('scheduler', [`--kubeconfig=${kubeconfig}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
+    this.node('scheduler', [`--kubeconfig=${await conf('scheduler.conf', 'system:kube-scheduler')}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
     const cmPort = await freePort();
-    this.node('controllers', [`--kubeconfig=${kubeconfig}`, `--port=${cmPort}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+    const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
 
     for (const nodeName of this.nodeNames()) {
       log(`starting kubelet and kube-proxy for ${nodeName}`);
       const kubeletPort = await freePort();
+      const healthzPort = await freePort();
+      const serving = await ensureKubeletServing(pki, nodeName, ['127.0.0.1']);
       const kubeletArgs = [
-        `--kubeconfig=${kubeconfig}`, `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`,
+        `--kubeconfig=${await conf(`kubelet-${nodeName}.conf`, `system:node:${nodeName}`, ['system:nodes'])}`,
+        `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`, `--healthz-port=${healthzPort}`,
+        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
         `--root-dir=${path.join(home, 'kubelet', nodeName)}`,
       ];
       if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
       if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
-      this.node('kubelet', kubeletArgs, `http://127.0.0.1:${kubeletPort}/healthz`, `kubelet-${nodeName}`);
+      this.node('kubelet', kubeletArgs, `http://127.0.0.1:${healthzPort}/healthz`, `kubelet-${nodeName}`);
       const proxyPort = await freePort();
       const proxyArgs = [
-        `--kubeconfig=${kubeconfig}`, `--hostname-override=${nodeName}`,
+        `--kubeconfig=${proxyConf}`, `--hostname-override=${nodeName}`,
         `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`, `--metrics-bind-address=127.0.0.1:${proxyPort}`,
       ];
       if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
@@ -201,11 +236,20 @@ export class LocalCluster {
     }
 
     log(`waiting for ${this.o.nodes} node(s) to be Ready`);
-    await this.waitNodesReady(server, 120_000);
+    await this.waitNodesReady(kubeconfig, 120_000);
     return this.state();
   }
 
-  private async waitNodesReady(server: string, timeoutMs: number): Promise<void> {
+  private async waitNodesReady(kubeconfig: string, timeoutMs: number): Promise<void> {
+    const client = new RestClient(loadKubeconfig(kubeconfig), { component: 'skiff', timeoutMs: 5000 });
+    try {
+      await this.pollNodesReady(client, timeoutMs);
+    } finally {
+      client.close();
+    }
+  }
+
+  private async pollNodesReady(client: RestClient, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     const want = new Set(this.nodeNames());
     let last = '';
@@ -213,7 +257,7 @@ export class LocalCluster {
       for (const p of this.processes) {
         if (!alive(p.pid)) throw new Error(`${p.name} exited; see ${p.log}:\n${tail(p.log)}`);
       }
-      const list = await fetch(`${server}/api/v1/nodes`).then((r) => r.json(), () => undefined) as { items?: any[] } | undefined;
+      const list = await client.resource(R.nodes).list().catch(() => undefined) as { items?: any[] } | undefined;
       const ready = (list?.items ?? []).filter((n) => want.has(n.metadata.name) && n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
       const line = `${ready.length}/${want.size} nodes Ready`;
       if (line !== last) this.o.log(line);
@@ -288,15 +332,35 @@ export interface ComponentStatus { name: string; pid: number; running: boolean; 
 export async function status(home: string): Promise<{ state: ClusterState; components: ComponentStatus[]; nodes: { name: string; ready: string }[] } | undefined> {
   const st = readState(home);
   if (!st) return undefined;
+  const ca = fs.readFileSync(path.join(home, 'pki', 'ca.crt'), 'utf8');
   const components = await Promise.all(st.processes.map(async (p) => {
     const running = alive(p.pid);
-    const healthy = running && p.health ? await fetch(p.health).then((r) => r.ok, () => false) : undefined;
-    return { name: p.name, pid: p.pid, running, healthy };
+    const ok = running && p.health ? await healthy(p.health, ca) : undefined;
+    return { name: p.name, pid: p.pid, running, healthy: ok };
   }));
-  const list = await fetch(`${st.apiserver}/api/v1/nodes`).then((r) => r.json(), () => undefined) as { items?: any[] } | undefined;
+  const client = new RestClient(loadKubeconfig(st.kubeconfig), { component: 'skiff', timeoutMs: 5000 });
+  const list = await client.resource(R.nodes).list().catch(() => undefined) as { items?: any[] } | undefined;
+  client.close();
   const nodes = (list?.items ?? []).map((n) => ({
     name: n.metadata.name as string,
     ready: (n.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status ?? 'Unknown',
   }));
   return { state: st, components, nodes };
+}
+
+/** The Docker engine's bridge address (docker0), where pods on this machine reach the host. */
+function bridgeAddress(): string | undefined {
+  try {
+    const out = execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', 'docker0'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    return /inet (\d+\.\d+\.\d+\.\d+)\//.exec(out)?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The first address of the service range: the `kubernetes` Service's ClusterIP. */
+export function firstServiceIP(cidr: string): string {
+  const [ip] = cidr.split('/');
+  const n = ip.split('.').reduce((a, o) => a * 256 + Number(o), 0) + 1;
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
 }

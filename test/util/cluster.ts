@@ -41,9 +41,9 @@ export async function skiffUp(opts: { nodes?: number; proxyMode?: 'iptables' | '
   const up = await run(args, env, 180_000);
   const cluster: TestCluster = {
     home,
-    server: `http://127.0.0.1:${apiPort}`,
+    server: `https://127.0.0.1:${apiPort}`,
     kubeconfig: path.join(home, 'kubeconfig'),
-    kubectl: new Kubectl(`http://127.0.0.1:${apiPort}`, path.join(home, 'kubeconfig')),
+    kubectl: new Kubectl(`https://127.0.0.1:${apiPort}`, path.join(home, 'kubeconfig')),
     nodes: Array.from({ length: opts.nodes ?? 1 }, (_, i) => `${name}-node-${i + 1}`),
     skiff: (a) => run(a, env, 120_000),
     async down() {
