@@ -89,6 +89,9 @@ export function defaultPodSpec(spec: PodSpec | undefined, { admission }: { admis
   setIfUnset(spec, 'schedulerName', 'default-scheduler');
   setIfUnset(spec, 'securityContext', {});
   setIfUnset(spec, 'enableServiceLinks', true);
+  // v1's deprecated serviceAccount is an alias of serviceAccountName, read when the latter is empty and always written back (v1 conversion).
+  if (!spec.serviceAccountName && typeof spec.serviceAccount === 'string' && spec.serviceAccount) spec.serviceAccountName = spec.serviceAccount;
+  if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   for (const c of objects<Container>(spec.containers)) defaultContainer(c);
   for (const c of objects<Container>(spec.initContainers)) defaultContainer(c);
   for (const v of objects<Volume>(spec.volumes)) {
@@ -176,6 +179,18 @@ const defaulters: Record<string, Defaulter> = {
   Lease: (o) => {
     objectAt(o, 'spec');
   },
+  // SetDefaults_Secret, plus v1's conversion: the write-only stringData overwrites data's keys and is never stored.
+  Secret: (o) => {
+    const sd = o.stringData;
+    if (sd === null || (isObject(sd) && Object.values(sd).every((v) => typeof v === 'string'))) {
+      const data = sd && Object.keys(sd).length ? objectAt(o, 'data') : undefined;
+      if (data) for (const [k, v] of Object.entries(sd as Record<string, string>)) data[k] = Buffer.from(v, 'utf8').toString('base64');
+      delete o.stringData;
+    }
+    if (o.type === undefined || o.type === null || o.type === '') o.type = 'Opaque';
+  },
+  RoleBinding: (o) => defaultRBACBinding(o),
+  ClusterRoleBinding: (o) => defaultRBACBinding(o),
 };
 
 /** Fill in defaults in place. */

@@ -52,6 +52,9 @@ export const resources: ResourceInfo[] = [
     subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
   entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true }),
   entry({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true }),
+  entry({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true }),
+  entry({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', shortNames: ['sa'], namespaced: true,
+    subresources: ['token'] }),
 ];
 
 export function apiVersionOf(r: ResourceInfo): string {
@@ -101,3 +104,5 @@ export const R = {
   leases: must('leases'),
   endpointslices: must('endpointslices'),
 };
+  secrets: must('secrets'),
+  serviceaccounts: must('serviceaccounts'),

@@ -206,6 +206,9 @@ export interface PodSpec {
   dnsPolicy?: string;
   nodeSelector?: Record<string, string>;
   serviceAccountName?: string;
+  /** Deprecated alias of serviceAccountName, kept equal to it by the server. */
+  serviceAccount?: string;
+  automountServiceAccountToken?: boolean;
   nodeName?: string;
   hostNetwork?: boolean;
   hostname?: string;
@@ -343,6 +346,27 @@ export interface Namespace extends KubeObject { spec?: { finalizers?: string[] }
 export interface ConfigMap extends KubeObject { data?: Record<string, string>; binaryData?: Record<string, string>; immutable?: boolean }
 
 export interface ObjectReference { kind?: string; namespace?: string; name?: string; uid?: string; apiVersion?: string; resourceVersion?: string; fieldPath?: string }
+
+/** core/v1 Secret: data values are base64 (Go []byte); stringData is write-only, merged into data by the server. */
+export interface Secret extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+  stringData?: Record<string, string>;
+  immutable?: boolean;
+}
+
+export interface ServiceAccount extends KubeObject {
+  secrets?: ObjectReference[];
+  imagePullSecrets?: { name?: string }[];
+  automountServiceAccountToken?: boolean;
+}
+
+/** authentication.k8s.io/v1 TokenRequest, the body of serviceaccounts/token. */
+export interface BoundObjectReference { kind?: string; apiVersion?: string; name?: string; uid?: string }
+export interface TokenRequest extends KubeObject {
+  spec: { audiences?: string[] | null; expirationSeconds?: number | null; boundObjectRef?: BoundObjectReference | null };
+  status?: { token: string; expirationTimestamp: string };
+}
 
 export interface Event extends KubeObject {
   involvedObject: ObjectReference;

@@ -8,7 +8,7 @@ import type { KubeObject, StatusCause } from './types.js';
 import type { ResourceInfo } from './resources.js';
 import { validatorFor, type ErrorObject } from './schemas/compile.js';
 import { definitions, kindDefinitionName, resolve, type Schema } from './schemas/index.js';
-import { kindRules, formatValue } from './schemas/rules.js';
+import { kindRules, formatValue, redactedSecret } from './schemas/rules.js';
 import { fieldCause } from './errors.js';
 
 export interface ValidateOptions {
@@ -33,12 +33,13 @@ function valueAt(obj: unknown, pointer: string): unknown {
   return cur;
 }
 
-function schemaCauses(obj: KubeObject, errs: ErrorObject[]): StatusCause[] {
+function schemaCauses(obj: KubeObject, errs: ErrorObject[], sensitive?: RegExp): StatusCause[] {
   const out: StatusCause[] = [];
   for (const e of errs) {
     // An IntOrString or Quantity failing both branches is reported once, by its anyOf.
     if (e.schemaPath.includes('/anyOf/')) continue;
-    const value = valueAt(obj, e.instancePath);
+    // A Secret's values never reach an error message, whatever shape they have.
+    const value = sensitive?.test(e.instancePath) ? redactedSecret : valueAt(obj, e.instancePath);
     const path = fieldPath(e.instancePath);
     switch (e.keyword) {
       case 'required':
@@ -120,7 +121,7 @@ export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: Va
   if (def) {
     const v = validatorFor(def);
     if (!v(obj)) {
-      causes.push(...schemaCauses(obj, v.errors ?? []));
+      causes.push(...schemaCauses(obj, v.errors ?? [], resource.kind === 'Secret' ? /^\/(data|stringData)(\/|$)/ : undefined));
       schemaOK = false;
     }
   }

@@ -41,6 +41,7 @@ const subresourceInfo: Record<string, { group?: string; version?: string; kind?:
   eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
   proxy: { kind: 'NodeProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
   finalize: { verbs: ['update'] },
+  token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
 };
 
 /** storageversion hash: the first 8 bytes of sha256("group/version/kind"), base64. */

@@ -319,6 +319,20 @@ const printers: Record<string, Printer> = {
     columns: [nameCol, ['Holder', 'string', 'The holder of the lease'], ageCol],
     cells: (l, since) => [l.metadata.name, l.spec?.holderIdentity ?? '', age(l, since)],
   },
+  // DATA counts keys only; a Secret's values never reach a table.
+  Secret: {
+    columns: [nameCol,
+      ['Type', 'string', 'Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types'],
+      ['Data', 'string', "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4"],
+      ageCol],
+    cells: (s, since) => [s.metadata.name, s.type ?? '', Object.keys(s.data ?? {}).length, age(s, since)],
+  },
+  ServiceAccount: {
+    columns: [nameCol,
+      ['Secrets', 'string', 'Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a "kubernetes.io/enforce-mountable-secrets" annotation set to "true". The "kubernetes.io/enforce-mountable-secrets" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret'],
+      ageCol],
+    cells: (sa, since) => [sa.metadata.name, (sa.secrets ?? []).length, age(sa, since)],
+  },
 };
 
 // Kinds without a printer get upstream's default convertor columns.

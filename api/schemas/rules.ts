@@ -324,6 +324,108 @@ function validateConfigMap(obj: KubeObject, old?: KubeObject): Causes {
   return out;
 }
 
+// ---- secrets ----
+
+/** What a message shows in place of a secret's value: upstream's wording, and no byte of the value. */
+export const redactedSecret = '<secret contents redacted>';
+const maxSecretSize = 1024 * 1024;
+const base64Chars = /^[A-Za-z0-9+/]*$/;
+
+/** IsConfigMapKey (apimachinery/pkg/util/validation): one message per rule broken. */
+export function configKeyErrors(k: string): string[] {
+  const errs: string[] = [];
+  if (k.length > 253) errs.push('must be no more than 253 characters');
+  if (!configKey.test(k)) errs.push("a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')");
+  if (k === '.') errs.push("must not be '.'");
+  else if (k === '..') errs.push("must not be '..'");
+  else if (k.startsWith('..')) errs.push("must not start with '..'");
+  return errs;
+}
+
+/**
+ * The decoded length of a base64 value as Go's encoding/json reads []byte
+ * (StdEncoding, padded, CR and LF ignored), or the error it reports; the
+ * error names an offset, never a byte of the value.
+ */
+export function base64Length(v: string): number | string {
+  const s = v.replace(/[\r\n]/g, '');
+  const pad = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  const body = s.slice(0, s.length - pad);
+  if (!base64Chars.test(body)) return `illegal base64 data at input byte ${body.search(/[^A-Za-z0-9+/]/)}`;
+  if (s.length % 4 !== 0) return `illegal base64 data at input byte ${s.length - (s.length % 4)}`;
+  return (s.length / 4) * 3 - pad;
+}
+
+/** Go's json.Unmarshal into map[string]interface{}, with messages that carry no content of the value. */
+function jsonObjectError(b64: string): string | undefined {
+  let v: unknown;
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    // V8's messages quote the input; only where it stopped is kept.
+    const msg = (e as Error).message;
+    const at = /position (\d+)/.exec(msg);
+    return /end of (JSON )?input/i.test(msg) || (at && Number(at[1]) >= text.trimEnd().length) ? 'unexpected end of JSON input' : 'invalid character looking for beginning of value';
+  }
+  if (v === null || (typeof v === 'object' && !Array.isArray(v))) return undefined;
+  const t = Array.isArray(v) ? 'array' : typeof v === 'boolean' ? 'bool' : typeof v;
+  return `json: cannot unmarshal ${t} into Go value of type map[string]interface {}`;
+}
+
+/** ValidateSecret and ValidateSecretUpdate (pkg/apis/core/validation), after stringData was merged into data. */
+function validateSecret(obj: KubeObject, old?: KubeObject): Causes {
+  const out: Causes = [];
+  if (old) {
+    if ((obj.type ?? '') !== (old.type ?? '')) out.push(invalid('type', obj.type ?? '', 'field is immutable'));
+    if (old.immutable) {
+      if (!obj.immutable) out.push(forbidden('immutable', 'field is immutable when `immutable` is set'));
+      if (!isDeepStrictEqual(obj.data ?? {}, old.data ?? {})) out.push(forbidden('data', 'field is immutable when `immutable` is set'));
+    }
+  }
+  const data: Record<string, string> = obj.data ?? {};
+  let total = 0;
+  for (const [k, v] of Object.entries(data)) {
+    for (const msg of configKeyErrors(k)) out.push(invalid(`data[${k}]`, k, msg));
+    const n = base64Length(v ?? '');
+    if (typeof n === 'string') out.push(invalid(`data[${k}]`, redactedSecret, n));
+    else total += n;
+  }
+  if (total > maxSecretSize) out.push(fieldCause('data', 'FieldValueTooLong', `Too long: may not be more than ${maxSecretSize} bytes`));
+  const has = (k: string) => Object.prototype.hasOwnProperty.call(data, k);
+  const jsonKey = (k: string) => {
+    if (!has(k)) out.push(required(`data[${k}]`));
+    else if (typeof base64Length(data[k]) === 'number') {
+      const err = jsonObjectError(data[k]);
+      if (err) out.push(invalid(`data[${k}]`, redactedSecret, err));
+    }
+  };
+  switch (obj.type) {
+    case 'kubernetes.io/service-account-token':
+      // Only the name: the uid and the token itself may be added later by a controller.
+      if (!obj.metadata.annotations?.['kubernetes.io/service-account.name']) out.push(required('metadata.annotations[kubernetes.io/service-account.name]'));
+      break;
+    case 'kubernetes.io/dockercfg':
+      jsonKey('.dockercfg');
+      break;
+    case 'kubernetes.io/dockerconfigjson':
+      jsonKey('.dockerconfigjson');
+      break;
+    case 'kubernetes.io/basic-auth':
+      // Either may be empty, but one of the two must be there.
+      if (!has('username') && !has('password')) out.push(required('data[username]'), required('data[password]'));
+      break;
+    case 'kubernetes.io/ssh-auth':
+      if (!data['ssh-privatekey']) out.push(required('data[ssh-privatekey]'));
+      break;
+    case 'kubernetes.io/tls':
+      if (!has('tls.crt')) out.push(required('data[tls.crt]'));
+      if (!has('tls.key')) out.push(required('data[tls.key]'));
+      break;
+  }
+  return out;
+}
+
 function validateEndpoints(obj: KubeObject): Causes {
   const out: Causes = [];
   (obj.subsets ?? []).forEach((s: { ports?: { port: number }[] }, i: number) => {
@@ -429,6 +531,9 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       break;
     case 'ConfigMap':
       out.push(...validateConfigMap(obj, opts.old));
+      break;
+    case 'Secret':
+      out.push(...validateSecret(obj, opts.old));
       break;
     case 'Endpoints':
       out.push(...validateEndpoints(obj));

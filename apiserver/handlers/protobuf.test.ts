@@ -39,6 +39,19 @@ describe('decodeProtobufObject', () => {
 
   it('refuses bodies without the magic prefix and kinds it cannot decode', () => {
     expect(() => decodeProtobufObject(Buffer.from('{}'))).toThrow(/does not appear to be a protobuf message/);
-    expect(() => decodeProtobufObject(envelope('v1', 'Secret', []))).toThrow(/send JSON/);
+    expect(() => decodeProtobufObject(envelope('v1', 'Pod', []))).toThrow(/send JSON/);
+  });
+
+  it('decodes a Secret: data bytes come back base64, stringData as strings, immutable false is kept', () => {
+    const bin = (field: number, k: string, v: Buffer) => bytes(field, [...str(1, k), ...bytes(2, v)]);
+    const body = envelope('v1', 'Secret', [...bytes(1, str(1, 's')), ...bin(2, 'key', Buffer.from([0, 255, 1])), ...str(3, 'Opaque'), ...entry(4, 'plain', 'text'), ...int(5, 0)]);
+    expect(decodeProtobufObject(body)).toEqual({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { key: 'AP8B' }, type: 'Opaque', stringData: { plain: 'text' }, immutable: false });
+  });
+
+  it('decodes the TokenRequest of kubectl create token', () => {
+    const bound = [...str(1, 'Pod'), ...str(2, 'v1'), ...str(3, 'web'), ...str(4, 'uid-1')];
+    const spec = [...str(1, 'api'), ...str(1, 'vault'), ...bytes(3, bound), ...int(4, 600)];
+    const o = decodeProtobufObject(envelope('authentication.k8s.io/v1', 'TokenRequest', [...bytes(1, []), ...bytes(2, spec)]));
+    expect(o).toEqual({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', metadata: {}, spec: { audiences: ['api', 'vault'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'web', uid: 'uid-1' }, expirationSeconds: 600 } });
   });
 });

@@ -1,6 +1,7 @@
 // Decoding of kube's protobuf request bodies ("k8s\0" + runtime.Unknown
 // wrapping the object's generated.proto message). kubectl 1.32 sends its typed
-// `create` generators (namespace, configmap, service, deployment) as
+// `create` generators (namespace, configmap, service, deployment, secret,
+// serviceaccount, token) as
 // protobuf; Skiff answers in JSON, so only decoding is needed, and only for
 // the messages those generators fill. Field numbers are upstream's
 // (k8s.io/api/*/generated.proto); unknown fields are skipped.
@@ -54,9 +55,17 @@ const messages: Record<string, Message> = {
   EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'] },
   ResourceRequirements: { 1: ['limits', 'map:Quantity'], 2: ['requests', 'map:Quantity'] },
   Quantity: { 1: ['string', 'string'] },
+  Secret: { 1: ['metadata', 'ObjectMeta'], 2: ['data', 'map:bytes'], 3: ['type', 'string'], 4: ['stringData', 'map'], 5: ['immutable', 'bool!'] },
+  ServiceAccount: { 1: ['metadata', 'ObjectMeta'], 2: ['secrets', '[]ObjectReference'], 3: ['imagePullSecrets', '[]LocalObjectReference'], 4: ['automountServiceAccountToken', 'bool!'] },
+  ObjectReference: { 1: ['kind', 'string'], 2: ['namespace', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'], 5: ['apiVersion', 'string'], 6: ['resourceVersion', 'string'], 7: ['fieldPath', 'string'] },
+  LocalObjectReference: { 1: ['name', 'string'] },
+  // authentication.k8s.io/v1, the body `kubectl create token` sends.
+  TokenRequest: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'TokenRequestSpec'] },
+  TokenRequestSpec: { 1: ['audiences', '[]string'], 3: ['boundObjectRef', 'BoundObjectReference'], 4: ['expirationSeconds', 'int!'] },
+  BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
 };
 
-const kinds: Record<string, string> = { Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment' };
+const kinds: Record<string, string> = { Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest' };
 
 class Reader {
   pos = 0;

@@ -41,6 +41,12 @@ const strategies: Record<string, Partial<Strategy>> = {
   // endpointSliceStrategy bumps generation on any change outside metadata, and on labels
   // (the service-name label moves a slice between Services); the controller's tracker reads it.
   endpointslices: { tracksGeneration: true, generationIncludesLabels: true },
+  // serviceaccount's cleanSecretReferences: a ServiceAccount names its secrets, nothing more.
+  serviceaccounts: {
+    prepareForCreate: (sa) => {
+      if (Array.isArray(sa.secrets)) sa.secrets = sa.secrets.map((r: { name?: string } | null) => ({ name: r?.name }));
+    },
+  },
 };
 
 export function strategyFor(r: ResourceInfo): Strategy {
