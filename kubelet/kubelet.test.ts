@@ -9,8 +9,10 @@ import type { Pod, Service } from '../api/types.js';
 import { FakeClient } from '../client/fake.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { waitFor } from '../test/util/ports.js';
+import { KubeletAuth } from './auth.js';
 import { Kubelet } from './kubelet.js';
 import { createServer } from './server.js';
+import { servingPair, testCA } from './testpki.js';
 import { FakeRuntime } from './runtime/fake.js';
 import type { ContainerConfig } from './runtime/interface.js';
 
@@ -407,12 +409,15 @@ describe('Kubelet with the fake runtime', () => {
   it('sizes a tty exec from the resize kubectl sends just after connecting, not 0x0', async () => {
     const { runtime, kubelet, get } = setup(pod('t'));
     await waitFor('Running', async () => (await get('t')).status?.phase === 'Running', 5000);
-    const server = createServer({ kubelet, runtime, nodeName: NODE });
+    // Who may exec is server.test.ts's subject; here anonymous requests are allowed.
+    const auth = new KubeletAuth({ nodeName: NODE, anonymous: true, authorization: { mode: 'AlwaysAllow' } });
+    const server = createServer({ kubelet, runtime, nodeName: NODE, auth, tls: await servingPair(NODE) });
     cleanups.push(() => server.close());
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as AddressInfo).port;
+    const ca = (await testCA()).cert;
     const run = (tty: boolean) => new Promise<void>((resolve, reject) => {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}/exec/default/t/c?command=stty&command=size&stdin=true&stdout=true&tty=${tty}`, ['v5.channel.k8s.io']);
+      const ws = new WebSocket(`wss://127.0.0.1:${port}/exec/default/t/c?command=stty&command=size&stdin=true&stdout=true&tty=${tty}`, ['v5.channel.k8s.io'], { ca });
       // As kubectl does: the size follows the upgrade by a few milliseconds.
       ws.on('open', () => setTimeout(() => ws.send(Buffer.concat([Buffer.from([4]), Buffer.from('{"Width":100,"Height":40}')])), 50));
       ws.on('close', () => resolve());

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { isConflict, isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
-import type { ConfigMap, Container, HTTPGetAction, LifecycleHandler, Pod, Service } from '../api/types.js';
+import type { ConfigMap, Container, HTTPGetAction, LifecycleHandler, Pod, Secret, Service } from '../api/types.js';
 import type { EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import type { Client, Informer } from '../client/interfaces.js';
@@ -19,11 +19,13 @@ import { logger } from '../lib/log.js';
 import { gauge, histogram } from '../lib/metrics.js';
 import { Backoff } from './backoff.js';
 import { ImageManager } from './images.js';
-import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, prepareVolumes, sandboxName, serviceEnv } from './podconfig.js';
+import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
 import { computePodStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
+import { TokenManager } from './tokens.js';
+import { prepareVolumes, type ObjectSource } from './volumes.js';
 
 const log = logger('kubelet');
 
@@ -53,6 +55,8 @@ export interface KubeletOptions {
   syncFrequencyMs?: number;
   /** How often the runtime is relisted to notice container state changes events may have missed. */
   relistMs?: number;
+  /** The ServiceAccount token manager projected token volumes read (one over the client unless given). */
+  tokens?: TokenManager;
 }
 
 const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b) - restartCountOf(a) || Date.parse(b.createdAt) - Date.parse(a.createdAt);
@@ -82,6 +86,7 @@ export class Kubelet {
   readonly status: StatusManager;
   readonly images: ImageManager;
   readonly backoff = new Backoff();
+  readonly tokens: TokenManager;
   private readonly desired = new Map<string, Pod>();
   /** The last state of pods whose API objects are gone, for their grace period. */
   private readonly removed = new Map<string, Pod>();
@@ -120,6 +125,7 @@ export class Kubelet {
     });
     this.status = new StatusManager(o.client);
     this.images = new ImageManager(o.runtime, o.recorder);
+    this.tokens = o.tokens ?? new TokenManager({ client: o.client });
   }
 
   get nodeLabels(): Record<string, string> {
@@ -265,14 +271,20 @@ export class Kubelet {
     }
   }
 
-  private getConfigMap = async (namespace: string, name: string): Promise<ConfigMap | undefined> => {
+  /** What volumes and env read from the API: GETs by name (all a node may read of Secrets). */
+  private readonly sources: ObjectSource = {
+    configMap: (namespace, name) => this.getOrUndefined<ConfigMap>(R.configmaps, namespace, name),
+    secret: (namespace, name) => this.getOrUndefined<Secret>(R.secrets, namespace, name),
+  };
+
+  private async getOrUndefined<T extends ConfigMap | Secret>(res: typeof R.configmaps, namespace: string, name: string): Promise<T | undefined> {
     try {
-      return await this.o.client.resource<ConfigMap>(R.configmaps, namespace).get(name);
+      return await this.o.client.resource<T>(res, namespace).get(name);
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw e;
     }
-  };
+  }
 
   private setWaiting(uid: string, container: string, w: Waiting | undefined): void {
     let m = this.waiting.get(uid);
@@ -363,7 +375,7 @@ export class Kubelet {
 
     let volumes: Map<string, string> | undefined;
     try {
-      volumes = await prepareVolumes(pod, this.o.rootDir, this.getConfigMap);
+      volumes = await prepareVolumes(pod, { rootDir: this.o.rootDir, sources: this.sources, tokens: this.tokens });
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       this.o.recorder?.event(pod, 'Warning', 'FailedMount', e.message);
@@ -568,7 +580,7 @@ export class Kubelet {
       // Only the pod's IP has to wait for the sandbox to run.
       const podIP = needsPodIP(c) ? (await sandbox.running).ip : undefined;
       const cfg = await buildContainerConfig(pod, c, {
-        node: this.o.nodeName, hostIP: this.o.nodeIP, podIP, sandboxId: sandbox.id, restartCount, volumes, getConfigMap: this.getConfigMap,
+        node: this.o.nodeName, hostIP: this.o.nodeIP, podIP, sandboxId: sandbox.id, restartCount, volumes, sources: this.sources,
         services: await this.serviceEnvFor(pod),
       });
       this.mark(uid, 'config');
@@ -783,6 +795,7 @@ export class Kubelet {
     this.relistSaw.delete(uid);
     this.everSynced.delete(uid);
     this.status.forget(uid);
+    this.tokens.deletePodTokens(uid);
     fs.rmSync(podDir(this.o.rootDir, uid), { recursive: true, force: true });
   }
 }

@@ -1,6 +1,7 @@
 // The kubelet's entry point: flags as Kubernetes names them, the API
 // connection, the Docker runtime, node registration and the pod lifecycle,
-// and the HTTP API on --port.
+// the HTTPS API on --port (authenticated and authorized: auth.ts) and the
+// plain-HTTP /healthz on --healthz-bind-address:--healthz-port.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,13 +9,15 @@ import { EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
-import { parseFlags } from '../lib/flags.js';
+import { parseDuration, parseFlags } from '../lib/flags.js';
 import { logger, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics } from '../lib/metrics.js';
+import { KubeletAuth } from './auth.js';
 import { Kubelet } from './kubelet.js';
 import { NodeAgent } from './node.js';
 import { DockerRuntime } from './runtime/docker.js';
-import { createServer } from './server.js';
+import { createHealthServer, createServer, servingCertificate } from './server.js';
+import { TokenManager } from './tokens.js';
 
 const log = logger('kubelet');
 
@@ -29,6 +32,20 @@ const flags = parseFlags(
     maxPods: 110,
     port: 10250,
     address: '127.0.0.1',
+    tlsCertFile: '',
+    tlsPrivateKeyFile: '',
+    /** Where a self-signed serving certificate is kept when --tls-cert-file is not given (kube: <root-dir>/pki). */
+    certDir: '',
+    clientCaFile: '',
+    // kubeadm's KubeletConfiguration rather than the bare binary's defaults: no anonymous requests, tokens checked and every request authorized by the API server.
+    anonymousAuth: false,
+    authenticationTokenWebhook: true,
+    authenticationTokenWebhookCacheTtl: '2m',
+    authorizationMode: 'Webhook',
+    authorizationWebhookCacheAuthorizedTtl: '5m',
+    authorizationWebhookCacheUnauthorizedTtl: '30s',
+    healthzPort: 10248,
+    healthzBindAddress: '127.0.0.1',
     rootDir: '/var/lib/kubelet',
     cpu: '',
     memory: '',
@@ -43,30 +60,59 @@ const nodeName = (flags.hostnameOverride || (await import('node:os')).hostname()
 const rootDir = path.resolve(flags.rootDir);
 fs.mkdirSync(rootDir, { recursive: true });
 
+if (flags.authorizationMode !== 'Webhook' && flags.authorizationMode !== 'AlwaysAllow') throw new Error(`--authorization-mode: unsupported mode ${flags.authorizationMode} (Webhook or AlwaysAllow)`);
+if (!!flags.tlsCertFile !== !!flags.tlsPrivateKeyFile) throw new Error('--tls-cert-file and --tls-private-key-file go together');
+
 const client = new RestClient(connectionFromFlags(flags), { component: 'kubelet', maxSockets: 32 });
 const runtime = new DockerRuntime(flags.containerRuntimeEndpoint);
 const recorder = new EventRecorder(client, { component: 'kubelet', host: nodeName });
-const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, rootDir, podInfraImage: flags.podInfraContainerImage, recorder });
+const tokens = new TokenManager({ client });
+const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, rootDir, podInfraImage: flags.podInfraContainerImage, recorder, tokens });
 const node = new NodeAgent({ client, runtime, nodeName, nodeIP: flags.nodeIp, port: flags.port, rootDir, maxPods: flags.maxPods, cpu: flags.cpu || undefined, memory: flags.memory || undefined, recorder });
 
 collectDefaultMetrics();
-const server = createServer({ kubelet, runtime, nodeName });
+const serving = flags.tlsCertFile
+  ? { cert: fs.readFileSync(flags.tlsCertFile), key: fs.readFileSync(flags.tlsPrivateKeyFile) }
+  : await servingCertificate(flags.certDir || path.join(rootDir, 'pki'), nodeName, flags.nodeIp);
+const auth = new KubeletAuth({
+  nodeName,
+  anonymous: flags.anonymousAuth,
+  x509: !!flags.clientCaFile,
+  tokenWebhook: flags.authenticationTokenWebhook ? client : undefined,
+  tokenCacheTTLms: parseDuration(flags.authenticationTokenWebhookCacheTtl),
+  authorization: flags.authorizationMode === 'Webhook'
+    ? { mode: 'Webhook', client, authorizedTTLms: parseDuration(flags.authorizationWebhookCacheAuthorizedTtl), unauthorizedTTLms: parseDuration(flags.authorizationWebhookCacheUnauthorizedTtl) }
+    : { mode: 'AlwaysAllow' },
+});
+const server = createServer({ kubelet, runtime, nodeName, auth, tls: { ...serving, clientCA: flags.clientCaFile ? fs.readFileSync(flags.clientCaFile) : undefined } });
 server.listen(flags.port, flags.address);
 server.on('error', (e) => {
-  log.error('HTTP server failed', { error: e.message });
+  log.error('HTTPS server failed', { error: e.message });
   process.exit(1);
 });
+// As kube's: a health port that cannot be bound is logged and retried, not fatal; 0 disables it.
+const health = createHealthServer();
+if (flags.healthzPort > 0) {
+  health.on('error', (e) => {
+    log.error('failed to start healthz server', { error: e.message });
+    setTimeout(() => health.listen(flags.healthzPort, flags.healthzBindAddress), 5000).unref();
+  });
+  health.listen(flags.healthzPort, flags.healthzBindAddress);
+}
 
 await node.register();
 node.start();
 kubelet.start(new SharedInformerFactory(client));
-log.info('kubelet started', { node: nodeName, port: flags.port, rootDir });
+tokens.start();
+log.info('kubelet started', { node: nodeName, port: flags.port, healthzPort: flags.healthzPort, rootDir });
 
 const shutdown = () => {
   // Pods keep running: a restarted kubelet adopts them.
   kubelet.stop();
   node.stop();
+  tokens.stop();
   server.close();
+  health.close();
   client.close();
   process.exit(0);
 };

@@ -1,23 +1,22 @@
 // Turning a pod's spec into runtime configuration: environment (values,
-// fieldRef, configMapKeyRef, envFrom, $(VAR) expansion), volumes on disk under
-// --root-dir (emptyDir, configMap, hostPath) and their mounts, resource limits,
-// labels and container names as dockershim chose them.
+// fieldRef, configMapKeyRef, secretKeyRef, envFrom, $(VAR) expansion), the
+// mounts of the volumes volumes.ts lays out, resource limits, labels and
+// container names as dockershim chose them.
 
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
-import type { ConfigMap, Container, Pod, Service } from '../api/types.js';
+import type { ConfigMap, Container, EnvVar, Pod, Secret, Service } from '../api/types.js';
 import { L, SANDBOX_NAME, type ContainerConfig, type Mount } from './runtime/interface.js';
+import { ConfigError, isReadOnlyVolume, type ObjectSource, type PodVolume } from './volumes.js';
 
-/** A problem that keeps a container from being created: reported as a waiting reason. */
-export class ConfigError extends Error {
-  constructor(readonly reason: string, message: string) {
-    super(message);
-  }
-}
+export { ConfigError, podDir } from './volumes.js';
 
-export type ConfigMapGetter = (namespace: string, name: string) => Promise<ConfigMap | undefined>;
+/** Env sources the kubelet reads beyond api/types' EnvVar and envFrom: Secrets, as ConfigMaps. */
+type KeyRef = { name: string; key: string; optional?: boolean };
+type EnvVarIn = EnvVar & { valueFrom?: EnvVar['valueFrom'] & { secretKeyRef?: KeyRef } };
+type EnvFromIn = NonNullable<Container['envFrom']>[number] & { secretRef?: { name: string; optional?: boolean } };
 
 export function podLabels(pod: Pod, node: string, container: string, type: 'podsandbox' | 'container'): Record<string, string> {
   return {
@@ -132,43 +131,73 @@ export function serviceEnv(services: readonly Service[], namespace: string, enab
   return out;
 }
 
-export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined, hostIP: string, getConfigMap: ConfigMapGetter, services = new Map<string, string>()): Promise<Map<string, string>> {
+export async function buildEnv(pod: Pod, c: Container, podIP: string | undefined, hostIP: string, sources: ObjectSource, services = new Map<string, string>()): Promise<Map<string, string>> {
   const ns = pod.metadata.namespace ?? 'default';
   const vars = new Map<string, string>();
   // $(VAR) in values sees the container's own variables first, then the service links.
   const scope = { has: (k: string) => vars.has(k) || services.has(k), get: (k: string) => (vars.has(k) ? vars.get(k) : services.get(k)) } as Map<string, string>;
+  // Each object is read once per container, as kube's makeEnvironmentVariables keeps them.
   const cms = new Map<string, ConfigMap | undefined>();
+  const secrets = new Map<string, Secret | undefined>();
   const cm = async (name: string) => {
-    if (!cms.has(name)) cms.set(name, await getConfigMap(ns, name));
+    if (!cms.has(name)) cms.set(name, await sources.configMap(ns, name));
     return cms.get(name);
   };
-  for (const from of c.envFrom ?? []) {
-    if (!from.configMapRef) continue;
-    const m = await cm(from.configMapRef.name);
-    if (!m) {
-      if (from.configMapRef.optional) continue;
-      throw new ConfigError('CreateContainerConfigError', `configmap "${from.configMapRef.name}" not found`);
-    }
-    for (const [k, v] of Object.entries(m.data ?? {})) {
+  const secret = async (name: string) => {
+    if (!secrets.has(name)) secrets.set(name, await sources.secret(ns, name));
+    return secrets.get(name);
+  };
+  const fail = (msg: string) => new ConfigError('CreateContainerConfigError', msg);
+  for (const from of (c.envFrom ?? []) as EnvFromIn[]) {
+    let data: Record<string, string>;
+    if (from.configMapRef) {
+      const m = await cm(from.configMapRef.name);
+      if (!m) {
+        if (from.configMapRef.optional) continue;
+        throw fail(`configmap "${from.configMapRef.name}" not found`);
+      }
+      data = m.data ?? {};
+    } else if (from.secretRef) {
+      const s = await secret(from.secretRef.name);
+      if (!s) {
+        if (from.secretRef.optional) continue;
+        throw fail(`secret "${from.secretRef.name}" not found`);
+      }
+      data = Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+    } else continue;
+    for (const [k, v] of Object.entries(data)) {
       const name = (from.prefix ?? '') + k;
       if (envName.test(name)) vars.set(name, v);
     }
   }
-  for (const e of c.env ?? []) {
+  for (const e of (c.env ?? []) as EnvVarIn[]) {
     if (e.valueFrom?.fieldRef) vars.set(e.name, fieldValue(pod, e.valueFrom.fieldRef.fieldPath, podIP, hostIP));
     else if (e.valueFrom?.configMapKeyRef) {
       const ref = e.valueFrom.configMapKeyRef;
       const m = await cm(ref.name);
       if (!m) {
         if (ref.optional) continue;
-        throw new ConfigError('CreateContainerConfigError', `configmap "${ref.name}" not found`);
+        throw fail(`configmap "${ref.name}" not found`);
       }
       const v = m.data?.[ref.key];
       if (v === undefined) {
         if (ref.optional) continue;
-        throw new ConfigError('CreateContainerConfigError', `couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`);
+        throw fail(`couldn't find key ${ref.key} in ConfigMap ${ns}/${ref.name}`);
       }
       vars.set(e.name, v);
+    } else if (e.valueFrom?.secretKeyRef) {
+      const ref = e.valueFrom.secretKeyRef;
+      const s = await secret(ref.name);
+      if (!s) {
+        if (ref.optional) continue;
+        throw fail(`secret "${ref.name}" not found`);
+      }
+      const v = s.data?.[ref.key];
+      if (v === undefined) {
+        if (ref.optional) continue;
+        throw fail(`couldn't find key ${ref.key} in Secret ${ns}/${ref.name}`);
+      }
+      vars.set(e.name, Buffer.from(v, 'base64').toString('utf8'));
     } else if (e.valueFrom?.resourceFieldRef) {
       vars.set(e.name, resourceField(c, e.valueFrom.resourceFieldRef.resource));
     } else {
@@ -190,83 +219,43 @@ function resourceField(c: Container, resource: string): string {
   return name === 'cpu' ? String(Math.ceil(n)) : String(Math.ceil(n));
 }
 
-export function podDir(rootDir: string, uid: string): string {
-  return path.join(rootDir, 'pods', uid);
-}
-
-/** Lay the pod's volumes out on disk; returns the host path of each by name. */
-export async function prepareVolumes(pod: Pod, rootDir: string, getConfigMap: ConfigMapGetter): Promise<Map<string, string>> {
-  const dir = podDir(rootDir, pod.metadata.uid!);
-  const out = new Map<string, string>();
-  for (const v of pod.spec.volumes ?? []) {
-    if (v.emptyDir) {
-      const p = path.join(dir, 'volumes', 'kubernetes.io~empty-dir', v.name);
-      fs.mkdirSync(p, { recursive: true });
-      fs.chmodSync(p, 0o777);
-      out.set(v.name, p);
-    } else if (v.configMap) {
-      const p = path.join(dir, 'volumes', 'kubernetes.io~configmap', v.name);
-      const m = await getConfigMap(pod.metadata.namespace ?? 'default', v.configMap.name);
-      if (!m && !v.configMap.optional) throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : configmap "${v.configMap.name}" not found`);
-      writeConfigMapVolume(p, m?.data ?? {}, v.configMap.items, v.configMap.defaultMode ?? 0o644);
-      out.set(v.name, p);
-    } else if (v.hostPath) {
-      const t = v.hostPath.type ?? '';
-      if (t === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true, mode: 0o755 });
-      else if (t === 'FileOrCreate' && !fs.existsSync(v.hostPath.path)) {
-        fs.mkdirSync(path.dirname(v.hostPath.path), { recursive: true });
-        fs.writeFileSync(v.hostPath.path, '', { mode: 0o644 });
-      } else if (t === 'Directory' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isDirectory()) {
-        throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${v.hostPath.path} is not a directory`);
-      } else if (t === 'File' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isFile()) {
-        throw new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : hostPath type check failed: ${v.hostPath.path} is not a file`);
-      }
-      out.set(v.name, v.hostPath.path);
-    }
-  }
-  return out;
-}
-
-/** Writes only what changed, and removes keys that left the ConfigMap, so running containers see updates. */
-function writeConfigMapVolume(dir: string, data: Record<string, string>, items: { key: string; path: string }[] | undefined, mode: number): void {
-  fs.mkdirSync(dir, { recursive: true });
-  const files = items ? items.filter((i) => i.key in data).map((i) => [i.path, data[i.key]] as const) : Object.entries(data);
-  const want = new Set<string>();
-  for (const [rel, content] of files) {
-    const p = path.join(dir, rel);
-    if (!p.startsWith(dir + path.sep)) continue; // paths are validated by the API server; never write outside
-    want.add(p);
-    fs.mkdirSync(path.dirname(p), { recursive: true });
-    let cur: string | undefined;
-    try { cur = fs.readFileSync(p, 'utf8'); } catch { cur = undefined; }
-    if (cur !== content) {
-      fs.writeFileSync(p + '.tmp', content, { mode });
-      fs.renameSync(p + '.tmp', p);
-    }
-    fs.chmodSync(p, mode);
-  }
-  for (const f of fs.readdirSync(dir, { recursive: true }) as string[]) {
-    const p = path.join(dir, f);
-    if (fs.statSync(p).isFile() && !want.has(p)) fs.rmSync(p);
-  }
-}
-
 export function mountsFor(pod: Pod, c: Container, volumes: Map<string, string>): Mount[] {
   const mounts: Mount[] = [];
   for (const m of c.volumeMounts ?? []) {
     const host = volumes.get(m.name);
     if (!host) throw new ConfigError('CreateContainerConfigError', `unable to find volume "${m.name}" for container "${c.name}" of pod "${pod.metadata.name}"`);
-    let hostPath = host;
+    let hostPath: string | undefined = host;
     if (m.subPath) {
-      hostPath = path.join(host, m.subPath);
-      if (!hostPath.startsWith(host)) throw new ConfigError('CreateContainerConfigError', `subPath "${m.subPath}" escapes the volume`);
-      if (!fs.existsSync(hostPath)) fs.mkdirSync(hostPath, { recursive: true });
+      hostPath = subPathOf(host, m.subPath);
+      if (!hostPath) throw new ConfigError('CreateContainerConfigError', `failed to prepare subPath for volumeMount "${m.name}" of container "${c.name}"`);
     }
-    // A configMap volume is read-only whatever the mount says, as in Kubernetes.
-    const cmVolume = pod.spec.volumes?.find((v) => v.name === m.name)?.configMap;
-    mounts.push({ hostPath, containerPath: m.mountPath, readOnly: m.readOnly || !!cmVolume });
+    const vol = (pod.spec.volumes as PodVolume[] | undefined)?.find((v) => v.name === m.name);
+    mounts.push({ hostPath, containerPath: m.mountPath, readOnly: m.readOnly || isReadOnlyVolume(vol) });
   }
   return mounts;
+}
+
+/**
+ * The host path a subPath mount binds, resolved here: a container can turn a
+ * path inside its volume into a symlink to anywhere on the host (kube's
+ * CVE-2017-1002101), so the resolved path must still be inside the volume.
+ * Undefined when it is not.
+ */
+function subPathOf(volume: string, subPath: string): string | undefined {
+  const root = fs.realpathSync(volume);
+  const inside = (p: string) => p === root || p.startsWith(root + path.sep);
+  const joined = path.join(volume, subPath);
+  if (joined !== volume && !joined.startsWith(volume + path.sep)) return undefined;
+  if (!fs.existsSync(joined)) {
+    // mkdir would follow a symlink on the way (or a dangling one at the end): the deepest existing part must resolve inside.
+    if (fs.lstatSync(joined, { throwIfNoEntry: false })) return undefined;
+    let existing = path.dirname(joined);
+    while (!fs.lstatSync(existing, { throwIfNoEntry: false })) existing = path.dirname(existing);
+    if (!fs.existsSync(existing) || !inside(fs.realpathSync(existing))) return undefined;
+    fs.mkdirSync(joined, { recursive: true });
+  }
+  const real = fs.realpathSync(joined);
+  return inside(real) ? real : undefined;
 }
 
 export interface BuildOptions {
@@ -276,13 +265,13 @@ export interface BuildOptions {
   sandboxId: string;
   restartCount: number;
   volumes: Map<string, string>;
-  getConfigMap: ConfigMapGetter;
+  sources: ObjectSource;
   /** Service-link variables for the pod (serviceEnv). */
   services?: Map<string, string>;
 }
 
 export async function buildContainerConfig(pod: Pod, c: Container, o: BuildOptions): Promise<ContainerConfig> {
-  const vars = await buildEnv(pod, c, o.podIP, o.hostIP, o.getConfigMap, o.services);
+  const vars = await buildEnv(pod, c, o.podIP, o.hostIP, o.sources, o.services);
   const labels = podLabels(pod, o.node, c.name, 'container');
   // Which sandbox the container was made for: init containers run again in a new one.
   labels[L.sandboxId] = o.sandboxId;

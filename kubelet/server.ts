@@ -1,18 +1,28 @@
-// The kubelet's HTTP API on --port: /healthz, /metrics, /containerLogs (what
-// the API server relays for pods/log), /stats/summary (what metrics.k8s.io
-// reads), and /exec and /attach over WebSocket with Kubernetes' channel protocol
-// (v5.channel.k8s.io, v4.channel.k8s.io: binary frames whose first byte is
-// the stream: 0 stdin, 1 stdout, 2 stderr, 3 error/status, 4 resize, and in
-// v5 255 to close a stream), and /portForward over SPDY/3.1 (portforward.ts).
+// The kubelet's API on --port, HTTPS only: /healthz, /metrics, /containerLogs
+// (what the API server relays for pods/log), /stats/summary (what
+// metrics.k8s.io reads), /pods, and /exec and /attach over WebSocket with
+// Kubernetes' channel protocol (v5.channel.k8s.io, v4.channel.k8s.io: binary
+// frames whose first byte is the stream: 0 stdin, 1 stdout, 2 stderr, 3
+// error/status, 4 resize, and in v5 255 to close a stream), and /portForward
+// over SPDY/3.1 (portforward.ts). Every request, upgrades included, is
+// authenticated and authorized first (auth.ts), and an upgrade from a foreign
+// browser Origin is refused (lib/origin.ts). Health checks without credentials
+// go to the plain-HTTP loopback port (createHealthServer), as kube's
+// --healthz-port.
 
 import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
 import { Transform, type Readable } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { errors, StatusError } from '../api/errors.js';
 import type { Pod } from '../api/types.js';
 import { logger } from '../lib/log.js';
 import { registry } from '../lib/metrics.js';
+import { checkUpgradeOrigin } from '../lib/origin.js';
+import { createCA, issue, readPair, writePair, type KeyPair } from '../lib/pki.js';
+import type { KubeletAuth } from './auth.js';
 import type { Kubelet } from './kubelet.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type TerminalSize } from './runtime/interface.js';
 import { restartCountOf } from './status.js';
@@ -25,6 +35,48 @@ export interface ServerOptions {
   runtime: Runtime;
   nodeName: string;
   healthy?: () => boolean;
+  /** The serving certificate and key (--tls-cert-file, --tls-private-key-file), and the CA bundle client certificates must chain to (--client-ca-file). */
+  tls: { cert: string | Buffer; key: string | Buffer; clientCA?: string | Buffer };
+  auth: KubeletAuth;
+}
+
+/** Answer on a socket that has not been upgraded: a plain-text body as the kubelet's auth filter writes, or a Status. */
+function endSocket(socket: net.Socket, code: number, body: string, contentType: string): void {
+  if (socket.destroyed) return;
+  socket.end(`HTTP/1.1 ${code} ${http.STATUS_CODES[code]}\r\nContent-Type: ${contentType}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * Without --tls-cert-file the kubelet serves with a certificate of its own
+ * making, kept in --cert-dir as kubelet.crt/kubelet.key (the leaf, then the
+ * self-signed CA that issued it), as kube's kubelet does. Nothing verifies
+ * it (the API server's --kubelet-certificate-authority does not know its CA):
+ * `skiff up` passes a certificate from the cluster CA instead.
+ */
+export async function servingCertificate(certDir: string, nodeName: string, nodeIP: string): Promise<KeyPair> {
+  const have = readPair(certDir, 'kubelet');
+  if (have) return have;
+  const ca = await createCA(`${nodeName}-ca@${Math.floor(Date.now() / 1000)}`);
+  const leaf = await issue(ca, { cn: `${nodeName}@${Math.floor(Date.now() / 1000)}`, sans: [...new Set([nodeName, 'localhost', nodeIP, '127.0.0.1'])], usage: 'server' });
+  const pair = { cert: leaf.cert + ca.cert, key: leaf.key };
+  writePair(certDir, 'kubelet', pair);
+  return pair;
+}
+
+/** The kubelet's /healthz on --healthz-bind-address:--healthz-port (127.0.0.1:10248): plain HTTP, no credentials, nothing else served. */
+export function createHealthServer(healthy: () => boolean = () => true): http.Server {
+  return http.createServer((req, res) => {
+    const p = new URL(req.url ?? '/', 'http://kubelet').pathname;
+    if (p !== '/healthz' && p !== '/healthz/ping' && p !== '/healthz/syncloop') {
+      res.statusCode = 404;
+      res.end('404 page not found\n');
+      return;
+    }
+    const ok = healthy();
+    res.statusCode = ok ? 200 : 500;
+    res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+    res.end(ok ? 'ok' : 'not healthy');
+  });
 }
 
 function sendStatus(res: http.ServerResponse, e: unknown): void {
@@ -253,16 +305,29 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, 
   }
 }
 
-export function createServer(o: ServerOptions): http.Server {
+export function createServer(o: ServerOptions): https.Server {
+  if (!o.tls?.cert || !o.tls.key) throw new Error('kubelet server: a serving certificate and key are required (HTTPS only)');
   const wss = new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
   });
-  const server = http.createServer((req, res) => {
+  const server = https.createServer({
+    cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2',
+    // Certificates are asked for, and verified against the client CA, but a
+    // request without one may still carry a bearer token: auth.ts decides.
+    ...(o.tls.clientCA ? { ca: o.tls.clientCA, requestCert: true, rejectUnauthorized: false } : {}),
+  }, (req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://kubelet');
+      const url = new URL(req.url ?? '/', 'https://kubelet');
       const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
       try {
+        const allowed = await o.auth.check(req);
+        if (!allowed.ok) {
+          res.statusCode = allowed.code;
+          res.setHeader('Content-Type', 'text/plain; charset=utf-8');
+          res.end(allowed.message);
+          return;
+        }
         if (url.pathname === '/healthz' || url.pathname === '/livez' || url.pathname === '/readyz') {
           const ok = o.healthy ? o.healthy() : true;
           res.statusCode = ok ? 200 : 500;
@@ -287,8 +352,18 @@ export function createServer(o: ServerOptions): http.Server {
       }
     })();
   });
-  server.on('upgrade', (req, socket, head) => {
-    const url = new URL(req.url ?? '/', 'http://kubelet');
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    void (async () => {
+      const allowed = await o.auth.check(req, true).catch((e: Error) => ({ ok: false as const, code: 500 as const, message: e.message }));
+      if (!allowed.ok) return endSocket(socket, allowed.code, allowed.message, 'text/plain; charset=utf-8');
+      const foreign = checkUpgradeOrigin(req);
+      if (foreign) return endSocket(socket, 403, JSON.stringify(foreign.status), 'application/json');
+      upgrade(req, socket, head);
+    })();
+  });
+  const upgrade = (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'https://kubelet');
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
       const kind = parts[0];
@@ -301,9 +376,8 @@ export function createServer(o: ServerOptions): http.Server {
       return;
     }
     const st = errors.badRequest(`unsupported upgrade for ${url.pathname}: only WebSocket exec and attach, and SPDY portForward, are served (${protocols.join(', ')})`).status;
-    const body = JSON.stringify(st);
-    socket.end(`HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-  });
+    endSocket(socket, 400, JSON.stringify(st), 'application/json');
+  };
   setInterval(sampleNodeCpu, 10_000).unref();
   sampleNodeCpu();
   return server;
