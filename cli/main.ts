@@ -5,7 +5,10 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseFlags } from '../lib/flags.js';
+import { loadKubeconfig } from '../client/kubeconfig.js';
+import { RestClient } from '../client/rest.js';
+import { parseDuration, parseFlags } from '../lib/flags.js';
+import { createToken, defaultTokenGroups, deleteToken, listTokens, type TokenRow } from './token.js';
 import { LocalCluster, alive, defaultHome, down, readState, status } from './cluster.js';
 
 const usage = `Usage: skiff <command> [flags]
@@ -14,6 +17,10 @@ Commands:
   up       start etcd, the API server, the scheduler, the controller-manager and, per node, a kubelet and kube-proxy
   down     stop everything 'skiff up' started and remove its pods' containers
   status   show the components and nodes
+  token create [--ttl 24h] [--description D] [--groups G,...] [--token T]
+           a bootstrap token for joining nodes (kubeadm's token create)
+  token list
+  token delete <id|token>
 
 The state directory is $SKIFF_HOME (default ~/.skiff).`;
 
@@ -29,6 +36,11 @@ async function main(): Promise<number> {
     proxyMode: '',
     nodeCpu: '',
     nodeMemory: '',
+    // skiff token create
+    ttl: '24h',
+    description: '',
+    groups: [...defaultTokenGroups],
+    token: '',
   }, process.argv.slice(2), usage);
   const [command] = flags._;
   const home = defaultHome();
@@ -93,6 +105,41 @@ Stop it with: skiff down   (or npm run down)
       process.stdout.write(`\nNODE${' '.repeat(36)}READY\n`);
       for (const n of s.nodes) process.stdout.write(`${n.name.padEnd(40)}${n.ready}\n`);
       return s.components.every((c) => c.running) ? 0 : 1;
+    }
+    case 'token': {
+      const st = readState(home);
+      if (!st) {
+        log(`no cluster recorded in ${home}`);
+        return 1;
+      }
+      const client = new RestClient(loadKubeconfig(st.kubeconfig), { component: 'skiff' });
+      try {
+        const [, sub, arg] = flags._;
+        if (sub === 'create') {
+          process.stdout.write(`${await createToken(client, { ttlSeconds: parseDuration(flags.ttl) / 1000, description: flags.description || undefined, groups: flags.groups, token: flags.token || undefined })}\n`);
+          return 0;
+        }
+        if (sub === 'list') {
+          const rows = await listTokens(client);
+          const cols: [string, keyof TokenRow][] = [['TOKEN', 'token'], ['TTL', 'ttl'], ['EXPIRES', 'expires'], ['USAGES', 'usages'], ['DESCRIPTION', 'description'], ['EXTRA GROUPS', 'groups']];
+          const widths = cols.map(([h, k]) => Math.max(h.length, ...rows.map((r) => r[k].length)) + 3);
+          process.stdout.write(cols.map(([h], i) => h.padEnd(widths[i])).join('').trimEnd() + '\n');
+          for (const r of rows) process.stdout.write(cols.map(([, k], i) => r[k].padEnd(widths[i])).join('').trimEnd() + '\n');
+          return 0;
+        }
+        if (sub === 'delete' && arg) {
+          if (!(await deleteToken(client, arg))) {
+            log(`bootstrap token "${arg.split('.')[0]}" not found`);
+            return 1;
+          }
+          process.stdout.write(`bootstrap token "${arg.split('.')[0]}" deleted\n`);
+          return 0;
+        }
+        process.stdout.write(usage + '\n');
+        return 1;
+      } finally {
+        client.close();
+      }
     }
     default:
       process.stdout.write(usage + '\n');

@@ -4,7 +4,7 @@
 // worker handed out, metrics; and the workers live and die with the primary.
 
 import fs from 'node:fs';
-import http from 'node:http';
+import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { waitFor } from '../util/ports.js';
@@ -18,7 +18,8 @@ const cm = (name: string) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: {
 function fresh(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; text: string }> {
   const data = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port: srv.port, path, method, agent: false, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} }, (res) => {
+    const { ca, cert, key } = srv.admin;
+    const req = https.request({ host: '127.0.0.1', port: srv.port, path, method, agent: false, ca, cert, key, headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {} }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
