@@ -12,6 +12,8 @@ const pod = (name: string, labels: Record<string, string> = {}): k8s.V1Pod => ({
   spec: { containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'] }] },
 });
 
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
 describe('@kubernetes/client-node against Skiff', () => {
   let server: Awaited<ReturnType<typeof startApiServer>>;
   let kc: k8s.KubeConfig;
@@ -22,8 +24,8 @@ describe('@kubernetes/client-node against Skiff', () => {
     server = await startApiServer();
     kc = new k8s.KubeConfig();
     kc.loadFromOptions({
-      clusters: [{ name: 'skiff', server: server.url, skipTLSVerify: true }],
-      users: [{ name: 'skiff' }],
+      clusters: [{ name: 'skiff', server: server.url, caData: b64(server.admin.ca!) }],
+      users: [{ name: 'skiff', certData: b64(server.admin.cert!), keyData: b64(server.admin.key!) }],
       contexts: [{ name: 'skiff', cluster: 'skiff', user: 'skiff', namespace: 'default' }],
       currentContext: 'skiff',
     });
