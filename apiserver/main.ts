@@ -2,7 +2,7 @@
 
 import cluster from 'node:cluster';
 import fs from 'node:fs';
-import { parseFlags } from '../lib/flags.js';
+import { parseDuration, parseFlags } from '../lib/flags.js';
 import { logger, setLogLevel } from '../lib/log.js';
 import { runPrimary, startWorker, workerSlot } from './cluster.js';
 
@@ -17,6 +17,11 @@ const flags = parseFlags({
   tlsCertFile: '',
   tlsPrivateKeyFile: '',
   clientCaFile: '',
+  // The API server's TLS client to kubelets: its client certificate, and the CA their serving certificates must chain to.
+  kubeletClientCertificate: '',
+  kubeletClientKey: '',
+  kubeletCertificateAuthority: '',
+  kubeletTimeout: '5s',
   anonymousAuth: true,
   enableBootstrapTokenAuth: true,
   authorizationMode: ['AlwaysAllow'],
@@ -60,6 +65,12 @@ async function serve(): Promise<void> {
     advertiseAddress: flags.advertiseAddress || undefined,
     tls: { cert: read(flags.tlsCertFile), key: read(flags.tlsPrivateKeyFile), clientCA: flags.clientCaFile ? read(flags.clientCaFile) : undefined },
     authentication: { anonymous: flags.anonymousAuth, bootstrapTokens: flags.enableBootstrapTokenAuth },
+    kubeletClient: {
+      cert: flags.kubeletClientCertificate ? read(flags.kubeletClientCertificate) : undefined,
+      key: flags.kubeletClientKey ? read(flags.kubeletClientKey) : undefined,
+      ca: flags.kubeletCertificateAuthority ? read(flags.kubeletCertificateAuthority) : undefined,
+      timeoutMs: parseDuration(flags.kubeletTimeout),
+    },
     authorizationModes: flags.authorizationMode,
     serviceClusterIPRange: flags.serviceClusterIpRange,
     serviceNodePortRange: flags.serviceNodePortRange,

@@ -19,34 +19,19 @@ export const metricsResources = [
 interface Usage { usageNanoCores?: number; workingSetBytes?: number }
 interface SummaryContainer { name: string; cpu?: Usage; memory?: Usage }
 interface SummaryPod { podRef: { name: string; namespace: string; uid?: string }; containers?: SummaryContainer[]; cpu?: Usage; memory?: Usage }
-interface Summary { node: { nodeName: string; cpu?: Usage; memory?: Usage }; pods?: SummaryPod[] }
+export interface Summary { node: { nodeName: string; cpu?: Usage; memory?: Usage }; pods?: SummaryPod[] }
 
 export interface MetricsSource {
   /** Nodes with their kubelet endpoint, from the API server's own storage. */
   nodes(): Promise<Node[]>;
   /** Pod labels, for ?labelSelector on pod metrics. */
   podLabels(namespace: string, name: string): Promise<Record<string, string> | undefined>;
+  /** The node's kubelet /stats/summary over the API server's kubelet client (handlers/proxy.ts); undefined when unreachable. */
+  summary(node: Node): Promise<Summary | undefined>;
 }
 
 const cpu = (u?: Usage) => `${Math.round(u?.usageNanoCores ?? 0)}n`;
 const memory = (u?: Usage) => `${Math.round((u?.workingSetBytes ?? 0) / 1024)}Ki`;
-
-function kubeletURL(node: Node): string | undefined {
-  const ip = node.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
-  const port = node.status?.daemonEndpoints?.kubeletEndpoint?.Port;
-  return ip && port ? `http://${ip}:${port}` : undefined;
-}
-
-async function summary(node: Node): Promise<Summary | undefined> {
-  const url = kubeletURL(node);
-  if (!url) return undefined;
-  try {
-    const r = await fetch(`${url}/stats/summary`, { signal: AbortSignal.timeout(5000) });
-    return r.ok ? ((await r.json()) as Summary) : undefined;
-  } catch {
-    return undefined; // an unreachable kubelet's node simply has no metrics, as with metrics-server
-  }
-}
 
 export function metricsRouter(source: MetricsSource): express.Router {
   const router = express.Router();
@@ -55,7 +40,8 @@ export function metricsRouter(source: MetricsSource): express.Router {
 
   async function allSummaries(): Promise<Summary[]> {
     const nodes = await source.nodes();
-    return (await Promise.all(nodes.map(summary))).filter((s): s is Summary => !!s);
+    // An unreachable kubelet's node simply has no metrics, as with metrics-server.
+    return (await Promise.all(nodes.map((n) => source.summary(n)))).filter((s): s is Summary => !!s);
   }
 
   const nodeMetrics = (s: Summary) => ({

@@ -12,6 +12,7 @@ import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
 import { logger } from '../lib/log.js';
+import { checkUpgradeOrigin } from '../lib/origin.js';
 import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.js';
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
 import { discoveryRouter } from './discovery.js';
@@ -21,7 +22,7 @@ import { NamespaceLifecycle } from './registry/namespaces.js';
 import { Store } from './registry/store.js';
 import { toStatus } from './registry/errors.js';
 import { binding, eviction, scale } from './handlers/subresources.js';
-import { podLog, proxyUpgrade } from './handlers/proxy.js';
+import { KubeletClient, type KubeletClientConfig } from './handlers/proxy.js';
 import * as rest from './handlers/rest.js';
 import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
@@ -86,6 +87,8 @@ export interface ServerConfig {
   /** The /metrics text when it is not this process's alone (the workers' aggregate). */
   metrics?: () => Promise<string>;
   admission?: AdmissionChain;
+  /** --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority: the TLS client for logs, exec, attach, port-forward and stats. */
+  kubeletClient?: KubeletClientConfig;
 }
 
 export interface ApiServer {
@@ -112,6 +115,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   for (const r of resources) {
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
+  const kubelets = new KubeletClient(cfg.kubeletClient);
   const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? new AdmissionChain([]) };
 
   const authenticators: Authenticator[] = [new X509Authenticator()];
@@ -176,7 +180,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       if (log.isDebugEnabled()) log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
     });
     try {
-      await dispatch(ctx, req, res, info);
+      await dispatch(ctx, kubelets, req, res, info);
     } catch (e) {
       next(toStatus(e, r, info.name ?? ''));
     }
@@ -189,6 +193,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   app.use(openapiRouter());
   app.use(metricsRouter({
     nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
+    summary: (node) => kubelets.summary(node),
     podLabels: async (ns, name) => (await storeOf('pods').get(ns, name).catch(() => undefined))?.metadata.labels ?? undefined,
   }));
   app.use((_req: Request, res: Response) => { sendError(res, errors.notFoundPath()); });
@@ -241,7 +246,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
   server.keepAliveTimeout = 65_000;
   server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket, head: Buffer) => {
-    filters.handle(req).then(() => upgrade(storeOf, req, socket, head), (err: unknown) => {
+    filters.handle(req).then(() => upgrade(storeOf, kubelets, req, socket, head), (err: unknown) => {
       refuseUpgrade(socket, isStatusError(err) ? err.status : errors.internal(String(err)).status);
     });
   });
@@ -264,6 +269,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
+      kubelets.close();
       namespaces.stop();
       clearInterval(objectCounts);
       server.closeAllConnections();
@@ -282,12 +288,12 @@ function metricVerb(verb: RequestInfo['verb'], req: Request): string {
   }
 }
 
-async function dispatch(ctx: rest.RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
+async function dispatch(ctx: rest.RestContext, kubelets: KubeletClient, req: Request, res: Response, info: RequestInfo): Promise<void> {
   switch (info.subresource) {
     case 'scale': return scale(ctx, req, res, info);
     case 'binding': return binding(ctx, req, res, info);
     case 'eviction': return eviction(ctx, req, res, info);
-    case 'log': return podLog(ctx.store(R.pods), ctx.store(R.nodes), req, res, info.namespace!, info.name!);
+    case 'log': return kubelets.podLog(ctx.store(R.pods), ctx.store(R.nodes), req, res, info.namespace!, info.name!);
     case 'exec': case 'attach': case 'portforward': case 'proxy': case 'finalize':
       throw errors.methodNotSupported(info.resource.kind, `${req.method} ${info.subresource}`);
   }
@@ -306,11 +312,14 @@ async function dispatch(ctx: rest.RestContext, req: Request, res: Response, info
   }
 }
 
-async function upgrade(storeOf: (p: string) => Store, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+async function upgrade(storeOf: (p: string) => Store, kubelets: KubeletClient, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
+  // A browser page on another origin must not drive exec, attach or port-forward with the user's credentials (lib/origin.ts).
+  const foreign = checkUpgradeOrigin(req);
+  if (foreign) return refuseUpgrade(socket, foreign.status);
   const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)\/(exec|attach|portforward)(\?|$)/.exec(req.url ?? '');
   try {
     if (!m) throw errors.notFoundPath();
-    await proxyUpgrade(storeOf('pods'), storeOf('nodes'), req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), subresource: m[3] });
+    await kubelets.proxyUpgrade(storeOf('pods'), storeOf('nodes'), req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), subresource: m[3] });
   } catch (e) {
     refuseUpgrade(socket, toStatus(e, R.pods, m?.[2] ?? '').status);
   }
