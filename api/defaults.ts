@@ -197,3 +197,12 @@ const defaulters: Record<string, Defaulter> = {
 export function applyDefaults(resource: ResourceInfo, obj: KubeObject): void {
   defaulters[resource.kind]?.(obj);
 }
+
+/** rbac/v1 SetDefaults_RoleBinding, _ClusterRoleBinding and _Subject: the roleRef, User and Group subjects are of the rbac group unless said otherwise. */
+function defaultRBACBinding(o: KubeObject): void {
+  const group = 'rbac.authorization.k8s.io';
+  if (isObject(o.roleRef) && !o.roleRef.apiGroup) o.roleRef.apiGroup = group;
+  for (const s of objects<{ kind?: string; apiGroup?: string }>(o.subjects)) {
+    if (!s.apiGroup && (s.kind === 'User' || s.kind === 'Group')) s.apiGroup = group;
+  }
+}

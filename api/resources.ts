@@ -19,6 +19,12 @@ export interface ResourceInfo {
   categories?: string[];
   /** Whether spec changes bump metadata.generation (kinds with a spec/status split). */
   hasStatus: boolean;
+  /**
+   * POST returns an object computed from the request and nothing is stored
+   * (kube's create-only "virtual" resources: SubjectAccessReview, TokenReview);
+   * served by a handler of apiserver/handlers/ephemeral.ts, with no Store.
+   */
+  ephemeral?: boolean;
 }
 
 const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -55,6 +61,14 @@ export const resources: ResourceInfo[] = [
   entry({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true }),
   entry({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', shortNames: ['sa'], namespaced: true,
     subresources: ['token'] }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', singular: 'role', namespaced: true }),
+  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', namespaced: true }),
+  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'LocalSubjectAccessReview', plural: 'localsubjectaccessreviews', singular: 'localsubjectaccessreview', namespaced: true, verbs: ['create'], ephemeral: true }),
+  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', namespaced: false, verbs: ['create'], ephemeral: true }),
+  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', namespaced: false, verbs: ['create'], ephemeral: true }),
+  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', singular: 'subjectaccessreview', namespaced: false, verbs: ['create'], ephemeral: true }),
 ];
 
 export function apiVersionOf(r: ResourceInfo): string {
@@ -103,6 +117,14 @@ export const R = {
   deployments: must('deployments'),
   leases: must('leases'),
   endpointslices: must('endpointslices'),
-};
   secrets: must('secrets'),
   serviceaccounts: must('serviceaccounts'),
+  clusterroles: must('clusterroles'),
+  clusterrolebindings: must('clusterrolebindings'),
+  roles: must('roles'),
+  rolebindings: must('rolebindings'),
+  localsubjectaccessreviews: must('localsubjectaccessreviews'),
+  selfsubjectaccessreviews: must('selfsubjectaccessreviews'),
+  selfsubjectrulesreviews: must('selfsubjectrulesreviews'),
+  subjectaccessreviews: must('subjectaccessreviews'),
+};

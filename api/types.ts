@@ -461,3 +461,12 @@ export function controllerOf(o: KubeObject): OwnerReference | undefined {
 export function deepCopy<T>(o: T): T {
   return structuredClone(o);
 }
+
+/** rbac.authorization.k8s.io/v1. */
+export interface PolicyRule { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }
+export interface RBACSubject { kind: string; apiGroup?: string; name: string; namespace?: string }
+export interface RoleRef { apiGroup: string; kind: string; name: string }
+export interface Role extends KubeObject { rules?: PolicyRule[] | null }
+export interface ClusterRole extends KubeObject { rules?: PolicyRule[] | null; aggregationRule?: { clusterRoleSelectors?: LabelSelector[] } | null }
+export interface RoleBinding extends KubeObject { subjects?: RBACSubject[] | null; roleRef: RoleRef }
+export type ClusterRoleBinding = RoleBinding;

@@ -60,7 +60,8 @@ function apiResources(rs: ResourceInfo[]): APIResource[] {
     const main: APIResource = { name: r.plural, singularName: r.singular, namespaced: r.namespaced, kind: r.kind, verbs: r.verbs };
     if (r.shortNames.length) main.shortNames = r.shortNames;
     if (r.categories?.length) main.categories = r.categories;
-    main.storageVersionHash = storageVersionHash(r);
+    // Only stored kinds have a storage version (kube lists none for the access reviews).
+    if (!r.ephemeral) main.storageVersionHash = storageVersionHash(r);
     out.push(main);
     for (const sub of r.subresources) {
       const { info, kind } = subresourceKind(r, sub);

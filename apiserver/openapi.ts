@@ -70,6 +70,14 @@ function pathsFor(r: ResourceInfo): Record<string, Record<string, unknown>> {
   const scopeParams = r.namespaced ? [params.namespace] : [];
   const out: Record<string, Record<string, unknown>> = {};
 
+  if (r.ephemeral) {
+    // Create-only: the answer is computed from the request, so there is nothing to read, list or delete.
+    out[collection] = {
+      post: op('post', 'create', `create a ${r.kind}`, { parameters: writeParams, requestBody: body(kindRef), responses: ok(kindRef, ['200', '201', '202']) }),
+      parameters: [...scopeParams, params.pretty],
+    };
+    return out;
+  }
   out[collection] = {
     get: op('list', 'list', `list or watch objects of kind ${r.kind}`, { parameters: params.list, responses: ok(listRef) }, listGvk),
     post: op('post', 'create', `create a ${r.kind}`, { parameters: writeParams, requestBody: body(kindRef), responses: ok(kindRef, ['200', '201', '202']) }),
@@ -130,7 +138,7 @@ function closure(roots: string[]): Record<string, Schema> {
 export function groupVersionDocument(rs: ResourceInfo[], gitVersion = 'v1.32.0'): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const r of rs) Object.assign(paths, pathsFor(r));
-  const roots = [metaNames.Status, metaNames.DeleteOptions, metaNames.Patch, metaNames.WatchEvent, ...rs.flatMap((r) => [definitionName(r.group, r.version, r.kind), definitionName(r.group, r.version, r.listKind)])];
+  const roots = [metaNames.Status, metaNames.DeleteOptions, metaNames.Patch, metaNames.WatchEvent, ...rs.flatMap((r) => [definitionName(r.group, r.version, r.kind), ...(r.ephemeral ? [] : [definitionName(r.group, r.version, r.listKind)])])];
   if (rs.some((r) => r.subresources.includes('scale'))) roots.push('io.k8s.api.autoscaling.v1.Scale');
   return { openapi: '3.0.0', info: { title: 'Kubernetes', version: gitVersion }, paths, components: { schemas: closure(roots) } };
 }

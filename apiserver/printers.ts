@@ -335,6 +335,27 @@ const printers: Record<string, Printer> = {
   },
 };
 
+/** rbac.SubjectsStrings: users, groups and "namespace/name" ServiceAccounts of a binding. */
+function subjectsCells(b: KubeObject): string[] {
+  const subjects: { kind?: string; name?: string; namespace?: string }[] = b.subjects ?? [];
+  const of = (kind: string) => subjects.filter((s) => s.kind === kind);
+  return [of('User').map((s) => s.name).join(', '), of('Group').map((s) => s.name).join(', '), of('ServiceAccount').map((s) => `${s.namespace ?? ''}/${s.name}`).join(', ')];
+}
+
+function bindingPrinter(kind: string): Printer {
+  return {
+    columns: [nameCol,
+      ['Role', 'string', `RoleRef can ${kind === 'RoleBinding' ? 'reference a Role in the current namespace or a ClusterRole in the global namespace' : 'only reference a ClusterRole in the global namespace'}. If the RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable.`],
+      ageCol,
+      ['Users', 'string', `Users in the ${kind === 'RoleBinding' ? 'roleBinding' : 'clusterRoleBinding'}`, 1],
+      ['Groups', 'string', `Groups in the ${kind === 'RoleBinding' ? 'roleBinding' : 'clusterRoleBinding'}`, 1],
+      ['ServiceAccounts', 'string', `ServiceAccounts in the ${kind === 'RoleBinding' ? 'roleBinding' : 'clusterRoleBinding'}`, 1]],
+    cells: (b, since) => [b.metadata.name, `${b.roleRef?.kind ?? ''}/${b.roleRef?.name ?? ''}`, age(b, since), ...subjectsCells(b)],
+  };
+}
+printers.RoleBinding = bindingPrinter('RoleBinding');
+printers.ClusterRoleBinding = bindingPrinter('ClusterRoleBinding');
+
 // Kinds without a printer get upstream's default convertor columns.
 const fallback: Printer = {
   columns: [nameCol, ['Created At', 'date', 'CreationTimestamp is a timestamp representing the server time when this object was created.']],

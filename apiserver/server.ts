@@ -28,6 +28,7 @@ import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
 import { AdmissionChain } from './admission/chain.js';
+import { serveEphemeral, type EphemeralHandler } from './handlers/ephemeral.js';
 import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from './auth/authenticators.js';
 import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
@@ -89,6 +90,8 @@ export interface ServerConfig {
   admission?: AdmissionChain;
   /** --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority: the TLS client for logs, exec, attach, port-forward and stats. */
   kubeletClient?: KubeletClientConfig;
+  /** Handlers of the create-only kinds (ResourceInfo.ephemeral), by plural. */
+  ephemeral?: Map<string, EphemeralHandler>;
 }
 
 export interface ApiServer {
@@ -113,6 +116,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const namespaces = new NamespaceLifecycle(storage, storeOf, singletons);
   const allocators = new ServiceAllocators(cfg);
   for (const r of resources) {
+    if (r.ephemeral) continue;
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
   const kubelets = new KubeletClient(cfg.kubeletClient);
@@ -180,7 +184,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       if (log.isDebugEnabled()) log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
     });
     try {
-      await dispatch(ctx, kubelets, req, res, info);
+      if (r.ephemeral) await serveEphemeral(cfg.ephemeral, req, res, info);
+      else await dispatch(ctx, kubelets, req, res, info);
     } catch (e) {
       next(toStatus(e, r, info.name ?? ''));
     }

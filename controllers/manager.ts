@@ -15,6 +15,7 @@ import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
 import { ReplicaSetController } from './replicaset/replicaset.js';
+import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation.js';
 
 const log = logger('controller-manager');
 
@@ -39,7 +40,7 @@ export interface ManagerOptions {
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
-const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller'] as const;
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller'] as const;
 type Name = (typeof known)[number];
 
 export function enabledControllers(spec: string[]): Set<Name> {
@@ -75,6 +76,7 @@ export class ControllerManager {
     add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
     add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs, recorder: o.recorderFor('node-controller') }), 1);
     add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);
+    add('clusterrole-aggregation-controller', () => new ClusterRoleAggregationController(base), 5);
   }
 
   /** Runs until the signal aborts, then stops every controller and resolves. */

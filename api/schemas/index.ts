@@ -8,6 +8,8 @@ import { coreKinds, coreSchemas } from './core.js';
 import { discoveryKinds, discoverySchemas } from './discovery.js';
 import { list, ref, refPrefix, str, type Schema } from './dsl.js';
 import { metaNames, metaSchemas } from './meta.js';
+import { rbacKinds, rbacSchemas } from './rbac.js';
+import { authorizationKinds, authorizationSchemas } from './authorization.js';
 
 export type { Schema } from './dsl.js';
 export { metaNames, refPrefix };
@@ -15,7 +17,8 @@ export { metaNames, refPrefix };
 /** Go package path of an API group, as OpenAPI definition names use it. */
 export function groupPackage(group: string): string {
   if (group === '') return 'io.k8s.api.core';
-  if (group.endsWith('.k8s.io') && group !== 'metrics.k8s.io') return `io.k8s.api.${group.slice(0, -'.k8s.io'.length)}`;
+  // Go packages are named by the group's first label: rbac.authorization.k8s.io is io.k8s.api.rbac.
+  if (group.endsWith('.k8s.io') && group !== 'metrics.k8s.io') return `io.k8s.api.${group.split('.')[0]}`;
   if (group === 'metrics.k8s.io') return 'io.k8s.metrics.pkg.apis.metrics';
   if (!group.includes('.')) return `io.k8s.api.${group}`;
   return group.split('.').reverse().join('.');
@@ -25,7 +28,7 @@ export function definitionName(group: string, version: string, kind: string): st
   return `${groupPackage(group)}.${version}.${kind}`;
 }
 
-const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds, ...discoveryKinds };
+const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds, ...discoveryKinds, ...rbacKinds, ...authorizationKinds };
 
 const typeMeta = {
   apiVersion: str('APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources'),
@@ -59,11 +62,12 @@ function listSchema(r: ResourceInfo): Schema {
 
 /** All definitions: shared ones plus a kind and list schema per table entry that has fields. */
 export function buildDefinitions(table: ResourceInfo[] = resources): Record<string, Schema> {
-  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas };
+  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas, ...rbacSchemas, ...authorizationSchemas };
   for (const r of table) {
     if (!kindFields[r.kind]) continue;
     defs[definitionName(r.group, r.version, r.kind)] = kindSchema(r.group, r.version, r.kind);
-    defs[definitionName(r.group, r.version, r.listKind)] = listSchema(r);
+    // Nothing of an ephemeral kind is stored, so there is nothing to list (kube defines no SubjectAccessReviewList).
+    if (!r.ephemeral) defs[definitionName(r.group, r.version, r.listKind)] = listSchema(r);
   }
   defs['io.k8s.api.autoscaling.v1.Scale'] = kindSchema('autoscaling', 'v1', 'Scale');
   return defs;

@@ -54,7 +54,20 @@ export function isDNS1035Label(v: string): string[] {
   return errs;
 }
 
-const nameRules: Record<string, (v: string) => string[]> = { Service: isDNS1035Label, Namespace: isDNS1123Label };
+const nameRules: Record<string, (v: string) => string[]> = {
+  Service: isDNS1035Label, Namespace: isDNS1123Label,
+  // ValidateRBACName: role and binding names are path segments ("system:basic-user").
+  Role: isValidPathSegmentName, ClusterRole: isValidPathSegmentName, RoleBinding: isValidPathSegmentName, ClusterRoleBinding: isValidPathSegmentName,
+};
+
+/** IsValidPathSegmentName (apimachinery/pkg/api/validation/path). */
+export function isValidPathSegmentName(name: string): string[] {
+  if (name === '.' || name === '..') return [`may not be '${name}'`];
+  const errs: string[] = [];
+  if (name.includes('/')) errs.push("may not contain '/'");
+  if (name.includes('%')) errs.push("may not contain '%'");
+  return errs;
+}
 
 function checkName(field: string, v: string, check: (v: string) => string[]): Causes {
   const errs = check(v);
@@ -510,9 +523,105 @@ function validateEndpointSlice(obj: KubeObject, old?: KubeObject): Causes {
   return out;
 }
 
+// ---- rbac.authorization.k8s.io and authorization.k8s.io ----
+
+const rbacGroupName = 'rbac.authorization.k8s.io';
+
+/** ValidatePolicyRule: namespaced rules (Roles) cannot name non-resource URLs. */
+function validatePolicyRules(rules: { verbs?: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[]; nonResourceURLs?: string[] }[] | undefined, namespaced: boolean): Causes {
+  const out: Causes = [];
+  (rules ?? []).forEach((rule, i) => {
+    const f = `rules[${i}]`;
+    if (!rule.verbs?.length) out.push(required(`${f}.verbs`, 'verbs must contain at least one value'));
+    if (rule.nonResourceURLs?.length) {
+      if (namespaced) out.push(invalid(`${f}.nonResourceURLs`, rule.nonResourceURLs, 'namespaced rules cannot apply to non-resource URLs'));
+      if (rule.apiGroups?.length || rule.resources?.length || rule.resourceNames?.length) out.push(invalid(`${f}.nonResourceURLs`, rule.nonResourceURLs, 'rules cannot apply to both regular resources and non-resource URLs'));
+      return;
+    }
+    if (!rule.apiGroups?.length) out.push(required(`${f}.apiGroups`, 'resource rules must supply at least one api group'));
+    if (!rule.resources?.length) out.push(required(`${f}.resources`, 'resource rules must supply at least one resource'));
+  });
+  return out;
+}
+
+function validateAggregationRule(obj: KubeObject): Causes {
+  const ar = obj.aggregationRule;
+  if (!ar) return [];
+  const out: Causes = [];
+  const selectors: LabelSelector[] = ar.clusterRoleSelectors ?? [];
+  if (!selectors.length) out.push(required('aggregationRule.clusterRoleSelectors', 'at least one clusterRoleSelector required if aggregationRule is non-nil'));
+  selectors.forEach((sel, i) => {
+    const f = `aggregationRule.clusterRoleSelectors[${i}]`;
+    out.push(...validateLabels(sel.matchLabels, `${f}.matchLabels`));
+    try {
+      selectorFromLabelSelector(sel);
+    } catch (e) {
+      out.push(invalid(f, sel, (e as Error).message));
+    }
+  });
+  return out;
+}
+
+/** ValidateRoleBindingSubject. */
+function validateSubjects(subjects: { kind?: string; apiGroup?: string; name?: string; namespace?: string }[] | undefined, namespaced: boolean): Causes {
+  const out: Causes = [];
+  (subjects ?? []).forEach((s, i) => {
+    const f = `subjects[${i}]`;
+    if (!s.name) out.push(required(`${f}.name`));
+    switch (s.kind) {
+      case 'ServiceAccount':
+        if (s.name) for (const msg of isDNS1123Subdomain(s.name)) out.push(invalid(`${f}.name`, s.name, msg));
+        if (s.apiGroup) out.push(notSupported(`${f}.apiGroup`, s.apiGroup, ['']));
+        if (!namespaced && !s.namespace) out.push(required(`${f}.namespace`));
+        break;
+      case 'User':
+      case 'Group':
+        if (s.apiGroup !== rbacGroupName) out.push(notSupported(`${f}.apiGroup`, s.apiGroup ?? '', [rbacGroupName]));
+        break;
+      default:
+        out.push(notSupported(`${f}.kind`, s.kind ?? '', ['ServiceAccount', 'User', 'Group']));
+    }
+  });
+  return out;
+}
+
+/** ValidateRoleBinding / ValidateClusterRoleBinding, and roleRef's immutability on update. */
+function validateBinding(obj: KubeObject, old: KubeObject | undefined, namespaced: boolean): Causes {
+  const out: Causes = [];
+  const ref = obj.roleRef ?? {};
+  if ((ref.apiGroup ?? '') !== rbacGroupName) out.push(notSupported('roleRef.apiGroup', ref.apiGroup ?? '', [rbacGroupName]));
+  const kinds = namespaced ? ['Role', 'ClusterRole'] : ['ClusterRole'];
+  if (!kinds.includes(ref.kind)) out.push(notSupported('roleRef.kind', ref.kind ?? '', kinds));
+  if (!ref.name) out.push(required('roleRef.name'));
+  else for (const msg of isValidPathSegmentName(ref.name)) out.push(invalid('roleRef.name', ref.name, msg));
+  out.push(...validateSubjects(obj.subjects, namespaced));
+  if (old?.roleRef) {
+    const same = (a: any, b: any) => (a?.apiGroup ?? '') === (b?.apiGroup ?? '') && (a?.kind ?? '') === (b?.kind ?? '') && (a?.name ?? '') === (b?.name ?? '');
+    if (!same(ref, old.roleRef)) {
+      out.push(fieldCause('roleRef', 'FieldValueInvalid', `Invalid value: rbac.RoleRef{APIGroup:${JSON.stringify(ref.apiGroup ?? '')}, Kind:${JSON.stringify(ref.kind ?? '')}, Name:${JSON.stringify(ref.name ?? '')}}: cannot change roleRef`));
+    }
+  }
+  return out;
+}
+
+/** ValidateSubjectAccessReviewSpec and its Self form (which names no user). */
+function validateAccessReviewSpec(obj: KubeObject, self: boolean): Causes {
+  const out: Causes = [];
+  const spec = obj.spec ?? {};
+  if (spec.resourceAttributes && spec.nonResourceAttributes) {
+    out.push(fieldCause('spec.nonResourceAttributes', 'FieldValueInvalid', 'Invalid value: "null": cannot be specified in combination with resourceAttributes'));
+  }
+  if (!spec.resourceAttributes && !spec.nonResourceAttributes) {
+    out.push(fieldCause('spec.resourceAttributes', 'FieldValueInvalid', 'Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified'));
+  }
+  if (!self && !spec.user && !spec.groups?.length) out.push(invalid('spec.user', spec.user ?? '', 'at least one of user or group must be specified'));
+  return out;
+}
+
 /** Per-kind rules, after ObjectMeta; update-only rules get `old`. */
 export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeObject; subresource?: string }): Causes {
-  const out = validateMeta(r, obj, opts.old);
+  // Nothing of an ephemeral kind is stored: its metadata needs no name (the access reviews send none).
+  const out = r.ephemeral ? [] : validateMeta(r, obj, opts.old);
   // Status and other subresource writes keep the stored spec; only the main resource's spec rules apply on it.
   const mainWrite = !opts.subresource;
   switch (r.kind) {
@@ -543,6 +652,25 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       break;
     case 'EndpointSlice':
       out.push(...validateEndpointSlice(obj, opts.old));
+      break;
+    case 'Role':
+      out.push(...validatePolicyRules(obj.rules, true));
+      break;
+    case 'ClusterRole':
+      out.push(...validatePolicyRules(obj.rules, false), ...validateAggregationRule(obj));
+      break;
+    case 'RoleBinding':
+      out.push(...validateBinding(obj, opts.old, true));
+      break;
+    case 'ClusterRoleBinding':
+      out.push(...validateBinding(obj, opts.old, false));
+      break;
+    case 'SubjectAccessReview':
+    case 'LocalSubjectAccessReview':
+      out.push(...validateAccessReviewSpec(obj, false));
+      break;
+    case 'SelfSubjectAccessReview':
+      out.push(...validateAccessReviewSpec(obj, true));
       break;
   }
   return out;

@@ -84,7 +84,7 @@ export class NamespaceLifecycle {
   /** Delete what is left in the namespace; true when nothing is. */
   private async emptyOnce(namespace: string): Promise<boolean> {
     let remaining = 0;
-    for (const r of resources.filter((x) => x.namespaced)) {
+    for (const r of resources.filter((x) => x.namespaced && !x.ephemeral)) {
       const store = this.stores(r.plural);
       const { items } = await store.list(namespace, {});
       remaining += items.length;
