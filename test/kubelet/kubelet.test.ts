@@ -1,18 +1,27 @@
 // The compiled kubelet against a real API server (and etcd) and the real
 // Docker engine: pods are bound to its node directly (no scheduler), and the
-// suite checks what runs in Docker and what the API reports. Everything the
-// suite creates (containers by node label, processes, temp dirs) is removed
-// in afterAll, also on failure.
+// suite checks what runs in Docker and what the API reports. The kubelet runs
+// as `skiff up` starts it: its node identity, HTTPS on its port with a
+// serving certificate from the cluster CA, client certificates and tokens
+// checked, every request authorized by the API server; the API server reaches
+// it with its kubelet client certificate. Everything the suite creates
+// (containers by node label, processes, temp dirs) is removed in afterAll,
+// also on failure.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { WebSocket } from 'ws';
+import { Agent } from 'undici';
+import { issue, writePair } from '../../lib/pki.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
+import { testPKI, type TestPKI } from '../util/pki.js';
 import { freePort, waitFor } from '../util/ports.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,6 +48,11 @@ describe('kubelet on Docker', () => {
   let kubelet: ChildProcess | undefined;
   let kubeletArgs: string[];
   let kubeletLog = '';
+  let pki: TestPKI;
+  /** The cluster admin's kubeconfig (system:masters), for kubectl. */
+  let adminKubeconfig: string;
+  let kubeletPort = 0;
+  let healthzPort = 0;
 
   const req = async (method: string, p: string, body?: unknown) => {
     const r = await fetch(`${api.url}${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -55,18 +69,48 @@ describe('kubelet on Docker', () => {
   };
   const isReady = (p: any) => p?.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True');
 
+  /** TLS identities for talking to the kubelet or the API server directly: none, a user's certificate, the API server's kubelet client. */
+  const tlsAs = (pair?: { cert: string | Buffer; key: string | Buffer }) => ({ ca: pki.ca.cert, cert: pair?.cert, key: pair?.key });
+  const kubeletClientPair = () => ({ cert: fs.readFileSync(pki.kubeletClient.certFile), key: fs.readFileSync(pki.kubeletClient.keyFile) });
+  const asKubeletClient = async () => new Agent({ connect: tlsAs(kubeletClientPair()) });
+  /** A WebSocket exec of `id` in web's container: what it printed, or the HTTP answer that refused the upgrade. */
+  const wsExec = (url: string, tlsOpts: ReturnType<typeof tlsAs>, origin?: string) => new Promise<{ status: number; body: string; out: string }>((resolve, reject) => {
+    const ws = new WebSocket(url, ['v5.channel.k8s.io'], { ...tlsOpts, origin });
+    let out = '';
+    ws.on('message', (d: Buffer) => { if (d[0] === 1) out += d.subarray(1).toString(); });
+    ws.on('close', () => resolve({ status: 101, body: '', out }));
+    ws.on('unexpected-response', (_q, res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, out }));
+    });
+    ws.on('error', (e) => { if (!/Unexpected server response/.test(e.message)) reject(e); });
+  });
+
   const startKubelet = async () => {
     kubelet = spawn(process.execPath, kubeletArgs, { stdio: ['ignore', 'ignore', 'pipe'] });
     kubelet.stderr!.on('data', (d) => { kubeletLog = (kubeletLog + d).slice(-20_000); });
   };
 
   beforeAll(async () => {
-    api = await startApiServer();
+    pki = await testPKI();
+    api = await startApiServer({ args: [
+      `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`, `--kubelet-certificate-authority=${pki.caFile}`,
+      '--authorization-mode=Node,RBAC',
+    ] });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kubelet-'));
     const kubeconfig = path.join(dir, 'kubeconfig');
     fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
-    const port = await freePort();
-    kubeletArgs = [kubeletJs, `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`, '--cpu=2', '--memory=2Gi'];
+    adminKubeconfig = await api.kubeconfigFor('kubernetes-admin', ['system:masters']);
+    // The kubelet's serving certificate as `skiff up` issues it from the cluster CA.
+    const serving = writePair(dir, 'kubelet', await issue(pki.ca, { cn: `system:node:${node}`, o: ['system:nodes'], sans: [node, '127.0.0.1'], usage: 'server' }));
+    kubeletPort = await freePort();
+    healthzPort = await freePort();
+    kubeletArgs = [
+      kubeletJs, `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`, `--healthz-port=${healthzPort}`,
+      `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
+      `--root-dir=${path.join(dir, 'root')}`, '--cpu=2', '--memory=2Gi',
+    ];
     await startKubelet();
     await waitFor('node Ready', async () => isReady((await req('GET', `/api/v1/nodes/${node}`)).body) || undefined, 30_000, 200);
   }, 60_000);
@@ -214,7 +258,7 @@ describe('kubelet on Docker', () => {
 
   it('runs kubectl exec over WebSocket, with stdin and exit codes', async () => {
     const kubectl = (args: string[], input?: string) => new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = spawn('kubectl', [`--server=${api.url}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn('kubectl', [`--kubeconfig=${adminKubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       p.stdout.on('data', (d) => (out += d));
@@ -236,6 +280,53 @@ describe('kubelet on Docker', () => {
     expect(stdin.out).toBe('HELLO\n');
   });
 
+  it('locks the kubelet\'s port: 401 without credentials, 403 for a user without nodes/proxy, the API server\'s client served; health on the loopback port alone', async () => {
+    const base = `https://127.0.0.1:${kubeletPort}`;
+    const execURL = (host: string) => `${host}/exec/default/web/httpd?command=id&stdout=true`;
+    const anon = await fetch(`${base}/pods`, { dispatcher: new Agent({ connect: tlsAs() }) } as RequestInit);
+    expect([anon.status, await anon.text()]).toEqual([401, 'Unauthorized']);
+    expect(await wsExec(execURL(`wss://127.0.0.1:${kubeletPort}`), tlsAs())).toMatchObject({ status: 401, body: 'Unauthorized', out: '' });
+    // A valid certificate of the cluster's CA for a user RBAC gives nothing.
+    const mallory = await pki.client('mallory', ['devs']);
+    const denied = await fetch(`${base}/pods`, { dispatcher: new Agent({ connect: tlsAs(mallory) }) } as RequestInit);
+    expect([denied.status, await denied.text()]).toEqual([403, 'Forbidden (user=mallory, verb=get, resource=nodes, subresource=proxy)']);
+    expect(await wsExec(execURL(`wss://127.0.0.1:${kubeletPort}`), tlsAs(mallory))).toMatchObject({ status: 403, body: 'Forbidden (user=mallory, verb=create, resource=nodes, subresource=proxy)', out: '' });
+    // Nor does the API server let mallory exec through it.
+    expect((await wsExec(`wss://127.0.0.1:${api.port}/api/v1/namespaces/default/pods/web/exec?command=id&stdout=true`, tlsAs(mallory))).status).toBe(403);
+    // The API server's kubelet client runs the command.
+    const ok = await wsExec(execURL(`wss://127.0.0.1:${kubeletPort}`), tlsAs(kubeletClientPair()));
+    expect(ok.status).toBe(101);
+    expect(ok.out).toMatch(/^uid=0\(root\)/);
+    // Plain HTTP gets nothing from the kubelet's port; /healthz answers without credentials on the loopback health port, and nothing else does.
+    const plain = await new Promise<string>((resolve) => {
+      const r = http.get({ host: '127.0.0.1', port: kubeletPort, path: '/pods' }, (res) => resolve(String(res.statusCode)));
+      r.on('error', (e) => resolve(e.message));
+    });
+    expect(plain).not.toBe('200');
+    expect(plain).not.toBe('401');
+    const h = await fetch(`http://127.0.0.1:${healthzPort}/healthz`);
+    expect([h.status, await h.text()]).toEqual([200, 'ok']);
+    expect((await fetch(`http://127.0.0.1:${healthzPort}/pods`)).status).toBe(404);
+  });
+
+  it('refuses a WebSocket exec from a foreign Origin on the API server and on the kubelet, and allows it without one', async () => {
+    const admin = tlsAs({ cert: api.admin.cert!, key: api.admin.key! });
+    const viaAPI = `wss://127.0.0.1:${api.port}/api/v1/namespaces/default/pods/web/exec?command=id&stdout=true`;
+    const direct = `wss://127.0.0.1:${kubeletPort}/exec/default/web/httpd?command=id&stdout=true`;
+    const evil = 'https://evil.example';
+    for (const [url, who] of [[viaAPI, admin], [direct, tlsAs(kubeletClientPair())]] as const) {
+      const refused = await wsExec(url, who, evil);
+      expect(refused.status, url).toBe(403);
+      expect(JSON.parse(refused.body)).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403 });
+      expect(refused.out).toBe('');
+      const fine = await wsExec(url, who);
+      expect(fine.status, url).toBe(101);
+      expect(fine.out).toMatch(/^uid=0\(root\)/);
+    }
+    // The server's own origin is not foreign.
+    expect((await wsExec(viaAPI, admin, `https://127.0.0.1:${api.port}`)).out).toMatch(/^uid=0/);
+  });
+
   it('runs kubectl exec -it in a terminal: sized as the outer one, raw bytes, no stray NUL', async () => {
     // script gives kubectl a real pty sized 40x100. Its stdin stays open until
     // the end: at EOF script types the terminal's EOF character, which in
@@ -245,7 +336,7 @@ describe('kubelet on Docker', () => {
     // exec's terminal only once it has started.
     const inner = `sh -c 'tty; sleep 0.3; stty size; read l; echo got:$l'`;
     const r = await new Promise<{ code: number; out: string }>((resolve) => {
-      const p = spawn('script', ['-qec', `stty rows 40 cols 100; kubectl --server=${api.url} exec -it web -- ${inner}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const p = spawn('script', ['-qec', `stty rows 40 cols 100; kubectl --kubeconfig=${adminKubeconfig} exec -it web -- ${inner}`, '/dev/null'], { stdio: ['pipe', 'pipe', 'ignore'] });
       let out = '';
       let typed = false;
       p.stdout.on('data', (d) => {
@@ -265,17 +356,17 @@ describe('kubelet on Docker', () => {
 
   it('forwards a local port to the pod with kubectl port-forward (WebSocket tunnel and SPDY)', async () => {
     // kubectl 1.32 tunnels SPDY over WebSocket by default; KUBECTL_PORT_FORWARD_WEBSOCKETS=false makes it upgrade to SPDY directly.
-    execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
+    execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'exec', 'web', '--', 'sh', '-c', 'head -c 300000 /dev/zero | tr "\\0" x > /www/big']);
     for (const websockets of ['true', 'false']) {
       // A listener in the pod that keeps what it is sent: the upload direction. Its stdin stays open: a
       // background nc reading /dev/null would end its side at once and reset an upload still arriving.
       const sink = websockets === 'true' ? 9000 : 9001;
-      execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'sh', '-c', `sleep 60 2>/dev/null | nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
+      execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'exec', 'web', '--', 'sh', '-c', `sleep 60 2>/dev/null | nc -l -p ${sink} > /tmp/up${sink} 2>/dev/null &`]);
       // The listener starts in the background: an upload before it listens would be refused (ECONNRESET here).
-      await waitFor('listener in the pod', () => execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'netstat', '-ltn'], { encoding: 'utf8' }).includes(`:${sink} `), 10_000, 100);
+      await waitFor('listener in the pod', () => execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'exec', 'web', '--', 'netstat', '-ltn'], { encoding: 'utf8' }).includes(`:${sink} `), 10_000, 100);
       const local = await freePort();
       const localSink = await freePort();
-      const pf = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local}:8080`, `${localSink}:${sink}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+      const pf = spawn('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'port-forward', 'pod/web', `${local}:8080`, `${localSink}:${sink}`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
       let out = '';
       pf.stdout!.on('data', (d) => (out += d));
       pf.stderr!.on('data', (d) => (out += d));
@@ -298,14 +389,14 @@ describe('kubelet on Docker', () => {
           sock.resume();
         });
         const want = crypto.createHash('md5').update(upload).digest('hex');
-        await waitFor('upload complete in the pod', () => execFileSync('kubectl', [`--server=${api.url}`, 'exec', 'web', '--', 'md5sum', `/tmp/up${sink}`], { encoding: 'utf8' }).startsWith(want), 10_000, 200);
+        await waitFor('upload complete in the pod', () => execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'exec', 'web', '--', 'md5sum', `/tmp/up${sink}`], { encoding: 'utf8' }).startsWith(want), 10_000, 200);
       } finally {
         pf.kill('SIGKILL');
       }
       if (websockets === 'false') {
         // Nothing listens on port 9 in the pod: the kubelet says so on the error stream and kubectl reports it.
         const local2 = await freePort();
-        const pf2 = spawn('kubectl', [`--server=${api.url}`, 'port-forward', 'pod/web', `${local2}:9`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
+        const pf2 = spawn('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'port-forward', 'pod/web', `${local2}:9`], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECTL_PORT_FORWARD_WEBSOCKETS: websockets } });
         let out2 = '';
         pf2.stdout!.on('data', (d) => (out2 += d));
         pf2.stderr!.on('data', (d) => (out2 += d));
@@ -328,7 +419,7 @@ describe('kubelet on Docker', () => {
     });
     await waitFor('reader running', async () => (await getPod('reader')).status?.containerStatuses?.[0]?.state?.running, 30_000, 100);
     const r = await new Promise<{ code: number; out: string; err: string }>((resolve) => {
-      const p = spawn('kubectl', [`--server=${api.url}`, 'attach', '-i', 'reader'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'attach', '-i', 'reader'], { stdio: ['pipe', 'pipe', 'pipe'] });
       let out = '';
       let err = '';
       p.stdout.on('data', (d) => (out += d));
@@ -358,7 +449,7 @@ describe('kubelet on Docker', () => {
       containers: [{ name: 'app', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'cat /work/order; echo app; exec sleep 3600'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
     });
     const table = await waitFor('Init:0/2 in kubectl get', () => {
-      const out = execFileSync('kubectl', [`--server=${api.url}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' });
+      const out = execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' });
       return /Init:0\/2/.test(out) ? out : undefined;
     }, 20_000, 100);
     expect(table).toMatch(/^inits\s+0\/1\s+Init:0\/2\s+0\s/);
@@ -370,7 +461,7 @@ describe('kubelet on Docker', () => {
     expect(p.status.conditions.find((c: any) => c.type === 'Initialized').status).toBe('True');
     const logs = await waitFor('app log', async () => { const r = await req('GET', '/api/v1/namespaces/default/pods/inits/log?container=app'); return String(r.body).includes('app') ? String(r.body) : undefined; }, 10_000, 100);
     expect(logs).toBe('first\nsecond\napp\n');
-    expect(execFileSync('kubectl', [`--server=${api.url}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' })).toMatch(/^inits\s+1\/1\s+Running\s+0\s/);
+    expect(execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'get', 'pod', 'inits', '--no-headers'], { encoding: 'utf8' })).toMatch(/^inits\s+1\/1\s+Running\s+0\s/);
   });
 
   it('runs a postStart exec hook in the started container', async () => {
@@ -408,9 +499,11 @@ describe('kubelet on Docker', () => {
     }
   });
 
-  it('serves /stats/summary for metrics.k8s.io', async () => {
+  it('serves /stats/summary for metrics.k8s.io, to the API server\'s kubelet client', async () => {
     const n = (await req('GET', `/api/v1/nodes/${node}`)).body;
-    const r = await fetch(`http://127.0.0.1:${n.status.daemonEndpoints.kubeletEndpoint.Port}/stats/summary`);
+    expect(n.status.daemonEndpoints.kubeletEndpoint.Port).toBe(kubeletPort);
+    const r = await fetch(`https://127.0.0.1:${kubeletPort}/stats/summary`, { dispatcher: await asKubeletClient() } as RequestInit);
+    expect(r.status).toBe(200);
     const s: any = await r.json();
     expect(s.node.nodeName).toBe(node);
     expect(s.node.memory.workingSetBytes).toBeGreaterThan(0);
