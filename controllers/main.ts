@@ -3,6 +3,7 @@
 // the lease ends the process, as kube-controller-manager does, so a restart
 // starts from a clean cache.
 
+import fs from 'node:fs';
 import os from 'node:os';
 import { EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
@@ -31,6 +32,8 @@ const flags = parseFlags(
     concurrentGcSyncs: 20,
     nodeMonitorGracePeriod: '40s',
     nodeMonitorPeriod: '5s',
+    // The CA bundle published as kube-root-ca.crt in every namespace; by default the one this process trusts the API server with.
+    rootCaFile: '',
     port: 10257,
     bindAddress: '127.0.0.1',
     v: '',
@@ -49,7 +52,8 @@ for (const [flag, v] of [['--max-endpoints-per-slice', flags.maxEndpointsPerSlic
   }
 }
 
-const client = new RestClient(connectionFromFlags(flags), { component: 'controller-manager', maxSockets: 64 });
+const connection = connectionFromFlags(flags);
+const client = new RestClient(connection, { component: 'controller-manager', maxSockets: 64 });
 const informers = new SharedInformerFactory(client);
 const manager = new ControllerManager({
   client,
@@ -66,6 +70,7 @@ const manager = new ControllerManager({
   concurrentGcSyncs: flags.concurrentGcSyncs,
   nodeMonitorGracePeriodMs: parseDuration(flags.nodeMonitorGracePeriod),
   nodeMonitorPeriodMs: parseDuration(flags.nodeMonitorPeriod),
+  rootCA: flags.rootCaFile ? fs.readFileSync(flags.rootCaFile, 'utf8') : connection.ca,
 });
 
 collectDefaultMetrics();

@@ -3,10 +3,14 @@ import { enabledControllers } from './manager.js';
 
 describe('--controllers', () => {
   it('enables all with "*", minus the disabled ones', () => {
-    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'taint-eviction-controller']);
+    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller']);
   });
   it('enables only the named ones without "*"', () => {
     expect([...enabledControllers(['replicaset-controller,endpoints-controller'])]).toEqual(['replicaset-controller', 'endpoints-controller']);
+  });
+  it('takes the older names kube still accepts for the ServiceAccount controllers', () => {
+    expect([...enabledControllers(['serviceaccount,root-ca-cert-publisher'])]).toEqual(['serviceaccount-controller', 'root-ca-certificate-publisher-controller']);
+    expect(enabledControllers(['*', '-serviceaccount']).has('serviceaccount-controller')).toBe(false);
   });
   it('rejects unknown names as kube-controller-manager does', () => {
     expect(() => enabledControllers(['replicaset'])).toThrow('"replicaset" is not in the list of known controllers');

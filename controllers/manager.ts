@@ -15,6 +15,8 @@ import { GarbageCollector } from './garbagecollector/garbagecollector.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
 import { ReplicaSetController } from './replicaset/replicaset.js';
+import { RootCACertPublisher } from './rootcacertpublisher/publisher.js';
+import { ServiceAccountsController } from './serviceaccount/serviceaccounts.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation.js';
 
 const log = logger('controller-manager');
@@ -37,15 +39,20 @@ export interface ManagerOptions {
   concurrentGcSyncs: number;
   nodeMonitorGracePeriodMs: number;
   nodeMonitorPeriodMs: number;
+  /** The CA bundle the root-ca-certificate-publisher-controller puts in every namespace (--root-ca-file); without it that controller does not run. */
+  rootCA?: string;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
-const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller'] as const;
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'] as const;
 type Name = (typeof known)[number];
+/** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
+const aliases: Record<string, Name> = { serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller' };
 
 export function enabledControllers(spec: string[]): Set<Name> {
   const on = new Set<Name>();
-  const items = spec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+  const items = spec.flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)
+    .map((s) => { const name = s.replace(/^-/, ''); return aliases[name] ? s.replace(name, aliases[name]) : s; });
   for (const item of items) {
     const name = item.replace(/^-/, '');
     if (name !== '*' && !(known as readonly string[]).includes(name)) throw new Error(`"${name}" is not in the list of known controllers`);
@@ -76,6 +83,9 @@ export class ControllerManager {
     add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
     add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs, recorder: o.recorderFor('node-controller') }), 1);
     add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);
+    add('serviceaccount-controller', () => new ServiceAccountsController(base), 1);
+    if (o.rootCA) add('root-ca-certificate-publisher-controller', () => new RootCACertPublisher({ ...base, rootCA: o.rootCA! }), 1);
+    else if (enabled.has('root-ca-certificate-publisher-controller')) log.warn('root-ca-certificate-publisher-controller not started: no root CA (--root-ca-file, or a CA in the kubeconfig)');
     add('clusterrole-aggregation-controller', () => new ClusterRoleAggregationController(base), 5);
   }
 
