@@ -1,18 +1,14 @@
 // kube's bootstrappolicy.NodeRules() (1.32, default feature gates): what every
 // node may do beyond the graph-checked resources. The Node authorizer embeds
 // them, as kube does since 1.8 when the system:node ClusterRole stopped being
-// bound to system:nodes. Kept here until apiserver/auth/rbac exports kube's
-// bootstrap policy; then this list must be that one.
+// bound to system:nodes. Kube builds that ClusterRole from this same list;
+// apiserver/auth/rbac/bootstrap.ts keeps its own copy of it for now.
 
+import type { PolicyRule } from '../../../api/types.js';
+import { ruleAllows } from '../rbac/rules.js';
 import type { Attributes } from '../types.js';
 
-export interface PolicyRule {
-  verbs: string[];
-  apiGroups?: string[];
-  resources?: string[];
-  resourceNames?: string[];
-  nonResourceURLs?: string[];
-}
+export type { PolicyRule };
 
 const read = ['get', 'list', 'watch'];
 const rule = (verbs: string[], apiGroup: string, ...resources: string[]): PolicyRule => ({ verbs, apiGroups: [apiGroup], resources });
@@ -46,22 +42,6 @@ export const nodeRules: readonly PolicyRule[] = [
   rule(['get', 'create', 'update', 'patch', 'delete'], 'storage.k8s.io', 'csinodes'),
   rule(read, 'node.k8s.io', 'runtimeclasses'),
 ];
-
-/** rbac.RuleAllows: verb, group, resource[/subresource] and name for resource requests; verb and URL otherwise. */
-export function ruleAllows(a: Attributes, r: PolicyRule): boolean {
-  const verbOk = r.verbs.includes('*') || r.verbs.includes(a.verb);
-  if (!verbOk) return false;
-  if (a.resourceRequest) {
-    const groups = r.apiGroups ?? [];
-    if (!groups.includes('*') && !groups.includes(a.apiGroup)) return false;
-    const combined = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
-    const resources = r.resources ?? [];
-    const resOk = resources.some((x) => x === '*' || x === combined || (!!a.subresource && x === `*/${a.subresource}`));
-    if (!resOk) return false;
-    return !r.resourceNames?.length || r.resourceNames.includes(a.name);
-  }
-  return (r.nonResourceURLs ?? []).some((u) => u === '*' || u === a.path || (u.endsWith('*') && a.path.startsWith(u.slice(0, -1))));
-}
 
 export function rulesAllow(a: Attributes, rules: readonly PolicyRule[]): boolean {
   return rules.some((r) => ruleAllows(a, r));
