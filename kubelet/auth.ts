@@ -14,14 +14,15 @@ import type http from 'node:http';
 import type tls from 'node:tls';
 import type { Attributes, AuthorizerResult, UserInfo } from '../apiserver/auth/types.js';
 import { anonymousUser, groups } from '../apiserver/auth/types.js';
+import { R } from '../api/resources.js';
 import type { Client, ResourceRef } from '../client/interfaces.js';
 import { identityOf } from '../lib/pki.js';
 import { logger } from '../lib/log.js';
 
 const log = logger('kubelet-auth');
 
-export const tokenReviews: ResourceRef = { group: 'authentication.k8s.io', version: 'v1', plural: 'tokenreviews', namespaced: false, kind: 'TokenReview' };
-export const subjectAccessReviews: ResourceRef = { group: 'authorization.k8s.io', version: 'v1', plural: 'subjectaccessreviews', namespaced: false, kind: 'SubjectAccessReview' };
+// TokenReview is served outside the resource table (apiserver/auth/authnreviews.ts): addressed by hand.
+const tokenReviews: ResourceRef = { group: 'authentication.k8s.io', version: 'v1', plural: 'tokenreviews', namespaced: false, kind: 'TokenReview' };
 
 const clientAuthOID = '1.3.6.1.5.5.7.3.2';
 const anyExtendedKeyUsageOID = '2.5.29.37.0';
@@ -187,7 +188,7 @@ export class KubeletAuth {
     const key = JSON.stringify(spec);
     const hit = this.decisions.get(key);
     if (hit) return hit;
-    const r = await z.client.resource(subjectAccessReviews).create({
+    const r = await z.client.resource(R.subjectaccessreviews).create({
       apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', metadata: {}, spec,
     } as never) as unknown as { status?: SARStatus };
     const s = r.status ?? {};
