@@ -25,6 +25,13 @@ const flags = parseFlags({
   anonymousAuth: true,
   enableBootstrapTokenAuth: true,
   authorizationMode: ['AlwaysAllow'],
+  // ServiceAccount tokens: the issuer(s) (the first issues), the keys that verify them, the key that signs them.
+  serviceAccountIssuer: [] as string[],
+  serviceAccountKeyFile: [] as string[],
+  serviceAccountSigningKeyFile: '',
+  serviceAccountJwksUri: '',
+  serviceAccountMaxTokenExpiration: '0s',
+  apiAudiences: [] as string[],
   serviceClusterIpRange: '10.96.0.0/12',
   serviceNodePortRange: '30000-32767',
   // Processes serving the API on one shared port (node:cluster; apiserver/cluster.ts); 1 serves from
@@ -72,6 +79,15 @@ async function serve(): Promise<void> {
       timeoutMs: parseDuration(flags.kubeletTimeout),
     },
     authorizationModes: flags.authorizationMode,
+    serviceAccounts: flags.serviceAccountIssuer.length ? {
+      issuers: flags.serviceAccountIssuer,
+      publicKeysPem: flags.serviceAccountKeyFile.map(read),
+      signingKeyPem: flags.serviceAccountSigningKeyFile ? read(flags.serviceAccountSigningKeyFile) : undefined,
+      apiAudiences: flags.apiAudiences,
+      maxExpirationSeconds: parseDuration(flags.serviceAccountMaxTokenExpiration) / 1000,
+      jwksUri: flags.serviceAccountJwksUri || undefined,
+      externalAddress: `${flags.advertiseAddress || (['0.0.0.0', '::'].includes(flags.bindAddress) ? '127.0.0.1' : flags.bindAddress)}:${flags.securePort}`,
+    } : undefined,
     serviceClusterIPRange: flags.serviceClusterIpRange,
     serviceNodePortRange: flags.serviceNodePortRange,
     // Duties that must run once per cluster of workers, not once per worker.

@@ -33,6 +33,8 @@ import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from 
 import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
 import { FilterChain } from './auth/filters.js';
+import { serviceAccountServing, type ServiceAccountConfig } from './auth/serviceaccount/serving.js';
+import type { SubresourceHandler } from './auth/serviceaccount/tokenrequest.js';
 import type { Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
 
 const log = logger('apiserver');
@@ -87,6 +89,8 @@ export interface ServerConfig {
   singletons?: boolean;
   /** The /metrics text when it is not this process's alone (the workers' aggregate). */
   metrics?: () => Promise<string>;
+  /** --service-account-*: ServiceAccount token authentication, the TokenRequest subresource, issuer discovery and the ServiceAccount admission plugin. */
+  serviceAccounts?: ServiceAccountConfig;
   admission?: AdmissionChain;
   /** --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority: the TLS client for logs, exec, attach, port-forward and stats. */
   kubeletClient?: KubeletClientConfig;
@@ -119,6 +123,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     if (r.ephemeral) continue;
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
+  const serviceAccounts = cfg.serviceAccounts ? await serviceAccountServing(cfg.serviceAccounts, { storeOf, storage }) : undefined;
   const kubelets = new KubeletClient(cfg.kubeletClient);
   const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? new AdmissionChain([]) };
 
@@ -127,6 +132,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   if (cfg.authentication?.bootstrapTokens ?? true) {
     tokenAuthenticators.push(new BootstrapTokenAuthenticator((name) => storeOf('secrets')?.get('kube-system', name).catch(() => undefined) ?? Promise.resolve(undefined)));
   }
+  if (serviceAccounts) tokenAuthenticators.push(serviceAccounts.authenticator);
   if (tokenAuthenticators.length) authenticators.push(new BearerTokenAuthenticator(tokenAuthenticators));
   const authorizers: Authorizer[] = [new PrivilegedGroupAuthorizer()];
   for (const mode of cfg.authorizationModes ?? ['AlwaysAllow']) {
@@ -185,7 +191,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     });
     try {
       if (r.ephemeral) await serveEphemeral(cfg.ephemeral, req, res, info);
-      else await dispatch(ctx, kubelets, req, res, info);
+      else await dispatch(ctx, kubelets, req, res, info, serviceAccounts?.tokenRequest);
     } catch (e) {
       next(toStatus(e, r, info.name ?? ''));
     }
@@ -196,6 +202,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     { ...metricsGroupVersion, resources: metricsResources },
   ] }));
   app.use(openapiRouter());
+  // ServiceAccount issuer discovery, authorized like any other path (kube's system:service-account-issuer-discovery).
+  if (serviceAccounts?.oidc) app.use(serviceAccounts.oidc);
   app.use(metricsRouter({
     nodes: async () => (await storeOf('nodes').list(undefined, {})).items as never,
     summary: (node) => kubelets.summary(node),
@@ -274,6 +282,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
+      serviceAccounts?.stop();
       kubelets.close();
       namespaces.stop();
       clearInterval(objectCounts);
@@ -293,12 +302,16 @@ function metricVerb(verb: RequestInfo['verb'], req: Request): string {
   }
 }
 
-async function dispatch(ctx: rest.RestContext, kubelets: KubeletClient, req: Request, res: Response, info: RequestInfo): Promise<void> {
+async function dispatch(ctx: rest.RestContext, kubelets: KubeletClient, req: Request, res: Response, info: RequestInfo, tokenRequest?: SubresourceHandler): Promise<void> {
   switch (info.subresource) {
     case 'scale': return scale(ctx, req, res, info);
     case 'binding': return binding(ctx, req, res, info);
     case 'eviction': return eviction(ctx, req, res, info);
     case 'log': return kubelets.podLog(ctx.store(R.pods), ctx.store(R.nodes), req, res, info.namespace!, info.name!);
+    case 'token':
+      // Without a signing key the server issues no tokens: the POST falls through to a 405.
+      if (tokenRequest) return tokenRequest(ctx, req, res, info);
+      break;
     case 'exec': case 'attach': case 'portforward': case 'proxy': case 'finalize':
       throw errors.methodNotSupported(info.resource.kind, `${req.method} ${info.subresource}`);
   }
