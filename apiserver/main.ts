@@ -32,6 +32,10 @@ const flags = parseFlags({
   serviceAccountJwksUri: '',
   serviceAccountMaxTokenExpiration: '0s',
   apiAudiences: [] as string[],
+  // Beside kube's default-on plugins; NodeRestriction is on as kubeadm turns it on.
+  enableAdmissionPlugins: ['NodeRestriction'],
+  disableAdmissionPlugins: [] as string[],
+  admissionControlConfigFile: '',
   serviceClusterIpRange: '10.96.0.0/12',
   serviceNodePortRange: '30000-32767',
   // Processes serving the API on one shared port (node:cluster; apiserver/cluster.ts); 1 serves from
@@ -58,6 +62,7 @@ async function serve(): Promise<void> {
   const { EtcdStorage } = await import('./storage/etcd.js');
   const { ThreadTransport } = await import('./storage/etcdthread.js');
   const { startServer } = await import('./server.js');
+  const { podSecurityConfigurationFromFile } = await import('./admission/podsecurity/config.js');
   const etcdServers = flags.etcdServers.length ? flags.etcdServers : ['http://127.0.0.1:2379'];
   const slot = workerSlot();
   const worker = slot === undefined ? undefined : startWorker();
@@ -88,6 +93,9 @@ async function serve(): Promise<void> {
       jwksUri: flags.serviceAccountJwksUri || undefined,
       externalAddress: `${flags.advertiseAddress || (['0.0.0.0', '::'].includes(flags.bindAddress) ? '127.0.0.1' : flags.bindAddress)}:${flags.securePort}`,
     } : undefined,
+    enableAdmissionPlugins: flags.enableAdmissionPlugins,
+    disableAdmissionPlugins: flags.disableAdmissionPlugins,
+    podSecurityConfiguration: flags.admissionControlConfigFile ? podSecurityConfigurationFromFile(flags.admissionControlConfigFile) : undefined,
     serviceClusterIPRange: flags.serviceClusterIpRange,
     serviceNodePortRange: flags.serviceNodePortRange,
     // Duties that must run once per cluster of workers, not once per worker.

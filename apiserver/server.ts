@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { errors, isStatusError, type StatusError } from '../api/errors.js';
+import { errors, isNotFound, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
@@ -35,7 +35,10 @@ import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
 import { FilterChain } from './auth/filters.js';
 import { serviceAccountServing, type ServiceAccountConfig } from './auth/serviceaccount/serving.js';
 import type { SubresourceHandler } from './auth/serviceaccount/tokenrequest.js';
-import type { Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
+import type { AdmissionPlugin, Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
+import { NodeAuthorizer } from './auth/node/authorizer.js';
+import { NodeRestriction } from './admission/noderestriction.js';
+import { PodSecurity, type PodSecurityConfiguration } from './admission/podsecurity/admission.js';
 
 const log = logger('apiserver');
 
@@ -92,6 +95,11 @@ export interface ServerConfig {
   /** --service-account-*: ServiceAccount token authentication, the TokenRequest subresource, issuer discovery and the ServiceAccount admission plugin. */
   serviceAccounts?: ServiceAccountConfig;
   admission?: AdmissionChain;
+  /** --enable-admission-plugins, --disable-admission-plugins: plugins on beside, and off among, kube's default-on set; they run in kube's order. */
+  enableAdmissionPlugins?: string[];
+  disableAdmissionPlugins?: string[];
+  /** PodSecurity's part of --admission-control-config-file (defaults and exemptions). */
+  podSecurityConfiguration?: PodSecurityConfiguration;
   /** --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority: the TLS client for logs, exec, attach, port-forward and stats. */
   kubeletClient?: KubeletClientConfig;
   /** Handlers of the create-only kinds (ResourceInfo.ephemeral), by plural. */
@@ -125,7 +133,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   }
   const serviceAccounts = cfg.serviceAccounts ? await serviceAccountServing(cfg.serviceAccounts, { storeOf, storage }) : undefined;
   const kubelets = new KubeletClient(cfg.kubeletClient);
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? new AdmissionChain([]) };
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? admissionChain(cfg, storeOf) };
 
   const authenticators: Authenticator[] = [new X509Authenticator()];
   const tokenAuthenticators = [...(cfg.authentication?.tokenAuthenticators ?? [])];
@@ -135,8 +143,16 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   if (serviceAccounts) tokenAuthenticators.push(serviceAccounts.authenticator);
   if (tokenAuthenticators.length) authenticators.push(new BearerTokenAuthenticator(tokenAuthenticators));
   const authorizers: Authorizer[] = [new PrivilegedGroupAuthorizer()];
+  let nodeAuthorizer: NodeAuthorizer | undefined;
   for (const mode of cfg.authorizationModes ?? ['AlwaysAllow']) {
     switch (mode) {
+      case 'Node':
+        // Selector-scoped node reads (kube 1.32's AuthorizeNodeWithSelectors) need the request's
+        // ?fieldSelector in the authorizer's attributes, which the filter chain does not pass yet.
+        nodeAuthorizer = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix(), authorizeWithSelectors: false });
+        void nodeAuthorizer.start();
+        authorizers.push(nodeAuthorizer);
+        break;
       case 'AlwaysAllow': authorizers.push(new AlwaysAllow()); break;
       case 'AlwaysDeny': authorizers.push(new AlwaysDeny()); break;
       default: throw new Error(`unknown authorization mode ${mode}`);
@@ -285,11 +301,57 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       serviceAccounts?.stop();
       kubelets.close();
       namespaces.stop();
+      nodeAuthorizer?.stop();
       clearInterval(objectCounts);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+}
+
+/** kube's AllOrderedPlugins: admission plugins run in this order, whatever order the flags name them in. */
+const orderedAdmissionPlugins = [
+  'AlwaysAdmit', 'NamespaceAutoProvision', 'NamespaceLifecycle', 'NamespaceExists', 'LimitPodHardAntiAffinityTopology', 'LimitRanger', 'ServiceAccount',
+  'NodeRestriction', 'TaintNodesByCondition', 'AlwaysPullImages', 'ImagePolicyWebhook', 'PodSecurity', 'PodNodeSelector', 'Priority', 'DefaultTolerationSeconds',
+  'PodTolerationRestriction', 'EventRateLimit', 'ExtendedResourceToleration', 'DefaultStorageClass', 'StorageObjectInUseProtection',
+  'OwnerReferencesPermissionEnforcement', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
+  'CertificateSubjectRestriction', 'DefaultIngressClass', 'DenyServiceExternalIPs', 'PodTopologyLabels', 'MutatingAdmissionPolicy', 'MutatingAdmissionWebhook',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota', 'AlwaysDeny',
+];
+/** kube's plugins that are on unless disabled (the complement of DefaultOffAdmissionPlugins). */
+const defaultOnAdmissionPlugins = [
+  'NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'TaintNodesByCondition', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass',
+  'StorageObjectInUseProtection', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
+  'CertificateSubjectRestriction', 'DefaultIngressClass', 'MutatingAdmissionWebhook', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota',
+];
+
+/** The admission chain of the enabled plugins Skiff has (NamespaceLifecycle is the store's own check). */
+function admissionChain(cfg: ServerConfig, storeOf: (plural: string) => Store): AdmissionChain {
+  for (const name of [...(cfg.enableAdmissionPlugins ?? []), ...(cfg.disableAdmissionPlugins ?? [])]) {
+    if (!orderedAdmissionPlugins.includes(name)) throw new Error(`admission plugin "${name}" is unknown`);
+  }
+  const on = new Set([...defaultOnAdmissionPlugins, ...(cfg.enableAdmissionPlugins ?? [])]);
+  for (const name of cfg.disableAdmissionPlugins ?? []) on.delete(name);
+  const get = (plural: string, namespace: string | undefined, name: string) => storeOf(plural).get(namespace, name).catch((e) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+  const plugins: AdmissionPlugin[] = [];
+  for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
+    switch (name) {
+      case 'NodeRestriction':
+        plugins.push(new NodeRestriction({ getPod: (ns, n) => get('pods', ns, n), getNode: (n) => get('nodes', undefined, n) }));
+        break;
+      case 'PodSecurity':
+        plugins.push(new PodSecurity({
+          getNamespace: (n) => get('namespaces', undefined, n),
+          listPods: async (ns) => (await storeOf('pods').list(ns, {})).items,
+          configuration: cfg.podSecurityConfiguration,
+        }));
+        break;
+    }
+  }
+  return new AdmissionChain(plugins);
 }
 
 /** The verb label as kube's metrics.CleanVerb reports it: the route's HTTP verb, LIST/WATCH for collections, APPLY for server-side apply. */
