@@ -29,6 +29,10 @@ import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
 import { AdmissionChain } from './admission/chain.js';
 import { serveEphemeral, type EphemeralHandler } from './handlers/ephemeral.js';
+import { RBACAuthorizer } from './auth/rbac/authorizer.js';
+import { startBootstrapPolicy } from './auth/rbac/bootstrap.js';
+import { RBACEscalation } from './auth/rbac/escalation.js';
+import { accessReviewHandlers } from './auth/reviews.js';
 import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from './auth/authenticators.js';
 import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
@@ -144,8 +148,14 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   if (tokenAuthenticators.length) authenticators.push(new BearerTokenAuthenticator(tokenAuthenticators));
   const authorizers: Authorizer[] = [new PrivilegedGroupAuthorizer()];
   let nodeAuthorizer: NodeAuthorizer | undefined;
+  let rbacAuthorizer: RBACAuthorizer | undefined;
   for (const mode of cfg.authorizationModes ?? ['AlwaysAllow']) {
     switch (mode) {
+      case 'RBAC':
+        rbacAuthorizer = new RBACAuthorizer({ storage, etcdPrefix: cfg.etcdPrefix });
+        rbacAuthorizer.start();
+        authorizers.push(rbacAuthorizer);
+        break;
       case 'Node':
         // Selector-scoped node reads (kube 1.32's AuthorizeNodeWithSelectors) need the request's
         // ?fieldSelector in the authorizer's attributes, which the filter chain does not pass yet.
@@ -158,7 +168,11 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       default: throw new Error(`unknown authorization mode ${mode}`);
     }
   }
-  const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer: new UnionAuthorizer(authorizers), anonymous: cfg.authentication?.anonymous });
+  const authorizer = new UnionAuthorizer(authorizers);
+  const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer, anonymous: cfg.authentication?.anonymous });
+  // The access reviews answer with the same authorizer requests pass; RBAC's escalation check is on wherever RBAC is (kube's policy-based storage).
+  const ephemeral = new Map([...accessReviewHandlers(authorizer), ...(cfg.ephemeral ?? [])]);
+  if (rbacAuthorizer) ctx.admission = new AdmissionChain([...ctx.admission.plugins, new RBACEscalation(rbacAuthorizer, authorizer)]);
 
   const app = express();
   app.disable('x-powered-by');
@@ -206,7 +220,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       if (log.isDebugEnabled()) log.debug('request', { method: req.method, path: req.originalUrl, code: res.statusCode, ms: Math.round(seconds * 1000) });
     });
     try {
-      if (r.ephemeral) await serveEphemeral(cfg.ephemeral, req, res, info);
+      if (r.ephemeral) await serveEphemeral(ephemeral, req, res, info);
       else await dispatch(ctx, kubelets, req, res, info, serviceAccounts?.tokenRequest);
     } catch (e) {
       next(toStatus(e, r, info.name ?? ''));
@@ -289,6 +303,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const advertise = cfg.advertiseAddress ?? (cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress);
   const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, advertise, cfg.port);
   bootstrap.start();
+  // kube's rbac/bootstrap-roles post-start hook.
+  const rbacPolicy = rbacAuthorizer ? startBootstrapPolicy(storeOf) : undefined;
   // Each worker would report the same counts, and /metrics sums workers' gauges.
   const objectCounts = singletons ? setInterval(() => void countObjects(storage, stores), 30_000) : undefined;
   objectCounts?.unref();
@@ -298,6 +314,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
+      rbacPolicy?.stop();
+      rbacAuthorizer?.stop();
       serviceAccounts?.stop();
       kubelets.close();
       namespaces.stop();

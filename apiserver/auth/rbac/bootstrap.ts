@@ -437,3 +437,30 @@ export async function ensureBootstrapPolicy(storeOf: (plural: string) => Store):
   for (const r of bootstrapRoles()) await ensureRole(storeOf('roles'), r);
   for (const b of bootstrapRoleBindings()) await ensureBinding(storeOf('rolebindings'), b);
 }
+
+/**
+ * Runs ensureBootstrapPolicy until it succeeds, once a second (storage may
+ * be away, kube-system not there yet), as kube's post-start hook retries.
+ * `done` settles when the policy is in place.
+ */
+export function startBootstrapPolicy(storeOf: (plural: string) => Store, retryMs = 1000): { done: Promise<void>; stop(): void } {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let finish!: () => void;
+  const done = new Promise<void>((r) => { finish = r; });
+  const attempt = async (): Promise<void> => {
+    if (stopped) return;
+    try {
+      await ensureBootstrapPolicy(storeOf);
+      log.info('bootstrap RBAC policy in place');
+      finish();
+    } catch (e) {
+      if (stopped) return;
+      log.info('bootstrap RBAC policy not in place yet, retrying', { error: (e as Error).message });
+      timer = setTimeout(() => void attempt(), retryMs);
+      timer.unref();
+    }
+  };
+  void attempt();
+  return { done, stop: () => { stopped = true; clearTimeout(timer); } };
+}
