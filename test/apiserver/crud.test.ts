@@ -35,12 +35,14 @@ function sample(r: ResourceInfo, name: string): any {
     case 'Deployment': return { ...deployment(name), metadata: meta };
     case 'Lease': return { ...head, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
     case 'EndpointSlice': return { ...head, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] };
+    case 'RoleBinding': case 'ClusterRoleBinding': return { ...head, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'crud' }] };
     default: return head;
   }
 }
 
 describe('CRUD for every kind in the resource table', () => {
-  for (const r of resources) {
+  // Create-only kinds store nothing; test/auth covers them.
+  for (const r of resources.filter((x) => !x.ephemeral)) {
     it(`${r.plural}: create, get, list, update, patch, delete`, async () => {
       const name = `crud-${r.singular}`;
       const created = await api.post(base(r), sample(r, name));
