@@ -20,12 +20,20 @@ function repoRoot(): string {
 }
 const repo = repoRoot();
 const mainJs = path.join(repo, 'dist', 'apiserver', 'main.js');
+/** The issuer (and so the API audience) of ServiceAccount tokens, as kubeadm names it. */
+export const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
 
 export interface ApiServerOptions {
   /** An etcd endpoint to use; when absent a private etcd is started (and stopped with the server). */
   etcd?: string;
   serviceClusterIpRange?: string;
   serviceNodePortRange?: string;
+  /**
+   * Serve ServiceAccount tokens as `skiff up` does: --service-account-issuer, the test PKI's sa.key / sa.pub.
+   * Opt-in for now: it also turns on the ServiceAccount admission plugin, which refuses pods until a
+   * controller-manager has made their namespace's default ServiceAccount.
+   */
+  serviceAccounts?: boolean;
   /** Extra flags for main.js. */
   args?: string[];
   env?: Record<string, string>;
@@ -82,6 +90,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     '--etcd-prefix=/registry',
     // Run whole suites against other server flags (SKIFF_APISERVER_ARGS="--workers=2"); a test's own args win.
     ...(process.env.SKIFF_APISERVER_ARGS?.split(/\s+/).filter(Boolean) ?? []),
+    ...(opts.serviceAccounts ? [`--service-account-issuer=${serviceAccountIssuer}`, `--service-account-key-file=${pki.saPubFile}`, `--service-account-signing-key-file=${pki.saKeyFile}`] : []),
     ...(opts.args ?? []),
   ];
   let stderr = '';
