@@ -257,3 +257,12 @@ plugins:
     for (const x of [wrong, bad, none]) fs.rmSync(x.dir, { recursive: true });
   });
 });
+
+describe('PodSecurity: retried writes', () => {
+  it('warns once however often the store validates one request', async () => {
+    const { plugin } = setup({ namespaces: { apps: ns('apps', { 'pod-security.kubernetes.io/warn': 'baseline' }) } });
+    const warnings: string[] = [];
+    for (let i = 0; i < 3; i++) await plugin.validate({ ...attrs({ operation: 'CREATE', resource: R.pods, object: hostPathPod('x') }), warnings });
+    expect(warnings).toEqual(['would violate PodSecurity "baseline:latest": hostPath volumes (volume "host")']);
+  });
+});

@@ -111,7 +111,7 @@ export class PodSecurity implements AdmissionPlugin {
     if (sameLevelVersion(now, was) || now.level === 'privileged') return;
     if (now.version === was.version && compareLevels(now.level, was.level) < 1) return;
     if (this.exemptNamespaces.has(name)) return;
-    a.warnings.push(...await this.evaluatePodsInNamespace(name, now));
+    for (const w of await this.evaluatePodsInNamespace(name, now)) warn(a, w);
   }
 
   private async validatePod(a: AdmissionAttributes): Promise<void> {
@@ -157,7 +157,7 @@ export class PodSecurity implements AdmissionPlugin {
       if (!r.allowed) throw forbidden(a, `violates PodSecurity "${levelVersionString(policy.enforce)}": ${forbiddenDetail(r)}`);
     }
     const w = run(policy.warn);
-    if (!w.allowed) a.warnings.push(`would violate PodSecurity "${levelVersionString(policy.warn)}": ${forbiddenDetail(w)}`);
+    if (!w.allowed) warn(a, `would violate PodSecurity "${levelVersionString(policy.warn)}": ${forbiddenDetail(w)}`);
   }
 
   private async evaluatePodsInNamespace(namespace: string, enforce: LevelVersion): Promise<string[]> {
@@ -291,6 +291,11 @@ export function isSignificantPodUpdate(pod: KubeObject, old: KubeObject): boolea
     if (!oc || significant(c, oc)) return true;
   }
   return false;
+}
+
+/** A warning once per request, as kube's recorder keeps them: the store validates again on every retry of a write. */
+function warn(a: AdmissionAttributes, message: string): void {
+  if (!a.warnings.includes(message)) a.warnings.push(message);
 }
 
 /** admission.NewForbidden for the request's resource: `pods "x" is forbidden: violates PodSecurity ...`. */
