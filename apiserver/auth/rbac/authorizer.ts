@@ -109,6 +109,16 @@ export class RBACAuthorizer implements Authorizer {
     return this.readyPromise;
   }
 
+  /**
+   * Before the first lists complete a request waits for them, but not for
+   * ever: with storage away it is answered from what is cached (nothing), as
+   * kube's authorizer answers from an unsynced informer.
+   */
+  private waitForSync(): Promise<void> | undefined {
+    if (this.synced) return undefined;
+    return Promise.race([this.readyPromise, new Promise<void>((r) => setTimeout(r, 5000).unref())]);
+  }
+
   private mapOf(plural: string): Map<string, any> {
     switch (plural) {
       case 'roles': return this.roles;
@@ -247,7 +257,7 @@ export class RBACAuthorizer implements Authorizer {
   }
 
   async authorize(a: Attributes): Promise<AuthorizerResult> {
-    if (!this.synced) await this.readyPromise;
+    if (!this.synced) await this.waitForSync();
     const idx = this.index();
     let errs: string[] | undefined;
     // The hot path: look up the user's and each group's bindings directly, no collection built.
@@ -287,7 +297,7 @@ export class RBACAuthorizer implements Authorizer {
 
   /** The user's rules in a namespace (cluster-wide ones included) and the errors met resolving them. */
   async policyRulesFor(user: UserInfo, namespace: string): Promise<{ rules: PolicyRule[]; errors: string[] }> {
-    if (!this.synced) await this.readyPromise;
+    if (!this.synced) await this.waitForSync();
     const rules: PolicyRule[] = [];
     const errors: string[] = [];
     for (const b of this.applicable(user, namespace)) {
