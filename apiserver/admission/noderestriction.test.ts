@@ -110,6 +110,8 @@ describe('NodeRestriction', () => {
       '403 nodes "n1" is forbidden: node "n1" is not allowed to set the following labels: node-restriction.kubernetes.io/pool, node-role.kubernetes.io/master'],
     ['changing its own taints', attrs({ operation: 'UPDATE', resource: R.nodes, namespace: '', name: 'n1', object: nodeObj('n1'), oldObject: nodeObj('n1', {}, [{ key: 'dedicated', effect: 'NoSchedule' }]) }),
       '403 nodes "n1" is forbidden: node "n1" is not allowed to modify taints'],
+    ['owning itself to something', attrs({ operation: 'UPDATE', resource: R.nodes, namespace: '', name: 'n1', object: { ...nodeObj('n1'), metadata: { ...nodeObj('n1').metadata, ownerReferences: [{ apiVersion: 'v1', kind: 'Namespace', name: 'gone', uid: 'u' }] } }, oldObject: nodeObj('n1') }),
+      '403 nodes "n1" is forbidden: node "n1" is not allowed to modify ownerReferences'],
     ['removing a restricted label', attrs({ operation: 'UPDATE', resource: R.nodes, namespace: '', name: 'n1', object: nodeObj('n1'), oldObject: nodeObj('n1', { 'node-restriction.kubernetes.io/pool': 'secure' }) }),
       '403 nodes "n1" is forbidden: is not allowed to modify labels: node-restriction.kubernetes.io/pool'],
     ['updating kubelet labels, keeping empty taints', attrs({ operation: 'UPDATE', resource: R.nodes, namespace: '', name: 'n1', object: nodeObj('n1', { 'kubernetes.io/arch': 'arm64', 'team': 'x' }, []), oldObject: nodeObj('n1', { 'kubernetes.io/arch': 'amd64' }) }), 'allowed'],

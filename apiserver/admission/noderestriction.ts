@@ -228,6 +228,8 @@ function node(nodeName: string, a: AdmissionAttributes): void {
     }
     // Its own taints and labels would let a node steer workloads meant for others onto itself.
     if (!isDeepStrictEqual(orEmpty(n.spec?.taints), orEmpty(old.spec?.taints))) throw forbidden(a, `node "${nodeName}" is not allowed to modify taints`);
+    // An owner that goes away would have the garbage collector delete the Node, to be registered again unrestricted (CVE-2025-5187, fixed in 1.32.8).
+    if (!isDeepStrictEqual(orEmpty(n.metadata.ownerReferences), orEmpty(old.metadata.ownerReferences))) throw forbidden(a, `node "${nodeName}" is not allowed to modify ownerReferences`);
     const bad = forbiddenNodeLabels(modifiedLabels(n.metadata.labels, old.metadata.labels));
     if (bad.length) throw forbidden(a, `is not allowed to modify labels: ${bad.join(', ')}`);
   }
