@@ -37,7 +37,7 @@ import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from 
 import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
 import { FilterChain } from './auth/filters.js';
-import { serviceAccountServing, type ServiceAccountConfig } from './auth/serviceaccount/serving.js';
+import { serviceAccountServing, type ServiceAccountConfig, type ServiceAccountServing } from './auth/serviceaccount/serving.js';
 import type { SubresourceHandler } from './auth/serviceaccount/tokenrequest.js';
 import type { AdmissionPlugin, Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
 import { NodeAuthorizer } from './auth/node/authorizer.js';
@@ -137,7 +137,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   }
   const serviceAccounts = cfg.serviceAccounts ? await serviceAccountServing(cfg.serviceAccounts, { storeOf, storage }) : undefined;
   const kubelets = new KubeletClient(cfg.kubeletClient);
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? admissionChain(cfg, storeOf) };
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? admissionChain(cfg, storeOf, serviceAccounts) };
 
   const authenticators: Authenticator[] = [new X509Authenticator()];
   const tokenAuthenticators = [...(cfg.authentication?.tokenAuthenticators ?? [])];
@@ -344,7 +344,7 @@ const defaultOnAdmissionPlugins = [
 ];
 
 /** The admission chain of the enabled plugins Skiff has (NamespaceLifecycle is the store's own check). */
-function admissionChain(cfg: ServerConfig, storeOf: (plural: string) => Store): AdmissionChain {
+function admissionChain(cfg: ServerConfig, storeOf: (plural: string) => Store, serviceAccounts?: ServiceAccountServing): AdmissionChain {
   for (const name of [...(cfg.enableAdmissionPlugins ?? []), ...(cfg.disableAdmissionPlugins ?? [])]) {
     if (!orderedAdmissionPlugins.includes(name)) throw new Error(`admission plugin "${name}" is unknown`);
   }
@@ -357,6 +357,10 @@ function admissionChain(cfg: ServerConfig, storeOf: (plural: string) => Store): 
   const plugins: AdmissionPlugin[] = [];
   for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
     switch (name) {
+      case 'ServiceAccount':
+        // Only where the server issues ServiceAccount tokens (--service-account-*), as kube-apiserver never runs without them.
+        if (serviceAccounts) plugins.push(serviceAccounts.admission());
+        break;
       case 'NodeRestriction':
         plugins.push(new NodeRestriction({ getPod: (ns, n) => get('pods', ns, n), getNode: (n) => get('nodes', undefined, n) }));
         break;

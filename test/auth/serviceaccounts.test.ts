@@ -4,20 +4,24 @@
 // or bound pod is gone, or outside its audience; Secrets are created, listed
 // and described by kubectl and never show their values in an error.
 
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeKubeconfig } from '../../client/kubeconfig.js';
 import { issue } from '../../lib/pki.js';
 import { TokenIssuer } from '../../apiserver/auth/serviceaccount/issuer.js';
 import { serviceAccountIssuer, startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { Kubectl } from '../util/kubectl.js';
+import { freePort } from '../util/ports.js';
 import { testPKISync, tlsDispatcher } from '../util/pki.js';
 
 let api: ApiServerProcess;
 let kubectl: Kubectl;
 let dir: string;
+let controllerManager: ChildProcess | undefined;
 
 beforeAll(async () => {
   api = await startApiServer({ serviceAccounts: true, args: ['--authorization-mode=Node,RBAC'] });
@@ -25,6 +29,11 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-sa-test-'));
 });
 afterAll(async () => {
+  if (controllerManager && controllerManager.exitCode === null) {
+    const exited = new Promise((r) => controllerManager!.once('exit', r));
+    controllerManager.kill('SIGKILL');
+    await exited;
+  }
   await api?.stop();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
@@ -187,5 +196,44 @@ describe('Secrets', () => {
     const frozen = await kubectl.run(['patch', 'secret', 'plain', '-p', '{"stringData":{"token":"tok-456"}}']);
     expect(frozen.stderr).toContain('data: Forbidden: field is immutable when `immutable` is set');
     expect(frozen.stderr).not.toContain('tok-456');
+  });
+});
+
+describe('the ServiceAccount admission plugin and its controllers', () => {
+  it('refuses pods until the serviceaccount controller has made "default", then mounts the token volume; kube-root-ca.crt is published and kept', async () => {
+    await kubectl.ok(['create', 'namespace', 'lonely']);
+    const pod = JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'lonely' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } });
+    const refused = await kubectl.run(['create', '-f', '-'], { input: pod });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('pods "p" is forbidden: error looking up service account lonely/default: serviceaccount "default" not found');
+
+    // The two controllers as kube-controller-manager runs them, with the cluster CA to publish.
+    const caFile = testPKISync().caFile;
+    const mainJs = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'controllers', 'main.js');
+    controllerManager = spawn(process.execPath, [
+      mainJs, `--kubeconfig=${await api.kubeconfigFor('system:kube-controller-manager')}`, '--leader-elect=false', `--port=${await freePort()}`,
+      '--controllers=serviceaccount,root-ca-cert-publisher', `--root-ca-file=${caFile}`,
+    ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let cmLog = '';
+    controllerManager.stderr!.on('data', (d) => { cmLog = (cmLog + d).slice(-8000); });
+
+    await expect.poll(async () => (await kubectl.run(['get', 'serviceaccount', 'default', '-n', 'lonely'])).code, { timeout: 30_000, message: () => cmLog }).toBe(0);
+    const created = JSON.parse(await kubectl.ok(['create', '-f', '-', '-o', 'json'], { input: pod }));
+    expect(created.spec.serviceAccountName).toBe('default');
+    const volume = created.spec.volumes.find((v: { name: string }) => v.name.startsWith('kube-api-access-'));
+    expect(volume.name).toMatch(/^kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}$/);
+    expect(volume.projected.sources[0]).toEqual({ serviceAccountToken: { expirationSeconds: 3607, path: 'token' } });
+    expect(created.spec.containers[0].volumeMounts).toEqual([{ name: volume.name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }]);
+
+    const rootCA = async () => JSON.parse((await kubectl.run(['get', 'configmap', 'kube-root-ca.crt', '-n', 'lonely', '-o', 'json'])).stdout || '{}');
+    await expect.poll(async () => (await rootCA()).data?.['ca.crt'], { timeout: 30_000, message: () => cmLog }).toBe(fs.readFileSync(caFile, 'utf8'));
+    expect((await rootCA()).metadata.annotations['kubernetes.io/description']).toMatch(/^Contains a CA bundle that can be used to verify the kube-apiserver/);
+    await kubectl.ok(['patch', 'configmap', 'kube-root-ca.crt', '-n', 'lonely', '-p', '{"data":{"ca.crt":"forged"}}']);
+    await expect.poll(async () => (await rootCA()).data?.['ca.crt'], { timeout: 30_000 }).toBe(fs.readFileSync(caFile, 'utf8'));
+
+    const before = (await kubectl.json(['get', 'sa', 'default', '-n', 'lonely'])).metadata.uid;
+    await kubectl.ok(['delete', 'serviceaccount', 'default', '-n', 'lonely']);
+    await expect.poll(async () => JSON.parse((await kubectl.run(['get', 'sa', 'default', '-n', 'lonely', '-o', 'json'])).stdout || '{}').metadata?.uid, { timeout: 30_000 })
+      .toSatisfy((uid) => typeof uid === 'string' && uid !== before);
   });
 });
