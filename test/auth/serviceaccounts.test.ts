@@ -62,6 +62,9 @@ describe('ServiceAccounts and their tokens', () => {
     await kubectl.ok(['create', 'serviceaccount', 'robot']);
     expect(await kubectl.ok(['get', 'serviceaccount', 'robot'])).toMatch(/^NAME\s+SECRETS\s+AGE\nrobot\s+0\s+\d+s\n$/);
     const sa = await kubectl.json(['get', 'sa', 'robot']);
+    const described = await kubectl.ok(['describe', 'serviceaccount', 'robot']);
+    expect(described).toMatch(/^Name:\s+robot\nNamespace:\s+default\n/);
+    expect(described).toMatch(/Mountable secrets:\s+<none>\nTokens:\s+<none>\n/);
     const token = (await kubectl.ok(['create', 'token', 'robot'])).trim();
     expect(token.split('.')).toHaveLength(3);
 
