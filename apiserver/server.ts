@@ -314,9 +314,9 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
+      serviceAccounts?.stop();
       rbacPolicy?.stop();
       rbacAuthorizer?.stop();
-      serviceAccounts?.stop();
       kubelets.close();
       namespaces.stop();
       nodeAuthorizer?.stop();
