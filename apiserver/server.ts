@@ -157,9 +157,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
         authorizers.push(rbacAuthorizer);
         break;
       case 'Node':
-        // Selector-scoped node reads (kube 1.32's AuthorizeNodeWithSelectors) need the request's
-        // ?fieldSelector in the authorizer's attributes, which the filter chain does not pass yet.
-        nodeAuthorizer = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix(), authorizeWithSelectors: false });
+        // Selector-scoped as kube 1.32 (AuthorizeNodeWithSelectors): a kubelet lists only pods with its spec.nodeName.
+        nodeAuthorizer = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix() });
         void nodeAuthorizer.start();
         authorizers.push(nodeAuthorizer);
         break;

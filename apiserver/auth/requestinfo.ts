@@ -13,6 +13,9 @@ export interface AuthzRequestInfo {
   resource: string;
   subresource: string;
   name: string;
+  /** The request's ?fieldSelector and ?labelSelector (kube's Attributes.GetFieldSelector/GetLabelSelector). */
+  fieldSelector?: string;
+  labelSelector?: string;
 }
 
 const namespaceSubresources = new Set(['status', 'finalize']);
@@ -71,14 +74,15 @@ export function requestInfo(method: string, path: string, query: string): AuthzR
     default: info.verb = httpVerb(method);
   }
   if (connectCreates.has(info.subresource) && info.resource === 'pods') info.verb = 'create';
-  // A list with a metadata.name field selector is authorized as a get of that name (kube does the same).
-  if ((info.verb === 'list' || info.verb === 'watch') && !info.name) {
-    const m = /(?:^|&)fieldSelector=metadata\.name(?:%3D|=)(?:%3D|=)?([^&,]+)(?:&|$)/.exec(query);
-    if (m) {
-      try {
-        info.name = decodeURIComponent(m[1]);
-      } catch { /* an undecodable selector authorizes as a plain list */ }
-    }
+  if (query.includes('Selector=')) {
+    const q = new URLSearchParams(query);
+    const fs = q.get('fieldSelector');
+    const ls = q.get('labelSelector');
+    if (fs) info.fieldSelector = fs;
+    if (ls) info.labelSelector = ls;
+    // A list with a metadata.name field selector is authorized as a get of that name (kube does the same).
+    const m = fs && (info.verb === 'list' || info.verb === 'watch') && !info.name ? /^metadata\.name==?([^,]+)$/.exec(fs) : null;
+    if (m) info.name = m[1];
   }
   return info;
 }

@@ -53,6 +53,9 @@ export interface Attributes {
   subresource: string;
   namespace: string;
   name: string;
+  /** The request's ?fieldSelector and ?labelSelector, for authorizers that scope lists by them (Node). */
+  fieldSelector?: string;
+  labelSelector?: string;
 }
 
 export type Decision = 'Allow' | 'Deny' | 'NoOpinion';
