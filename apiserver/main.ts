@@ -24,7 +24,8 @@ const flags = parseFlags({
   kubeletTimeout: '5s',
   anonymousAuth: true,
   enableBootstrapTokenAuth: true,
-  authorizationMode: ['AlwaysAllow'],
+  // kubeadm's modes rather than the bare binary's AlwaysAllow: secure without a flag.
+  authorizationMode: ['Node', 'RBAC'],
   // ServiceAccount tokens: the issuer(s) (the first issues), the keys that verify them, the key that signs them.
   serviceAccountIssuer: [] as string[],
   serviceAccountKeyFile: [] as string[],

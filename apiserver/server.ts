@@ -33,6 +33,7 @@ import { RBACAuthorizer } from './auth/rbac/authorizer.js';
 import { startBootstrapPolicy } from './auth/rbac/bootstrap.js';
 import { RBACEscalation } from './auth/rbac/escalation.js';
 import { accessReviewHandlers } from './auth/reviews.js';
+import { selfSubjectReview, tokenReview } from './auth/authnreviews.js';
 import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from './auth/authenticators.js';
 import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
 import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
@@ -170,7 +171,13 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const authorizer = new UnionAuthorizer(authorizers);
   const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer, anonymous: cfg.authentication?.anonymous });
   // The access reviews answer with the same authorizer requests pass; RBAC's escalation check is on wherever RBAC is (kube's policy-based storage).
-  const ephemeral = new Map([...accessReviewHandlers(authorizer), ...(cfg.ephemeral ?? [])]);
+  const apiAudiences = serviceAccounts?.audiences ?? [];
+  const ephemeral = new Map<string, EphemeralHandler>([
+    ...accessReviewHandlers(authorizer),
+    ['tokenreviews', tokenReview(tokenAuthenticators, apiAudiences)],
+    ['selfsubjectreviews', selfSubjectReview()],
+    ...(cfg.ephemeral ?? []),
+  ]);
   if (rbacAuthorizer) ctx.admission = new AdmissionChain([...ctx.admission.plugins, new RBACEscalation(rbacAuthorizer, authorizer)]);
 
   const app = express();
@@ -180,12 +187,32 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   collectDefaultMetrics();
 
   app.get(['/healthz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
-  app.get('/readyz', async (_req, res) => {
-    const ok = await Promise.race([
+  // kube's readiness checks: ready means storage answers and the post-start hooks are done, so a client
+  // that waited for /readyz is not refused by an RBAC policy that is not in place yet.
+  let rbacPolicyReady = !rbacAuthorizer;
+  const readyChecks: [string, () => Promise<boolean>][] = [
+    ['ping', async () => true],
+    ['etcd', () => Promise.race([
       storage.currentRevision().then(() => true, () => false),
       new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
-    ]);
-    res.status(ok ? 200 : 500).type('text/plain').send(ok ? 'ok' : '[-]etcd failed: reason withheld\nreadyz check failed');
+    ])],
+    ['poststarthook/rbac/bootstrap-roles', async () => rbacPolicyReady],
+  ];
+  app.get(['/readyz', '/readyz/:check'], async (req, res) => {
+    const only = req.params.check as string | undefined;
+    const checks = only ? readyChecks.filter(([n]) => n === only.replace(/^poststarthook-/, 'poststarthook/')) : readyChecks;
+    if (only && !checks.length) {
+      sendError(res, errors.notFoundPath());
+      return;
+    }
+    const results = await Promise.all(checks.map(async ([name, check]) => [name, await check()] as const));
+    const ok = results.every(([, r]) => r);
+    const verbose = req.query.verbose !== undefined;
+    const lines = results.map(([name, r]) => (r ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
+    const body = ok
+      ? (verbose ? `${lines.join('\n')}\nreadyz check passed\n` : 'ok')
+      : `${lines.filter((l) => verbose || l.startsWith('[-]')).join('\n')}\nreadyz check failed\n`;
+    res.status(ok ? 200 : 500).type('text/plain').send(body);
   });
   app.get('/version', (_req, res) => { res.json(version); });
   const metrics = cfg.metrics;
@@ -304,6 +331,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   bootstrap.start();
   // kube's rbac/bootstrap-roles post-start hook.
   const rbacPolicy = rbacAuthorizer ? startBootstrapPolicy(storeOf) : undefined;
+  void rbacPolicy?.done.then(() => { rbacPolicyReady = true; });
   // Each worker would report the same counts, and /metrics sums workers' gauges.
   const objectCounts = singletons ? setInterval(() => void countObjects(storage, stores), 30_000) : undefined;
   objectCounts?.unref();

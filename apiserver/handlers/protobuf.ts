@@ -80,11 +80,16 @@ const messages: Record<string, Message> = {
   TokenRequest: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'TokenRequestSpec'] },
   TokenRequestSpec: { 1: ['audiences', '[]string'], 3: ['boundObjectRef', 'BoundObjectReference'], 4: ['expirationSeconds', 'int!'] },
   BoundObjectReference: { 1: ['kind', 'string'], 2: ['apiVersion', 'string'], 3: ['name', 'string'], 4: ['uid', 'string'] },
+  // authentication.k8s.io/v1: `kubectl auth whoami` sends a SelfSubjectReview as protobuf.
+  SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
+  TokenReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'TokenReviewSpec'] },
+  TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', '[]string'] },
 };
 
 const kinds: Record<string, string> = { Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
-  SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview' };
+  SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
+  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview' };
 
 class Reader {
   pos = 0;

@@ -35,6 +35,8 @@ export interface ServiceAccountConfig {
 
 export interface ServiceAccountServing {
   authenticator: ServiceAccountTokenAuthenticator;
+  /** The API's audiences (--api-audiences, or the issuers): what a TokenReview without audiences asks for. */
+  audiences: string[];
   /** The serviceaccounts/token handler, when a signing key was given. */
   tokenRequest?: SubresourceHandler;
   /** /.well-known/openid-configuration and /openid/v1/jwks, when the issuer is one OIDC allows (an https URL). */
@@ -65,6 +67,7 @@ export async function serviceAccountServing(c: ServiceAccountConfig, o: { storeO
   }
   return {
     authenticator,
+    audiences,
     tokenRequest,
     oidc,
     admission: () => new ServiceAccountAdmission({ getServiceAccount: (ns, name) => lookup.serviceAccount(ns, name) }),
