@@ -192,6 +192,11 @@ export class LocalCluster {
       // Every interface, as kube-apiserver, so pods reach it on the bridge; TLS and authentication guard it.
       '--bind-address=0.0.0.0', `--advertise-address=${advertise}`, `--secure-port=${this.o.apiserverPort}`,
       `--tls-cert-file=${pki.apiserver.certFile}`, `--tls-private-key-file=${pki.apiserver.keyFile}`, `--client-ca-file=${pki.caFile}`,
+      '--authorization-mode=Node,RBAC',
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${pki.saPubFile}`, `--service-account-signing-key-file=${pki.saKeyFile}`,
+      `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`,
+      `--kubelet-certificate-authority=${pki.caFile}`,
       `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`,
     ], `${server}/readyz`, 'kube-apiserver');
     await waitHealthy(`${server}/readyz`, 'the API server', api, 60_000, pki.ca.cert);
@@ -206,7 +211,7 @@ export class LocalCluster {
     const schedPort = await freePort();
     this.node('scheduler', [`--kubeconfig=${await conf('scheduler.conf', 'system:kube-scheduler')}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
     const cmPort = await freePort();
-    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
 
     for (const nodeName of this.nodeNames()) {

@@ -85,6 +85,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     `--tls-cert-file=${pki.serving.certFile}`,
     `--tls-private-key-file=${pki.serving.keyFile}`,
     `--client-ca-file=${pki.caFile}`,
+    `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`, `--kubelet-certificate-authority=${pki.caFile}`,
     `--service-cluster-ip-range=${opts.serviceClusterIpRange ?? '10.96.0.0/12'}`,
     `--service-node-port-range=${opts.serviceNodePortRange ?? '30000-32767'}`,
     '--etcd-prefix=/registry',

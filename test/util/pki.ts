@@ -16,7 +16,7 @@ export interface TestPKI {
   caFile: string;
   /** The API server's serving pair (SANs 127.0.0.1, localhost, kubernetes.default.svc...). */
   serving: { certFile: string; keyFile: string };
-  /** The API server's client certificate for kubelets (kube-apiserver-kubelet-client, system:masters as kubeadm). */
+  /** The API server's client certificate for kubelets (kube-apiserver-kubelet-client, bound to system:kubelet-api-admin). */
   kubeletClient: { certFile: string; keyFile: string };
   /** ServiceAccount token keys. */
   saKeyFile: string;
@@ -55,7 +55,7 @@ async function make(): Promise<TestPKI> {
     cn: 'kube-apiserver', usage: 'server',
     sans: ['127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', '10.96.0.1'],
   }));
-  const kubeletClient = writePair(dir, 'apiserver-kubelet-client', await issue(ca, { cn: 'kube-apiserver-kubelet-client', o: ['system:masters'], usage: 'client' }));
+  const kubeletClient = writePair(dir, 'apiserver-kubelet-client', await issue(ca, { cn: 'kube-apiserver-kubelet-client', usage: 'client' }));
   const sa = createSigningKey();
   const saKeyFile = path.join(dir, 'sa.key');
   const saPubFile = path.join(dir, 'sa.pub');

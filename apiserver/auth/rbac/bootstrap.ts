@@ -257,6 +257,9 @@ export function bootstrapClusterRoleBindings(): RoleBinding[] {
     crb('system:service-account-issuer-discovery', [group('system:serviceaccounts')]),
     // kubeadm's binding for TLS bootstrapping (`skiff join`), to every bootstrap token's group.
     crb('kubeadm:kubelet-bootstrap', [group('system:bootstrappers')], 'system:node-bootstrapper'),
+    // The API server's client certificate for kubelets (--kubelet-client-certificate, CN kube-apiserver-kubelet-client):
+    // kubelets authorize it by SubjectAccessReview, and it needs the kubelet API and nothing more.
+    crb('system:kube-apiserver-kubelet-client', [user('kube-apiserver-kubelet-client')], 'system:kubelet-api-admin'),
   ];
 }
 
