@@ -94,7 +94,8 @@ describe('kubelet on Docker', () => {
 
   beforeAll(async () => {
     pki = await testPKI();
-    api = await startApiServer({ args: [
+    // ServiceAccount tokens on, so every pod gets the admission plugin's kube-api-access volume, as in a cluster.
+    api = await startApiServer({ serviceAccounts: true, args: [
       `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`, `--kubelet-certificate-authority=${pki.caFile}`,
       '--authorization-mode=Node,RBAC',
     ] });
@@ -102,6 +103,9 @@ describe('kubelet on Docker', () => {
     const kubeconfig = path.join(dir, 'kubeconfig');
     fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
     adminKubeconfig = await api.kubeconfigFor('kubernetes-admin', ['system:masters']);
+    // What the controller-manager's serviceaccount and root-ca-cert-publisher controllers would have made.
+    expect((await req('POST', '/api/v1/namespaces/default/serviceaccounts', { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'default' } })).status).toBe(201);
+    expect((await req('POST', '/api/v1/namespaces/default/configmaps', { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'kube-root-ca.crt' }, data: { 'ca.crt': pki.ca.cert } })).status).toBe(201);
     // The kubelet's serving certificate as `skiff up` issues it from the cluster CA.
     const serving = writePair(dir, 'kubelet', await issue(pki.ca, { cn: `system:node:${node}`, o: ['system:nodes'], sans: [node, '127.0.0.1'], usage: 'server' }));
     kubeletPort = await freePort();
@@ -327,6 +331,68 @@ describe('kubelet on Docker', () => {
     expect((await wsExec(viaAPI, admin, `https://127.0.0.1:${api.port}`)).out).toMatch(/^uid=0/);
   });
 
+  it('mounts the ServiceAccount token volume: a bound token the API server and the kubelet accept, the cluster CA and the namespace', async () => {
+    const pod = await getPod('web');
+    expect(pod.spec.volumes.some((v: any) => v.name.startsWith('kube-api-access-') && v.projected)).toBe(true);
+    const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+    const run = (...cmd: string[]) => execFileSync('kubectl', [`--kubeconfig=${adminKubeconfig}`, 'exec', 'web', '--', ...cmd], { encoding: 'utf8' });
+    expect(run('cat', `${dir}/namespace`)).toBe('default');
+    expect(run('cat', `${dir}/ca.crt`)).toBe(pki.ca.cert);
+    // Links through ..data, which the kubelet swaps in one rename when it refreshes the token.
+    expect(run('readlink', `${dir}/token`).trim()).toBe('..data/token');
+    expect(run('sh', '-c', `touch ${dir}/x 2>&1 || true`)).toMatch(/Read-only file system/);
+    const token = run('cat', `${dir}/token`);
+    // The API server knows it as the pod's ServiceAccount, bound to the pod.
+    const review = await req('POST', '/apis/authentication.k8s.io/v1/tokenreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token } });
+    expect(review.body.status).toMatchObject({ authenticated: true, user: { username: 'system:serviceaccount:default:default' } });
+    expect(review.body.status.user.extra['authentication.kubernetes.io/pod-name']).toEqual(['web']);
+    // So does the kubelet, by its own TokenReview; RBAC gives the ServiceAccount nothing on the node.
+    const r = await fetch(`https://127.0.0.1:${kubeletPort}/pods`, { headers: { Authorization: `Bearer ${token}` }, dispatcher: new Agent({ connect: tlsAs() }) } as RequestInit);
+    expect([r.status, await r.text()]).toEqual([403, 'Forbidden (user=system:serviceaccount:default:default, verb=get, resource=nodes, subresource=proxy)']);
+    const forged = await fetch(`https://127.0.0.1:${kubeletPort}/pods`, { headers: { Authorization: `Bearer ${token.slice(0, -4)}AAAA` }, dispatcher: new Agent({ connect: tlsAs() }) } as RequestInit);
+    expect(forged.status).toBe(401);
+    expect(kubeletLog).not.toContain(token);
+  });
+
+  it('mounts Secret volumes and sets env from Secrets; a missing Secret holds its pod in ContainerCreating until it exists', async () => {
+    const password = `pw-${crypto.randomBytes(6).toString('hex')}`;
+    expect((await req('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds' }, type: 'Opaque', stringData: { username: 'admin', password } })).status).toBe(201);
+    await createPod('secretive', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{
+        name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent',
+        command: ['sh', '-c', 'echo "env:$PW"; echo "file:$(cat /creds/username)"; stat -c "mode:%a" /creds/..data/password; touch /creds/x 2>&1 | grep -o "Read-only file system"; exec sleep 3600'],
+        env: [{ name: 'PW', valueFrom: { secretKeyRef: { name: 'creds', key: 'password' } } }],
+        volumeMounts: [{ name: 'creds', mountPath: '/creds' }],
+      }],
+      volumes: [{ name: 'creds', secret: { secretName: 'creds', defaultMode: 0o400 } }],
+    });
+    const logs = await waitFor('secretive output', async () => {
+      const r = await req('GET', '/api/v1/namespaces/default/pods/secretive/log');
+      return r.status === 200 && String(r.body).includes('Read-only') ? String(r.body) : undefined;
+    }, 30_000, 200);
+    expect(logs).toBe(`env:${password}\nfile:admin\nmode:400\nRead-only file system\n`);
+
+    await createPod('waits', {
+      terminationGracePeriodSeconds: 1,
+      containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', command: ['sleep', '3600'], volumeMounts: [{ name: 's', mountPath: '/s' }] }],
+      volumes: [{ name: 's', secret: { secretName: 'later' } }],
+    });
+    const ev = await waitFor('FailedMount', async () => {
+      const r = await req('GET', `/api/v1/namespaces/default/events?fieldSelector=${encodeURIComponent('involvedObject.name=waits,reason=FailedMount')}`);
+      return r.body.items?.[0];
+    }, 30_000, 200);
+    expect(ev.message).toBe('MountVolume.SetUp failed for volume "s" : secret "later" not found');
+    const waiting = await waitFor('waits status', async () => (await getPod('waits')).status?.containerStatuses?.[0]?.state?.waiting, 30_000, 200);
+    expect(waiting.reason).toBe('ContainerCreating');
+    expect(containersOf('waits').map((c) => c.container)).not.toContain('c');
+    await req('POST', '/api/v1/namespaces/default/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'later' }, stringData: { k: 'v' } });
+    await waitFor('waits Ready', async () => isReady(await getPod('waits')), 30_000, 200);
+    // Secret values reach the container and nothing else: not the kubelet's log, not the events.
+    expect(kubeletLog).not.toContain(password);
+    expect(JSON.stringify((await req('GET', '/api/v1/namespaces/default/events')).body)).not.toContain(password);
+  });
+
   it('runs kubectl exec -it in a terminal: sized as the outer one, raw bytes, no stray NUL', async () => {
     // script gives kubectl a real pty sized 40x100. Its stdin stays open until
     // the end: at EOF script types the terminal's EOF character, which in
@@ -540,7 +606,7 @@ describe('kubelet on Docker', () => {
     // sleep ignores SIGTERM as PID 1: the kubelet waits out the grace period, then kills.
     expect(Date.now() - started).toBeGreaterThan(3000);
     await waitFor('containers removed', () => containersOf('bye', true).length === 0, 15_000, 100);
-    for (const name of ['web', 'talker', 'crash', 'noimage', 'never', 'reader', 'inits', 'hooked', 'links', 'nolinks']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
+    for (const name of ['web', 'talker', 'crash', 'noimage', 'never', 'reader', 'inits', 'hooked', 'links', 'nolinks', 'secretive', 'waits']) await req('DELETE', `/api/v1/namespaces/default/pods/${name}?gracePeriodSeconds=0`);
     await waitFor('every container removed', () => docker(['ps', '-aq', '--filter', `label=skiff.node=${node}`]) === '', 30_000, 200);
   });
 });
