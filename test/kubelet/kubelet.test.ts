@@ -95,10 +95,8 @@ describe('kubelet on Docker', () => {
   beforeAll(async () => {
     pki = await testPKI();
     // ServiceAccount tokens on, so every pod gets the admission plugin's kube-api-access volume, as in a cluster.
-    api = await startApiServer({ serviceAccounts: true, args: [
-      `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`, `--kubelet-certificate-authority=${pki.caFile}`,
-      '--authorization-mode=Node,RBAC',
-    ] });
+    // The harness gives the API server its kubelet client (--kubelet-client-certificate, --kubelet-certificate-authority).
+    api = await startApiServer({ serviceAccounts: true, args: ['--authorization-mode=Node,RBAC'] });
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-kubelet-'));
     const kubeconfig = path.join(dir, 'kubeconfig');
     fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
