@@ -129,4 +129,6 @@ export const R = {
   selfsubjectaccessreviews: must('selfsubjectaccessreviews'),
   selfsubjectrulesreviews: must('selfsubjectrulesreviews'),
   subjectaccessreviews: must('subjectaccessreviews'),
+  tokenreviews: must('tokenreviews'),
+  selfsubjectreviews: must('selfsubjectreviews'),
 };

@@ -30,9 +30,9 @@ function podBody(name: string): string {
   });
 }
 
-function post(port: number, path: string, body: string): Promise<number> {
+function post(port: number, path: string, body: string, as = agent): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, path, method: 'POST', agent: as, headers: { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -79,12 +79,25 @@ function rssMiB(pid: number): number {
 }
 
 const srv = await startApiServer({ args: flags.workers ? [`--workers=${flags.workers}`] : [] });
-// Over TLS with a client certificate, as every client of the server.
-agent = new https.Agent({ keepAlive: true, maxSockets: flags.concurrency, ca: srv.admin.ca, cert: srv.admin.cert, key: srv.admin.key });
+// Over TLS with a client certificate, as every client of the server, and as a user whom RBAC authorizes (bound to
+// `edit` in the namespace), not the admin whose system:masters group is allowed before any authorizer is asked.
+const admin = new https.Agent({ keepAlive: true, ca: srv.admin.ca, cert: srv.admin.cert, key: srv.admin.key });
+const user = await srv.connectionFor('bench-user');
+agent = new https.Agent({ keepAlive: true, maxSockets: flags.concurrency, ca: user.ca, cert: user.cert, key: user.key });
 const etcd = new Etcd3({ hosts: srv.etcdEndpoint });
 try {
-  const status = await post(srv.port, '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }));
+  const status = await post(srv.port, '/api/v1/namespaces', JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'bench' } }), admin);
   if (status !== 201) throw new Error(`creating namespace bench: HTTP ${status}`);
+  const bound = await post(srv.port, '/apis/rbac.authorization.k8s.io/v1/namespaces/bench/rolebindings', JSON.stringify({
+    apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'bench-edit' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'User', name: 'bench-user' }],
+  }), admin);
+  if (bound !== 201) throw new Error(`binding bench-user to edit: HTTP ${bound}`);
+  // The authorizer's cache follows a watch: wait until the binding is seen.
+  for (let i = 0; (await post(srv.port, '/api/v1/namespaces/bench/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `probe-${i}` } }))) !== 201; i++) {
+    if (i > 100) throw new Error('bench-user is not authorized to create in namespace bench');
+    await new Promise((r) => setTimeout(r, 50));
+  }
 
   const rawPut = async (name: string) => {
     await etcd.put(`/bench/raw/pods/bench/${name}`).value(podBody(name));
@@ -120,5 +133,6 @@ try {
 } finally {
   etcd.close();
   agent.destroy();
+  admin.destroy();
   await srv.stop();
 }

@@ -21,6 +21,8 @@ import { fileURLToPath } from 'node:url';
 import Docker from 'dockerode';
 import { R } from '../api/resources.js';
 import type { Deployment, Pod } from '../api/types.js';
+import { issue, writePair } from '../lib/pki.js';
+import { testPKI } from '../test/util/pki.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
@@ -185,11 +187,15 @@ try {
   const kubeconfig = path.join(dir, 'kubeconfig');
   fs.copyFileSync(await api.kubeconfigFor(`system:node:${node}`, ['system:nodes']), kubeconfig);
   const port = await freePort();
+  // As skiff up runs it: a serving certificate from the cluster CA, verified client CA, health on its own loopback port.
+  const pki = await testPKI();
+  const serving = writePair(dir, 'kubelet', await issue(pki.ca, { cn: `system:node:${node}`, o: ['system:nodes'], sans: [node, '127.0.0.1'], usage: 'server' }));
+  const secure = [`--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`, `--healthz-port=${await freePort()}`];
   // BENCH_KUBELET_LOG=file keeps the kubelet's debug log there (per-pod start-up phases: "pod start-up phases").
   const klog = process.env.BENCH_KUBELET_LOG ? fs.openSync(process.env.BENCH_KUBELET_LOG, 'w') : 'inherit';
   // BENCH_CPU_PROF=dir writes the kubelet's CPU profile there when it stops.
   const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  kubelet = spawn(process.execPath, [...prof, path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
+  kubelet = spawn(process.execPath, [...prof, path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, ...secure, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
   if (typeof klog === 'number') fs.closeSync(klog);
   await waitFor('node Ready', async () => {
     const n = await client.resource(R.nodes).get(node).catch(() => undefined);

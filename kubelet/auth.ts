@@ -21,8 +21,7 @@ import { logger } from '../lib/log.js';
 
 const log = logger('kubelet-auth');
 
-// TokenReview is served outside the resource table (apiserver/auth/authnreviews.ts): addressed by hand.
-const tokenReviews: ResourceRef = { group: 'authentication.k8s.io', version: 'v1', plural: 'tokenreviews', namespaced: false, kind: 'TokenReview' };
+const tokenReviews = R.tokenreviews;
 
 const clientAuthOID = '1.3.6.1.5.5.7.3.2';
 const anyExtendedKeyUsageOID = '2.5.29.37.0';

@@ -1,27 +1,36 @@
 // pods/log, pods/exec and pods/eviction against a stand-in kubelet on
-// loopback: the API server must find the node's kubelet endpoint and relay
-// the stream (plain or upgraded) unchanged.
+// loopback: the API server must find the node's kubelet endpoint, reach it
+// over TLS as its kubelet client (verifying the kubelet's certificate) and
+// relay the stream (plain or upgraded) unchanged.
 
-import http from 'node:http';
-import net from 'node:net';
+import https from 'node:https';
+import type net from 'node:net';
+import tls from 'node:tls';
+import { issue } from '../../lib/pki.js';
+import { testPKI } from '../util/pki.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { client, pod } from './helpers.js';
 
 let srv: ApiServerProcess;
 let api: ReturnType<typeof client>;
-let kubelet: http.Server;
+let kubelet: https.Server;
 const seen: string[] = [];
+const callers: string[] = [];
 
 beforeAll(async () => {
-  kubelet = http.createServer((req, res) => {
+  const pki = await testPKI();
+  const serving = await issue(pki.ca, { cn: 'system:node:fake', sans: ['127.0.0.1'], usage: 'server' });
+  kubelet = https.createServer({ ...serving, ca: pki.ca.cert, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     seen.push(req.url!);
+    callers.push(String((req.socket as tls.TLSSocket).getPeerCertificate().subject?.CN));
     res.setHeader('Content-Type', 'text/plain');
     res.end('line 1\nline 2\n');
   });
   // An upgraded connection that echoes bytes back, as a stand-in for an exec stream.
   kubelet.on('upgrade', (req, socket: net.Socket) => {
     seen.push(req.url!);
+    callers.push(String((socket as tls.TLSSocket).getPeerCertificate().subject?.CN));
     socket.write('HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
     socket.pipe(socket);
   });
@@ -47,13 +56,16 @@ describe('kubelet proxies', () => {
     expect(r.status).toBe(200);
     expect(r.text).toBe('line 1\nline 2\n');
     expect(seen).toContain('/containerLogs/default/p/c?tailLines=2&timestamps=true');
+    // As its own kubelet client, never as the user who asked.
+    expect(callers).toEqual(['kube-apiserver-kubelet-client']);
     const bad = await api.get('/api/v1/namespaces/default/pods/p/log?container=nope');
     expect(bad.status).toBe(400);
   });
 
   it('pipes an upgraded exec connection both ways', async () => {
-    const sock = net.connect((new URL(srv.url)).port as unknown as number, '127.0.0.1');
-    await new Promise((r) => sock.once('connect', r));
+    const { ca, cert, key } = srv.admin;
+    const sock = tls.connect({ port: srv.port, host: '127.0.0.1', ca, cert, key });
+    await new Promise((r) => sock.once('secureConnect', r));
     sock.write('POST /api/v1/namespaces/default/pods/p/exec?command=sh&stdin=true&stdout=true HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: SPDY/3.1\r\n\r\n');
     let data = '';
     sock.on('data', (d) => { data += d; });
