@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { errors, isNotFound, isStatusError, type StatusError } from '../api/errors.js';
+import { errors, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
@@ -27,23 +27,9 @@ import * as rest from './handlers/rest.js';
 import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
-import { AdmissionChain } from './admission/chain.js';
-import { serveEphemeral, type EphemeralHandler } from './handlers/ephemeral.js';
-import { RBACAuthorizer } from './auth/rbac/authorizer.js';
-import { startBootstrapPolicy } from './auth/rbac/bootstrap.js';
-import { RBACEscalation } from './auth/rbac/escalation.js';
-import { accessReviewHandlers } from './auth/reviews.js';
-import { selfSubjectReview, tokenReview } from './auth/authnreviews.js';
-import { BearerTokenAuthenticator, UnionAuthenticator, X509Authenticator } from './auth/authenticators.js';
-import { AlwaysAllow, AlwaysDeny, PrivilegedGroupAuthorizer, UnionAuthorizer } from './auth/authorizers.js';
-import { BootstrapTokenAuthenticator } from './auth/bootstraptoken.js';
-import { FilterChain } from './auth/filters.js';
-import { serviceAccountServing, type ServiceAccountConfig, type ServiceAccountServing } from './auth/serviceaccount/serving.js';
+import { serveEphemeral } from './handlers/ephemeral.js';
+import { AccessControl, type AccessControlConfig } from './auth/accesscontrol.js';
 import type { SubresourceHandler } from './auth/serviceaccount/tokenrequest.js';
-import type { AdmissionPlugin, Authenticator, Authorizer, TokenAuthenticator } from './auth/types.js';
-import { NodeAuthorizer } from './auth/node/authorizer.js';
-import { NodeRestriction } from './admission/noderestriction.js';
-import { PodSecurity, type PodSecurityConfiguration } from './admission/podsecurity/admission.js';
 
 const log = logger('apiserver');
 
@@ -69,16 +55,7 @@ export interface ServingTLS {
   clientCA?: string;
 }
 
-export interface AuthenticationConfig {
-  /** --anonymous-auth: anonymous access to the public paths (/healthz, /livez, /readyz, /version). */
-  anonymous?: boolean;
-  /** Bearer-token authenticators made outside the server (tests); the server adds its own (bootstrap tokens). */
-  tokenAuthenticators?: TokenAuthenticator[];
-  /** --enable-bootstrap-token-auth. */
-  bootstrapTokens?: boolean;
-}
-
-export interface ServerConfig {
+export interface ServerConfig extends AccessControlConfig {
   storage: Storage;
   etcdPrefix: string;
   bindAddress: string;
@@ -87,9 +64,6 @@ export interface ServerConfig {
   tls: ServingTLS;
   /** --advertise-address: where pods reach this server (the `kubernetes` Endpoints); defaults to the bind address when it is not a wildcard. */
   advertiseAddress?: string;
-  authentication?: AuthenticationConfig;
-  /** --authorization-mode, in order: AlwaysAllow, AlwaysDeny, Node, RBAC. */
-  authorizationModes?: string[];
   serviceClusterIPRange: string;
   serviceNodePortRange: string;
   bookmarkIntervalMs?: number;
@@ -97,18 +71,8 @@ export interface ServerConfig {
   singletons?: boolean;
   /** The /metrics text when it is not this process's alone (the workers' aggregate). */
   metrics?: () => Promise<string>;
-  /** --service-account-*: ServiceAccount token authentication, the TokenRequest subresource, issuer discovery and the ServiceAccount admission plugin. */
-  serviceAccounts?: ServiceAccountConfig;
-  admission?: AdmissionChain;
-  /** --enable-admission-plugins, --disable-admission-plugins: plugins on beside, and off among, kube's default-on set; they run in kube's order. */
-  enableAdmissionPlugins?: string[];
-  disableAdmissionPlugins?: string[];
-  /** PodSecurity's part of --admission-control-config-file (defaults and exemptions). */
-  podSecurityConfiguration?: PodSecurityConfiguration;
   /** --kubelet-client-certificate, --kubelet-client-key, --kubelet-certificate-authority: the TLS client for logs, exec, attach, port-forward and stats. */
   kubeletClient?: KubeletClientConfig;
-  /** Handlers of the create-only kinds (ResourceInfo.ephemeral), by plural. */
-  ephemeral?: Map<string, EphemeralHandler>;
 }
 
 export interface ApiServer {
@@ -136,49 +100,11 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     if (r.ephemeral) continue;
     stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
   }
-  const serviceAccounts = cfg.serviceAccounts ? await serviceAccountServing(cfg.serviceAccounts, { storeOf, storage }) : undefined;
+  const access = await AccessControl.create(cfg, { storage, etcdPrefix: cfg.etcdPrefix, storeOf });
+  const { filters, serviceAccounts, ephemeral } = access;
+  access.start();
   const kubelets = new KubeletClient(cfg.kubeletClient);
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: cfg.admission ?? admissionChain(cfg, storeOf, serviceAccounts) };
-
-  const authenticators: Authenticator[] = [new X509Authenticator()];
-  const tokenAuthenticators = [...(cfg.authentication?.tokenAuthenticators ?? [])];
-  if (cfg.authentication?.bootstrapTokens ?? true) {
-    tokenAuthenticators.push(new BootstrapTokenAuthenticator((name) => storeOf('secrets')?.get('kube-system', name).catch(() => undefined) ?? Promise.resolve(undefined)));
-  }
-  if (serviceAccounts) tokenAuthenticators.push(serviceAccounts.authenticator);
-  if (tokenAuthenticators.length) authenticators.push(new BearerTokenAuthenticator(tokenAuthenticators));
-  const authorizers: Authorizer[] = [new PrivilegedGroupAuthorizer()];
-  let nodeAuthorizer: NodeAuthorizer | undefined;
-  let rbacAuthorizer: RBACAuthorizer | undefined;
-  for (const mode of cfg.authorizationModes ?? ['AlwaysAllow']) {
-    switch (mode) {
-      case 'RBAC':
-        rbacAuthorizer = new RBACAuthorizer({ storage, etcdPrefix: cfg.etcdPrefix });
-        rbacAuthorizer.start();
-        authorizers.push(rbacAuthorizer);
-        break;
-      case 'Node':
-        // Selector-scoped as kube 1.32 (AuthorizeNodeWithSelectors): a kubelet lists only pods with its spec.nodeName.
-        nodeAuthorizer = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix() });
-        void nodeAuthorizer.start();
-        authorizers.push(nodeAuthorizer);
-        break;
-      case 'AlwaysAllow': authorizers.push(new AlwaysAllow()); break;
-      case 'AlwaysDeny': authorizers.push(new AlwaysDeny()); break;
-      default: throw new Error(`unknown authorization mode ${mode}`);
-    }
-  }
-  const authorizer = new UnionAuthorizer(authorizers);
-  const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer, anonymous: cfg.authentication?.anonymous });
-  // The access reviews answer with the same authorizer requests pass; RBAC's escalation check is on wherever RBAC is (kube's policy-based storage).
-  const apiAudiences = serviceAccounts?.audiences ?? [];
-  const ephemeral = new Map<string, EphemeralHandler>([
-    ...accessReviewHandlers(authorizer),
-    ['tokenreviews', tokenReview(tokenAuthenticators, apiAudiences)],
-    ['selfsubjectreviews', selfSubjectReview()],
-    ...(cfg.ephemeral ?? []),
-  ]);
-  if (rbacAuthorizer) ctx.admission = new AdmissionChain([...ctx.admission.plugins, new RBACEscalation(rbacAuthorizer, authorizer)]);
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: access.admission };
 
   const app = express();
   app.disable('x-powered-by');
@@ -189,14 +115,13 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   app.get(['/healthz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
   // kube's readiness checks: ready means storage answers and the post-start hooks are done, so a client
   // that waited for /readyz is not refused by an RBAC policy that is not in place yet.
-  let rbacPolicyReady = !rbacAuthorizer;
   const readyChecks: [string, () => Promise<boolean>][] = [
     ['ping', async () => true],
     ['etcd', () => Promise.race([
       storage.currentRevision().then(() => true, () => false),
       new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
     ])],
-    ['poststarthook/rbac/bootstrap-roles', async () => rbacPolicyReady],
+    ['poststarthook/rbac/bootstrap-roles', async () => access.bootstrapPolicyReady()],
   ];
   app.get(['/readyz', '/readyz/:check'], async (req, res) => {
     const only = req.params.check as string | undefined;
@@ -329,9 +254,6 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const advertise = cfg.advertiseAddress ?? (cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress);
   const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, advertise, cfg.port);
   bootstrap.start();
-  // kube's rbac/bootstrap-roles post-start hook.
-  const rbacPolicy = rbacAuthorizer ? startBootstrapPolicy(storeOf) : undefined;
-  void rbacPolicy?.done.then(() => { rbacPolicyReady = true; });
   // Each worker would report the same counts, and /metrics sums workers' gauges.
   const objectCounts = singletons ? setInterval(() => void countObjects(storage, stores), 30_000) : undefined;
   objectCounts?.unref();
@@ -341,66 +263,14 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
-      serviceAccounts?.stop();
-      rbacPolicy?.stop();
-      rbacAuthorizer?.stop();
+      access.stop();
       kubelets.close();
       namespaces.stop();
-      nodeAuthorizer?.stop();
       clearInterval(objectCounts);
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
-}
-
-/** kube's AllOrderedPlugins: admission plugins run in this order, whatever order the flags name them in. */
-const orderedAdmissionPlugins = [
-  'AlwaysAdmit', 'NamespaceAutoProvision', 'NamespaceLifecycle', 'NamespaceExists', 'LimitPodHardAntiAffinityTopology', 'LimitRanger', 'ServiceAccount',
-  'NodeRestriction', 'TaintNodesByCondition', 'AlwaysPullImages', 'ImagePolicyWebhook', 'PodSecurity', 'PodNodeSelector', 'Priority', 'DefaultTolerationSeconds',
-  'PodTolerationRestriction', 'EventRateLimit', 'ExtendedResourceToleration', 'DefaultStorageClass', 'StorageObjectInUseProtection',
-  'OwnerReferencesPermissionEnforcement', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
-  'CertificateSubjectRestriction', 'DefaultIngressClass', 'DenyServiceExternalIPs', 'PodTopologyLabels', 'MutatingAdmissionPolicy', 'MutatingAdmissionWebhook',
-  'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota', 'AlwaysDeny',
-];
-/** kube's plugins that are on unless disabled (the complement of DefaultOffAdmissionPlugins). */
-const defaultOnAdmissionPlugins = [
-  'NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'TaintNodesByCondition', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass',
-  'StorageObjectInUseProtection', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
-  'CertificateSubjectRestriction', 'DefaultIngressClass', 'MutatingAdmissionWebhook', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota',
-];
-
-/** The admission chain of the enabled plugins Skiff has (NamespaceLifecycle is the store's own check). */
-function admissionChain(cfg: ServerConfig, storeOf: (plural: string) => Store, serviceAccounts?: ServiceAccountServing): AdmissionChain {
-  for (const name of [...(cfg.enableAdmissionPlugins ?? []), ...(cfg.disableAdmissionPlugins ?? [])]) {
-    if (!orderedAdmissionPlugins.includes(name)) throw new Error(`admission plugin "${name}" is unknown`);
-  }
-  const on = new Set([...defaultOnAdmissionPlugins, ...(cfg.enableAdmissionPlugins ?? [])]);
-  for (const name of cfg.disableAdmissionPlugins ?? []) on.delete(name);
-  const get = (plural: string, namespace: string | undefined, name: string) => storeOf(plural).get(namespace, name).catch((e) => {
-    if (isNotFound(e)) return undefined;
-    throw e;
-  });
-  const plugins: AdmissionPlugin[] = [];
-  for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
-    switch (name) {
-      case 'ServiceAccount':
-        // Only where the server issues ServiceAccount tokens (--service-account-*), as kube-apiserver never runs without them.
-        if (serviceAccounts) plugins.push(serviceAccounts.admission());
-        break;
-      case 'NodeRestriction':
-        plugins.push(new NodeRestriction({ getPod: (ns, n) => get('pods', ns, n), getNode: (n) => get('nodes', undefined, n) }));
-        break;
-      case 'PodSecurity':
-        plugins.push(new PodSecurity({
-          getNamespace: (n) => get('namespaces', undefined, n),
-          listPods: async (ns) => (await storeOf('pods').list(ns, {})).items,
-          configuration: cfg.podSecurityConfiguration,
-        }));
-        break;
-    }
-  }
-  return new AdmissionChain(plugins);
 }
 
 /** The verb label as kube's metrics.CleanVerb reports it: the route's HTTP verb, LIST/WATCH for collections, APPLY for server-side apply. */

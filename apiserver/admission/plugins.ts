@@ -1,0 +1,72 @@
+// Which admission plugins run, and in what order: kube's
+// --enable-admission-plugins / --disable-admission-plugins over its
+// default-on set, always in kube's fixed order (AllOrderedPlugins), whatever
+// order the flags name them in.
+
+import { isNotFound } from '../../api/errors.js';
+import type { KubeObject } from '../../api/types.js';
+import type { Store } from '../registry/store.js';
+import type { ServiceAccountServing } from '../auth/serviceaccount/serving.js';
+import type { AdmissionPlugin } from '../auth/types.js';
+import { NodeRestriction } from './noderestriction.js';
+import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
+
+export interface AdmissionConfig {
+  /** --enable-admission-plugins, --disable-admission-plugins: plugins on beside, and off among, kube's default-on set. */
+  enableAdmissionPlugins?: string[];
+  disableAdmissionPlugins?: string[];
+  /** PodSecurity's part of --admission-control-config-file (defaults and exemptions). */
+  podSecurityConfiguration?: PodSecurityConfiguration;
+}
+
+/** kube's AllOrderedPlugins. */
+const orderedAdmissionPlugins = [
+  'AlwaysAdmit', 'NamespaceAutoProvision', 'NamespaceLifecycle', 'NamespaceExists', 'LimitPodHardAntiAffinityTopology', 'LimitRanger', 'ServiceAccount',
+  'NodeRestriction', 'TaintNodesByCondition', 'AlwaysPullImages', 'ImagePolicyWebhook', 'PodSecurity', 'PodNodeSelector', 'Priority', 'DefaultTolerationSeconds',
+  'PodTolerationRestriction', 'EventRateLimit', 'ExtendedResourceToleration', 'DefaultStorageClass', 'StorageObjectInUseProtection',
+  'OwnerReferencesPermissionEnforcement', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
+  'CertificateSubjectRestriction', 'DefaultIngressClass', 'DenyServiceExternalIPs', 'PodTopologyLabels', 'MutatingAdmissionPolicy', 'MutatingAdmissionWebhook',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota', 'AlwaysDeny',
+];
+/** kube's plugins that are on unless disabled (the complement of DefaultOffAdmissionPlugins). */
+const defaultOnAdmissionPlugins = [
+  'NamespaceLifecycle', 'LimitRanger', 'ServiceAccount', 'TaintNodesByCondition', 'PodSecurity', 'Priority', 'DefaultTolerationSeconds', 'DefaultStorageClass',
+  'StorageObjectInUseProtection', 'PersistentVolumeClaimResize', 'RuntimeClass', 'CertificateApproval', 'CertificateSigning', 'ClusterTrustBundleAttest',
+  'CertificateSubjectRestriction', 'DefaultIngressClass', 'MutatingAdmissionWebhook', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionWebhook', 'ResourceQuota',
+];
+
+/**
+ * The enabled plugins Skiff has, in kube's order (NamespaceLifecycle is the
+ * store's own check; plugins Skiff lacks are accepted by name and do nothing).
+ */
+export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string) => Store, serviceAccounts?: ServiceAccountServing): AdmissionPlugin[] {
+  for (const name of [...(cfg.enableAdmissionPlugins ?? []), ...(cfg.disableAdmissionPlugins ?? [])]) {
+    if (!orderedAdmissionPlugins.includes(name)) throw new Error(`admission plugin "${name}" is unknown`);
+  }
+  const on = new Set([...defaultOnAdmissionPlugins, ...(cfg.enableAdmissionPlugins ?? [])]);
+  for (const name of cfg.disableAdmissionPlugins ?? []) on.delete(name);
+  const get = (plural: string, namespace: string | undefined, name: string): Promise<KubeObject | undefined> => storeOf(plural).get(namespace, name).catch((e) => {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  });
+  const plugins: AdmissionPlugin[] = [];
+  for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
+    switch (name) {
+      case 'ServiceAccount':
+        // Only where the server issues ServiceAccount tokens (--service-account-*), as kube-apiserver never runs without them.
+        if (serviceAccounts) plugins.push(serviceAccounts.admission());
+        break;
+      case 'NodeRestriction':
+        plugins.push(new NodeRestriction({ getPod: (ns, n) => get('pods', ns, n), getNode: (n) => get('nodes', undefined, n) }));
+        break;
+      case 'PodSecurity':
+        plugins.push(new PodSecurity({
+          getNamespace: (n) => get('namespaces', undefined, n),
+          listPods: async (ns) => (await storeOf('pods').list(ns, {})).items,
+          configuration: cfg.podSecurityConfiguration,
+        }));
+        break;
+    }
+  }
+  return plugins;
+}
