@@ -44,11 +44,14 @@ export function requestInfo(method: string, path: string, query: string): AuthzR
   } else {
     return nonResource();
   }
-  let segs: string[];
-  try {
-    segs = rest.map(decodeURIComponent);
-  } catch {
-    return nonResource();
+  let segs = rest;
+  // Every request is parsed here: decode only paths that carry escapes.
+  if (path.includes('%')) {
+    try {
+      segs = rest.map(decodeURIComponent);
+    } catch {
+      return nonResource();
+    }
   }
   const info: AuthzRequestInfo = { resourceRequest: true, path, verb: '', apiGroup, apiVersion, namespace: '', resource: '', subresource: '', name: '' };
   let watchPrefix = false;
@@ -64,7 +67,7 @@ export function requestInfo(method: string, path: string, query: string): AuthzR
   info.name = segs[1] ?? '';
   info.subresource = segs[2] ?? '';
   if (segs.length > 3 && info.subresource !== 'proxy') return nonResource();
-  const watch = watchPrefix || /(?:^|&)watch=(?:1|t|T|TRUE|true|True)(?:&|$)/.test(query);
+  const watch = watchPrefix || (query.includes('watch=') && /(?:^|&)watch=(?:1|t|T|TRUE|true|True)(?:&|$)/.test(query));
   switch (method) {
     case 'GET': case 'HEAD': info.verb = watch ? 'watch' : info.name ? 'get' : 'list'; break;
     case 'POST': info.verb = 'create'; break;

@@ -3,14 +3,12 @@
 // compare-and-swap transactions, and watches fan out through one etcd watch
 // per resource (cacher.ts).
 
-import { ConstantBackoff, noop } from 'cockatiel';
-import { Etcd3, GRPCDeadlineExceededError, GRPCUnavailableError, GRPCCancelledError, ClientClosedError } from 'etcd3';
 import type { KubeObject } from '../../api/types.js';
 import { counter, gauge, histogram } from '../../lib/metrics.js';
 import { Cacher } from './cacher.js';
 import { checkPreconditions, decode, decodeContinue, encode, encodeContinue, encodeCreate, prefixEnd, resourcePrefix, withRevision } from './codec.js';
 import { EtcdCallError, EtcdKV, grpcCode, Http2Transport, type EtcdKVOptions, type KeyValue, type RangeRequest, type Transport } from './etcdkv.js';
-import { openEtcdWatch, tooOld, watchableFrom, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
+import { openEtcdWatch, tooOld, watchableFrom, WatchSession, type EtcdWatch, type EtcdWatchSink } from './etcdwatch.js';
 import {
   StorageError, type ListOptions, type ListResult, type Preconditions, type Storage, type WatchCallbacks, type WatchHandle, type WatchOptions,
 } from './interface.js';
@@ -40,8 +38,8 @@ export interface EtcdStorageOptions {
 interface Stored { object: KubeObject; modRevision: number; value: string }
 
 export class EtcdStorage implements Storage {
-  /** Watches (and the compaction probes that go with them). */
-  private readonly client: Etcd3;
+  /** The watch streams' own http2 session (the unary calls may run on another thread). */
+  private readonly watchSession: WatchSession;
   /** Every unary read and write: the per-request path. */
   private readonly kv: EtcdKV;
   private readonly cachers = new Map<string, Cacher>();
@@ -51,22 +49,7 @@ export class EtcdStorage implements Storage {
     const timeout = opts.requestTimeoutMs ?? 5000;
     const kvOpts = { hosts: typeof opts.hosts === 'string' ? [opts.hosts] : opts.hosts, timeoutMs: timeout };
     this.kv = new EtcdKV(opts.transport ? opts.transport(kvOpts) : new Http2Transport(kvOpts));
-    this.client = new Etcd3({
-      hosts: opts.hosts,
-      dialTimeout: Math.min(timeout, 2000),
-      defaultCallOptions: () => ({ deadline: Date.now() + timeout }),
-      // The client's default circuit breaker refuses calls for 5 s after failures, and its
-      // retries multiply the deadline; we want each call to fail fast and the next to try afresh.
-      faultHandling: { host: () => noop, global: noop, watchBackoff: new ConstantBackoff(250).next() },
-      // grpc-js refuses responses over 4 MiB, so an unpaged list of ~2,000 pods failed with
-      // RESOURCE_EXHAUSTED; kube's clientv3 allows math.MaxInt32 because range responses are big.
-      // channelz keeps per-call counters and traces nothing here reads: measurable on every write.
-      // With grpc-js's 64 KiB HTTP/2 window, etcd blocks on our watch stream whenever the
-      // event loop is busy for a moment; etcd then demotes the watcher to "unsynced" and
-      // replays thousands of events in one burst seconds later (bench:scheduler saw bindings
-      // reach watchers 10 s late). A 16 MiB window lets etcd keep writing.
-      grpcOptions: { 'grpc.max_receive_message_length': 2 ** 31 - 1, 'grpc-node.flow_control_window': 16 * 1024 * 1024, 'grpc.enable_channelz': 0 },
-    });
+    this.watchSession = new WatchSession(kvOpts.hosts);
   }
 
   /** etcd watch streams open right now (shared resource watches plus dedicated ones for old revisions). */
@@ -185,7 +168,7 @@ export class EtcdStorage implements Storage {
         openWatch: (p, recursive, from, sink) => this.openWatch(p, recursive, from, sink),
         currentRevision: () => this.currentRevision(),
         checkWatchable: async (since, p) => {
-          const from = await watchableFrom(this.client, since);
+          const from = await watchableFrom(this.kv, since);
           if (from !== true) throw tooOld(p, since, from);
         },
         snapshot: (p, recursive) => this.snapshot(p, recursive),
@@ -214,13 +197,13 @@ export class EtcdStorage implements Storage {
     for (const cacher of this.cachers.values()) cacher.close();
     this.cachers.clear();
     this.kv.close();
-    this.client.close();
+    this.watchSession.close();
   }
 
   private openWatch(prefix: string, recursive: boolean, fromRevision: number, sink: EtcdWatchSink): EtcdWatch {
     this.watchCount++;
     openWatches.inc();
-    return openEtcdWatch(this.client, prefix, recursive, fromRevision, sink, () => {
+    return openEtcdWatch(this.watchSession, this.kv, prefix, recursive, fromRevision, sink, () => {
       this.watchCount--;
       openWatches.dec();
     });
@@ -269,8 +252,7 @@ function toStorageError(e: Error, key: string): Error {
   if (e instanceof EtcdCallError && (e.code === grpcCode.unavailable || e.code === grpcCode.deadlineExceeded || e.code === grpcCode.cancelled)) {
     return new StorageError('Unavailable', key, `etcd unavailable: ${e.message}`);
   }
-  if (e instanceof GRPCUnavailableError || e instanceof GRPCDeadlineExceededError || e instanceof GRPCCancelledError || e instanceof ClientClosedError
-    || /ECONNREFUSED|No connection established|deadline|unavailable/i.test(e.message)) {
+  if (/ECONNREFUSED|No connection established|deadline|unavailable/i.test(e.message)) {
     return new StorageError('Unavailable', key, `etcd unavailable: ${e.message}`);
   }
   return e;
