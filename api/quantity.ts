@@ -23,6 +23,21 @@ export function parseQuantity(q: string | number): number {
   return n * 10 ** Number(suffix.slice(1));
 }
 
+/**
+ * The error for a Quantity that does not parse, or whose value a double
+ * cannot hold ("1e1000" matches the syntax but is Infinity here: upstream
+ * keeps it as a big decimal, Skiff's quantities are doubles, so it is refused
+ * with upstream's parse error rather than stored and compared as Infinity).
+ */
+export function quantityError(q: unknown): string | undefined {
+  if (typeof q !== 'string' && typeof q !== 'number') return undefined;
+  try {
+    return Number.isFinite(parseQuantity(q)) ? undefined : quantityFormatError;
+  } catch {
+    return quantityFormatError;
+  }
+}
+
 export function isValidQuantity(q: string | number): boolean {
   try {
     parseQuantity(q);

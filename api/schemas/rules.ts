@@ -9,7 +9,7 @@ import type { Container, KubeObject, LabelSelector, PodSpec, StatusCause } from 
 import type { ResourceInfo } from '../resources.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
-import { parseQuantity } from '../quantity.js';
+import { parseQuantity, quantityError } from '../quantity.js';
 
 type Causes = StatusCause[];
 
@@ -114,13 +114,14 @@ function validateResources(res: Container['resources'], field: string): Causes {
   for (const section of ['limits', 'requests'] as const) {
     for (const [name, q] of Object.entries(res?.[section] ?? {})) {
       const p = `${field}.${section}[${name}]`;
-      try {
-        const n = parseQuantity(q);
-        if (n < 0) out.push(invalid(p, q, 'must be greater than or equal to 0'));
-        parsed[section][name] = n;
-      } catch (e) {
-        out.push(invalid(p, q, (e as Error).message));
+      const bad = quantityError(q);
+      if (bad) {
+        out.push(invalid(p, q, bad));
+        continue;
       }
+      const n = parseQuantity(q);
+      if (n < 0) out.push(invalid(p, q, 'must be greater than or equal to 0'));
+      parsed[section][name] = n;
     }
   }
   for (const [name, n] of Object.entries(parsed.requests)) {
@@ -457,6 +458,13 @@ function validateNode(obj: KubeObject): Causes {
     if (seen.has(k)) out.push(duplicate(`spec.taints[${i}]`, k));
     seen.add(k);
   });
+  // ValidateNode: every capacity and allocatable is a non-negative quantity (ValidateResourceQuantityValue).
+  for (const section of ['capacity', 'allocatable'] as const) {
+    for (const [name, q] of Object.entries((obj.status?.[section] ?? {}) as Record<string, string | number>)) {
+      // A malformed quantity is the schema's to report; only the sign is a rule.
+      if (!quantityError(q) && parseQuantity(q) < 0) out.push(invalid(`status.${section}.${name}`, String(q), 'must be greater than or equal to 0'));
+    }
+  }
   return out;
 }
 

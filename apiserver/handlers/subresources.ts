@@ -7,6 +7,7 @@ import { errors, successStatus } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { formatLabelSelector } from '../../api/labels.js';
+import { integerRangeError } from '../../api/schemas/compile.js';
 import { applyPatch } from '../patch/index.js';
 import { readBody } from '../negotiation.js';
 import { modifiedMessage } from '../registry/errors.js';
@@ -49,8 +50,10 @@ export async function scale(ctx: RestContext, req: Request, res: Response, info:
     const rv = s.metadata?.resourceVersion;
     if (rv && rv !== current!.metadata.resourceVersion) throw errors.conflict(r.plural, info.name!, modifiedMessage, r.group);
     const replicas = s.spec?.replicas;
-    if (!Number.isInteger(replicas) || replicas < 0) {
-      throw errors.invalid('Scale', info.name!, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: must be greater than or equal to 0` }], 'autoscaling');
+    // Scale.spec.replicas is an int32: 2147483648, 1e400 (Infinity) or 1.5 never reach the object.
+    const notInt32 = typeof replicas !== 'number' || !Number.isInteger(replicas) ? 'must be of type integer' : integerRangeError('int32', replicas);
+    if (notInt32 || replicas < 0) {
+      throw errors.invalid('Scale', info.name!, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: ${notInt32 ?? 'must be greater than or equal to 0'}` }], 'autoscaling');
     }
     current!.spec = { ...current!.spec, replicas };
     return current!;
