@@ -8,10 +8,13 @@
 // to pull a node image from).
 
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeKubeconfig } from '../../client/kubeconfig.js';
 import { skiffUp, type TestCluster } from '../util/cluster.js';
+import { Kubectl } from '../util/kubectl.js';
 import { waitFor } from '../util/ports.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -98,5 +101,26 @@ describe('a pod using the official in-cluster client', () => {
       user: `system:serviceaccount:${ns}:reader`,
     });
     expect(result.secretsMessage).toBe(`secrets is forbidden: User "system:serviceaccount:${ns}:reader" cannot list resource "secrets" in API group "" in the namespace "${ns}"`);
+  });
+
+  it('issues bootstrap tokens with skiff token: one authenticates as system:bootstrap:<id> until deleted, list never shows its secret', async () => {
+    const created = await c.skiff(['token', 'create', '--description=join test']);
+    expect(created.code, created.stderr).toBe(0);
+    const token = created.stdout.trim();
+    expect(token).toMatch(/^[a-z0-9]{6}\.[a-z0-9]{16}$/);
+    const [id, secret] = token.split('.');
+    // A kubeconfig holding the token alone: with the admin's certificate beside it, the certificate would authenticate first (as in kube).
+    const file = path.join(c.home, 'token.conf');
+    writeKubeconfig(file, { server: c.server, name: 'joiner', ca: fs.readFileSync(path.join(c.home, 'pki', 'ca.crt'), 'utf8'), token });
+    const joiner = new Kubectl(c.server, file);
+    const whoami = await joiner.run(['auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}']);
+    expect(whoami.stdout).toBe(`system:bootstrap:${id}`);
+    const list = await c.skiff(['token', 'list']);
+    expect(list.stdout).toMatch(new RegExp(`^${id}\\.\\*{16}\\s+2[34]h\\s+\\S+\\s+authentication,signing\\s+join test\\s+system:bootstrappers:kubeadm:default-node-token$`, 'm'));
+    expect(list.stdout).not.toContain(secret);
+    expect((await c.skiff(['token', 'delete', token])).stdout).toContain(`bootstrap token "${id}" deleted`);
+    const after = await joiner.run(['auth', 'whoami']);
+    expect(after.code).not.toBe(0);
+    expect(after.stderr).toContain('Unauthorized');
   });
 });
