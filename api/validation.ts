@@ -65,6 +65,12 @@ function schemaCauses(obj: KubeObject, errs: ErrorObject[], sensitive?: RegExp):
   return out;
 }
 
+/** out[k] = v without "__proto__" ever becoming the copy's prototype. */
+function setOwn(out: Record<string, unknown>, k: string, v: unknown): void {
+  if (k === '__proto__') Object.defineProperty(out, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else out[k] = v;
+}
+
 /**
  * Go decodes null as the zero value; the rules see the same by reading a view
  * without nulls. The rules only read, so a subtree without nulls is shared
@@ -92,9 +98,9 @@ function withoutNulls(v: unknown): unknown {
     const y = x === null ? undefined : withoutNulls(x);
     if (y !== x && !out) {
       out = {};
-      for (let j = 0; j < i; j++) out[keys[j]!] = o[keys[j]!];
+      for (let j = 0; j < i; j++) setOwn(out, keys[j]!, o[keys[j]!]);
     }
-    if (out && x !== null) out[k] = y;
+    if (out && x !== null) setOwn(out, k, y);
   }
   return out ?? o;
 }
@@ -150,7 +156,8 @@ function prune(value: unknown, schema: Schema, path: string, found: string[]): v
   const o = value as Record<string, unknown>;
   if (s.properties) {
     for (const k of Object.keys(o)) {
-      const ps = s.properties[k];
+      // Own properties only: "__proto__" or "constructor" in a body are unknown fields, not Object.prototype's.
+      const ps = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
       if (!ps) {
         found.push(`${path}.${k}`);
         delete o[k];

@@ -3,6 +3,11 @@
 // alternative), except that kubectl's `as=Table` media type selects
 // server-side printing. Request bodies may be JSON, YAML or (for the kinds
 // kubectl's create generators send that way) protobuf, up to 3 MiB.
+//
+// Every JSON and YAML body goes through parseJSONBody/parseYAMLBody, which
+// bound what a small body can cost: nesting depth (the handlers, validation
+// and patching recurse over objects, so a 10,000-deep body must stop here,
+// not as a stack overflow later) and, for YAML, what aliases expand to.
 
 import type { Request } from 'express';
 import yaml from 'js-yaml';
@@ -14,6 +19,84 @@ const protobuf = 'application/vnd.kubernetes.protobuf';
 
 /** kube-apiserver's limit on request bodies (3 MiB). */
 export const maxBodyBytes = 3 * 1024 * 1024;
+
+/**
+ * The nesting a body may have. kube's decoders stop at 10,000 levels; Skiff's
+ * own walks (validation, pruning, patches) recurse per level, so its bound is
+ * lower: js-yaml's default, and far above any built-in kind (a Deployment's
+ * managedFields, the deepest, are ~15 levels).
+ */
+export const maxNestingDepth = 100;
+
+/**
+ * What a YAML body may expand to through aliases, in bytes of its JSON form.
+ * js-yaml (4.x has maxDepth but no alias cap) shares an anchored node between
+ * its aliases, so the load itself is cheap; the cost comes when anything walks
+ * or serializes the result: ~450 bytes of nested aliases ("billion laughs")
+ * are gigabytes by then. Bounding the expanded size at the decoder is what
+ * goyaml's "excessive aliasing" check does for kube. A document without
+ * aliases expands to at most about twice its size, so this never refuses one
+ * the body limit lets through.
+ */
+export const maxExpandedBytes = 4 * maxBodyBytes;
+
+/** A body over one of the decoders' bounds; the message is what the client sees after the decoder's prefix. */
+export class DecodeLimitError extends Error {}
+
+/**
+ * The expanded JSON size of a decoded value, walking each shared node once
+ * (aliases make a DAG) so the walk costs what the body does, and refusing
+ * before the expanded size or depth passes its bound.
+ */
+function checkBounds(root: unknown, language: 'json' | 'yaml'): void {
+  const memo = new Map<object, { size: number; height: number }>();
+  const tooDeep = () => new DecodeLimitError(language === 'json' ? 'exceeded max depth' : `yaml: exceeded max depth of ${maxNestingDepth}`);
+  const visit = (v: unknown, depth: number): { size: number; height: number } => {
+    if (typeof v === 'string') return { size: v.length + 2, height: 0 };
+    if (v === null || typeof v !== 'object') return { size: 5, height: 0 };
+    const seen = memo.get(v);
+    if (seen) {
+      if (depth + seen.height > maxNestingDepth) throw tooDeep();
+      return seen;
+    }
+    if (depth >= maxNestingDepth) throw tooDeep();
+    let size = 2;
+    let height = 0;
+    const add = (key: string | undefined, x: unknown) => {
+      const c = visit(x, depth + 1);
+      size += c.size + 1 + (key === undefined ? 0 : key.length + 3);
+      if (c.height + 1 > height) height = c.height + 1;
+      if (size > maxExpandedBytes) throw new DecodeLimitError('yaml: document contains excessive aliasing');
+    };
+    if (Array.isArray(v)) for (const x of v) add(undefined, x);
+    else for (const k of Object.keys(v)) add(k, (v as Record<string, unknown>)[k]);
+    const out = { size, height };
+    memo.set(v, out);
+    return out;
+  };
+  visit(root, 0);
+}
+
+/** JSON.parse within the nesting bound; SyntaxError or DecodeLimitError otherwise. */
+export function parseJSONBody(text: string): unknown {
+  const v = JSON.parse(text) as unknown;
+  if (v !== null && typeof v === 'object') checkBounds(v, 'json');
+  return v;
+}
+
+/** YAML (js-yaml, the first document) within the nesting and alias-expansion bounds. */
+export function parseYAMLBody(text: string): unknown {
+  let v: unknown;
+  try {
+    // maxDepth is js-yaml 4.3's option; @types/js-yaml predates it.
+    v = yaml.load(text, { maxDepth: maxNestingDepth } as yaml.LoadOptions);
+  } catch (e) {
+    if (/maxDepth/.test((e as Error).message)) throw new DecodeLimitError(`yaml: exceeded max depth of ${maxNestingDepth}`);
+    throw e;
+  }
+  if (v !== null && typeof v === 'object') checkBounds(v, 'yaml');
+  return v;
+}
 
 /** Whether the client asked for a meta.k8s.io/v1 Table anywhere in its Accept list. */
 export function wantsTable(req: Request): boolean {
@@ -98,13 +181,13 @@ export function decodeObject(contentType: string, raw: Buffer): KubeObject {
     obj = decodeProtobufObject(raw);
   } else if (contentType === 'application/json' || contentType === '') {
     try {
-      obj = JSON.parse(body);
+      obj = parseJSONBody(body);
     } catch (e) {
       throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
     }
   } else if (contentType === 'application/yaml' || contentType === 'application/x-yaml' || contentType === 'text/yaml') {
     try {
-      obj = yaml.load(body);
+      obj = parseYAMLBody(body);
     } catch (e) {
       throw errors.badRequest(`error converting YAML to JSON: ${(e as Error).message.split('\n')[0]}`);
     }

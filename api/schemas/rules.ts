@@ -93,11 +93,61 @@ function validateMeta(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Cause
   if (r.namespaced && !m.namespace) out.push(required('metadata.namespace'));
   if (m.namespace && r.namespaced) out.push(...checkName('metadata.namespace', m.namespace, isDNS1123Label));
   out.push(...validateLabels(m.labels, 'metadata.labels'));
-  for (const k of Object.keys(m.annotations ?? {})) {
-    const ke = isQualifiedName(k.toLowerCase());
-    if (ke.length) out.push(invalid('metadata.annotations', k, ke.join(', ')));
-  }
+  out.push(...validateAnnotations(m.annotations, 'metadata.annotations'));
+  out.push(...validateOwnerReferences(m.ownerReferences, 'metadata.ownerReferences'));
+  out.push(...validateFinalizers(m.finalizers, 'metadata.finalizers'));
   if (old && old.metadata.uid && m.uid && m.uid !== old.metadata.uid) out.push(invalid('metadata.uid', m.uid, 'field is immutable'));
+  return out;
+}
+
+/** apimachinery's TotalAnnotationSizeLimitB: keys and values together. */
+export const maxAnnotationsBytes = 256 * 1024;
+
+/** ValidateAnnotations: keys are qualified names (case aside), and all of them with their values fit in 256 KiB. */
+export function validateAnnotations(annotations: Record<string, string> | undefined, field: string): Causes {
+  const out: Causes = [];
+  let total = 0;
+  for (const [k, v] of Object.entries(annotations ?? {})) {
+    for (const msg of isQualifiedName(k.toLowerCase())) out.push(invalid(field, k, msg));
+    total += Buffer.byteLength(k) + Buffer.byteLength(typeof v === 'string' ? v : '');
+  }
+  // The value is not shown: it would be the whole 256 KiB.
+  if (total > maxAnnotationsBytes) out.push(tooLong(field, maxAnnotationsBytes));
+  return out;
+}
+
+/** field.TooLong as kube 1.32 words it; the value is never echoed. */
+const tooLong = (field: string, max: number) => fieldCause(field, 'FieldValueTooLong', `Too long: may not be more than ${max} bytes`);
+
+/** ValidateOwnerReferences: each names its owner fully, Events own nothing, and at most one is the controller. */
+function validateOwnerReferences(refs: { apiVersion?: string; kind?: string; name?: string; uid?: string; controller?: boolean }[] | undefined, field: string): Causes {
+  const out: Causes = [];
+  let controller = '';
+  for (const ref of refs ?? []) {
+    const version = (ref.apiVersion ?? '').split('/').pop() ?? '';
+    if (!version) out.push(invalid(`${field}.apiVersion`, ref.apiVersion ?? '', 'version must not be empty'));
+    if (!ref.kind) out.push(invalid(`${field}.kind`, ref.kind ?? '', 'must not be empty'));
+    if (!ref.name) out.push(invalid(`${field}.name`, ref.name ?? '', 'must not be empty'));
+    if (!ref.uid) out.push(invalid(`${field}.uid`, ref.uid ?? '', 'must not be empty'));
+    if (ref.apiVersion === 'v1' && ref.kind === 'Event') out.push(invalid(field, ref, '/v1, Kind=Event is disallowed from being an owner'));
+    if (ref.controller) {
+      const name = `${ref.kind ?? ''}/${ref.name ?? ''}`;
+      if (controller) out.push(invalid(field, refs, `Only one reference can have Controller set to true. Found "true" in references for ${controller} and ${name}`));
+      else controller = name;
+    }
+  }
+  return out;
+}
+
+/** ValidateFinalizers: qualified names, and not both orphan and foregroundDeletion. */
+function validateFinalizers(finalizers: string[] | undefined, field: string): Causes {
+  const out: Causes = [];
+  for (const f of finalizers ?? []) {
+    for (const msg of isQualifiedName(f ?? '')) out.push(invalid(field, f, msg));
+  }
+  if (finalizers?.includes('orphan') && finalizers.includes('foregroundDeletion')) {
+    out.push(invalid(field, finalizers, 'finalizer orphan and foregroundDeletion cannot be both set'));
+  }
   return out;
 }
 
@@ -323,13 +373,27 @@ function validateService(obj: KubeObject, old?: KubeObject): Causes {
 
 const configKey = /^[-._a-zA-Z0-9]+$/;
 
+/** core.MaxSecretSize, which ConfigMaps share: data and binaryData values together. */
+const maxConfigMapBytes = 1024 * 1024;
+
 function validateConfigMap(obj: KubeObject, old?: KubeObject): Causes {
   const out: Causes = [];
+  let total = 0;
   for (const section of ['data', 'binaryData'] as const) {
-    for (const k of Object.keys(obj[section] ?? {})) {
+    for (const [k, v] of Object.entries((obj[section] ?? {}) as Record<string, string>)) {
       if (!configKey.test(k) || k.length > 253) out.push(invalid(`${section}[${k}]`, k, "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"));
+      if (section === 'data') {
+        total += Buffer.byteLength(v ?? '');
+        continue;
+      }
+      // binaryData is []byte: JSON carries it as base64, and what does not decode cannot be stored.
+      const n = base64Length(v ?? '');
+      if (typeof n === 'string') out.push(fieldCause(`binaryData[${k}]`, 'FieldValueInvalid', `Invalid value: "<value omitted>": ${n}`));
+      else total += n;
     }
   }
+  // The whole object is meant, so kube names no field.
+  if (total > maxConfigMapBytes) out.push(tooLong('', maxConfigMapBytes));
   if (old?.immutable) {
     if (!isDeepStrictEqual(obj.data ?? {}, old.data ?? {})) out.push(forbidden('data', 'field is immutable when `immutable` is set'));
     if (!isDeepStrictEqual(obj.binaryData ?? {}, old.binaryData ?? {})) out.push(forbidden('binaryData', 'field is immutable when `immutable` is set'));

@@ -3,6 +3,7 @@
 
 import type { Request } from 'express';
 import { findByPlural, resources, type ResourceInfo } from '../../api/resources.js';
+import { errors } from '../../api/errors.js';
 
 export interface RequestInfo {
   resource: ResourceInfo;
@@ -20,13 +21,24 @@ export function query(req: Request, name: string): string | undefined {
 
 export const isTrue = (v: string | undefined) => v === 'true' || v === '1';
 
+/** A path segment's escapes; a malformed one is the client's error (Go's net/http: 400 "invalid URL escape"). */
+function decodeSegment(seg: string): string {
+  if (!seg.includes('%')) return seg;
+  try {
+    return decodeURIComponent(seg);
+  } catch {
+    const bad = /%(?![0-9a-fA-F]{2})[^/]{0,2}/.exec(seg)?.[0] ?? '%';
+    throw errors.badRequest(`invalid URL escape ${JSON.stringify(bad)}`);
+  }
+}
+
 /** Undefined when the path names no resource this server serves. */
 export function parseRequest(req: Request): RequestInfo | undefined {
   const m = /^\/(?:api\/(v1)|apis\/([^/]+)\/([^/]+))\/(.+?)\/?$/.exec(req.path);
   if (!m) return undefined;
   const group = m[2] ?? '';
   const version = m[1] ?? m[3];
-  const segs = m[4].split('/').map(decodeURIComponent);
+  const segs = m[4].split('/').map(decodeSegment);
   let namespace: string | undefined;
   let rest = segs;
   if (segs[0] === 'namespaces' && segs.length >= 3) {

@@ -2,17 +2,17 @@
 // decode, call the resource's store, encode JSON or a Table.
 
 import type { Request, Response } from 'express';
-import { errors, successStatus } from '../../api/errors.js';
+import { errors, fieldCause, successStatus } from '../../api/errors.js';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { parseSelector } from '../../api/labels.js';
 import { checkSupportedFields, parseFieldSelector, selectableFields } from '../../api/fields.js';
 import { toTable, type TableOptions } from '../printers.js';
 import { patchContentTypes, applyPatch, type PatchContentType } from '../patch/index.js';
-import { decodeObject, mediaType, readBody, readRawBody, wantsTable } from '../negotiation.js';
+import { decodeObject, mediaType, parseJSONBody, readBody, readRawBody, wantsTable } from '../negotiation.js';
 import type { DeleteOptions, FieldValidation, Store, WriteOptions } from '../registry/store.js';
 import type { Storage } from '../storage/interface.js';
-import { createdJSONOf } from '../storage/codec.js';
+import { createdJSONOf, decodeContinue } from '../storage/codec.js';
 import { serveWatch } from '../watch.js';
 import { isTrue, query, type RequestInfo } from './request.js';
 import { userOf } from '../auth/context.js';
@@ -33,12 +33,33 @@ export function tableOptions(req: Request): TableOptions | undefined {
 
 /** Write options from the query, with the request's admission bound to its user. */
 export function writeOptions(ctx: RestContext, req: Request, info: RequestInfo, operation: 'CREATE' | 'UPDATE' = info.verb === 'create' ? 'CREATE' : 'UPDATE'): WriteOptions {
+  checkFieldManager(query(req, 'fieldManager'), info.verb === 'create' ? 'CreateOptions' : info.verb === 'patch' ? 'PatchOptions' : 'UpdateOptions');
   const opts = queryWriteOptions(req);
   opts.admission = ctx.admission.forRequest({
     user: userOf(req), operation, resource: info.resource, subresource: info.subresource,
     namespace: info.namespace, name: info.name, dryRun: opts.dryRun, warnings: opts.warnings,
   });
   return opts;
+}
+
+/** apimachinery's FieldManagerMaxLength. */
+const maxFieldManagerLength = 128;
+
+/** ValidateFieldManager: at most 128 bytes of printable characters, refused as the options kind's 422. */
+function checkFieldManager(manager: string | undefined, optionsKind: string): void {
+  if (!manager) return;
+  const causes = [];
+  if (Buffer.byteLength(manager) > maxFieldManagerLength) causes.push(fieldCause('fieldManager', 'FieldValueTooLong', `Too long: may not be more than ${maxFieldManagerLength} bytes`));
+  let i = 0;
+  for (const ch of manager) {
+    // unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+    if (!/^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u.test(ch)) {
+      const cp = ch.codePointAt(0)!;
+      causes.push(fieldCause('fieldManager', 'FieldValueInvalid', `Invalid value: ${JSON.stringify(manager)}: invalid character U+${cp.toString(16).toUpperCase().padStart(4, '0')} (at position ${i})`));
+    }
+    i += Buffer.byteLength(ch);
+  }
+  if (causes.length) throw errors.invalid(optionsKind, '', causes, 'meta.k8s.io');
 }
 
 function queryWriteOptions(req: Request): WriteOptions {
@@ -80,6 +101,18 @@ export function selectorPredicate(req: Request, r: ResourceInfo): (o: KubeObject
   const useLabels = labelSel && !labelSel.empty() ? labelSel : undefined;
   const useFields = fieldSel && !fieldSel.empty() ? fieldSel : undefined;
   return (o) => (!useLabels || useLabels.matches(o.metadata.labels)) && (!useFields || useFields.matches(selectableFields(r, o)));
+}
+
+/**
+ * A continue token that does not decode is the client's error: kube's storage answers
+ * 400 "invalid continue token: continue key is not valid: ..." before reading anything.
+ */
+function checkContinue(token: string, prefix: string): void {
+  try {
+    decodeContinue(token, prefix);
+  } catch (e) {
+    throw errors.badRequest(`invalid continue token: ${(e as Error).message}`);
+  }
 }
 
 function parseRevision(rv: string | undefined): number {
@@ -127,7 +160,9 @@ export async function list(ctx: RestContext, req: Request, res: Response, info: 
   const limit = query(req, 'limit') ? Number(query(req, 'limit')) : undefined;
   // Only an Exact match (or a continued page) must read the past; otherwise the latest state is newer than asked, which NotOlderThan allows.
   const revision = match === 'Exact' ? parseRevision(rv) : 0;
-  const out = await store.list(info.namespace, { revision, limit: limit && limit > 0 ? limit : undefined, continue: query(req, 'continue'), predicate });
+  const cont = query(req, 'continue');
+  if (cont) checkContinue(cont, store.listPrefix(info.namespace));
+  const out = await store.list(info.namespace, { revision, limit: limit && limit > 0 ? limit : undefined, continue: cont, predicate });
   const meta = { resourceVersion: String(out.revision), ...(out.continue ? { continue: out.continue } : {}), ...(out.remainingItemCount !== undefined ? { remainingItemCount: out.remainingItemCount } : {}) };
   const table = tableOptions(req);
   if (table) {
@@ -224,10 +259,11 @@ export async function deleteOptions(req: Request): Promise<DeleteOptions> {
   let body: Record<string, any> = {};
   if (raw.trim()) {
     try {
-      body = JSON.parse(raw);
+      body = parseJSONBody(raw) as Record<string, any>;
     } catch (e) {
       throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
     }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest("Object 'Kind' is missing in the request body");
   }
   const grace = query(req, 'gracePeriodSeconds') ?? body.gracePeriodSeconds;
   const policy = query(req, 'propagationPolicy') ?? body.propagationPolicy;

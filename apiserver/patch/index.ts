@@ -4,11 +4,11 @@
 // merge patch with merge keys and directives) and application/apply-patch+yaml
 // (server-side apply with managedFields).
 
-import yaml from 'js-yaml';
-import { errors } from '../../api/errors.js';
+import { errors, fieldCause } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
-import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { apiVersionOf, findByKind, type ResourceInfo } from '../../api/resources.js';
 import { logger } from '../../lib/log.js';
+import { parseYAMLBody } from '../negotiation.js';
 import { applyJSONPatch, applyMergePatch, isObject, parseJSON } from './jsonpatch.js';
 import { parsePatchObject, strategicMergePatch } from './strategic.js';
 import { FieldSet } from './fieldset.js';
@@ -71,8 +71,41 @@ export function applyPatch(contentType: PatchContentType, current: KubeObject | 
       break;
   }
   if (!isObject(out)) throw errors.badRequest('the patched object is not a JSON object');
+  keepType(contentType, current, out, ctx.resource);
   if (!isObject(out.metadata)) out.metadata = {};
+  const meta = out.metadata as Record<string, unknown>;
+  const name = current.metadata.name ?? '';
+  // As kube's checkName: a patch that leaves the object without a name (a root $patch: delete or replace, a
+  // removed /metadata/name) cannot be matched to the URL.
+  if (typeof meta.name !== 'string' || meta.name === '') {
+    throw errors.badRequest(`the name of the object (${name} based on URL) was undeterminable: name must be provided`);
+  }
   return out as KubeObject;
+}
+
+/**
+ * A patch never changes what an object is. kube decodes the patched JSON into
+ * the resource's Go type: a json or merge patch that names another
+ * apiVersion/kind fails that decode (422 Invalid on "patch"), one that removes
+ * them gets them back from the type, and a strategic merge patch goes through
+ * the unstructured converter, which ignores them, so they come from the type.
+ */
+function keepType(contentType: PatchContentType, current: KubeObject, out: Record<string, unknown>, r: ResourceInfo): void {
+  const apiVersion = current.apiVersion ?? apiVersionOf(r);
+  const kind = current.kind ?? r.kind;
+  if (contentType !== 'application/strategic-merge-patch+json') {
+    const av = out.apiVersion ?? apiVersion;
+    const k = out.kind ?? kind;
+    if (av !== apiVersion || k !== kind) {
+      const known = typeof av === 'string' && typeof k === 'string' && !!findByKind(av, k);
+      const why = known
+        ? `converting (${String(av).split('/').pop()}.${String(k)}) to (${apiVersion.includes('/') ? apiVersion.split('/')[0] : 'core'}.${kind}): unknown conversion`
+        : `no kind ${JSON.stringify(String(k))} is registered for version ${JSON.stringify(String(av))}`;
+      throw errors.invalid('', '', [fieldCause('patch', 'FieldValueInvalid', `Invalid value: ${JSON.stringify(JSON.stringify(out))}: ${why}`)]);
+    }
+  }
+  out.apiVersion = apiVersion;
+  out.kind = kind;
 }
 
 function statusSubresource(r: ResourceInfo): boolean {
@@ -82,9 +115,9 @@ function statusSubresource(r: ResourceInfo): boolean {
 function parseApplied(text: string): Record<string, unknown> {
   let v: unknown;
   try {
-    v = yaml.load(text);
+    v = parseYAMLBody(text);
   } catch (e) {
-    throw errors.badRequest(`error decoding YAML: ${(e as Error).message}`);
+    throw errors.badRequest(`error decoding YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   if (!isObject(v)) throw errors.badRequest('error decoding YAML: the applied configuration is not an object');
   return v;

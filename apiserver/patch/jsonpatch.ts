@@ -5,6 +5,7 @@
 
 import { errors } from '../../api/errors.js';
 import { logger } from '../../lib/log.js';
+import { parseJSONBody } from '../negotiation.js';
 
 const log = logger('patch');
 
@@ -15,7 +16,7 @@ interface Operation { op: string; path: string; from?: string; value?: Json }
 
 export function parseJSON(text: string): Json {
   try {
-    return JSON.parse(text) as Json;
+    return parseJSONBody(text) as Json;
   } catch (e) {
     throw errors.badRequest(`error decoding patch: ${(e as Error).message}`);
   }
@@ -97,7 +98,7 @@ function child(cur: Json, t: string, pointer: string): Json {
     const i = index(t, cur.length - 1, pointer);
     return cur[i];
   }
-  if (cur !== null && typeof cur === 'object' && t in (cur as object)) return (cur as Record<string, Json>)[t];
+  if (cur !== null && typeof cur === 'object' && hasKey(cur as object, t)) return (cur as Record<string, Json>)[t];
   throw unprocessable(`doc is missing path: "${pointer}": missing value`);
 }
 
@@ -120,7 +121,7 @@ function add(doc: Json, pointer: string, value: Json): Json {
   if (Array.isArray(container)) {
     container.splice(key === '-' ? container.length : index(key, container.length, pointer), 0, value);
   } else {
-    container[key] = value;
+    setKey(container, key, value);
   }
   return doc;
 }
@@ -131,7 +132,7 @@ function remove(doc: Json, pointer: string): { doc: Json; value: Json } {
     const i = index(key, container.length - 1, pointer);
     return { doc, value: container.splice(i, 1)[0] };
   }
-  if (!(key in container)) throw unprocessable(`Unable to remove nonexistent key: ${key}: missing value`);
+  if (!hasKey(container, key)) throw unprocessable(`Unable to remove nonexistent key: ${key}: missing value`);
   const value = container[key];
   delete container[key];
   return { doc, value };
@@ -143,9 +144,23 @@ export function applyMergePatch(target: Json, patch: Json): Json {
   const out: Record<string, Json> = isObject(target) ? { ...target } : {};
   for (const [k, v] of Object.entries(patch)) {
     if (v === null) delete out[k];
-    else out[k] = applyMergePatch(out[k], v);
+    else setKey(out, k, applyMergePatch(hasKey(out, k) ? out[k] : undefined, v));
   }
   return out;
+}
+
+/**
+ * Own keys only: a patch naming "constructor" or "__proto__" must find what
+ * the document holds under that name, never what Object.prototype does.
+ */
+export function hasKey(o: object, k: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, k);
+}
+
+/** o[k] = v, except that "__proto__" becomes a plain own key rather than the object's prototype. */
+export function setKey(o: Record<string, Json>, k: string, v: Json): void {
+  if (k === '__proto__') Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+  else o[k] = v;
 }
 
 export function isObject(v: Json): v is Record<string, Json> {
@@ -157,7 +172,7 @@ export function deepEqual(a: Json, b: Json): boolean {
   if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   if (isObject(a) && isObject(b)) {
     const ka = Object.keys(a);
-    return ka.length === Object.keys(b).length && ka.every((k) => k in b && deepEqual(a[k], b[k]));
+    return ka.length === Object.keys(b).length && ka.every((k) => hasKey(b, k) && deepEqual(a[k], b[k]));
   }
   return false;
 }

@@ -91,14 +91,20 @@ describe('strategic merge patch', () => {
     expect((out.spec as any).template.spec.volumes).toEqual([{ name: 'v', emptyDir: {} }]);
   });
 
-  it('errors as kube-apiserver: bad directive formats 400, missing merge key 500, lists of lists 422', () => {
+  // kube lets mergepatch's other errors through as 500; a patch's shape is the client's fault, so Skiff answers 400 (issue #11).
+  it('errors: bad directive formats 400, a missing merge key or bad $setElementOrder 400, lists of lists 422, never 500', () => {
     expect(statusOf(() => smp(deploy(two), { spec: { strategy: { $retainKeys: 'type' } } })).code).toBe(400);
     expect(statusOf(() => smp(deploy(two), { spec: { strategy: { $retainKeys: ['type'], rollingUpdate: {} } } }))).toEqual({ code: 400, message: 'invalid patch format of retainKeys' });
     const noKey = statusOf(() => smp(deploy(two), patchSpec({ containers: [{ image: 'x' }] })));
-    expect(noKey.code).toBe(500);
+    expect(noKey.code).toBe(400);
     expect(noKey.message).toContain('does not contain declared merge key: name');
     expect(statusOf(() => smp({ metadata: { finalizers: [] } }, { metadata: { finalizers: [['x']] } })).code).toBe(422);
-    expect(statusOf(() => smp(deploy(two), { metadata: { finalizers: [['x']] } })).code).toBe(500);
+    expect(statusOf(() => smp(deploy(two), { metadata: { finalizers: [['x']] } })).code).toBe(400);
+    expect(statusOf(() => smp(deploy(two), patchSpec({ $setElementOrder: 'x' } as any))).code).toBe(400);
+    expect(statusOf(() => smp(deploy(two), patchSpec({ '$setElementOrder/containers': 'x' } as any))).code).toBe(400);
+    expect(statusOf(() => smp(deploy(two), patchSpec({ '$setElementOrder/containers': [{ image: 'x' }], containers: [{ name: 'a' }] } as any))).code).toBe(400);
+    // A list named after an Object.prototype member is just absent, not Object's constructor.
+    expect(Object.hasOwn((smp(deploy(two), patchSpec({ '$setElementOrder/constructor': [] })) as any).spec.template.spec, 'constructor')).toBe(false);
     expect(statusOf(() => applyPatch('application/strategic-merge-patch+json', deploy(two) as any, '[1]', { resource: R.deployments })).code).toBe(400);
     expect(statusOf(() => applyPatch('application/strategic-merge-patch+json', deploy(two) as any, '{x', { resource: R.deployments })).code).toBe(400);
   });

@@ -6,7 +6,8 @@
 
 import { errors } from '../../api/errors.js';
 import { listStrategy } from './mergekeys.js';
-import { isObject, unprocessable } from './jsonpatch.js';
+import { hasKey, isObject, setKey, unprocessable } from './jsonpatch.js';
+import { parseJSONBody } from '../negotiation.js';
 
 type Json = unknown;
 type Obj = Record<string, Json>;
@@ -42,7 +43,7 @@ function goMap(v: Json): string {
 export function parsePatchObject(text: string): Obj {
   let v: Json;
   try {
-    v = JSON.parse(text);
+    v = parseJSONBody(text);
   } catch (e) {
     throw errors.badRequest((e as Error).message);
   }
@@ -59,7 +60,9 @@ export function strategicMergePatch(kind: string, original: Json, patch: Obj): O
   } catch (e) {
     if (e instanceof PatchFormatError) throw errors.badRequest(e.message);
     if (e instanceof PatchContentError) throw unprocessable(e.message);
-    if (e instanceof Error && !('status' in e)) throw errors.internal(e.message);
+    // Everything else mergepatch reports is about the patch's shape (a $setElementOrder that is no list, a
+    // list item without its merge key, ...): the client's fault, so 400 with mergepatch's message, never a 500.
+    if (e instanceof Error && !('status' in e)) throw errors.badRequest(e.message);
     throw e;
   }
 }
@@ -69,7 +72,7 @@ function childPath(path: string, key: string): string {
 }
 
 function mergeMap(kind: string, path: string, original: Obj | undefined, patch: Obj): Obj {
-  if (directiveMarker in patch) return handleDirectiveInMergeMap(patch[directiveMarker], patch);
+  if (hasKey(patch, directiveMarker)) return handleDirectiveInMergeMap(patch[directiveMarker], patch);
   original ??= {};
   applyRetainKeysDirective(original, patch);
   mergePatchIntoOriginal(kind, path, original, patch);
@@ -84,23 +87,23 @@ function mergeMap(kind: string, path: string, original: Obj | undefined, patch: 
       delete original[k];
       continue;
     }
-    if (!(k in original) || original[k] === undefined) {
-      if (!isDeleteList) original[k] = discardNulls(patchV);
+    if (!hasKey(original, k) || original[k] === undefined) {
+      if (!isDeleteList) setKey(original, k, discardNulls(patchV));
       continue;
     }
     const orig = original[k];
     if (typeOf(orig) !== typeOf(patchV)) {
-      if (!isDeleteList) original[k] = discardNulls(patchV);
+      if (!isDeleteList) setKey(original, k, discardNulls(patchV));
       continue;
     }
     const p = childPath(path, k);
     if (isObject(orig)) {
-      original[k] = mergeMap(kind, p, orig, patchV as Obj);
+      setKey(original, k, mergeMap(kind, p, orig, patchV as Obj));
     } else if (Array.isArray(orig)) {
       const strategy = listStrategy(kind, p);
-      original[k] = strategy ? mergeSlice(kind, p, orig, patchV as Json[], strategy.mergeKey ?? '', isDeleteList) : patchV;
+      setKey(original, k, strategy ? mergeSlice(kind, p, orig, patchV as Json[], strategy.mergeKey ?? '', isDeleteList) : patchV);
     } else {
-      original[k] = patchV;
+      setKey(original, k, patchV);
     }
   }
   return original;
@@ -143,7 +146,7 @@ function extractKey(s: string, prefix: string, err: () => Error): string {
 }
 
 function applyRetainKeysDirective(original: Obj, patch: Obj): void {
-  if (!(retainKeysDirective in patch)) return;
+  if (!hasKey(patch, retainKeysDirective)) return;
   const list = patch[retainKeysDirective];
   delete patch[retainKeysDirective];
   if (!Array.isArray(list)) throw errBadRetainKeys();
@@ -166,8 +169,8 @@ function mergePatchIntoOriginal(kind: string, path: string, original: Obj, patch
     delete patch[key];
     if (!Array.isArray(order)) throw new Error(`invalid type for setElementOrder list: ${goMap(order)}`);
     const field = extractKey(key, setElementOrderPrefix, errBadSetElementOrder);
-    const foundOriginal = field in original && original[field] !== undefined && original[field] !== null;
-    const foundPatch = field in patch && patch[field] !== null;
+    const foundOriginal = hasKey(original, field) && original[field] !== undefined && original[field] !== null;
+    const foundPatch = hasKey(patch, field) && patch[field] !== null;
     const originalList = foundOriginal ? original[field] : undefined;
     const patchList = foundPatch ? patch[field] : undefined;
     if (foundOriginal && !Array.isArray(originalList)) throw new Error(`invalid type for original list: ${goMap(originalList)}`);
@@ -184,7 +187,7 @@ function mergePatchIntoOriginal(kind: string, path: string, original: Obj, patch
     } else continue;
     const isMap = elementKind([(originalList as Json[] | undefined) ?? [], (patchList as Json[] | undefined) ?? []]) === 'map';
     const [patchItems, serverOnly] = partition(merged, order, mergeKey, isMap);
-    original[field] = normalizeElementOrder(patchItems, serverOnly, order, (originalList as Json[] | undefined) ?? [], mergeKey, isMap);
+    setKey(original, field, normalizeElementOrder(patchItems, serverOnly, order, (originalList as Json[] | undefined) ?? [], mergeKey, isMap));
     delete patch[field];
   }
 }

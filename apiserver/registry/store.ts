@@ -159,7 +159,7 @@ export class Store {
           continue;
         }
         await this.hooks.createFailed?.(obj);
-        throw toStatus(e, r, meta.name!);
+        throw writeStatus(e, r, meta.name!);
       }
     }
   }
@@ -228,7 +228,7 @@ export class Store {
       }
       return { object: out, created };
     } catch (e) {
-      throw toStatus(e, r, name);
+      throw writeStatus(e, r, name);
     }
   }
 
@@ -361,7 +361,9 @@ export class Store {
       Object.assign(obj, copy, { status });
       return;
     }
-    meta.uid = oldMeta.uid;
+    // As rest.BeforeUpdate: a body without a uid keeps the stored one, a different uid is refused by
+    // validation (ValidateObjectMetaUpdate, 422 "field is immutable"); creationTimestamp changes are ignored.
+    if (!meta.uid) meta.uid = oldMeta.uid;
     meta.creationTimestamp = oldMeta.creationTimestamp;
     meta.deletionTimestamp = oldMeta.deletionTimestamp;
     meta.deletionGracePeriodSeconds = oldMeta.deletionGracePeriodSeconds;
@@ -387,6 +389,17 @@ export class Store {
     const causes = validateObject(r, obj, { old, subresource });
     if (causes.length) throw errors.invalid(r.kind, obj.metadata.name ?? '', causes, r.group);
   }
+}
+
+/**
+ * A write etcd refused for its size (over --max-request-bytes, 1.5 MiB by default; gRPC's own
+ * limit a little above that) is the client's object being too large: 413, as kube answers it,
+ * not a 500 that reads like a server fault.
+ */
+function writeStatus(e: unknown, r: ResourceInfo, name: string) {
+  const message = (e as Error)?.message ?? '';
+  if (/request is too large|larger than max/.test(message)) return errors.requestEntityTooLarge(`Request entity too large: ${message}`);
+  return toStatus(e, r, name);
 }
 
 /**
