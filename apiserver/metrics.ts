@@ -22,6 +22,12 @@ export const registeredWatchers = gauge({
   labelNames: ['group', 'version', 'kind'] as const,
 });
 
+export const terminatedWatchers = counter({
+  name: 'apiserver_terminated_watchers_total',
+  help: 'Counter of watchers closed due to unresponsiveness broken by group and resource.',
+  labelNames: ['group', 'resource'] as const,
+});
+
 export const longrunningRequests = gauge({
   name: 'apiserver_longrunning_requests',
   help: 'Gauge of all active long-running apiserver requests broken out by verb, group, version, resource, scope and component.',

@@ -11,7 +11,7 @@ import { logger } from '../lib/log.js';
 import { toTable, type TableOptions } from './printers.js';
 import { toStatus } from './registry/errors.js';
 import type { Storage, StorageEvent, WatchHandle } from './storage/interface.js';
-import { longrunningRequests, registeredWatchers } from './metrics.js';
+import { longrunningRequests, registeredWatchers, terminatedWatchers } from './metrics.js';
 
 const log = logger('apiserver');
 
@@ -26,7 +26,16 @@ export interface WatchRequest {
   /** Stream Table rows instead of objects (kubectl get -w). */
   table?: TableOptions;
   bookmarkIntervalMs?: number;
+  /** Bytes queued for a watcher that is not reading before it is terminated (default maxWatcherBufferBytes). */
+  maxBufferedBytes?: number;
 }
+
+/**
+ * What a watcher may have queued before it is dropped. A watcher that reads
+ * stays far below it (its queue drains between events); 20 that stopped
+ * reading once held ~730 MiB between them.
+ */
+export const maxWatcherBufferBytes = 8 * 1024 * 1024;
 
 /**
  * An event's object as JSON, serialised once however many watchers send it
@@ -85,14 +94,23 @@ export function serveWatch(req: Request, res: Response, w: WatchRequest): void {
   let headersSent = false;
   let lastRevision = w.sinceRevision;
   const send = (type: WatchEventType, object: unknown) => {
-    if (res.writableEnded) return;
+    if (res.writableEnded || res.destroyed) return;
     if (w.table && type !== 'ERROR' && type !== 'BOOKMARK') {
       const table = toTable(r, [object as KubeObject], {}, { ...w.table, noHeaders: headersSent });
       headersSent = true;
       res.write(JSON.stringify({ type, object: table }) + '\n');
-      return;
+    } else {
+      res.write(eventLine(type, object));
     }
-    res.write(eventLine(type, object));
+    // A watcher that stops reading must not be buffered without limit: as kube's cacher does with a watcher
+    // whose channel stays full, it is terminated (the connection dropped, freeing what is queued for it), and
+    // its client lists or resumes from the last resourceVersion it saw.
+    if (res.writableLength > (w.maxBufferedBytes ?? maxWatcherBufferBytes)) {
+      terminatedWatchers.inc({ group: r.group, resource: r.plural });
+      log.warn('forcing watcher close due to unresponsiveness', { resource: r.plural, bufferedBytes: res.writableLength });
+      finish();
+      res.destroy();
+    }
   };
   const bookmark = (revision: number) => {
     send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(revision) } });

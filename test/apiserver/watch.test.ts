@@ -1,6 +1,7 @@
 // Watch semantics, compaction, bookmarks, timeouts and etcd outages against
 // the compiled API server on a real etcd.
 
+import https from 'node:https';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
@@ -152,5 +153,39 @@ describe('etcd outage', () => {
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('unresponsive watchers', () => {
+  it('drops a watcher that stops reading once its queue passes the bound, counts it, and keeps serving one that reads', async () => {
+    const ns = '/api/v1/namespaces/default/configmaps';
+    const { ca, cert, key } = srv.admin;
+    // A watcher that reads nothing after the headers: its events queue in the server.
+    let closed = false;
+    let response: import('node:http').IncomingMessage | undefined;
+    const stalled = https.get({ host: '127.0.0.1', port: srv.port, path: `${ns}?watch=true&labelSelector=flood%3Dyes`, ca, cert, key, agent: false }, (res) => {
+      response = res;
+      res.pause();
+      res.socket.pause();
+      res.on('error', () => { closed = true; });
+      res.on('close', () => { closed = true; });
+    });
+    stalled.on('error', () => { closed = true; });
+    const reading = watch(srv.url, `${ns}?watch=true&labelSelector=flood%3Dyes`);
+    await new Promise((r) => setTimeout(r, 300));
+    const value = 'x'.repeat(16 * 1024);
+    const total = 2400; // ~38 MiB of events: past the 8 MiB bound plus what the kernel's socket buffers on both ends hold.
+    for (let i = 0; i < total; i += 50) {
+      await Promise.all(Array.from({ length: 50 }, (_, j) => api.post(ns, cm(`flood-${i + j}`, { v: value }, { flood: 'yes' }))));
+    }
+    // The server counted and dropped the stalled one; its client sees the connection end once it reads again.
+    await expect.poll(async () => (await api.get('/metrics')).text, { timeout: 20_000 }).toMatch(/apiserver_terminated_watchers_total\{group="",resource="configmaps"\} 1\b/);
+    response?.socket.resume();
+    response?.resume();
+    await expect.poll(() => closed, { timeout: 20_000 }).toBe(true);
+    // The one that reads got every event.
+    expect((await reading.waitFor(total, 30_000)).length).toBe(total);
+    reading.close();
+    await api.del(`${ns}?labelSelector=flood%3Dyes`);
   });
 });
