@@ -3,7 +3,7 @@
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import { parseDuration, parseFlags } from '../lib/flags.js';
-import { logger, setLogLevel } from '../lib/log.js';
+import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { runPrimary, startWorker, workerSlot } from './cluster.js';
 
 const log = logger('apiserver');
@@ -48,9 +48,11 @@ const flags = parseFlags({
   // that saturates under write load, and node's http2 client took a third of its CPU per create.
   etcdTransportThread: true,
   v: 0,
+  logFormat: 'json',
 }, process.argv.slice(2), 'skiff kube-apiserver: the Kubernetes REST API over etcd');
 
 if (flags.v >= 4) setLogLevel('debug');
+setLogFormat(flags.logFormat);
 
 if (flags.workers > 1 && cluster.isPrimary) {
   runPrimary(flags.workers);

@@ -1,8 +1,10 @@
 // A local cluster as background processes: etcd, the API server, the
-// scheduler, the controller-manager, and a kubelet and kube-proxy per node.
+// scheduler, the controller-manager, and a kubelet and kube-proxy per node,
+// started and kept running by a supervisor process (supervisor.ts).
 // Everything lives under one state directory ($SKIFF_HOME, default ~/.skiff):
-// state.json (pids and ports), logs/, etcd/, kubelet root dirs and the
-// kubeconfig, so two clusters with different homes and ports run side by side.
+// state.json (pids, start times, restarts), supervisor.json (what to run),
+// logs/, etcd/, kubelet root dirs and the kubeconfig, so two clusters with
+// different homes and ports run side by side.
 
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -18,6 +20,11 @@ import { ensureClusterPKI, ensureKubeconfig, ensureKubeletServing } from './pki.
 import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
 import { freePort, portInUse } from './ports.js';
 import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
+import type { LogFormat } from '../lib/log.js';
+import { alive, processIdentity } from './proc.js';
+import { planPath, supervisorName, type ComponentSpec, type SupervisorPlan } from './supervisor.js';
+
+export { alive };
 
 export interface ClusterOptions {
   home: string;
@@ -30,6 +37,8 @@ export interface ClusterOptions {
   /** Per-node capacity override, so several simulated nodes share one host honestly. */
   nodeCpu?: string;
   nodeMemory?: string;
+  /** --log-format of every component Skiff runs. */
+  logFormat?: LogFormat;
   log: (line: string) => void;
 }
 
@@ -40,6 +49,13 @@ export interface ProcessRecord {
   log: string;
   /** URL whose 200 means healthy. */
   health?: string;
+  /** /proc/<pid>/stat start time, so a reused pid is told from ours (proc.ts). */
+  startTime?: string;
+  /** Times the supervisor restarted it. */
+  restarts: number;
+  startedAt?: string;
+  /** Set while it waits out its restart backoff. */
+  nextStartAt?: string;
 }
 
 export interface ClusterState {
@@ -47,6 +63,8 @@ export interface ClusterState {
   apiserver: string;
   kubeconfig: string;
   nodes: string[];
+  /** The process that starts and restarts the components; `skiff down` stops it first. */
+  supervisor?: ProcessRecord;
   processes: ProcessRecord[];
   startedAt: string;
 }
@@ -69,13 +87,12 @@ export function readState(home: string): ClusterState | undefined {
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Write the whole state and rename it into place: a reader sees the old file or the new one, never half. */
+export function writeState(home: string, st: ClusterState): void {
+  fs.mkdirSync(home, { recursive: true });
+  const tmp = `${statePath(home)}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, JSON.stringify(st, null, 2));
+  fs.renameSync(tmp, statePath(home));
 }
 
 /** GET url and say whether it answered 200: plain HTTP, or HTTPS verified against `ca` (health paths need no credentials). */
@@ -92,17 +109,6 @@ export function healthy(url: string, ca?: string): Promise<boolean> {
   });
 }
 
-async function waitHealthy(url: string, what: string, rec: ProcessRecord, timeoutMs = 60_000, ca?: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!alive(rec.pid)) throw new Error(`${what} exited during start-up; see ${rec.log}:\n${tail(rec.log)}`);
-    const ok = await healthy(url, ca);
-    if (ok) return;
-    await sleep(200);
-  }
-  throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s; see ${rec.log}`);
-}
-
 function tail(file: string, lines = 15): string {
   try {
     return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
@@ -114,50 +120,26 @@ function tail(file: string, lines = 15): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export class LocalCluster {
-  private processes: ProcessRecord[] = [];
+  private readonly components: ComponentSpec[] = [];
+  private supervisorPid: number | undefined;
 
   constructor(private readonly o: ClusterOptions) {}
 
-  private launch(name: string, cmd: string, args: string[], health?: string): ProcessRecord {
-    const logDir = path.join(this.o.home, 'logs');
-    fs.mkdirSync(logDir, { recursive: true });
-    const log = path.join(logDir, `${name}.log`);
-    const fd = fs.openSync(log, 'a');
-    // Detached so the cluster outlives `skiff up`; its own process group so `skiff down` can stop it whole.
-    const child = spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, SKIFF_LOG_FORMAT: process.env.SKIFF_LOG_FORMAT ?? 'text' } });
-    fs.closeSync(fd);
-    child.unref();
-    const rec: ProcessRecord = { name, pid: child.pid!, args: [cmd, ...args], log, health };
-    this.processes.push(rec);
-    this.save();
-    return rec;
+  private add(name: string, cmd: string, args: string[], health?: string, waitHealthy = false): void {
+    this.components.push({ name, cmd, args, log: path.join(this.o.home, 'logs', `${name}.log`), health, waitHealthy });
   }
 
-  private node(component: string, args: string[], health?: string, name = component): ProcessRecord {
+  /** One of our components: its format on its command line, so a restart (by the supervisor or by hand) keeps it. */
+  private node(component: string, args: string[], health: string, name: string, waitHealthy = false): void {
     const nodeFlags = component === 'apiserver' ? apiServerNodeFlags : [];
-    return this.launch(name, process.execPath, [...nodeFlags, path.join(distRoot, component, 'main.js'), ...args], health);
-  }
-
-  private state(): ClusterState {
-    return {
-      name: this.o.name,
-      apiserver: `https://127.0.0.1:${this.o.apiserverPort}`,
-      kubeconfig: path.join(this.o.home, 'kubeconfig'),
-      nodes: this.nodeNames(),
-      processes: this.processes,
-      startedAt: new Date().toISOString(),
-    };
-  }
-
-  private save(): void {
-    fs.mkdirSync(this.o.home, { recursive: true });
-    fs.writeFileSync(statePath(this.o.home), JSON.stringify(this.state(), null, 2));
+    this.add(name, process.execPath, [...nodeFlags, path.join(distRoot, component, 'main.js'), ...args, `--log-format=${this.o.logFormat ?? 'text'}`], health, waitHealthy);
   }
 
   nodeNames(): string[] {
     return Array.from({ length: this.o.nodes }, (_, i) => `${this.o.name}-node-${i + 1}`);
   }
 
+  /** Plan every component, hand the plan to a new supervisor, and wait until the cluster is up. */
   async up(): Promise<ClusterState> {
     const { home, log } = this.o;
     fs.mkdirSync(home, { recursive: true });
@@ -165,10 +147,9 @@ export class LocalCluster {
       if (await portInUse(port)) throw new Error(`port ${port} for ${what} is in use; pick another with --${what === 'etcd' ? 'etcd-port' : 'apiserver-port'}`);
     }
 
-    log('starting etcd');
     const etcdUrl = `http://127.0.0.1:${this.o.etcdPort}`;
     const peer = `http://127.0.0.1:${await freePort()}`;
-    const etcd = this.launch('etcd', 'etcd', [
+    this.add('etcd', 'etcd', [
       '--name', this.o.name, '--data-dir', path.join(home, 'etcd'),
       '--listen-client-urls', etcdUrl, '--advertise-client-urls', etcdUrl,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
@@ -176,8 +157,7 @@ export class LocalCluster {
       // kube-apiserver compacts every 5 minutes; etcd's own retention keeps the watch window similar.
       '--auto-compaction-mode', 'periodic', '--auto-compaction-retention', '5m',
       '--quota-backend-bytes', String(8 * 1024 ** 3), '--log-level', 'warn',
-    ], `${etcdUrl}/health`);
-    await waitHealthy(`${etcdUrl}/health`, 'etcd', etcd);
+    ], `${etcdUrl}/health`, true);
 
     // Pods reach the API server through the `kubernetes` Service, whose endpoint is this address: the
     // engine's bridge, local to this machine and routed to from every pod on it.
@@ -185,9 +165,8 @@ export class LocalCluster {
     log('making the cluster certificates');
     const pki = await ensureClusterPKI(home, { advertise: [advertise], serviceIP: firstServiceIP(this.o.serviceClusterIpRange) });
 
-    log('starting the API server');
     const server = `https://127.0.0.1:${this.o.apiserverPort}`;
-    const api = this.node('apiserver', [
+    this.node('apiserver', [
       `--etcd-servers=${etcdUrl}`,
       // Every interface, as kube-apiserver, so pods reach it on the bridge; TLS and authentication guard it.
       '--bind-address=0.0.0.0', `--advertise-address=${advertise}`, `--secure-port=${this.o.apiserverPort}`,
@@ -198,8 +177,7 @@ export class LocalCluster {
       `--kubelet-client-certificate=${pki.kubeletClient.certFile}`, `--kubelet-client-key=${pki.kubeletClient.keyFile}`,
       `--kubelet-certificate-authority=${pki.caFile}`,
       `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`,
-    ], `${server}/readyz`, 'kube-apiserver');
-    await waitHealthy(`${server}/readyz`, 'the API server', api, 60_000, pki.ca.cert);
+    ], `${server}/readyz`, 'kube-apiserver', true);
 
     const kubeconfig = path.join(home, 'kubeconfig');
     const conf = (file: string, user: string, groups?: string[]) => ensureKubeconfig(pki, path.join(home, file), { server, name: this.o.name, user, groups });
@@ -207,7 +185,6 @@ export class LocalCluster {
     await ensureKubeconfig(pki, kubeconfig, { server, name: this.o.name, user: 'kubernetes-admin', groups: ['system:masters'] });
     makeServiceRangeLocal(this.o.serviceClusterIpRange, log);
 
-    log('starting the scheduler and the controller-manager');
     const schedPort = await freePort();
     this.node('scheduler', [`--kubeconfig=${await conf('scheduler.conf', 'system:kube-scheduler')}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
     const cmPort = await freePort();
@@ -215,7 +192,6 @@ export class LocalCluster {
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
 
     for (const nodeName of this.nodeNames()) {
-      log(`starting kubelet and kube-proxy for ${nodeName}`);
       const kubeletPort = await freePort();
       const healthzPort = await freePort();
       const serving = await ensureKubeletServing(pki, nodeName, ['127.0.0.1']);
@@ -240,9 +216,61 @@ export class LocalCluster {
       this.node('kube-proxy', proxyArgs, `http://127.0.0.1:${proxyPort}/healthz`, `kube-proxy-${nodeName}`);
     }
 
-    log(`waiting for ${this.o.nodes} node(s) to be Ready`);
-    await this.waitNodesReady(kubeconfig, 120_000);
-    return this.state();
+    const plan: SupervisorPlan = {
+      cluster: { name: this.o.name, apiserver: server, kubeconfig, nodes: this.nodeNames() },
+      caFile: pki.caFile,
+      logFormat: this.o.logFormat ?? 'text',
+      components: this.components,
+    };
+    try {
+      fs.writeFileSync(planPath(home), JSON.stringify(plan, null, 2));
+      this.startSupervisor();
+      log('starting etcd');
+      await this.waitHealthy('etcd', 'etcd', 60_000);
+      log('starting the API server');
+      await this.waitHealthy('kube-apiserver', 'the API server', 60_000, pki.ca.cert);
+      log(`starting the scheduler, the controller-manager and, for ${this.o.nodes} node(s), a kubelet and kube-proxy`);
+      log(`waiting for ${this.o.nodes} node(s) to be Ready`);
+      await this.waitNodesReady(kubeconfig, 120_000);
+    } catch (e) {
+      // Before its first state write nothing of the supervisor's is recorded for `skiff down`: stop it here.
+      if (!readState(home) && this.supervisorPid && alive(this.supervisorPid)) process.kill(this.supervisorPid, 'SIGTERM');
+      throw e;
+    }
+    return readState(home)!;
+  }
+
+  private startSupervisor(): void {
+    const logDir = path.join(this.o.home, 'logs');
+    fs.mkdirSync(logDir, { recursive: true });
+    const fd = fs.openSync(path.join(logDir, `${supervisorName}.log`), 'a');
+    // Detached so the cluster outlives `skiff up`.
+    const child = spawn(process.execPath, [path.join(distRoot, 'cli', 'main.js'), 'supervise', `--home=${this.o.home}`], { detached: true, stdio: ['ignore', fd, fd] });
+    fs.closeSync(fd);
+    child.unref();
+    this.supervisorPid = child.pid;
+  }
+
+  /** Fail fast, with the log's tail, when the supervisor is gone or the component has already exited once. */
+  private checkRunning(): void {
+    const { home } = this.o;
+    if (this.supervisorPid && !alive(this.supervisorPid)) {
+      throw new Error(`the supervisor exited; see ${path.join(home, 'logs', `${supervisorName}.log`)}:\n${tail(path.join(home, 'logs', `${supervisorName}.log`))}`);
+    }
+    for (const p of readState(home)?.processes ?? []) {
+      if (p.restarts > 0 || !alive(p.pid)) throw new Error(`${p.name} exited during start-up; see ${p.log}:\n${tail(p.log)}`);
+    }
+  }
+
+  private async waitHealthy(name: string, what: string, timeoutMs: number, ca?: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      this.checkRunning();
+      const rec = readState(this.o.home)?.processes.find((p) => p.name === name);
+      if (rec?.health && (await healthy(rec.health, ca))) return;
+      await sleep(200);
+    }
+    throw new Error(`${what} did not become healthy within ${timeoutMs / 1000}s; see ${path.join(this.o.home, 'logs', `${name}.log`)}`);
   }
 
   private async waitNodesReady(kubeconfig: string, timeoutMs: number): Promise<void> {
@@ -259,9 +287,7 @@ export class LocalCluster {
     const want = new Set(this.nodeNames());
     let last = '';
     while (Date.now() < deadline) {
-      for (const p of this.processes) {
-        if (!alive(p.pid)) throw new Error(`${p.name} exited; see ${p.log}:\n${tail(p.log)}`);
-      }
+      this.checkRunning();
       const list = await client.resource(R.nodes).list().catch(() => undefined) as { items?: any[] } | undefined;
       const ready = (list?.items ?? []).filter((n) => want.has(n.metadata.name) && n.status?.conditions?.some((c: any) => c.type === 'Ready' && c.status === 'True'));
       const line = `${ready.length}/${want.size} nodes Ready`;
@@ -286,23 +312,42 @@ export function makeServiceRangeLocal(cidr: string, log: (l: string) => void): v
   }
 }
 
-/** Stop every process of the cluster (newest first), SIGTERM then SIGKILL, and remove its pods' containers. */
+/** SIGTERM a recorded process (its whole group), unless its pid now belongs to another process. */
+function signalIfOurs(p: ProcessRecord, sig: NodeJS.Signals, log: (l: string) => void): boolean {
+  const id = processIdentity(p);
+  if (id === 'gone') return false;
+  if (id === 'reused') {
+    log(`pid ${p.pid} recorded for ${p.name} now belongs to another process; leaving it alone`);
+    return false;
+  }
+  log(`${sig === 'SIGKILL' ? 'killing' : 'stopping'} ${p.name} (pid ${p.pid})`);
+  try { process.kill(-p.pid, sig); } catch { try { process.kill(p.pid, sig); } catch { /* gone */ } }
+  return true;
+}
+
+async function waitGone(ps: ProcessRecord[], timeoutMs: number): Promise<ProcessRecord[]> {
+  const deadline = Date.now() + timeoutMs;
+  let left = ps;
+  while ((left = left.filter((p) => processIdentity(p) === 'same')).length && Date.now() < deadline) await sleep(100);
+  return left;
+}
+
+/**
+ * Stop the supervisor first, so nothing is restarted behind our back, then
+ * every component (newest first), SIGTERM then SIGKILL, and remove its pods'
+ * containers. A recorded pid is signalled only while it is still the process
+ * Skiff started (proc.ts): after a crash or reboot it may be someone else's.
+ */
 export async function down(home: string, log: (l: string) => void): Promise<boolean> {
-  const st = readState(home);
+  let st = readState(home);
   if (!st) return false;
-  for (const p of [...st.processes].reverse()) {
-    if (!alive(p.pid)) continue;
-    log(`stopping ${p.name} (pid ${p.pid})`);
-    try { process.kill(-p.pid, 'SIGTERM'); } catch { try { process.kill(p.pid, 'SIGTERM'); } catch { /* gone */ } }
+  if (st.supervisor && signalIfOurs(st.supervisor, 'SIGTERM', log)) {
+    for (const p of await waitGone([st.supervisor], 5000)) signalIfOurs(p, 'SIGKILL', log);
+    // Its last write holds the pids of anything it restarted since we read the file.
+    st = readState(home) ?? st;
   }
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline && st.processes.some((p) => alive(p.pid))) await sleep(100);
-  for (const p of st.processes) {
-    if (alive(p.pid)) {
-      log(`killing ${p.name} (pid ${p.pid})`);
-      try { process.kill(-p.pid, 'SIGKILL'); } catch { try { process.kill(p.pid, 'SIGKILL'); } catch { /* gone */ } }
-    }
-  }
+  const signalled = [...st.processes].reverse().filter((p) => signalIfOurs(p, 'SIGTERM', log));
+  for (const p of await waitGone(signalled, 10_000)) signalIfOurs(p, 'SIGKILL', log);
   removeNodeContainers(st.nodes, log);
   const proxy = st.processes.find((p) => p.name.startsWith('kube-proxy'));
   if (proxy) {
@@ -315,6 +360,7 @@ export async function down(home: string, log: (l: string) => void): Promise<bool
     }
   }
   fs.rmSync(statePath(home), { force: true });
+  fs.rmSync(planPath(home), { force: true });
   return true;
 }
 
@@ -332,16 +378,17 @@ function removeNodeContainers(nodes: string[], log: (l: string) => void): void {
   }
 }
 
-export interface ComponentStatus { name: string; pid: number; running: boolean; healthy: boolean | undefined }
+export interface ComponentStatus { name: string; pid: number; running: boolean; healthy: boolean | undefined; restarts: number; restarting: boolean }
 
 export async function status(home: string): Promise<{ state: ClusterState; components: ComponentStatus[]; nodes: { name: string; ready: string }[] } | undefined> {
   const st = readState(home);
   if (!st) return undefined;
   const ca = fs.readFileSync(path.join(home, 'pki', 'ca.crt'), 'utf8');
-  const components = await Promise.all(st.processes.map(async (p) => {
-    const running = alive(p.pid);
+  const supervised = !!st.supervisor && processIdentity(st.supervisor) === 'same';
+  const components = await Promise.all([...(st.supervisor ? [st.supervisor] : []), ...st.processes].map(async (p) => {
+    const running = processIdentity(p) === 'same';
     const ok = running && p.health ? await healthy(p.health, ca) : undefined;
-    return { name: p.name, pid: p.pid, running, healthy: ok };
+    return { name: p.name, pid: p.pid, running, healthy: ok, restarts: p.restarts ?? 0, restarting: !running && supervised && p !== st.supervisor };
   }));
   const client = new RestClient(loadKubeconfig(st.kubeconfig), { component: 'skiff', timeoutMs: 5000 });
   const list = await client.resource(R.nodes).list().catch(() => undefined) as { items?: any[] } | undefined;

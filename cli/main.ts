@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// The `skiff` command: `skiff up` starts a local cluster in the background,
-// `skiff down` stops it, `skiff status` shows its components and nodes.
+// The `skiff` command: `skiff up` starts a local cluster in the background
+// under a supervisor that restarts what exits, `skiff down` stops it,
+// `skiff status` shows its components, their restarts and the nodes.
 
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
@@ -9,20 +10,24 @@ import { loadKubeconfig } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import { createToken, defaultTokenGroups, deleteToken, listTokens, type TokenRow } from './token.js';
-import { LocalCluster, alive, defaultHome, down, readState, status } from './cluster.js';
+import { LocalCluster, defaultHome, down, readState, status } from './cluster.js';
+import { processIdentity } from './proc.js';
+import { supervise } from './supervisor.js';
 
 const usage = `Usage: skiff <command> [flags]
 
 Commands:
   up       start etcd, the API server, the scheduler, the controller-manager and, per node, a kubelet and kube-proxy
   down     stop everything 'skiff up' started and remove its pods' containers
-  status   show the components and nodes
+  status   show the components (with their restarts) and nodes
   token create [--ttl 24h] [--description D] [--groups G,...] [--token T]
            a bootstrap token for joining nodes (kubeadm's token create)
   token list
   token delete <id|token>
 
-The state directory is $SKIFF_HOME (default ~/.skiff).`;
+Flags of up: --nodes N, --name, --apiserver-port, --etcd-port, --service-cluster-ip-range,
+  --proxy-mode, --node-cpu, --node-memory, --log-format text|json (every component's).
+The state directory is --home, else $SKIFF_HOME (default ~/.skiff).`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -36,6 +41,8 @@ async function main(): Promise<number> {
     proxyMode: '',
     nodeCpu: '',
     nodeMemory: '',
+    logFormat: 'text',
+    home: '',
     // skiff token create
     ttl: '24h',
     description: '',
@@ -43,13 +50,17 @@ async function main(): Promise<number> {
     token: '',
   }, process.argv.slice(2), usage);
   const [command] = flags._;
-  const home = defaultHome();
+  const home = flags.home || defaultHome();
   const log = (l: string) => process.stdout.write(`skiff: ${l}\n`);
 
   switch (command) {
     case 'up': {
+      if (flags.logFormat !== 'text' && flags.logFormat !== 'json') {
+        log(`--log-format must be text or json, not "${flags.logFormat}"`);
+        return 1;
+      }
       const running = readState(home);
-      if (running && running.processes.some((p) => alive(p.pid))) {
+      if (running && [...(running.supervisor ? [running.supervisor] : []), ...running.processes].some((p) => processIdentity(p) === 'same')) {
         log(`a cluster is already running from ${home} (API server ${running.apiserver}); 'skiff down' stops it, or set SKIFF_HOME and other ports for a second one`);
         return 1;
       }
@@ -65,6 +76,7 @@ async function main(): Promise<number> {
         proxyMode: flags.proxyMode as 'iptables' | 'userspace' | '',
         nodeCpu: flags.nodeCpu || undefined,
         nodeMemory: flags.nodeMemory || undefined,
+        logFormat: flags.logFormat,
         log,
       });
       try {
@@ -86,6 +98,9 @@ Stop it with: skiff down   (or npm run down)
         return 1;
       }
     }
+    case 'supervise':
+      // Internal: the supervisor `skiff up` starts (supervisor.ts).
+      return supervise(home);
     case 'down': {
       if (!(await down(home, log))) log(`no cluster recorded in ${home}`);
       else log('stopped');
@@ -97,10 +112,10 @@ Stop it with: skiff down   (or npm run down)
         log(`no cluster recorded in ${home}`);
         return 1;
       }
-      process.stdout.write(`cluster ${s.state.name}: API server ${s.state.apiserver}, kubeconfig ${s.state.kubeconfig}\n\nCOMPONENT${' '.repeat(31)}PID      STATE\n`);
+      process.stdout.write(`cluster ${s.state.name}: API server ${s.state.apiserver}, kubeconfig ${s.state.kubeconfig}\n\nCOMPONENT${' '.repeat(31)}PID      STATE      RESTARTS\n`);
       for (const c of s.components) {
-        const state = !c.running ? 'stopped' : c.healthy === false ? 'unhealthy' : 'running';
-        process.stdout.write(`${c.name.padEnd(40)}${String(c.pid).padEnd(9)}${state}\n`);
+        const state = c.restarting ? 'restarting' : !c.running ? 'stopped' : c.healthy === false ? 'unhealthy' : 'running';
+        process.stdout.write(`${c.name.padEnd(40)}${String(c.pid).padEnd(9)}${state.padEnd(11)}${c.restarts}\n`);
       }
       process.stdout.write(`\nNODE${' '.repeat(36)}READY\n`);
       for (const n of s.nodes) process.stdout.write(`${n.name.padEnd(40)}${n.ready}\n`);

@@ -11,7 +11,7 @@ import { connectionFromFlags } from '../client/kubeconfig.js';
 import { LeaderElector, leaderElectionConfigFromFlags, leaderElectionFlags } from '../client/leaderelection.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
-import { logger, setLogLevel } from '../lib/log.js';
+import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import { ControllerManager } from './manager.js';
 
@@ -37,6 +37,7 @@ const flags = parseFlags(
     port: 10257,
     bindAddress: '127.0.0.1',
     v: '',
+    logFormat: 'json',
     ...leaderElectionFlags,
     leaderElectResourceName: 'kube-controller-manager',
   },
@@ -44,6 +45,7 @@ const flags = parseFlags(
   'skiff controller-manager: runs the ReplicaSet, Deployment, Endpoints, EndpointSlice, EndpointSlice mirroring, garbage-collector and node-lifecycle controllers',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+setLogFormat(flags.logFormat);
 // As kube-controller-manager's options validation: a slice holds at most 1000 endpoints.
 for (const [flag, v] of [['--max-endpoints-per-slice', flags.maxEndpointsPerSlice], ['--mirroring-max-endpoints-per-subset', flags.mirroringMaxEndpointsPerSubset]] as const) {
   if (v < 1 || v > 1000) {

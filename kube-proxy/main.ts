@@ -11,7 +11,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
-import { logger, setLogLevel } from '../lib/log.js';
+import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import type { Backend } from './backend.js';
 import { cleanupLeftovers } from './cleanup.js';
@@ -41,11 +41,13 @@ const flags = parseFlags(
     serviceClusterIpRange: '10.96.0.0/12',
     metricsBindAddress: '127.0.0.1:10249',
     v: '',
+    logFormat: 'json',
   },
   process.argv.slice(2),
   'skiff kube-proxy: forwards Service ClusterIPs and NodePorts to ready endpoints',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+setLogFormat(flags.logFormat);
 
 /** Full syncs rewrite every chain; kube does one an hour besides those after failures. */
 const fullSyncPeriodMs = 3_600_000;

@@ -10,7 +10,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
-import { logger, setLogLevel } from '../lib/log.js';
+import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics } from '../lib/metrics.js';
 import { KubeletAuth } from './auth.js';
 import { Kubelet } from './kubelet.js';
@@ -50,11 +50,13 @@ const flags = parseFlags(
     cpu: '',
     memory: '',
     v: '',
+    logFormat: 'json',
   },
   process.argv.slice(2),
   'skiff kubelet: registers the node and runs its pods as Docker containers',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+setLogFormat(flags.logFormat);
 
 const nodeName = (flags.hostnameOverride || (await import('node:os')).hostname()).toLowerCase();
 const rootDir = path.resolve(flags.rootDir);

@@ -9,7 +9,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { LeaderElector, leaderElectionConfigFromFlags, leaderElectionFlags } from '../client/leaderelection.js';
 import { EventRecorder } from '../client/events.js';
 import { parseFlags } from '../lib/flags.js';
-import { logger, setLogLevel } from '../lib/log.js';
+import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler.js';
 
@@ -23,6 +23,7 @@ const flags = parseFlags(
     port: 10259,
     bindAddress: '127.0.0.1',
     v: '',
+    logFormat: 'json',
     ...leaderElectionFlags,
     leaderElectResourceName: 'kube-scheduler',
   },
@@ -30,6 +31,7 @@ const flags = parseFlags(
   'skiff scheduler: binds pending pods to nodes',
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
+setLogFormat(flags.logFormat);
 
 const client = new RestClient(connectionFromFlags(flags), { component: 'scheduler', maxSockets: 64 });
 const informers = new SharedInformerFactory(client);

@@ -2,7 +2,7 @@
 // with the real kubectl, with pods running as real Docker containers.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -178,11 +178,11 @@ describe('a local cluster from skiff up', () => {
     const kubelet = state.processes.find((p: any) => p.name === `kubelet-${web.spec.nodeName}`);
     const before = podContainers(web.metadata.name).map((x) => x.id).sort();
     process.kill(kubelet.pid, 'SIGKILL');
-    const fd = fs.openSync(kubelet.log, 'a');
-    const child = spawn(kubelet.args[0], kubelet.args.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
-    child.unref();
-    kubelet.pid = child.pid;
-    fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+    // skiff up's supervisor starts it again.
+    await waitFor('the kubelet restarted', () => {
+      const now = JSON.parse(fs.readFileSync(stateFile, 'utf8')).processes.find((p: any) => p.name === kubelet.name);
+      return now.pid !== kubelet.pid && now.restarts >= 1;
+    }, 30_000, 200);
     await new Promise((r) => setTimeout(r, 5000));
     const cur = await c.kubectl.json(['get', 'pod', web.metadata.name]);
     expect(isReady(cur)).toBe(true);

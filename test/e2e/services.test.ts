@@ -7,7 +7,6 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { chainPrefixForCluster } from '../../kube-proxy/iptables/rules.js';
 import { skiffUp, type TestCluster } from '../util/cluster.js';
@@ -163,15 +162,13 @@ describe.each(['iptables', 'userspace'] as const)('Services through kube-proxy i
     const state = JSON.parse(fs.readFileSync(stateFile, 'utf8'));
     const proxies = state.processes.filter((p: any) => p.name.startsWith('kube-proxy'));
     for (const p of proxies) process.kill(p.pid, 'SIGKILL');
-    // No proxy is running now: the kernel rules keep serving.
+    // No proxy runs until the supervisor's first restart (1 s backoff): the kernel rules keep serving.
     expect((await spread(clusterIP, 80, 6)).size).toBe(3);
-    for (const p of proxies) {
-      const fd = fs.openSync(p.log, 'a');
-      const child = spawn(p.args[0], p.args.slice(1), { detached: true, stdio: ['ignore', fd, fd] });
-      child.unref();
-      p.pid = child.pid;
-    }
-    fs.writeFileSync(stateFile, JSON.stringify(state, null, 2));
+    // skiff up's supervisor starts them again.
+    await waitFor('proxies restarted', () => {
+      const now = JSON.parse(fs.readFileSync(stateFile, 'utf8')).processes as any[];
+      return proxies.every((p: any) => now.some((q) => q.name === p.name && q.pid !== p.pid && q.restarts >= 1));
+    }, 30_000, 200);
     const health = proxies.map((p: any) => p.health as string);
     await waitFor('proxies healthy', async () => (await Promise.all(health.map((h: string) => fetch(h).then((r) => r.ok, () => false)))).every(Boolean), 30_000, 200);
     await new Promise((r) => setTimeout(r, 1500));
