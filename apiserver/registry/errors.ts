@@ -19,6 +19,8 @@ export function toStatus(e: unknown, r: ResourceInfo, name: string): StatusError
         if (e.requestedRevision !== undefined && e.currentRevision !== undefined) return errors.tooLargeResourceVersion(e.requestedRevision, e.currentRevision);
         return errors.timeout(`Too large resource version: ${e.message}`);
       case 'Unavailable': return errors.serviceUnavailable(`etcd is unavailable: ${e.message}`);
+      // kube answers a storage timeout 504; the message says what the client cannot know.
+      case 'OutcomeUnknown': return errors.timeout(`Timeout: the write to storage did not complete in time, and may or may not have been applied: ${e.message}`);
     }
   }
   return errors.internal((e as Error)?.message ?? String(e));

@@ -231,7 +231,7 @@ export class EtcdStorage implements Storage {
       return await fn();
     } catch (e) {
       requestErrors.inc({ operation, type });
-      throw toStorageError(e as Error, key);
+      throw toStorageError(e as Error, key, writes.has(operation));
     } finally {
       end();
     }
@@ -245,8 +245,14 @@ function toStored(kv: KeyValue | undefined): Stored | undefined {
   return { object: decode(value, modRevision), modRevision, value };
 }
 
-function toStorageError(e: Error, key: string): Error {
+/** The operations that change etcd: a failure after sending leaves their outcome unknown. */
+const writes = new Set(['create', 'update', 'delete']);
+
+function toStorageError(e: Error, key: string, write: boolean): Error {
   if (e instanceof StorageError) return e;
+  // Never report a write that may have been committed as one that did nothing: a client would retry a create
+  // and find it exists, or believe a delete failed.
+  if (write && e instanceof EtcdCallError && e.mayHaveApplied) return new StorageError('OutcomeUnknown', key, e.message);
   if (/required revision has been compacted/.test(e.message)) return new StorageError('ResourceVersionTooOld', key, 'The resourceVersion for the provided list is too old.');
   if (/required revision is a future revision/.test(e.message)) return new StorageError('InvalidResourceVersion', key, 'Too large resource version');
   if (e instanceof EtcdCallError && (e.code === grpcCode.unavailable || e.code === grpcCode.deadlineExceeded || e.code === grpcCode.cancelled)) {

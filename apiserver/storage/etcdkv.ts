@@ -10,11 +10,18 @@ import http2 from 'node:http2';
 
 /** A failed call: `code` is the gRPC status (14 Unavailable, 4 DeadlineExceeded, ...). */
 export class EtcdCallError extends Error {
-  constructor(readonly code: number, message: string) {
+  /**
+   * `mayHaveApplied`: the request left for etcd and no answer came back (a deadline, a broken stream, etcd's
+   * own "request timed out"), so a write may have been committed. False when it certainly never got there.
+   */
+  constructor(readonly code: number, message: string, readonly mayHaveApplied = false) {
     super(message);
     this.name = 'EtcdCallError';
   }
 }
+
+/** etcd's own answers that leave a proposal's fate open (etcdserver.ErrTimeout, ErrLeaderChanged, ...). */
+const ambiguousEtcdMessage = /timed out|leader changed|deadline/i;
 
 export const grpcCode = { cancelled: 1, deadlineExceeded: 4, unavailable: 14 } as const;
 
@@ -283,6 +290,8 @@ export class EtcdKV {
 /** gRPC over node's http2: one session per endpoint, the next endpoint after a connection failure. */
 export class Http2Transport implements Transport {
   private session?: http2.ClientHttp2Session;
+  /** Sessions that completed their handshake: a request on one may have reached etcd. */
+  private readonly connected = new WeakSet<http2.ClientHttp2Session>();
   private hostIndex = 0;
   private closed = false;
 
@@ -299,7 +308,10 @@ export class Http2Transport implements Transport {
     const host = this.opts.hosts[this.hostIndex % this.opts.hosts.length]!;
     // Range responses can be many MiB; the default 64 KiB windows would cost a round trip per window.
     const session = http2.connect(host, { settings: { initialWindowSize: 16 << 20 } });
-    session.on('connect', () => session.setLocalWindowSize(32 << 20));
+    session.on('connect', () => {
+      this.connected.add(session);
+      session.setLocalWindowSize(32 << 20);
+    });
     const drop = () => {
       if (this.session === session) this.session = undefined;
     };
@@ -338,17 +350,19 @@ export class Http2Transport implements Transport {
       let message = '';
       let settled = false;
       // The failure is built only when it is the outcome: an Error captures a stack, and every call's stream closes.
-      const finish = (fail?: () => Error) => {
+      const finish = (fail?: (mayHaveApplied: boolean) => Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
         if (fail) {
           stream.close(http2.constants.NGHTTP2_CANCEL);
-          reject(fail());
+          // Over a session that never connected, nothing was sent.
+          reject(fail(this.connected.has(session)));
           return;
         }
         if (status !== 0) {
-          reject(new EtcdCallError(status ?? grpcCode.unavailable, message || `etcd ${method} ended without a gRPC status`));
+          const why = message || `etcd ${method} ended without a gRPC status`;
+          reject(new EtcdCallError(status ?? grpcCode.unavailable, why, status === undefined || status === grpcCode.deadlineExceeded || ambiguousEtcdMessage.test(why)));
           return;
         }
         const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
@@ -359,7 +373,7 @@ export class Http2Transport implements Transport {
         }
         resolve(data.subarray(5, 5 + data.readUInt32BE(1)));
       };
-      const timer = setTimeout(() => finish(() => new EtcdCallError(grpcCode.deadlineExceeded, `etcd ${method}: deadline exceeded`)), this.opts.timeoutMs);
+      const timer = setTimeout(() => finish((sent) => new EtcdCallError(grpcCode.deadlineExceeded, `etcd ${method}: deadline exceeded`, sent)), this.opts.timeoutMs);
       const readStatus = (headers: http2.IncomingHttpHeaders) => {
         const s = headers['grpc-status'];
         if (s !== undefined) {
@@ -372,8 +386,8 @@ export class Http2Transport implements Transport {
       stream.on('trailers', readStatus);
       stream.on('data', (d: Buffer) => chunks.push(d));
       stream.on('end', () => finish());
-      stream.on('error', (e: Error) => finish(() => new EtcdCallError(grpcCode.unavailable, e.message)));
-      stream.on('close', () => finish(() => new EtcdCallError(grpcCode.unavailable, `etcd ${method}: stream closed`)));
+      stream.on('error', (e: Error) => finish((sent) => new EtcdCallError(grpcCode.unavailable, e.message, sent)));
+      stream.on('close', () => finish((sent) => new EtcdCallError(grpcCode.unavailable, `etcd ${method}: stream closed`, sent)));
       const frame = Buffer.allocUnsafe(5 + body.length);
       frame[0] = 0;
       frame.writeUInt32BE(body.length, 1);

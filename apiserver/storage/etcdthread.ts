@@ -16,7 +16,7 @@ import { isMainThread, parentPort, Worker, workerData } from 'node:worker_thread
 import { EtcdCallError, grpcCode, Http2Transport, type EtcdKVOptions, type Transport } from './etcdkv.js';
 
 interface Call { id: number; method: string; body: Uint8Array }
-type Result = { id: number; data: Uint8Array } | { id: number; code: number; message: string };
+type Result = { id: number; data: Uint8Array } | { id: number; code: number; message: string; mayHaveApplied: boolean };
 
 const role = 'skiff-etcd-transport';
 
@@ -66,7 +66,7 @@ export class ThreadTransport implements Transport {
         if (!p) continue;
         this.pending.delete(r.id);
         if ('data' in r) p.resolve(Buffer.from(r.data.buffer, r.data.byteOffset, r.data.byteLength));
-        else p.reject(new EtcdCallError(r.code, r.message));
+        else p.reject(new EtcdCallError(r.code, r.message, r.mayHaveApplied));
       }
       if (this.pending.size === 0) w.unref();
     });
@@ -74,7 +74,8 @@ export class ThreadTransport implements Transport {
     const lost = (why: string) => {
       if (this.worker !== w) return;
       this.worker = undefined;
-      this.fail(new EtcdCallError(grpcCode.unavailable, `etcd transport thread ${why}`));
+      // What it carried may have reached etcd before it died.
+      this.fail(new EtcdCallError(grpcCode.unavailable, `etcd transport thread ${why}`, true));
     };
     w.on('error', (e) => lost(`failed: ${e.message}`));
     w.on('exit', (code) => lost(`exited with ${code}`));
@@ -106,7 +107,7 @@ function serve(opts: EtcdKVOptions): void {
     for (const c of calls) {
       transport.call(c.method, Buffer.from(c.body.buffer, c.body.byteOffset, c.body.byteLength)).then(
         (data) => send({ id: c.id, data }),
-        (e: unknown) => send({ id: c.id, code: e instanceof EtcdCallError ? e.code : grpcCode.unavailable, message: (e as Error).message }),
+        (e: unknown) => send({ id: c.id, code: e instanceof EtcdCallError ? e.code : grpcCode.unavailable, message: (e as Error).message, mayHaveApplied: e instanceof EtcdCallError && e.mayHaveApplied }),
       );
     }
   });

@@ -14,7 +14,10 @@ export type StorageErrorCode =
   | 'ResourceVersionTooOld'
   /** A resourceVersion newer than anything stored, or unparsable. */
   | 'InvalidResourceVersion'
-  | 'Unavailable';
+  /** etcd could not be reached: the request certainly did nothing. */
+  | 'Unavailable'
+  /** A write that may or may not have been applied: sent, then no answer (timeout, broken stream, etcd's own timeout). */
+  | 'OutcomeUnknown';
 
 /** Storage-level failure; the registry turns it into a Status with the resource's name. */
 export class StorageError extends Error {

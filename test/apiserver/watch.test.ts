@@ -156,6 +156,40 @@ describe('etcd outage', () => {
   });
 });
 
+describe('ambiguous etcd outcomes', () => {
+  it('answers a write etcd received but never answered 504 "may or may not have been applied", and one that never reached etcd 503', async () => {
+    const own = await startApiServer();
+    try {
+      const ownApi = client(own.url);
+      expect((await ownApi.post(cms, cm('before-stall'))).status).toBe(201);
+      // A stalled etcd (as a power-starved disk or a stuck leader) takes the request and says nothing.
+      own.etcd!.proc.kill('SIGSTOP');
+      let stalled: Awaited<ReturnType<typeof ownApi.post>>;
+      try {
+        stalled = await ownApi.post(cms, cm('during-stall'));
+      } finally {
+        own.etcd!.proc.kill('SIGCONT');
+      }
+      expect(stalled.status, stalled.text).toBe(504);
+      expect(stalled.body).toMatchObject({ kind: 'Status', reason: 'Timeout' });
+      expect(stalled.body.message).toContain('may or may not have been applied');
+      // Once etcd is back the object is either there or not; the answer did not pretend to know.
+      await expect.poll(async () => (await ownApi.get(`${cms}/before-stall`)).status, { timeout: 20_000 }).toBe(200);
+
+      // A dead etcd refuses the connection: nothing was sent, so nothing happened.
+      own.etcd!.proc.kill('SIGKILL');
+      await new Promise((r) => setTimeout(r, 500));
+      const refused = await ownApi.post(cms, cm('while-down'));
+      expect(refused.status, refused.text).toBe(503);
+      await own.etcd!.restart();
+      await expect.poll(async () => (await ownApi.get(cms)).status, { timeout: 20_000 }).toBe(200);
+      expect((await ownApi.get(`${cms}/while-down`)).status).toBe(404);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('unresponsive watchers', () => {
   it('drops a watcher that stops reading once its queue passes the bound, counts it, and keeps serving one that reads', async () => {
     const ns = '/api/v1/namespaces/default/configmaps';
