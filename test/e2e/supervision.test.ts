@@ -91,6 +91,33 @@ describe('skiff up supervises its components', () => {
     expect(status.stdout).toMatch(/skiff-supervisor\s+\d+\s+running\s+0\n/);
   }, 300_000);
 
+  it('brings back a scheduler and controller-manager that exit on "leaderelection lost" after a 15 s etcd stall', async () => {
+    const etcd = record('etcd');
+    const before = { sched: record('kube-scheduler'), cm: record('kube-controller-manager') };
+    const logFrom = { sched: fs.statSync(before.sched.log).size, cm: fs.statSync(before.cm.log).size };
+    const newLog = (file: string, from: number) => fs.readFileSync(file, 'utf8').slice(from);
+    process.kill(etcd.pid, 'SIGSTOP');
+    try {
+      // Longer than the 10 s renew deadline: both lose their lease and exit, as kube's do.
+      await waitFor('both to lose their lease', () => newLog(before.sched.log, logFrom.sched).includes('leaderelection lost') && newLog(before.cm.log, logFrom.cm).includes('leaderelection lost'), 30_000, 250);
+    } finally {
+      process.kill(etcd.pid, 'SIGCONT');
+    }
+    for (const [name, was] of [['kube-scheduler', before.sched], ['kube-controller-manager', before.cm]] as const) {
+      const now = await waitFor(`${name} restarted and running`, () => {
+        const r = record(name);
+        return r.restarts > was.restarts && processIdentity(r) === 'same' ? r : undefined;
+      }, 60_000, 200);
+      expect(now.pid).not.toBe(was.pid);
+      expect(newLog(was.log, name === 'kube-scheduler' ? logFrom.sched : logFrom.cm)).toMatch(/\[skiff-supervisor\] kube-\S+ \(pid \d+\) exited with code 1; restarting in/);
+    }
+    // No manual step: a new Deployment is scheduled and rolled out by the restarted processes.
+    await waitFor('the API server answers', () => c.kubectl.ok(['get', '--raw', '/readyz']).then(() => true, () => false), 60_000, 500);
+    await c.kubectl.ok(['create', 'deployment', 'after-stall', '--image=busybox:latest', '--replicas=2', '--', 'sleep', '3600']);
+    await c.kubectl.ok(['rollout', 'status', 'deployment/after-stall', '--timeout=120s'], { timeoutMs: 130_000 });
+    expect(record('etcd').restarts).toBe(0);
+  }, 300_000);
+
   it('skiff down stops the supervisor first and leaves no process behind', async () => {
     expect(processesUnder(home).length).toBeGreaterThanOrEqual(7);
     const st = readState(home)!;
