@@ -12,8 +12,8 @@
 import crypto from 'node:crypto';
 import type http from 'node:http';
 import type tls from 'node:tls';
-import type { Attributes, AuthorizerResult, UserInfo } from '../apiserver/auth/types.js';
-import { anonymousUser, groups } from '../apiserver/auth/types.js';
+import type { Attributes, AuthorizerResult, UserInfo } from '../api/auth.js';
+import { anonymousUser, groups } from '../api/auth.js';
 import { R } from '../api/resources.js';
 import type { Client, ResourceRef } from '../client/interfaces.js';
 import { identityOf } from '../lib/pki.js';

@@ -7,23 +7,10 @@ import type http from 'node:http';
 import type { ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 
-/** user.Info: who a request is from. */
-export interface UserInfo {
-  username: string;
-  uid?: string;
-  groups: string[];
-  extra?: Record<string, string[]>;
-}
-
-export const anonymousUser = 'system:anonymous';
-export const groups = {
-  authenticated: 'system:authenticated',
-  unauthenticated: 'system:unauthenticated',
-  masters: 'system:masters',
-  nodes: 'system:nodes',
-  bootstrappers: 'system:bootstrappers',
-  serviceAccounts: 'system:serviceaccounts',
-} as const;
+// Identities and authorization attributes are shared with the kubelet, which authenticates and authorizes its own API.
+export { anonymousUser, groups } from '../../api/auth.js';
+export type { Attributes, AuthorizerResult, Decision, UserInfo } from '../../api/auth.js';
+import type { Attributes, AuthorizerResult, UserInfo } from '../../api/auth.js';
 
 /**
  * authenticator.Request: undefined when the request carries no credential
@@ -39,28 +26,6 @@ export interface Authenticator {
 export interface TokenAuthenticator {
   authenticateToken(token: string, audiences?: string[]): Promise<UserInfo | undefined>;
 }
-
-/** authorizer.Attributes. */
-export interface Attributes {
-  user: UserInfo;
-  verb: string;
-  resourceRequest: boolean;
-  /** Non-resource requests: the URL path. */
-  path: string;
-  apiGroup: string;
-  apiVersion: string;
-  resource: string;
-  subresource: string;
-  namespace: string;
-  name: string;
-  /** The request's ?fieldSelector and ?labelSelector, for authorizers that scope lists by them (Node). */
-  fieldSelector?: string;
-  labelSelector?: string;
-}
-
-export type Decision = 'Allow' | 'Deny' | 'NoOpinion';
-
-export interface AuthorizerResult { decision: Decision; reason: string }
 
 /** A rule set as SelfSubjectRulesReview reports it. */
 export interface ResourceRule { verbs: string[]; apiGroups?: string[]; resources?: string[]; resourceNames?: string[] }

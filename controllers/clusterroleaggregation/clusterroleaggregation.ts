@@ -8,7 +8,7 @@ import { R } from '../../api/resources.js';
 import type { ClusterRole } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
-import { aggregateRules, canonicalRule } from '../../apiserver/auth/rbac/bootstrap.js';
+import { aggregateRules, canonicalRule } from '../../api/rbac.js';
 import { QueueController } from '../controller.js';
 
 export interface ClusterRoleAggregationOptions {

@@ -6,9 +6,9 @@
 // anything removed.
 
 import { isAlreadyExists, isNotFound } from '../../../api/errors.js';
-import { selectorFromLabelSelector } from '../../../api/labels.js';
 import type { ClusterRole, PolicyRule, RBACSubject, Role, RoleBinding } from '../../../api/types.js';
 import { logger } from '../../../lib/log.js';
+import { aggregateRules } from '../../../api/rbac.js';
 import type { Store } from '../../registry/store.js';
 import { rbacGroup } from './authorizer.js';
 import { covers } from './rules.js';
@@ -289,35 +289,6 @@ export function bootstrapRoleBindings(): RoleBinding[] {
     ]),
     rb('system::leader-locking-kube-scheduler', 'system::leader-locking-kube-scheduler', [user('system:kube-scheduler'), serviceAccount('kube-system', 'kube-scheduler')]),
   ];
-}
-
-/**
- * The rules of an aggregated role as the clusterrole-aggregation controller
- * computes them (selected roles in name order, each rule once), from the
- * given roles. Shared with the controller so both agree exactly.
- */
-export function aggregateRules(target: ClusterRole, all: readonly ClusterRole[]): PolicyRule[] {
-  const out: PolicyRule[] = [];
-  const seen = new Set<string>();
-  for (const sel of target.aggregationRule?.clusterRoleSelectors ?? []) {
-    const selector = selectorFromLabelSelector(sel);
-    const matched = all.filter((r) => r.metadata.name !== target.metadata.name && selector.matches(r.metadata.labels ?? {}))
-      .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : a.metadata.name! > b.metadata.name! ? 1 : 0));
-    for (const r of matched) {
-      for (const rule of r.rules ?? []) {
-        const key = canonicalRule(rule);
-        if (seen.has(key)) continue;
-        seen.add(key);
-        out.push(rule);
-      }
-    }
-  }
-  return out;
-}
-
-/** Semantic equality of rules: absent and empty lists are the same. */
-export function canonicalRule(r: PolicyRule): string {
-  return JSON.stringify([r.verbs ?? [], r.apiGroups ?? [], r.resources ?? [], r.resourceNames ?? [], r.nonResourceURLs ?? []]);
 }
 
 /**
