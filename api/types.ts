@@ -171,11 +171,37 @@ export interface Container {
   tty?: boolean;
 }
 
+/** A key of a ConfigMap or Secret projected to a relative path, with its own file mode. */
+export interface KeyToPath { key: string; path: string; mode?: number }
+export interface SecretVolumeSource { secretName?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean }
+export interface DownwardAPIVolumeFile {
+  path: string;
+  fieldRef?: { apiVersion?: string; fieldPath: string };
+  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
+  mode?: number;
+}
+export interface DownwardAPIVolumeSource { items?: DownwardAPIVolumeFile[]; defaultMode?: number }
+export interface ConfigMapProjection { name: string; items?: KeyToPath[]; optional?: boolean }
+export interface SecretProjection { name: string; items?: KeyToPath[]; optional?: boolean }
+export interface DownwardAPIProjection { items?: DownwardAPIVolumeFile[] }
+export interface ServiceAccountTokenProjection { audience?: string; expirationSeconds?: number; path: string }
+/** One source of a projected volume: exactly one field is set. */
+export interface VolumeProjection {
+  serviceAccountToken?: ServiceAccountTokenProjection;
+  configMap?: ConfigMapProjection;
+  secret?: SecretProjection;
+  downwardAPI?: DownwardAPIProjection;
+}
+export interface ProjectedVolumeSource { sources?: VolumeProjection[]; defaultMode?: number }
+
 export interface Volume {
   name: string;
   emptyDir?: { medium?: string; sizeLimit?: string };
-  configMap?: { name: string; items?: { key: string; path: string }[]; defaultMode?: number; optional?: boolean };
+  configMap?: { name: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean };
   hostPath?: { path: string; type?: string };
+  secret?: SecretVolumeSource;
+  downwardAPI?: DownwardAPIVolumeSource;
+  projected?: ProjectedVolumeSource;
 }
 
 export interface Toleration {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyDefaults } from './defaults.js';
 import { R } from './resources.js';
 import { pruneUnknownFields, validateObject } from './validation.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject, ObjectMeta } from './types.js';
 
 const deployment = (): KubeObject => ({
   apiVersion: 'apps/v1', kind: 'Deployment',
@@ -166,7 +166,8 @@ describe('pruneUnknownFields', () => {
     d.spec.foo = 1;
     d.spec.template.spec.containers[0].imagex = 'x';
     d.metadata.labels = { anything: 'goes' };
-    d.metadata.bogus = true;
+    // Deliberately invalid: ObjectMeta has no such field, which is what pruning must find.
+    (d.metadata as ObjectMeta & { bogus?: boolean }).bogus = true;
     d.status = { conditions: [{ type: 'Available', status: 'True', extra: 1 }] };
     const found = pruneUnknownFields(R.deployments, d);
     expect(found.sort()).toEqual(['.metadata.bogus', '.spec.foo', '.spec.template.spec.containers[0].imagex', '.status.conditions[0].extra']);

@@ -57,7 +57,7 @@ describe('FakeClient', () => {
     expect(live).toEqual(['DELETED  2', 'ADDED  3', 'MODIFIED  4']);
 
     const replay: string[] = [];
-    const assigned = pods.watch({ resourceVersion: start.metadata.resourceVersion, fieldSelector: 'spec.nodeName!=' }, (e) => replay.push(`${e.type} ${e.object.metadata.name}`));
+    const assigned = pods.watch({ resourceVersion: start.metadata.resourceVersion, fieldSelector: 'spec.nodeName!=' }, (e) => replay.push(`${e.type} ${(e.object as Pod).metadata.name}`));
     await new Promise((r) => setTimeout(r, 0));
     assigned.stop();
     expect(replay).toEqual(['ADDED a']);

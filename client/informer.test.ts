@@ -164,7 +164,8 @@ describe('SharedInformer initial list', () => {
   function paging(fake: FakeClient, opts: { expireAfterPages?: number } = {}) {
     const calls: ListOptions[] = [];
     const client: Client = {
-      request: (...a) => fake.request(...a),
+      // The fake's request takes no body or headers.
+      request: (method, path) => fake.request(method, path),
       resource<T extends KubeObject>(res: ResourceRef, ns?: string): ResourceClient<T> {
         const inner = fake.resource<T>(res, ns);
         return {

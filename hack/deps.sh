@@ -26,3 +26,7 @@ fi
 
 echo "skiff: building (tsc)"
 npx tsc -p tsconfig.json || { echo "skiff: type errors (see above)"; exit 1; }
+# The build excludes *.test.ts; tests are type-checked like the code, so a
+# type error in a test fails here too instead of passing unnoticed under vitest.
+echo "skiff: type-checking the tests (tsc -p tsconfig.check.json)"
+npx tsc -p tsconfig.check.json || { echo "skiff: type errors (see above)"; exit 1; }

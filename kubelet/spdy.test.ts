@@ -70,7 +70,8 @@ describe('SPDY/3.1 header compression', () => {
   it('reads blocks from a real deflater across frames with one context', async () => {
     const compress = clientCompressor();
     const d = new HeaderDecompressor();
-    for (const h of [{ streamtype: 'error', port: '80', requestid: '0' }, { streamtype: 'data', port: '80', requestid: '0' }, { a: ['1', '2'] }]) {
+    const headers: Record<string, string | string[]>[] = [{ streamtype: 'error', port: '80', requestid: '0' }, { streamtype: 'data', port: '80', requestid: '0' }, { a: ['1', '2'] }];
+    for (const h of headers) {
       const got = decodeHeaderBlock(await d.decompress(await compress(encodeHeaderBlock(h))));
       expect(Object.fromEntries([...got].map(([k, v]) => [k, v.length > 1 ? v : v[0]]))).toEqual(h);
     }
@@ -140,7 +141,7 @@ describe('SpdyConnection', () => {
     client.write(controlFrame(FrameType.RST_STREAM, 0, Buffer.concat([u32(1), u32(5)])));
     await closed;
     expect(conn.openStreams).toBe(0);
-    const gone = new Promise((r) => conn.on('close', r));
+    const gone = new Promise<void>((r) => conn.on('close', () => r()));
     client.write(controlFrame(FrameType.GOAWAY, 0, Buffer.concat([u32(0), u32(0)])));
     await gone;
     client.destroy();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Algorithm, FitError, fitErrorMessage, numFeasibleNodesToFind } from './algorithm.js';
-import { newCycleContext } from './framework.js';
+import { newCycleContext, unresolvable, unschedulable, type Status } from './framework.js';
 import { defaultFilters, defaultScores } from './plugins/index.js';
 import { makeNode, makeNodeInfo, makePod } from './testing.js';
 
@@ -35,10 +35,10 @@ describe('Algorithm', () => {
   });
 
   it('sorts counts as strings, as Go sort.Strings does', () => {
-    const statuses = new Map([
-      ...Array.from({ length: 10 }, (_, i) => [`a${i}`, { code: 'Unschedulable' as const, reasons: ['Insufficient cpu'] }] as const),
-      ['b', { code: 'UnschedulableAndUnresolvable' as const, reasons: ['node(s) were unschedulable'] }],
-      ['c', { code: 'UnschedulableAndUnresolvable' as const, reasons: ['node(s) were unschedulable'] }],
+    const statuses = new Map<string, Status>([
+      ...Array.from({ length: 10 }, (_, i): [string, Status] => [`a${i}`, unschedulable('Insufficient cpu')]),
+      ['b', unresolvable('node(s) were unschedulable')],
+      ['c', unresolvable('node(s) were unschedulable')],
     ]);
     expect(fitErrorMessage(12, statuses)).toBe(
       '0/12 nodes are available: 10 Insufficient cpu, 2 node(s) were unschedulable. preemption: 0/12 nodes are available: 10 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.',

@@ -5,7 +5,8 @@ import https from 'node:https';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
-import { client, pod, watch, update } from './helpers.js';
+import type { Status } from '../../api/types.js';
+import { client, pod, watch, update, type Reply } from './helpers.js';
 
 let srv: ApiServerProcess;
 let api: ReturnType<typeof client>;
@@ -164,7 +165,7 @@ describe('ambiguous etcd outcomes', () => {
       expect((await ownApi.post(cms, cm('before-stall'))).status).toBe(201);
       // A stalled etcd (as a power-starved disk or a stuck leader) takes the request and says nothing.
       own.etcd!.proc.kill('SIGSTOP');
-      let stalled: Awaited<ReturnType<typeof ownApi.post>>;
+      let stalled: Reply<Status>;
       try {
         stalled = await ownApi.post(cms, cm('during-stall'));
       } finally {

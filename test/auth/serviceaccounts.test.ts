@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import { writeKubeconfig } from '../../client/kubeconfig.js';
 import { issue } from '../../lib/pki.js';
 import { TokenIssuer } from '../../apiserver/auth/serviceaccount/issuer.js';
@@ -219,8 +219,10 @@ describe('the ServiceAccount admission plugin and its controllers', () => {
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
     let cmLog = '';
     controllerManager.stderr!.on('data', (d) => { cmLog = (cmLog + d).slice(-8000); });
+    // Its recent log when anything below fails. (expect.poll's message is a string fixed when the poll starts, not a callback.)
+    onTestFailed(() => { console.error(`kube-controller-manager log (last 8000 chars):\n${cmLog}`); });
 
-    await expect.poll(async () => (await kubectl.run(['get', 'serviceaccount', 'default', '-n', 'lonely'])).code, { timeout: 30_000, message: () => cmLog }).toBe(0);
+    await expect.poll(async () => (await kubectl.run(['get', 'serviceaccount', 'default', '-n', 'lonely'])).code, { timeout: 30_000 }).toBe(0);
     const created = JSON.parse(await kubectl.ok(['create', '-f', '-', '-o', 'json'], { input: pod }));
     expect(created.spec.serviceAccountName).toBe('default');
     const volume = created.spec.volumes.find((v: { name: string }) => v.name.startsWith('kube-api-access-'));
@@ -229,7 +231,7 @@ describe('the ServiceAccount admission plugin and its controllers', () => {
     expect(created.spec.containers[0].volumeMounts).toEqual([{ name: volume.name, readOnly: true, mountPath: '/var/run/secrets/kubernetes.io/serviceaccount' }]);
 
     const rootCA = async () => JSON.parse((await kubectl.run(['get', 'configmap', 'kube-root-ca.crt', '-n', 'lonely', '-o', 'json'])).stdout || '{}');
-    await expect.poll(async () => (await rootCA()).data?.['ca.crt'], { timeout: 30_000, message: () => cmLog }).toBe(fs.readFileSync(caFile, 'utf8'));
+    await expect.poll(async () => (await rootCA()).data?.['ca.crt'], { timeout: 30_000 }).toBe(fs.readFileSync(caFile, 'utf8'));
     expect((await rootCA()).metadata.annotations['kubernetes.io/description']).toMatch(/^Contains a CA bundle that can be used to verify the kube-apiserver/);
     await kubectl.ok(['patch', 'configmap', 'kube-root-ca.crt', '-n', 'lonely', '-p', '{"data":{"ca.crt":"forged"}}']);
     await expect.poll(async () => (await rootCA()).data?.['ca.crt'], { timeout: 30_000 }).toBe(fs.readFileSync(caFile, 'utf8'));

@@ -12,7 +12,7 @@ import { RestClient } from '../../client/rest.js';
 import { SharedInformerFactory } from '../../client/informer.js';
 import { LeaderElector } from '../../client/leaderelection.js';
 import { EventRecorder } from '../../client/events.js';
-import type { Client, WatchEventOf } from '../../client/interfaces.js';
+import type { Client, ResourceClient, ResourceRef, WatchEventOf } from '../../client/interfaces.js';
 import { startApiServer } from '../util/apiserver.js';
 
 type ApiServer = Awaited<ReturnType<typeof startApiServer>>;
@@ -97,9 +97,9 @@ describe('informer against the API server', () => {
     // Counts relists, so the test can tell a resumed watch from a fresh list.
     const counting: Client = {
       request: (...a) => client.request(...a),
-      resource: (res, namespace) => {
-        const rc = client.resource(res, namespace);
-        return { ...rc, list: (o) => (lists++, rc.list(o)) } as typeof rc;
+      resource<T extends KubeObject>(res: ResourceRef, namespace?: string): ResourceClient<T> {
+        const rc = client.resource<T>(res, namespace);
+        return { ...rc, list: (o) => (lists++, rc.list(o)) };
       },
     };
     const factory = new SharedInformerFactory(counting, { backoffMs: [100, 1000] });
