@@ -67,6 +67,15 @@ describe('patches keep what an object is', () => {
     expect(({} as any).polluted).toBeUndefined();
   });
 
+  it('a server-side apply that does not fit the type is 400, never a 500', () => {
+    const deploy = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', uid: 'u' }, spec: { template: { spec: { containers: [{ name: 'c', image: 'x' }] } } } } as KubeObject;
+    for (const containers of ['[{image: y}]', '[1, "x"]']) {
+      const s = statusOf(() => applyPatch('application/apply-patch+yaml', structuredClone(deploy), `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec: {template: {spec: {containers: ${containers}}}}`, { resource: R.deployments, fieldManager: 'm' }));
+      expect(s.code).toBe(400);
+      expect(s.message).toMatch(/^failed to create typed patch object \(apps\/v1, Kind=Deployment\): \.spec\.template\.spec\.containers/);
+    }
+  });
+
   it('refuses patches nested deeper than the decoder allows with 400', () => {
     const deep = `{"data":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
     for (const ct of ['application/merge-patch+json', 'application/strategic-merge-patch+json'] as const) {

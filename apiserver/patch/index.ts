@@ -162,7 +162,10 @@ function serverSideApply(current: KubeObject | undefined, text: string, ctx: Pat
     appliedSet = fieldSetOf(kind, view(config));
     merged = mergeApplied(kind, live, config) as Record<string, unknown>;
   } catch (e) {
-    throw errors.internal(`failed to create typed patch object (${r.group ? `${r.group}/` : ''}${r.version}, Kind=${kind}): ${(e as Error).message}`);
+    // kube lets this through as a 500 (a plain error from structured-merge-diff); it is the applied
+    // configuration that does not fit the type (a list item without its key, a map where a list goes),
+    // so Skiff answers 400 with the same message: no client input is a server fault (issue #11).
+    throw errors.badRequest(`failed to create typed patch object (${r.group ? `${r.group}/` : ''}${r.version}, Kind=${kind}): ${(e as Error).message}`);
   }
   const last = managers.get(id)?.set;
   const self: Manager = { manager, operation: 'Apply', apiVersion, subresource: ctx.subresource, time, set: appliedSet };

@@ -262,12 +262,30 @@ describe('hostile patches: an object keeps its type and identity', () => {
     expect(put.body.metadata.uid).toBe(created.metadata.uid);
   });
 
+  it('creationTimestamp changed by a patch is ignored, as kube\'s BeforeUpdate does', async () => {
+    const created = await createCM('created-at');
+    const a = await send('PATCH', `${cms}/created-at`, '{"metadata":{"creationTimestamp":"2000-01-01T00:00:00Z"},"data":{"b":"2"}}', 'application/merge-patch+json');
+    expect(a.status, a.text).toBe(200);
+    expect((await getObject(`${cms}/created-at`)).metadata.creationTimestamp).toBe(created.metadata.creationTimestamp);
+  });
+
   it('a name or namespace changed by a patch is 400 as kube\'s checkName', async () => {
     await createCM('rename');
     const a = await unchangedBy(`${cms}/rename`, () => send('PATCH', `${cms}/rename`, '{"metadata":{"name":"other"}}', 'application/merge-patch+json'));
     await expectRefused(a, 400, 'BadRequest', 'the name of the object (other) does not match the name on the URL (rename)');
     const b = await unchangedBy(`${cms}/rename`, () => send('PATCH', `${cms}/rename`, '{"metadata":{"namespace":"kube-system"}}', 'application/merge-patch+json'));
     await expectRefused(b, 400, 'BadRequest', 'namespace');
+  });
+
+  it('a server-side apply whose containers do not fit the type (no name, not a map) is 400, not 500', async () => {
+    const d = await send('POST', deploys, json(deployment('apply-shape')));
+    expect(d.status, d.text).toBe(201);
+    const path = `${deploys}/apply-shape?fieldManager=hostile`;
+    for (const containers of ['[{image: x}]', '[1, "x"]']) {
+      const a = await unchangedBy(`${deploys}/apply-shape`, () => send('PATCH', path,
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: apply-shape}\nspec: {template: {spec: {containers: ${containers}}}}\n`, 'application/apply-patch+yaml'));
+      await expectRefused(a, 400, 'BadRequest', 'failed to create typed patch object (apps/v1, Kind=Deployment)');
+    }
   });
 
   it('a strategic merge patch with a bad $setElementOrder is 4xx, never 500', async () => {
@@ -392,6 +410,26 @@ const value = fc.oneof(
 const doc: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   obj: fc.dictionary(key, fc.oneof({ depthSize: 'small', withCrossShrink: true }, value, tie('obj')), { maxKeys: 5 }),
 })).obj;
+/** Shaped like the parts of a Deployment the patch code treats specially: keyed lists, directives, selectors. */
+const containerish = fc.dictionary(fc.constantFrom('name', 'image', 'ports', 'env', 'resources', '$patch', 'containerPort', 'volumeMounts'),
+  fc.oneof(value, fc.array(fc.dictionary(fc.constantFrom('name', 'containerPort', 'value', 'mountPath', '$patch'), value, { maxKeys: 3 }), { maxLength: 3 })), { maxKeys: 4 });
+const shaped: fc.Arbitrary<unknown> = fc.record({
+  metadata: fc.record({ name: value, labels: doc, finalizers: fc.array(value, { maxLength: 3 }), ownerReferences: fc.array(doc, { maxLength: 2 }) }, { requiredKeys: [] }),
+  data: doc,
+  spec: fc.record({
+    replicas: value,
+    selector: doc,
+    template: fc.record({
+      metadata: doc,
+      spec: fc.record({
+        containers: fc.oneof(fc.array(containerish, { maxLength: 3 }), value),
+        '$setElementOrder/containers': fc.oneof(fc.array(fc.oneof(containerish, value), { maxLength: 3 }), value),
+        volumes: fc.array(doc, { maxLength: 2 }),
+      }, { requiredKeys: [] }),
+    }, { requiredKeys: [] }),
+  }, { requiredKeys: [] }),
+}, { requiredKeys: [] });
+const body = fc.oneof(doc, shaped);
 const pointer = fc.oneof(
   fc.constantFrom('', '/', '/kind', '/apiVersion', '/metadata', '/metadata/name', '/metadata/uid', '/metadata/namespace', '/metadata/labels/x',
     '/data', '/data/a', '/spec/replicas', '/spec/template/spec/containers/0', '/spec/template/spec/containers/-', '/__proto__', '/constructor', '/status'),
@@ -400,9 +438,11 @@ const pointer = fc.oneof(
 const op = fc.record({ op: fc.constantFrom('add', 'remove', 'replace', 'move', 'copy', 'test', 'nop'), path: pointer, from: pointer, value }, { requiredKeys: ['op', 'path'] });
 const patchOf = fc.oneof(
   fc.record({ ct: fc.constant('application/json-patch+json'), body: fc.array(op, { maxLength: 4 }).map(json) }),
-  fc.record({ ct: fc.constant('application/merge-patch+json'), body: doc.map(json) }),
-  fc.record({ ct: fc.constant('application/strategic-merge-patch+json'), body: doc.map(json) }),
+  fc.record({ ct: fc.constant('application/merge-patch+json'), body: body.map(json) }),
+  fc.record({ ct: fc.constant('application/strategic-merge-patch+json'), body: body.map(json) }),
   fc.record({ ct: fc.constantFrom('application/merge-patch+json', 'application/strategic-merge-patch+json', 'application/json-patch+json'), body: fc.string({ maxLength: 40 }) }),
+  // Mostly with the target's identity added (in the property), so that the apply gets past the kind check.
+  fc.record({ ct: fc.constant('application/apply-patch+yaml'), body: body.map(json), identity: fc.boolean() }),
 );
 
 describe('generated hostile input (fast-check)', () => {
@@ -423,10 +463,17 @@ describe('generated hostile input (fast-check)', () => {
     expect(got.body).toMatchObject({ apiVersion: t.apiVersion, kind: t.kind, metadata: { name: t.name, uid: t.uid } });
   }
 
-  itProp.prop([fc.nat(1), patchOf], { numRuns: 200 })('random json, merge and strategic patches against a ConfigMap and a Deployment: 2xx or 4xx, and the object stays whole', async (which, p) => {
+  itProp.prop([fc.nat(1), patchOf], { numRuns: 200 })('random json, merge, strategic and apply patches against a ConfigMap and a Deployment: 2xx or 4xx, and the object stays whole', async (which, p) => {
     const t = targets[which]!;
-    const a = await send('PATCH', t.path, p.body, p.ct);
-    expect(a.status, `${p.ct} ${p.body}\n${a.text}`).toBeLessThan(500);
+    let body = p.body;
+    if (p.ct === 'application/apply-patch+yaml') {
+      const d = JSON.parse(p.body);
+      const meta = d.metadata !== null && typeof d.metadata === 'object' && !Array.isArray(d.metadata) ? d.metadata : {};
+      body = yaml.dump('identity' in p && p.identity ? { ...d, apiVersion: t.apiVersion, kind: t.kind, metadata: { ...meta, name: t.name } } : d);
+    }
+    // An apply needs a manager (without one it is 400 before anything is applied).
+    const a = await send('PATCH', p.ct === 'application/apply-patch+yaml' ? `${t.path}?fieldManager=fuzz` : t.path, body, p.ct);
+    expect(a.status, `${p.ct} ${body}\n${a.text}`).toBeLessThan(500);
     expect(a.ms).toBeLessThan(answerBoundMs);
     await expectIntact(t);
   });
@@ -443,6 +490,26 @@ describe('generated hostile input (fast-check)', () => {
       await send('DELETE', `${path}/${a.body.metadata.name}`);
     }
   });
+
+  const queryKey = fc.constantFrom('limit', 'continue', 'resourceVersion', 'resourceVersionMatch', 'labelSelector', 'fieldSelector', 'timeoutSeconds',
+    'fieldManager', 'dryRun', 'fieldValidation', 'propagationPolicy', 'gracePeriodSeconds', 'includeObject', 'pretty', 'force');
+  const queryValue = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '0', '1e400', 'NaN', 'Exact', 'NotOlderThan', 'All', 'Strict', 'a=b,c!=d', 'metadata.name=x', 'spec.nodeName', '%zz'));
+  // Watches are left out: a watch answers by staying open.
+  const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE');
+  const segment = fc.oneof(fc.constantFrom('configmaps', 'deployments', 'prop-cm', 'status', 'scale', 'namespaces', 'default', '..', '%2F', '%zz', '%', ''), fc.string({ maxLength: 6 }).map(encodeURIComponent));
+  const contentType = fc.constantFrom('application/json', 'application/yaml', 'application/merge-patch+json', 'application/json-patch+json',
+    'application/strategic-merge-patch+json', 'application/apply-patch+yaml', 'application/vnd.kubernetes.protobuf', 'text/plain', '', 'application/json; charset=utf-8');
+
+  itProp.prop([method, fc.constantFrom('/api/v1/namespaces/default/', '/apis/apps/v1/namespaces/default/', '/api/v1/'), fc.array(segment, { maxLength: 3 }),
+    fc.array(fc.tuple(queryKey, queryValue), { maxLength: 3 }), contentType, fc.oneof(doc.map(json), fc.string({ maxLength: 30 }))], { numRuns: 200 })(
+    'random methods, paths, query strings, content types and bodies: never 5xx, objects intact', async (m, root, segs, query, ct, body) => {
+      const q = query.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+      // A random DELETE could name the namespace or a collection the other properties stand on: it gets a missing name, with the random options.
+      const path = `${m === 'DELETE' ? `${cms}/absent` : `${root}${segs.join('/')}`}${q ? `?${q}` : ''}`;
+      const a = await send(m, path, m === 'GET' ? undefined : body, ct);
+      expect(a.status, `${m} ${path} (${ct}) ${body}\n${a.text.slice(0, 500)}`).toBeLessThan(500);
+      for (const t of targets) await expectIntact(t);
+    });
 
   it('the server is alive and its RSS bounded after the generated input', async () => {
     await expectAlive();
