@@ -24,6 +24,10 @@ describe('object metadata limits', () => {
       expect(causes).toContainEqual(expect.objectContaining({ field: 'metadata.labels', message: expect.stringMatching(/^Invalid value: "bad value!": a valid label must be/) }));
       expect(causes).toContainEqual(expect.objectContaining({ field: 'metadata.annotations', message: expect.stringMatching(/^Invalid value: "-bad": name part must consist of/) }));
     }
+    // A pod template's metadata is ObjectMeta too (ValidatePodTemplateSpec).
+    const d = { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'default' },
+      spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' }, annotations: { '-bad': 'x' } }, spec: { containers: [{ name: 'c', image: 'i' }] } } } } as KubeObject;
+    expect(validateObject(R.deployments, d)).toContainEqual(expect.objectContaining({ field: 'spec.template.metadata.annotations' }));
   });
 
   it('finalizers are qualified names, and orphan excludes foregroundDeletion', () => {

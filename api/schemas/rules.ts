@@ -304,6 +304,7 @@ function validateSelectorAndTemplate(obj: KubeObject, old?: KubeObject): Causes 
   if (!spec.template) out.push(required('spec.template'));
   else {
     out.push(...validateLabels(spec.template.metadata?.labels, 'spec.template.metadata.labels'));
+    out.push(...validateAnnotations(spec.template.metadata?.annotations, 'spec.template.metadata.annotations'));
     out.push(...validatePodSpec(spec.template.spec, 'spec.template.spec'));
     const rp = spec.template.spec?.restartPolicy;
     if (rp && rp !== 'Always') out.push(notSupported('spec.template.spec.restartPolicy', rp, ['Always']));

@@ -9,7 +9,7 @@ import type { KubeObject } from '../../api/types.js';
 import { formatLabelSelector } from '../../api/labels.js';
 import { integerRangeError } from '../../api/schemas/compile.js';
 import { applyPatch } from '../patch/index.js';
-import { readBody } from '../negotiation.js';
+import { parseJSONBody, readBody } from '../negotiation.js';
 import { modifiedMessage } from '../registry/errors.js';
 import { now } from '../registry/store.js';
 import { decodeFor, patchType, writeOptions, type RestContext } from './rest.js';
@@ -85,10 +85,11 @@ export async function eviction(ctx: RestContext, req: Request, res: Response, in
   const raw = await readBody(req);
   let body: KubeObject;
   try {
-    body = JSON.parse(raw || '{}');
+    body = parseJSONBody(raw || '{}') as KubeObject;
   } catch (e) {
     throw errors.badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
   }
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw errors.badRequest("Object 'Kind' is missing in the request body");
   const opts = body.deleteOptions ?? {};
   await ctx.store(R.pods).delete(info.namespace, info.name!, {
     gracePeriodSeconds: opts.gracePeriodSeconds ?? undefined,

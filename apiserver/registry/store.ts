@@ -143,7 +143,7 @@ export class Store {
     else delete meta.generation;
     this.strategy.prepareForCreate(obj);
     await opts.admission?.admit(obj, undefined);
-    applyDefaults(r, obj);
+    this.defaults(obj);
     this.validate(obj);
     await opts.admission?.validate(obj, undefined);
     trackManagedFields(r, undefined, obj, opts.fieldManager);
@@ -188,7 +188,7 @@ export class Store {
       this.prepareFields(obj, opts);
       this.mergeFromOld(obj, current, opts.subresource);
       await opts.admission?.admit(obj, current);
-      applyDefaults(r, obj);
+      this.defaults(obj, current, opts.subresource);
       this.validate(obj, current, opts.subresource);
       await opts.admission?.validate(obj, current);
       await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
@@ -381,6 +381,21 @@ export class Store {
       meta.generation = changed ? gen + 1 : gen;
     } else {
       delete meta.generation;
+    }
+  }
+
+  /**
+   * kube decodes into Go types before defaulting, so a value of the wrong type (an image that is a list)
+   * is refused by the decoder and never reaches a defaulter. Skiff's defaulters read the fields as typed:
+   * one that trips over such a value means the object does not fit its schema, and the schema's causes
+   * are the answer (422), never the defaulter's TypeError as a 500.
+   */
+  private defaults(obj: KubeObject, old?: KubeObject, subresource?: string): void {
+    try {
+      applyDefaults(this.resource, obj);
+    } catch (e) {
+      this.validate(obj, old, subresource);
+      throw e;
     }
   }
 

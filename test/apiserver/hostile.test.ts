@@ -167,6 +167,13 @@ describe('hostile bodies: bounded decoding', () => {
     }
   });
 
+  it('an eviction body that is 10,000 deep, null or not an object is 400', async () => {
+    for (const body of [`{"deleteOptions":${deep(10_000)}}`, 'null', '[1]', '"x"']) {
+      const a = await send('POST', '/api/v1/namespaces/default/pods/absent/eviction', body);
+      await expectRefused(a, 400, 'BadRequest');
+    }
+  });
+
   it('10,000-deep JSON in DeleteOptions is 400 and deletes nothing', async () => {
     await createCM('deep-delete');
     const a = await send('DELETE', `${cms}/deep-delete`, `{"preconditions":${deep(10_000)}}`);
@@ -286,6 +293,15 @@ describe('hostile patches: an object keeps its type and identity', () => {
         `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: apply-shape}\nspec: {template: {spec: {containers: ${containers}}}}\n`, 'application/apply-patch+yaml'));
       await expectRefused(a, 400, 'BadRequest', 'failed to create typed patch object (apps/v1, Kind=Deployment)');
     }
+  });
+
+  it('a value of the wrong type for its field (an image that is a list) is 422, not a defaulter\'s 500', async () => {
+    const d = await send('POST', deploys, json(deployment('wrong-type')));
+    expect(d.status, d.text).toBe(201);
+    const a = await unchangedBy(`${deploys}/wrong-type`, () => send('PATCH', `${deploys}/wrong-type`, '{"spec":{"template":{"spec":{"containers":[{"image":[]}]}}}}', 'application/merge-patch+json'));
+    await expectRefused(a, 422, 'Invalid', 'spec.template.spec.containers[0].image in body must be of type string');
+    const c = await send('POST', deploys, json({ ...deployment('wrong-type-create'), spec: { ...deployment('x').spec, template: { metadata: { labels: { app: 'x' } }, spec: { containers: [{ name: 'c', image: { a: 1 } }] } } } }));
+    await expectRefused(c, 422, 'Invalid', 'must be of type string');
   });
 
   it('a strategic merge patch with a bad $setElementOrder is 4xx, never 500', async () => {
@@ -496,7 +512,7 @@ describe('generated hostile input (fast-check)', () => {
   const queryValue = fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('-1', '0', '1e400', 'NaN', 'Exact', 'NotOlderThan', 'All', 'Strict', 'a=b,c!=d', 'metadata.name=x', 'spec.nodeName', '%zz'));
   // Watches are left out: a watch answers by staying open.
   const method = fc.constantFrom('GET', 'POST', 'PUT', 'PATCH', 'DELETE');
-  const segment = fc.oneof(fc.constantFrom('configmaps', 'deployments', 'prop-cm', 'status', 'scale', 'namespaces', 'default', '..', '%2F', '%zz', '%', ''), fc.string({ maxLength: 6 }).map(encodeURIComponent));
+  const segment = fc.oneof(fc.constantFrom('configmaps', 'deployments', 'prop-cm', 'prop-deploy', 'status', 'scale', 'pods', 'absent', 'eviction', 'binding', 'namespaces', 'default', '..', '%2F', '%zz', '%', ''), fc.string({ maxLength: 6 }).map(encodeURIComponent));
   const contentType = fc.constantFrom('application/json', 'application/yaml', 'application/merge-patch+json', 'application/json-patch+json',
     'application/strategic-merge-patch+json', 'application/apply-patch+yaml', 'application/vnd.kubernetes.protobuf', 'text/plain', '', 'application/json; charset=utf-8');
 
