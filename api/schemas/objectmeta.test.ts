@@ -33,6 +33,7 @@ describe('object metadata limits', () => {
   it('finalizers are qualified names, and orphan excludes foregroundDeletion', () => {
     expect(validateObject(R.configmaps, cm({}, { finalizers: ['example.com/keep', 'orphan'] }))).toEqual([]);
     expect(validateObject(R.configmaps, cm({}, { finalizers: ['not a name'] }))).toContainEqual(expect.objectContaining({ field: 'metadata.finalizers', message: expect.stringMatching(/^Invalid value: "not a name": name part must consist of/) }));
+    expect(validateObject(R.configmaps, cm({}, { finalizers: [null] }))).toContainEqual(expect.objectContaining({ field: 'metadata.finalizers', message: expect.stringMatching(/^Invalid value: "": name part must be non-empty/) }));
     expect(validateObject(R.configmaps, cm({}, { finalizers: ['orphan', 'foregroundDeletion'] }))).toContainEqual(expect.objectContaining({ field: 'metadata.finalizers', message: expect.stringContaining('cannot be both set') }));
   });
 

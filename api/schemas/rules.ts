@@ -143,7 +143,9 @@ function validateOwnerReferences(refs: { apiVersion?: string; kind?: string; nam
 function validateFinalizers(finalizers: string[] | undefined, field: string): Causes {
   const out: Causes = [];
   for (const f of finalizers ?? []) {
-    for (const msg of isQualifiedName(f ?? '')) out.push(invalid(field, f, msg));
+    // A null item is Go's "" (the rules see nulls in lists as empty objects).
+    const name = typeof f === 'string' ? f : '';
+    for (const msg of isQualifiedName(name)) out.push(invalid(field, name, msg));
   }
   if (finalizers?.includes('orphan') && finalizers.includes('foregroundDeletion')) {
     out.push(invalid(field, finalizers, 'finalizer orphan and foregroundDeletion cannot be both set'));
