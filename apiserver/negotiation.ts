@@ -48,18 +48,18 @@ export class DecodeLimitError extends Error {}
  * (aliases make a DAG) so the walk costs what the body does, and refusing
  * before the expanded size or depth passes its bound.
  */
-function checkBounds(root: unknown, language: 'json' | 'yaml'): void {
+function checkBounds(root: unknown): void {
   const memo = new Map<object, { size: number; height: number }>();
-  const tooDeep = () => new DecodeLimitError(language === 'json' ? 'exceeded max depth' : `yaml: exceeded max depth of ${maxNestingDepth}`);
+  const deeper = () => new DecodeLimitError(`yaml: exceeded max depth of ${maxNestingDepth}`);
   const visit = (v: unknown, depth: number): { size: number; height: number } => {
     if (typeof v === 'string') return { size: v.length + 2, height: 0 };
     if (v === null || typeof v !== 'object') return { size: 5, height: 0 };
     const seen = memo.get(v);
     if (seen) {
-      if (depth + seen.height > maxNestingDepth) throw tooDeep();
+      if (depth + seen.height > maxNestingDepth) throw deeper();
       return seen;
     }
-    if (depth >= maxNestingDepth) throw tooDeep();
+    if (depth >= maxNestingDepth) throw deeper();
     let size = 2;
     let height = 0;
     const add = (key: string | undefined, x: unknown) => {
@@ -77,10 +77,25 @@ function checkBounds(root: unknown, language: 'json' | 'yaml'): void {
   visit(root, 0);
 }
 
+/**
+ * Whether a JSON value nests deeper than the bound. JSON is a tree, so this
+ * needs none of checkBounds' bookkeeping, which every create would pay for.
+ */
+function tooDeep(v: unknown, depth: number): boolean {
+  if (v === null || typeof v !== 'object') return false;
+  if (depth >= maxNestingDepth) return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (tooDeep(v[i], depth + 1)) return true;
+    return false;
+  }
+  for (const k in v) if (tooDeep((v as Record<string, unknown>)[k], depth + 1)) return true;
+  return false;
+}
+
 /** JSON.parse within the nesting bound; SyntaxError or DecodeLimitError otherwise. */
 export function parseJSONBody(text: string): unknown {
   const v = JSON.parse(text) as unknown;
-  if (v !== null && typeof v === 'object') checkBounds(v, 'json');
+  if (tooDeep(v, 0)) throw new DecodeLimitError('exceeded max depth');
   return v;
 }
 
@@ -94,7 +109,7 @@ export function parseYAMLBody(text: string): unknown {
     if (/maxDepth/.test((e as Error).message)) throw new DecodeLimitError(`yaml: exceeded max depth of ${maxNestingDepth}`);
     throw e;
   }
-  if (v !== null && typeof v === 'object') checkBounds(v, 'yaml');
+  if (v !== null && typeof v === 'object') checkBounds(v);
   return v;
 }
 

@@ -568,6 +568,26 @@ describe('generated hostile input (fast-check)', () => {
       expect(del.status, del.text).toBeLessThan(500);
     });
 
+  itProp.prop([fc.constantFrom(...stored.filter((r) => r.kind !== 'Namespace')), patchOf], { numRuns: 200 })(
+    'every kind: random patches to a stored object answer 2xx or 4xx and leave it whole', async (r, p) => {
+      const name = `fuzz-patch-${r.singular}`;
+      let cur = await send('GET', `${base(r)}/${name}`);
+      if (cur.status === 404) cur = await send('POST', base(r), json(sample(r, name)));
+      expect(cur.status, cur.text).toBeLessThan(300);
+      const { uid } = cur.body.metadata;
+      let text = p.body;
+      if (p.ct === 'application/apply-patch+yaml') {
+        const d = JSON.parse(p.body);
+        const meta = d.metadata !== null && typeof d.metadata === 'object' && !Array.isArray(d.metadata) ? d.metadata : {};
+        text = yaml.dump('identity' in p && p.identity ? { ...d, apiVersion: apiVersionOf(r), kind: r.kind, metadata: { ...meta, name } } : d);
+      }
+      const a = await send('PATCH', `${base(r)}/${name}${p.ct === 'application/apply-patch+yaml' ? '?fieldManager=fuzz' : ''}`, text, p.ct);
+      expect(a.status, `${r.kind} ${p.ct} ${text}\n${a.text.slice(0, 500)}`).toBeLessThan(500);
+      const got = await send('GET', `${base(r)}/${name}`);
+      expect(got.status, got.text).toBe(200);
+      expect(got.body).toMatchObject({ apiVersion: apiVersionOf(r), kind: r.kind, metadata: { name, uid } });
+    });
+
   it('the server is alive and its RSS bounded after the generated input', async () => {
     await expectAlive();
     for (const t of targets) await expectIntact(t);
