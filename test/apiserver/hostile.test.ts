@@ -26,7 +26,7 @@ const tally = { requests: 0, fiveHundreds: 0, worstMs: 0, peakRss: 0 };
 interface Answer { status: number; body: any; text: string; ms: number }
 
 /** One request, failing the test (not hanging it) when no answer comes within the bound. */
-async function send(method: string, path: string, body?: string | Buffer, contentType = 'application/json'): Promise<Answer> {
+async function send(method: string, path: string, body?: string, contentType = 'application/json'): Promise<Answer> {
   const started = performance.now();
   let r: Response;
   try {
