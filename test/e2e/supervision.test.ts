@@ -10,6 +10,8 @@ import { skiffUp, type TestCluster } from '../util/cluster.js';
 import { waitFor } from '../util/ports.js';
 import { readState, type ProcessRecord } from '../../cli/cluster.js';
 import { processIdentity } from '../../cli/proc.js';
+import { loadKubeconfig } from '../../client/kubeconfig.js';
+import { tlsDispatcher } from '../util/pki.js';
 
 /** Pids of every process whose command line mentions the cluster's home (all of ours do, through their kubeconfig or data dir). */
 function processesUnder(home: string): number[] {
@@ -117,6 +119,49 @@ describe('skiff up supervises its components', () => {
     await c.kubectl.ok(['rollout', 'status', 'deployment/after-stall', '--timeout=120s'], { timeoutMs: 130_000 });
     expect(record('etcd').restarts).toBe(0);
   }, 300_000);
+
+  it('rolls a Deployment through a storm of YAML alias bombs and a 15 s etcd stall, and converges with no manual step', async () => {
+    await c.kubectl.ok(['create', 'deployment', 'roll', '--image=busybox:latest', '--replicas=3', '--', 'sleep', '3600']);
+    await c.kubectl.ok(['rollout', 'status', 'deployment/roll', '--timeout=120s'], { timeoutMs: 130_000 });
+    const apiBefore = record('kube-apiserver');
+    // The billion laughs: ~450 bytes of nested aliases, 9^9 strings once expanded.
+    const levels = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
+    for (let i = 1; i < 9; i++) {
+      const prev = String.fromCharCode(96 + i);
+      const cur = String.fromCharCode(97 + i);
+      levels.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(',')}]`);
+    }
+    const bomb = ['apiVersion: v1', 'kind: ConfigMap', 'metadata:', '  name: bomb', 'data:', ...levels.map((l) => `  ${l}`)].join('\n');
+    const conn = loadKubeconfig(c.kubeconfig);
+    const dispatcher = tlsDispatcher(conn);
+    const sendBomb = async () => {
+      const t0 = Date.now();
+      const r = await fetch(`${c.server}/api/v1/namespaces/default/configmaps`, { method: 'POST', body: bomb, headers: { 'Content-Type': 'application/yaml' }, dispatcher } as RequestInit);
+      return { status: r.status, ms: Date.now() - t0 };
+    };
+
+    await c.kubectl.ok(['set', 'env', 'deployment/roll', 'GENERATION=2']);
+    const answers = await Promise.all(Array.from({ length: 20 }, sendBomb));
+    for (const a of answers) {
+      expect(a.status).toBe(400);
+      expect(a.ms).toBeLessThan(5000);
+    }
+    const etcd = record('etcd');
+    process.kill(etcd.pid, 'SIGSTOP');
+    await new Promise((r) => setTimeout(r, 15_000));
+    process.kill(etcd.pid, 'SIGCONT');
+
+    // Whatever exited on a lost lease is back, and the rollout finishes on its own.
+    await waitFor('the API server answers', () => c.kubectl.ok(['get', '--raw', '/readyz']).then(() => true, () => false), 60_000, 500);
+    await c.kubectl.ok(['rollout', 'status', 'deployment/roll', '--timeout=180s'], { timeoutMs: 190_000 });
+    const d = await c.kubectl.json(['get', 'deployment', 'roll']);
+    expect(d.status).toMatchObject({ replicas: 3, updatedReplicas: 3, readyReplicas: 3, availableReplicas: 3 });
+    const pods = (await c.kubectl.json(['get', 'pods', '-l', 'app=roll'])).items as any[];
+    expect(pods.filter((p) => !p.metadata.deletionTimestamp).every((p) => p.spec.containers[0].env?.some((e: any) => e.name === 'GENERATION' && e.value === '2'))).toBe(true);
+    // The bombs cost the API server nothing: it was not restarted for them.
+    expect(record('kube-apiserver').pid).toBe(apiBefore.pid);
+    expect((await c.kubectl.run(['get', 'configmap', 'bomb'])).code).not.toBe(0);
+  }, 400_000);
 
   it('skiff down stops the supervisor first and leaves no process behind', async () => {
     expect(processesUnder(home).length).toBeGreaterThanOrEqual(7);
