@@ -5,7 +5,7 @@
 
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
-import type { Container, KubeObject, LabelSelector, PodSpec, StatusCause } from '../types.js';
+import type { Container, KubeObject, LabelSelector, PodSpec, Probe, StatusCause } from '../types.js';
 import type { ResourceInfo } from '../resources.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
@@ -185,6 +185,37 @@ function validateResources(res: Container['resources'], field: string): Causes {
   return out;
 }
 
+/** validateProbe: counts and durations are never negative (kube's defaults fill in zeros); a probe's own grace period is positive. */
+function validateProbe(p: Probe | undefined, field: string): Causes {
+  if (!p) return [];
+  const out: Causes = [];
+  for (const k of ['initialDelaySeconds', 'timeoutSeconds', 'periodSeconds', 'successThreshold', 'failureThreshold'] as const) {
+    const v = p[k];
+    if (typeof v === 'number' && v < 0) out.push(invalid(`${field}.${k}`, v, 'must be greater than or equal to 0'));
+  }
+  if (typeof p.terminationGracePeriodSeconds === 'number' && p.terminationGracePeriodSeconds <= 0) {
+    out.push(invalid(`${field}.terminationGracePeriodSeconds`, p.terminationGracePeriodSeconds, 'must be greater than 0'));
+  }
+  return out;
+}
+
+// kube 1.32 validates names with RelaxedEnvironmentVariableValidation (beta, on): any printable ASCII but '='.
+const envNameMessage = "a valid environment variable name must consist only of printable ASCII characters other than '='";
+const envName = /^[\x20-\x3c\x3e-\x7e]+$/;
+
+function validateEnv(c: Container, p: string): Causes {
+  const out: Causes = [];
+  (c.env ?? []).forEach((e, j) => {
+    const f = `${p}.env[${j}].name`;
+    if (!e.name) out.push(required(f));
+    else if (!envName.test(e.name)) out.push(invalid(f, e.name, envNameMessage));
+  });
+  (c.envFrom ?? []).forEach((e, j) => {
+    if (e.prefix && !envName.test(e.prefix)) out.push(invalid(`${p}.envFrom[${j}].prefix`, e.prefix, envNameMessage));
+  });
+  return out;
+}
+
 function validateContainers(containers: Container[] | undefined, field: string, names: Set<string>, volumes: Set<string>): Causes {
   const out: Causes = [];
   (containers ?? []).forEach((c, i) => {
@@ -196,7 +227,8 @@ function validateContainers(containers: Container[] | undefined, field: string, 
       names.add(c.name);
     }
     if (!c.image || !c.image.trim()) out.push(required(`${p}.image`));
-    out.push(...validateResources(c.resources, `${p}.resources`));
+    out.push(...validateResources(c.resources, `${p}.resources`), ...validateEnv(c, p));
+    for (const probe of ['livenessProbe', 'readinessProbe', 'startupProbe'] as const) out.push(...validateProbe(c[probe], `${p}.${probe}`));
     const portNames = new Set<string>();
     (c.ports ?? []).forEach((port, j) => {
       const pp = `${p}.ports[${j}]`;
@@ -507,6 +539,16 @@ function validateSecret(obj: KubeObject, old?: KubeObject): Causes {
   return out;
 }
 
+/** ValidateLeaseSpec. */
+function validateLease(obj: KubeObject): Causes {
+  const out: Causes = [];
+  const d = obj.spec?.leaseDurationSeconds;
+  if (typeof d === 'number' && d <= 0) out.push(invalid('spec.leaseDurationSeconds', d, 'must be greater than 0'));
+  const t = obj.spec?.leaseTransitions;
+  if (typeof t === 'number' && t < 0) out.push(invalid('spec.leaseTransitions', t, 'must be greater than or equal to 0'));
+  return out;
+}
+
 function validateEndpoints(obj: KubeObject): Causes {
   const out: Causes = [];
   (obj.subsets ?? []).forEach((s: { ports?: { port: number }[] }, i: number) => {
@@ -724,6 +766,9 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       break;
     case 'Node':
       out.push(...validateNode(obj));
+      break;
+    case 'Lease':
+      out.push(...validateLease(obj));
       break;
     case 'EndpointSlice':
       out.push(...validateEndpointSlice(obj, opts.old));

@@ -16,8 +16,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Request, Response } from 'express';
 import { WebSocketServer } from 'ws';
-import { errors } from '../../api/errors.js';
-import type { KubeObject, Node } from '../../api/types.js';
+import { errors, fieldCause } from '../../api/errors.js';
+import type { KubeObject, Node, StatusCause } from '../../api/types.js';
 import type { Store } from '../registry/store.js';
 import { query } from './request.js';
 
@@ -158,6 +158,7 @@ export class KubeletClient {
 
   /** pods/log: the kubelet's /containerLogs, relayed. */
   async podLog(pods: Store, nodes: Store, req: Request, res: Response, namespace: string, name: string): Promise<void> {
+    checkLogOptions(req, name);
     const { pod, target } = await this.targetOf(pods, nodes, namespace, name);
     const container = containerOf(pod, query(req, 'container'));
     const params = new URLSearchParams();
@@ -314,3 +315,28 @@ export class KubeletClient {
 }
 
 const hostHeader = (t: KubeletTarget) => (net.isIPv6(t.host) ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`);
+
+/**
+ * PodLogOptions as kube decodes and validates them (ValidatePodLogOptions):
+ * a number that is not one is 400, one out of range 422, before anything is
+ * asked of the kubelet.
+ */
+function checkLogOptions(req: Request, name: string): void {
+  const causes: StatusCause[] = [];
+  const rules: [string, number, string][] = [
+    ['tailLines', 0, 'must be greater than or equal to 0'],
+    ['limitBytes', 1, 'must be greater than 0'],
+    ['sinceSeconds', 1, 'must be greater than 0'],
+  ];
+  for (const [param, min, message] of rules) {
+    const v = query(req, param);
+    if (v === undefined) continue;
+    if (!/^-?\d+$/.test(v)) throw errors.badRequest(`strconv.ParseInt: parsing ${JSON.stringify(v)}: invalid syntax`);
+    const n = Number(v);
+    if (n < min) causes.push(fieldCause(param, 'FieldValueInvalid', `Invalid value: ${n}: ${message}`));
+  }
+  if (query(req, 'sinceSeconds') !== undefined && query(req, 'sinceTime') !== undefined) {
+    causes.push(fieldCause('', 'FieldValueForbidden', 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified'));
+  }
+  if (causes.length) throw errors.invalid('PodLogOptions', name, causes);
+}
