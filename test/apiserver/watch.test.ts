@@ -223,4 +223,23 @@ describe('unresponsive watchers', () => {
     reading.close();
     await api.del(`${ns}?labelSelector=flood%3Dyes`);
   });
+
+  it('gives 200 watchers that read all 600,000 of their events and terminates none of them', async () => {
+    const ns = '/api/v1/namespaces/default/configmaps';
+    const before = /apiserver_terminated_watchers_total\{group="",resource="configmaps"\} (\d+)/.exec((await api.get('/metrics')).text)?.[1] ?? '0';
+    const watchers = Array.from({ length: 200 }, () => watch(srv.url, `${ns}?watch=true&labelSelector=many%3Dyes`));
+    await new Promise((r) => setTimeout(r, 1000));
+    const total = 3000;
+    for (let i = 0; i < total; i += 100) {
+      await Promise.all(Array.from({ length: 100 }, (_, j) => api.post(ns, cm(`many-${i + j}`, { v: String(i + j) }, { many: 'yes' }))));
+    }
+    for (const w of watchers) {
+      const events = await w.waitFor(total, 120_000);
+      expect(events.length).toBe(total);
+      w.close();
+    }
+    const after = /apiserver_terminated_watchers_total\{group="",resource="configmaps"\} (\d+)/.exec((await api.get('/metrics')).text)?.[1] ?? '0';
+    expect(after).toBe(before);
+    await api.del(`${ns}?labelSelector=many%3Dyes`);
+  }, 240_000);
 });
