@@ -20,7 +20,7 @@ import { parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { cpuSeconds, processTree, threadCpuSeconds, treeCpuSeconds } from './proc.js';
 
-const flags = parseFlags({ pods: 5000, concurrency: 50, warmup: 500, rssPods: 10_000, workers: 0 }, process.argv.slice(2), 'API server create benchmark');
+const flags = parseFlags({ pods: 5000, concurrency: 50, warmup: 500, rssPods: 10_000, workers: 0, watchers: 0 }, process.argv.slice(2), 'API server create benchmark');
 let agent: https.Agent;
 
 function podBody(name: string): string {
@@ -93,6 +93,11 @@ try {
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'edit' }, subjects: [{ kind: 'User', name: 'bench-user' }],
   }), admin);
   if (bound !== 201) throw new Error(`binding bench-user to edit: HTTP ${bound}`);
+  // --watchers=N: N pod watches reading every event, as a running cluster always has (scheduler, kubelets,
+  // controllers): each create then also costs its watch event, with or without any authorizer's own watch.
+  for (let i = 0; i < flags.watchers; i++) {
+    https.get({ host: '127.0.0.1', port: srv.port, path: '/api/v1/pods?watch=true', agent: admin }, (res) => res.resume());
+  }
   // The authorizer's cache follows a watch: wait until the binding is seen.
   for (let i = 0; (await post(srv.port, '/api/v1/namespaces/bench/configmaps', JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `probe-${i}` } }))) !== 201; i++) {
     if (i > 100) throw new Error('bench-user is not authorized to create in namespace bench');
