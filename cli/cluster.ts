@@ -18,7 +18,7 @@ import { RestClient } from '../client/rest.js';
 import { R } from '../api/resources.js';
 import { ensureClusterPKI, ensureKubeconfig, ensureKubeletServing } from './pki.js';
 import { chainPrefixForCluster } from '../kube-proxy/iptables/rules.js';
-import { freePort, portInUse } from './ports.js';
+import { freePort, portInUse, reservePorts } from './ports.js';
 import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
 import type { LogFormat } from '../lib/log.js';
 import { alive, processIdentity } from './proc.js';
@@ -146,6 +146,8 @@ export class LocalCluster {
     for (const [what, port] of [['API server', this.o.apiserverPort], ['etcd', this.o.etcdPort]] as const) {
       if (await portInUse(port)) throw new Error(`port ${port} for ${what} is in use; pick another with --${what === 'etcd' ? 'etcd-port' : 'apiserver-port'}`);
     }
+    // Every port is chosen before the supervisor binds any: the two given ones must not be chosen again for another.
+    reservePorts(this.o.apiserverPort, this.o.etcdPort);
 
     const etcdUrl = `http://127.0.0.1:${this.o.etcdPort}`;
     const peer = `http://127.0.0.1:${await freePort()}`;

@@ -26,6 +26,11 @@ export async function freePort(): Promise<number> {
   throw new Error(`no free port in ${LOW}-${HIGH} after 200 tries`);
 }
 
+/** Ports chosen elsewhere (flags) that freePort must not hand out while they are not bound yet. */
+export function reservePorts(...ports: number[]): void {
+  for (const p of ports) handedOut.add(p);
+}
+
 export async function portInUse(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
