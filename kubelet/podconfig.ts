@@ -9,7 +9,7 @@ import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
 import type { ConfigMap, Container, EnvVar, Pod, Secret, Service } from '../api/types.js';
 import { L, SANDBOX_NAME, type ContainerConfig, type Mount } from './runtime/interface.js';
-import { ConfigError, isReadOnlyVolume, type ObjectSource, type PodVolume } from './volumes.js';
+import { ConfigError, isReadOnlyVolume, type ObjectSource } from './volumes.js';
 
 export { ConfigError, podDir } from './volumes.js';
 
@@ -229,7 +229,7 @@ export function mountsFor(pod: Pod, c: Container, volumes: Map<string, string>):
       hostPath = subPathOf(host, m.subPath);
       if (!hostPath) throw new ConfigError('CreateContainerConfigError', `failed to prepare subPath for volumeMount "${m.name}" of container "${c.name}"`);
     }
-    const vol = (pod.spec.volumes as PodVolume[] | undefined)?.find((v) => v.name === m.name);
+    const vol = pod.spec.volumes?.find((v) => v.name === m.name);
     mounts.push({ hostPath, containerPath: m.mountPath, readOnly: m.readOnly || isReadOnlyVolume(vol) });
   }
   return mounts;

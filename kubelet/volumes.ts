@@ -11,34 +11,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
-import type { ConfigMap, Container, Pod, Secret, Volume } from '../api/types.js';
+import type { ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, ProjectedVolumeSource, Secret, Volume } from '../api/types.js';
 import { writeAtomic, type FileProjection } from './atomicwriter.js';
 import type { TokenManager } from './tokens.js';
-
-// ---- the volume sources the kubelet reads (core/v1 shapes) ----
-
-export interface KeyToPath { key: string; path: string; mode?: number }
-export interface SecretVolumeSource { secretName?: string; items?: KeyToPath[]; defaultMode?: number; optional?: boolean }
-export interface ConfigMapProjection { name: string; items?: KeyToPath[]; optional?: boolean }
-export interface SecretProjection { name: string; items?: KeyToPath[]; optional?: boolean }
-export interface DownwardAPIVolumeFile {
-  path: string;
-  fieldRef?: { apiVersion?: string; fieldPath: string };
-  resourceFieldRef?: { containerName?: string; resource: string; divisor?: string };
-  mode?: number;
-}
-export interface DownwardAPIVolumeSource { items?: DownwardAPIVolumeFile[]; defaultMode?: number }
-export interface ServiceAccountTokenProjection { audience?: string; expirationSeconds?: number; path: string }
-export interface VolumeProjection {
-  serviceAccountToken?: ServiceAccountTokenProjection;
-  configMap?: ConfigMapProjection;
-  secret?: SecretProjection;
-  downwardAPI?: { items?: DownwardAPIVolumeFile[] };
-}
-export interface ProjectedVolumeSource { sources?: VolumeProjection[]; defaultMode?: number }
-
-/** A pod volume with the sources this kubelet mounts beyond api/types' Volume. */
-export type PodVolume = Volume & { secret?: SecretVolumeSource; downwardAPI?: DownwardAPIVolumeSource; projected?: ProjectedVolumeSource };
 
 /** A problem that keeps a container from being created: reported as a waiting reason. */
 export class ConfigError extends Error {
@@ -206,7 +181,7 @@ async function projectedPayload(pod: Pod, src: ProjectedVolumeSource, ctx: Volum
 }
 
 /** The payload of an API-backed volume, or undefined for the other kinds. */
-async function payloadOf(pod: Pod, v: PodVolume, ctx: VolumeContext): Promise<{ plugin: string; payload: Map<string, FileProjection> } | undefined> {
+async function payloadOf(pod: Pod, v: Volume, ctx: VolumeContext): Promise<{ plugin: string; payload: Map<string, FileProjection> } | undefined> {
   const ns = pod.metadata.namespace ?? 'default';
   if (v.configMap) {
     const optional = !!v.configMap.optional;
@@ -230,7 +205,7 @@ async function payloadOf(pod: Pod, v: PodVolume, ctx: VolumeContext): Promise<{ 
 }
 
 /** Volumes whose contents come from the API: read-only in every container, whatever the mount says, as in Kubernetes. */
-export function isReadOnlyVolume(v: PodVolume | undefined): boolean {
+export function isReadOnlyVolume(v: Volume | undefined): boolean {
   return !!(v?.configMap || v?.secret || v?.downwardAPI || v?.projected);
 }
 
@@ -244,7 +219,7 @@ export async function prepareVolumes(pod: Pod, ctx: VolumeContext): Promise<Map<
   // Only root walks to the pods' volumes on the host; containers reach theirs by their bind mounts.
   fs.mkdirSync(path.dirname(dir), { recursive: true, mode: 0o750 });
   const out = new Map<string, string>();
-  for (const v of (pod.spec.volumes ?? []) as PodVolume[]) {
+  for (const v of pod.spec.volumes ?? []) {
     const failed = (why: string) => new ConfigError('ContainerCreating', `MountVolume.SetUp failed for volume "${v.name}" : ${why}`);
     if (v.emptyDir) {
       const p = path.join(dir, 'volumes', 'kubernetes.io~empty-dir', v.name);

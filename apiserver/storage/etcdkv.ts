@@ -254,6 +254,15 @@ function txnResponse(r: Reader): TxnResponse {
 
 // --- transport ------------------------------------------------------------
 
+/** One gRPC message on the wire: an uncompressed flag byte and a 4-byte length before it. */
+export function grpcFrame(body: Buffer): Buffer {
+  const frame = Buffer.allocUnsafe(5 + body.length);
+  frame[0] = 0;
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  return frame;
+}
+
 export interface EtcdKVOptions {
   hosts: string[];
   /** Deadline of each call. */
@@ -388,11 +397,7 @@ export class Http2Transport implements Transport {
       stream.on('end', () => finish());
       stream.on('error', (e: Error) => finish((sent) => new EtcdCallError(grpcCode.unavailable, e.message, sent)));
       stream.on('close', () => finish((sent) => new EtcdCallError(grpcCode.unavailable, `etcd ${method}: stream closed`, sent)));
-      const frame = Buffer.allocUnsafe(5 + body.length);
-      frame[0] = 0;
-      frame.writeUInt32BE(body.length, 1);
-      body.copy(frame, 5);
-      stream.end(frame);
+      stream.end(grpcFrame(body));
     });
   }
 }

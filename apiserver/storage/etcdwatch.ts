@@ -11,7 +11,7 @@
 import http2 from 'node:http2';
 import { logger } from '../../lib/log.js';
 import { decode, prefixEnd, withRevision } from './codec.js';
-import { EtcdCallError, EtcdKV, grpcCode, keyValue, headerRevision, Reader, Writer, type KeyValue } from './etcdkv.js';
+import { EtcdCallError, EtcdKV, grpcCode, grpcFrame, keyValue, headerRevision, Reader, Writer, type KeyValue } from './etcdkv.js';
 import { StorageError, type StorageEvent } from './interface.js';
 
 const log = logger('storage');
@@ -114,12 +114,7 @@ function watchResponse(r: Reader): WatchResponse {
 
 function createRequest(prefix: string, recursive: boolean, startRevision: number): Buffer {
   const create = new Writer().bytes(1, Buffer.from(prefix)).bytes(2, recursive ? prefixEnd(prefix) : undefined).uint(3, startRevision).bool(6, true);
-  const body = new Writer().message(1, create).finish();
-  const frame = Buffer.allocUnsafe(5 + body.length);
-  frame[0] = 0;
-  frame.writeUInt32BE(body.length, 1);
-  body.copy(frame, 5);
-  return frame;
+  return grpcFrame(new Writer().message(1, create).finish());
 }
 
 export function openEtcdWatch(session: WatchSession, kv: EtcdKV, prefix: string, recursive: boolean, fromRevision: number, sink: EtcdWatchSink, onClosed: () => void): EtcdWatch {

@@ -1,12 +1,13 @@
 // One PKI per test process, made with the same code as `skiff up`
-// (lib/pki.ts): a CA, the API server's serving certificate, the
+// (cli/pki.ts): a CA, the API server's serving certificate, the
 // ServiceAccount signing key, and client certificates for any identity on
 // demand. Its files live in a temp dir removed when the process exits.
 
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createCA, createSigningKey, issue, writePair, type KeyPair } from '../../lib/pki.js';
+import { issue, type KeyPair } from '../../lib/pki.js';
+import { ensureClusterPKI } from '../../cli/pki.js';
 import { Agent } from 'undici';
 import { writeKubeconfig, type ConnectionConfig } from '../../client/kubeconfig.js';
 
@@ -48,19 +49,8 @@ export function testPKISync(): TestPKI {
 async function make(): Promise<TestPKI> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-pki-'));
   process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  const ca = await createCA('skiff-test-ca');
-  const caFile = path.join(dir, 'ca.crt');
-  fs.writeFileSync(caFile, ca.cert);
-  const serving = writePair(dir, 'apiserver', await issue(ca, {
-    cn: 'kube-apiserver', usage: 'server',
-    sans: ['127.0.0.1', 'localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', '10.96.0.1'],
-  }));
-  const kubeletClient = writePair(dir, 'apiserver-kubelet-client', await issue(ca, { cn: 'kube-apiserver-kubelet-client', usage: 'client' }));
-  const sa = createSigningKey();
-  const saKeyFile = path.join(dir, 'sa.key');
-  const saPubFile = path.join(dir, 'sa.pub');
-  fs.writeFileSync(saKeyFile, sa.privateKey, { mode: 0o600 });
-  fs.writeFileSync(saPubFile, sa.publicKey);
+  // The same files `skiff up` makes, from the same code.
+  const { ca, caFile, apiserver: serving, kubeletClient, saKeyFile, saPubFile } = await ensureClusterPKI(dir, { advertise: [], serviceIP: '10.96.0.1' });
   const admin = await issue(ca, { cn: 'kubernetes-admin', o: ['system:masters'], usage: 'client' });
   const clients = new Map<string, Promise<KeyPair>>([['kubernetes-admin|system:masters', Promise.resolve(admin)]]);
   const client = (user: string, groups: string[] = []) => {

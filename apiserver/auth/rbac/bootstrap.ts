@@ -307,15 +307,21 @@ function withAggregatedRules(roles: ClusterRole[]): ClusterRole[] {
 
 const merged = (expected: Record<string, string> | undefined, existing: Record<string, string> | undefined) => ({ ...(expected ?? {}), ...(existing ?? {}) });
 
-/** computeReconciledRole in union mode: missing rules (broken down, as kube adds them), labels and annotations added. */
-export function reconcileRole<T extends Role>(existing: T, expected: T): T | undefined {
-  if (existing.metadata.annotations?.[autoUpdateAnnotation] === 'false') return undefined;
-  const out = structuredClone(existing);
+/** Labels and annotations the bootstrap object has and the stored one lacks are added to `out` (the stored ones win); true when any were. */
+function addMissingMetadata(out: Role | RoleBinding, existing: Role | RoleBinding, expected: Role | RoleBinding): boolean {
   let changed = false;
   const labels = merged(expected.metadata.labels, existing.metadata.labels);
   const ann = merged(expected.metadata.annotations, existing.metadata.annotations);
   if (JSON.stringify(labels) !== JSON.stringify({ ...(existing.metadata.labels ?? {}) })) { out.metadata.labels = labels; changed = true; }
   if (JSON.stringify(ann) !== JSON.stringify({ ...(existing.metadata.annotations ?? {}) })) { out.metadata.annotations = ann; changed = true; }
+  return changed;
+}
+
+/** computeReconciledRole in union mode: missing rules (broken down, as kube adds them), labels and annotations added. */
+export function reconcileRole<T extends Role>(existing: T, expected: T): T | undefined {
+  if (existing.metadata.annotations?.[autoUpdateAnnotation] === 'false') return undefined;
+  const out = structuredClone(existing);
+  let changed = addMissingMetadata(out, existing, expected);
   const { missing } = covers(existing.rules ?? [], expected.rules ?? []);
   if (missing.length) {
     out.rules = [...(existing.rules ?? []), ...missing];
@@ -338,11 +344,7 @@ export function reconcileBinding(existing: RoleBinding, expected: RoleBinding): 
   if (existing.metadata.annotations?.[autoUpdateAnnotation] === 'false') return undefined;
   if (JSON.stringify(existing.roleRef) !== JSON.stringify(expected.roleRef)) return 'recreate';
   const out = structuredClone(existing);
-  let changed = false;
-  const labels = merged(expected.metadata.labels, existing.metadata.labels);
-  const ann = merged(expected.metadata.annotations, existing.metadata.annotations);
-  if (JSON.stringify(labels) !== JSON.stringify({ ...(existing.metadata.labels ?? {}) })) { out.metadata.labels = labels; changed = true; }
-  if (JSON.stringify(ann) !== JSON.stringify({ ...(existing.metadata.annotations ?? {}) })) { out.metadata.annotations = ann; changed = true; }
+  let changed = addMissingMetadata(out, existing, expected);
   const have = existing.subjects ?? [];
   const sameSubject = (a: RBACSubject, b: RBACSubject) => a.kind === b.kind && a.name === b.name && (a.namespace ?? '') === (b.namespace ?? '');
   const add = (expected.subjects ?? []).filter((s) => !have.some((h) => sameSubject(h, s)));
