@@ -32,6 +32,11 @@ const flags = parseFlags(
     concurrentGcSyncs: 20,
     nodeMonitorGracePeriod: '40s',
     nodeMonitorPeriod: '5s',
+    // The node-ipam-controller's: each Node gets a /node-cidr-mask-size of --cluster-cidr as spec.podCIDR.
+    allocateNodeCidrs: false,
+    clusterCidr: '10.244.0.0/16',
+    nodeCidrMaskSize: 24,
+    serviceClusterIpRange: '',
     // The CA bundle published as kube-root-ca.crt in every namespace; by default the one this process trusts the API server with.
     rootCaFile: '',
     port: 10257,
@@ -72,6 +77,10 @@ const manager = new ControllerManager({
   concurrentGcSyncs: flags.concurrentGcSyncs,
   nodeMonitorGracePeriodMs: parseDuration(flags.nodeMonitorGracePeriod),
   nodeMonitorPeriodMs: parseDuration(flags.nodeMonitorPeriod),
+  allocateNodeCIDRs: flags.allocateNodeCidrs,
+  clusterCIDR: flags.clusterCidr,
+  nodeCIDRMaskSize: flags.nodeCidrMaskSize,
+  serviceClusterIPRange: flags.serviceClusterIpRange || undefined,
   rootCA: flags.rootCaFile ? fs.readFileSync(flags.rootCaFile, 'utf8') : connection.ca,
 });
 

@@ -12,6 +12,7 @@ import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpointslice/endpointslice.js';
 import { EndpointSliceMirroringController } from './endpointslice/mirroring.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
+import { NodeIpamController } from './nodeipam/nodeipam.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
 import { ReplicaSetController } from './replicaset/replicaset.js';
@@ -41,10 +42,16 @@ export interface ManagerOptions {
   nodeMonitorPeriodMs: number;
   /** The CA bundle the root-ca-certificate-publisher-controller puts in every namespace (--root-ca-file); without it that controller does not run. */
   rootCA?: string;
+  /** --allocate-node-cidrs: without it the node-ipam-controller does nothing, as kube's. */
+  allocateNodeCIDRs?: boolean;
+  clusterCIDR?: string;
+  nodeCIDRMaskSize?: number;
+  /** --service-cluster-ip-range: kept out of the node CIDRs. */
+  serviceClusterIPRange?: string;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
-const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'] as const;
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = { serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller' };
@@ -82,6 +89,7 @@ export class ControllerManager {
     add('endpointslice-mirroring-controller', () => new EndpointSliceMirroringController({ ...base, recorder: o.recorderFor('endpoint-slice-mirroring-controller'), maxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset }), o.mirroringConcurrentServiceEndpointSyncs);
     add('garbage-collector-controller', () => new GarbageCollector(base), o.concurrentGcSyncs);
     add('node-lifecycle-controller', () => new NodeLifecycleController({ ...base, nodeMonitorGracePeriodMs: o.nodeMonitorGracePeriodMs, nodeMonitorPeriodMs: o.nodeMonitorPeriodMs, recorder: o.recorderFor('node-controller') }), 1);
+    if (o.allocateNodeCIDRs) add('node-ipam-controller', () => new NodeIpamController({ ...base, clusterCIDR: o.clusterCIDR ?? '10.244.0.0/16', nodeCIDRMaskSize: o.nodeCIDRMaskSize ?? 24, serviceCIDR: o.serviceClusterIPRange, recorder: o.recorderFor('cidrAllocator') }), 1);
     add('taint-eviction-controller', () => new TaintEvictionController({ ...base, recorder: o.recorderFor('taint-eviction-controller') }), 4);
     add('serviceaccount-controller', () => new ServiceAccountsController(base), 1);
     if (o.rootCA) add('root-ca-certificate-publisher-controller', () => new RootCACertPublisher({ ...base, rootCA: o.rootCA! }), 1);

@@ -112,7 +112,7 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['create'], [legacy], ['endpoints/restricted']),
     rule(['create', 'delete', 'get', 'list', 'update'], [discovery], ['endpointslices']),
     rule(['update'], [legacy], ['services/finalizers']),
-    // node lifecycle and taint eviction.
+    // node lifecycle, taint eviction and node IPAM (kube's system:controller:node-controller: nodes patch/update for spec.podCIDR).
     rule(['get', 'list', 'watch', 'update', 'patch', 'delete'], [legacy], ['nodes']),
     rule(['patch', 'update'], [legacy], ['nodes/status', 'pods/status']),
     // serviceaccount controller and root-ca-cert-publisher.
