@@ -110,6 +110,12 @@ const defaulters: Record<string, Defaulter> = {
   Pod: (o) => {
     const spec = objectAt(o, 'spec');
     if (spec) defaultPodSpec(spec as PodSpec, { admission: true });
+    // SetDefaults_Pod (pods only, not templates): a limit without its request requests the limit.
+    for (const c of [...objects<Container>(spec?.containers), ...objects<Container>(spec?.initContainers)]) {
+      if (!isObject(c.resources) || !isObject(c.resources.limits)) continue;
+      const requests = isObject(c.resources.requests) ? c.resources.requests : (c.resources.requests = {});
+      for (const [k, v] of Object.entries(c.resources.limits)) if (!(k in requests)) requests[k] = v;
+    }
     // Upstream's PrepareForCreate starts every pod Pending; clients read the phase.
     const status = objectAt(o, 'status');
     if (status) setIfUnset(status, 'phase', 'Pending');

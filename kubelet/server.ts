@@ -27,6 +27,8 @@ import type { Kubelet } from './kubelet.js';
 import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type TerminalSize } from './runtime/interface.js';
 import { restartCountOf } from './status.js';
 import { sandboxOf, servePortForward } from './portforward.js';
+import { serveRemoteCommandSpdy, type ChannelSocket } from './remotecommand.js';
+import { queryBool } from '../api/params.js';
 
 const log = logger('kubelet-server');
 
@@ -122,20 +124,20 @@ async function containerLogs(o: ServerOptions, req: http.IncomingMessage, res: h
     throw errors.badRequest(`container ${container} is not valid for pod ${name}`);
   }
   const inst = await instancesOf(o.runtime, pod, container);
-  const previous = q.get('previous') === 'true';
+  const previous = queryBool(q.get('previous'));
   const target = previous ? inst[1] ?? (inst[0]?.state === 'exited' && pod.status?.containerStatuses?.find((s) => s.name === container)?.state?.waiting ? inst[0] : undefined) : inst[0];
   if (!target) {
     if (previous) throw errors.badRequest(`previous terminated container "${container}" in pod "${name}" not found`);
     const reason = pod.status?.containerStatuses?.find((s) => s.name === container)?.state?.waiting?.reason ?? 'ContainerCreating';
     throw errors.badRequest(`container "${container}" in pod "${name}" is waiting to start: ${reason}`);
   }
-  const follow = q.get('follow') === 'true';
+  const follow = queryBool(q.get('follow'));
   const tail = q.get('tailLines');
   const since = q.get('sinceSeconds');
   let stream: Readable = await o.runtime.logs(target.id, {
     follow: follow && target.state === 'running',
     tailLines: tail !== null ? Number(tail) : undefined,
-    timestamps: q.get('timestamps') === 'true',
+    timestamps: queryBool(q.get('timestamps')),
     sinceSeconds: since !== null ? Number(since) : undefined,
   });
   const limit = q.get('limitBytes');
@@ -227,7 +229,7 @@ export function lastResize(frames: Buffer[]): TerminalSize | undefined {
 }
 
 /** exec runs a command in the container; attach joins the container's own stdio (tty and stdin as its spec says). */
-async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
+async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: ChannelSocket, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
   const v5 = ws.protocol === 'v5.channel.k8s.io';
   const send = (ch: number, data: Buffer | string) => {
     if (ws.readyState === ws.OPEN) ws.send(Buffer.concat([Buffer.from([ch]), Buffer.isBuffer(data) ? data : Buffer.from(data)]));
@@ -258,12 +260,12 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: WebSocket, 
     const cmd = q.getAll('command');
     const spec = pod.spec.containers.find((c) => c.name === container) ?? pod.spec.initContainers?.find((c) => c.name === container);
     // A running process's terminal cannot change: attach takes tty from the spec, as the kubelet's GetAttach does.
-    const tty = kind === 'attach' ? !!spec?.tty : q.get('tty') === 'true' || q.get('tty') === '1';
-    const wantStdin = (q.get('stdin') === 'true' || q.get('stdin') === '1') && (kind === 'exec' || !!spec?.stdin);
+    const tty = kind === 'attach' ? !!spec?.tty : queryBool(q.get('tty'));
+    const wantStdin = queryBool(q.get('stdin')) && (kind === 'exec' || !!spec?.stdin);
     const opts = {
       stdin: wantStdin, tty,
-      stdout: q.get('stdout') !== 'false' && q.get('stdout') !== '0',
-      stderr: !tty && q.get('stderr') !== 'false' && q.get('stderr') !== '0',
+      stdout: q.get('stdout') === null || queryBool(q.get('stdout')),
+      stderr: !tty && (q.get('stderr') === null || queryBool(q.get('stderr'))),
       size: undefined as TerminalSize | undefined,
     };
     if (kind === 'exec' && tty && ws.protocol !== 'channel.k8s.io') {
@@ -367,7 +369,13 @@ export function createServer(o: ServerOptions): https.Server {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
       const kind = parts[0];
-      wss.handleUpgrade(req, socket, head, (ws) => void stream(kind, o, ws, parts[1], parts[2], parts[3], url.searchParams));
+      wss.handleUpgrade(req, socket, head, (ws) => void stream(kind, o, ws as unknown as ChannelSocket, parts[1], parts[2], parts[3], url.searchParams));
+      return;
+    }
+    // kubectl before 1.30 (and 1.30+ as its fallback) runs exec and attach over SPDY/3.1.
+    if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4) {
+      const kind = parts[0];
+      serveRemoteCommandSpdy(req, socket, head, url.searchParams, (ch) => void stream(kind, o, ch, parts[1], parts[2], parts[3], url.searchParams));
       return;
     }
     if (parts[0] === 'portForward' && parts.length === 3) {

@@ -4,6 +4,7 @@
 import type { Request } from 'express';
 import { findByPlural, resources, type ResourceInfo } from '../../api/resources.js';
 import { errors } from '../../api/errors.js';
+import { queryBool } from '../../api/params.js';
 
 export interface RequestInfo {
   resource: ResourceInfo;
@@ -18,8 +19,6 @@ export function query(req: Request, name: string): string | undefined {
   if (Array.isArray(v)) return String(v[0]);
   return v === undefined ? undefined : String(v);
 }
-
-export const isTrue = (v: string | undefined) => v === 'true' || v === '1';
 
 /** A path segment's escapes; a malformed one is the client's error (Go's net/http: 400 "invalid URL escape"). */
 function decodeSegment(seg: string): string {
@@ -54,7 +53,7 @@ export function parseRequest(req: Request): RequestInfo | undefined {
   if (!resource) return undefined;
   if (!resource.namespaced && namespace) return undefined;
   if (subresource && !resource.subresources.includes(subresource)) return undefined;
-  const watch = isTrue(query(req, 'watch'));
+  const watch = queryBool(query(req, 'watch'));
   let verb: RequestInfo['verb'];
   switch (req.method) {
     case 'GET': case 'HEAD': verb = name ? (watch ? 'watch' : 'get') : watch ? 'watch' : 'list'; break;

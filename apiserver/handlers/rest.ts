@@ -14,7 +14,8 @@ import type { DeleteOptions, FieldValidation, Store, WriteOptions } from '../reg
 import type { Storage } from '../storage/interface.js';
 import { createdJSONOf, decodeContinue } from '../storage/codec.js';
 import { serveWatch } from '../watch.js';
-import { isTrue, query, type RequestInfo } from './request.js';
+import { query, type RequestInfo } from './request.js';
+import { parseGoBool, queryBool } from '../../api/params.js';
 import { userOf } from '../auth/context.js';
 import type { AdmissionChain } from '../admission/chain.js';
 
@@ -123,12 +124,25 @@ function parseRevision(rv: string | undefined): number {
 }
 
 /**
+ * kube's isPrettyPrint: `?pretty` as strconv.ParseBool reads it (a value it
+ * refuses is false, never an error), else a browser's, curl's or wget's user agent.
+ */
+function isPrettyPrint(req: Request): boolean {
+  if (req.url?.includes('pretty')) {
+    const p = query(req, 'pretty');
+    if (p) return parseGoBool(p) ?? false;
+  }
+  const ua = req.headers['user-agent'] ?? '';
+  return ua.startsWith('curl') || ua.startsWith('Wget') || ua.startsWith('Mozilla/5.0');
+}
+
+/**
  * A JSON response written straight to node's response: express's json/send
  * re-encode the string into a Buffer (which node then writes separately from
  * the headers) and run freshness checks that never apply here.
  */
 export function sendJSON(res: Response, code: number, body: unknown): void {
-  const text = createdJSONOf(body as KubeObject) ?? JSON.stringify(body);
+  const text = res.req && isPrettyPrint(res.req) ? JSON.stringify(body, null, 2) : createdJSONOf(body as KubeObject) ?? JSON.stringify(body);
   res.statusCode = code;
   res.setHeader('Content-Type', 'application/json');
   res.setHeader('Content-Length', Buffer.byteLength(text));
@@ -187,7 +201,7 @@ export function watch(ctx: RestContext, req: Request, res: Response, info: Reque
     prefix: store.listPrefix(info.namespace),
     sinceRevision: parseRevision(query(req, 'resourceVersion')),
     predicate,
-    allowBookmarks: isTrue(query(req, 'allowWatchBookmarks')),
+    allowBookmarks: queryBool(query(req, 'allowWatchBookmarks')),
     timeoutSeconds: timeout ? Number(timeout) : undefined,
     table: tableOptions(req),
     bookmarkIntervalMs: ctx.bookmarkIntervalMs,
@@ -239,7 +253,7 @@ export async function patch(ctx: RestContext, req: Request, res: Response, info:
   const ct = patchType(req);
   const body = await readBody(req);
   const opts = writeOptions(ctx, req, info);
-  const force = isTrue(query(req, 'force'));
+  const force = queryBool(query(req, 'force'));
   if (ct === 'application/apply-patch+yaml' && !query(req, 'fieldManager')) {
     throw errors.badRequest('PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch');
   }
@@ -274,7 +288,7 @@ export async function deleteOptions(req: Request): Promise<DeleteOptions> {
   return {
     gracePeriodSeconds: grace === undefined || grace === null ? undefined : Number(grace),
     propagationPolicy: policy,
-    orphanDependents: body.orphanDependents ?? (query(req, 'orphanDependents') ? isTrue(query(req, 'orphanDependents')) : undefined),
+    orphanDependents: body.orphanDependents ?? (query(req, 'orphanDependents') !== undefined ? queryBool(query(req, 'orphanDependents')) : undefined),
     preconditions: body.preconditions,
     dryRun: dryRun === 'All',
   };

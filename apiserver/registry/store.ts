@@ -8,6 +8,7 @@ import { errors, isAlreadyExists, qualifiedResource } from '../../api/errors.js'
 import { storagePrefix, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { applyDefaults } from '../../api/defaults.js';
+import { normalizeDecoded } from '../../api/normalize.js';
 import { pruneUnknownFields, validateObject } from '../../api/validation.js';
 import { recordUpdate } from '../patch/index.js';
 import { logger } from '../../lib/log.js';
@@ -144,6 +145,7 @@ export class Store {
     this.strategy.prepareForCreate(obj);
     await opts.admission?.admit(obj, undefined);
     this.defaults(obj);
+    this.strategy.afterDefaults?.(obj, undefined);
     this.validate(obj);
     await opts.admission?.validate(obj, undefined);
     trackManagedFields(r, undefined, obj, opts.fieldManager);
@@ -189,6 +191,7 @@ export class Store {
       this.mergeFromOld(obj, current, opts.subresource);
       await opts.admission?.admit(obj, current);
       this.defaults(obj, current, opts.subresource);
+      this.strategy.afterDefaults?.(obj, current, opts.subresource);
       this.validate(obj, current, opts.subresource);
       await opts.admission?.validate(obj, current);
       await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
@@ -321,6 +324,8 @@ export class Store {
   }
 
   private prepareFields(obj: KubeObject, opts: WriteOptions): void {
+    // As kube's typed decoding: nulls in pod specs are zero values, so a template sent back through Go equals the stored one.
+    normalizeDecoded(this.resource.kind, obj);
     const mode = opts.fieldValidation ?? 'Warn';
     if (mode === 'Ignore') {
       pruneUnknownFields(this.resource, obj);

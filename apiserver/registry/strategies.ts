@@ -4,6 +4,7 @@
 
 import type { KubeObject } from '../../api/types.js';
 import type { ResourceInfo } from '../../api/resources.js';
+import { podQOSClass } from '../../api/qos.js';
 
 export interface Strategy {
   /** metadata.generation starts at 1 and moves with every spec change (apps kinds). */
@@ -16,6 +17,8 @@ export interface Strategy {
   returnDeletedObject: boolean;
   /** Reset what a client may not set on create (status, mostly). */
   prepareForCreate(obj: KubeObject): void;
+  /** What upstream's PrepareForCreate derives from the decoded, defaulted, admitted object (a pod's qosClass). */
+  afterDefaults?(obj: KubeObject, old: KubeObject | undefined, subresource?: string): void;
 }
 
 const plain: Strategy = { tracksGeneration: false, generationIncludesLabels: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
@@ -23,7 +26,15 @@ const plain: Strategy = { tracksGeneration: false, generationIncludesLabels: fal
 const resetStatus = (obj: KubeObject) => { obj.status = {}; };
 
 const strategies: Record<string, Partial<Strategy>> = {
-  pods: { returnDeletedObject: true, prepareForCreate: (p) => { p.status = { phase: 'Pending' }; } },
+  pods: {
+    returnDeletedObject: true,
+    prepareForCreate: (p) => { p.status = { phase: 'Pending' }; },
+    // podStrategy.PrepareForCreate sets qosClass once; a status write that leaves it out keeps it (podStatusStrategy).
+    afterDefaults: (p, old) => {
+      if (!old) p.status = { ...p.status, qosClass: podQOSClass(p.spec) };
+      else if (p.status && !p.status.qosClass && old.status?.qosClass) p.status.qosClass = old.status.qosClass;
+    },
+  },
   services: { returnDeletedObject: true, prepareForCreate: (s) => { s.status = { loadBalancer: {} }; } },
   // ReplicaSetStatus.replicas is not omitempty: an empty status still says 0.
   replicasets: { tracksGeneration: true, prepareForCreate: (rs) => { rs.status = { replicas: 0 }; } },
