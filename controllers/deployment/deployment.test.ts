@@ -75,6 +75,8 @@ describe('Deployment helpers', () => {
     expect(computeHash(t)).toMatch(/^[bcdfghjklmnpqrstvwxz2456789]+$/);
     expect(computeHash(t)).toBe(computeHash(deepCopy(t)));
     expect(computeHash(t, 1)).not.toBe(computeHash(t));
+    // Go's zero values hash as absent ones: the same template whoever encoded it.
+    expect(computeHash({ ...deepCopy(t), metadata: { ...t.metadata, creationTimestamp: null } } as any)).toBe(computeHash(t));
   });
 });
 
@@ -157,6 +159,48 @@ describe('Deployment controller', () => {
     const first = h.rss.list().find((rs) => rs.spec.template.spec.containers[0].image === 'busybox:latest')!;
     expect(first.metadata.annotations!['deployment.kubernetes.io/revision']).toBe('3');
     expect(h.current().metadata.annotations!['deployment.kubernetes.io/revision']).toBe('3');
+  });
+
+  it('rolls back to a template sent back through Go (creationTimestamp: null, resources: {}, empty lists) by reusing the old ReplicaSet', async () => {
+    const h = setup(deployment('web', 2));
+    await syncUntilStable(h);
+    const v1 = deepCopy(h.rss.list()[0].spec.template);
+    h.edit((x) => (x.spec.template.spec.containers[0].image = 'busybox:v2'));
+    await syncUntilStable(h);
+    // What kubectl rollout undo patches in: the old ReplicaSet's template as Go encodes it, without the hash label.
+    const sent = deepCopy(v1) as any;
+    delete sent.metadata.labels['pod-template-hash'];
+    sent.metadata.creationTimestamp = null;
+    for (const c of sent.spec.containers) c.resources = {};
+    sent.spec.volumes = [];
+    h.edit((x) => (x.spec.template = sent));
+    await syncUntilStable(h);
+    expect(h.client.of('create', 'replicasets')).toHaveLength(2);
+    expect(h.sizes()).toEqual({ 'busybox:latest': 2, 'busybox:v2': 0 });
+    const revs = h.rss.list().map((rs) => rs.metadata.annotations!['deployment.kubernetes.io/revision']).sort();
+    expect(revs).toEqual(['2', '3']);
+    const first = h.rss.list().find((rs) => rs.spec.template.spec.containers[0].image === 'busybox:latest')!;
+    expect(first.metadata.annotations!['deployment.kubernetes.io/revision-history']).toBe('1');
+  });
+
+  it('copies a later change-cause to the current ReplicaSet, but never the skipped annotations', async () => {
+    const h = setup(deployment('web', 2));
+    await syncUntilStable(h);
+    h.edit((x) => {
+      x.metadata.annotations = {
+        ...x.metadata.annotations,
+        'kubernetes.io/change-cause': 'kubectl annotate deploy web',
+        'kubectl.kubernetes.io/last-applied-configuration': '{}',
+        'deployment.kubernetes.io/revision-history': '7',
+      };
+    });
+    await syncUntilStable(h);
+    expect(h.client.of('create', 'replicasets')).toHaveLength(1);
+    const a = h.rss.list()[0].metadata.annotations!;
+    expect(a['kubernetes.io/change-cause']).toBe('kubectl annotate deploy web');
+    expect(a['kubectl.kubernetes.io/last-applied-configuration']).toBeUndefined();
+    expect(a['deployment.kubernetes.io/revision-history']).toBeUndefined();
+    expect(a['deployment.kubernetes.io/revision']).toBe('1');
   });
 
   it('scales proportionally when replicas change mid-rollout', async () => {

@@ -55,7 +55,9 @@ export class Rollout {
       // Replica annotations stay as they are: proportional scaling reads them as the size this ReplicaSet was planned for.
       const minReadyChanged = (rs.spec.minReadySeconds ?? 0) !== (this.d.spec.minReadySeconds ?? 0);
       rs.spec.minReadySeconds = this.d.spec.minReadySeconds ?? 0;
-      const changed = this.bumpRevision(rs, newRevision) || minReadyChanged;
+      // SetNewReplicaSetAnnotations: a later change-cause (or any annotation) reaches the current ReplicaSet.
+      const annotated = u.copyDeploymentAnnotations(this.d, rs);
+      const changed = u.setNewRevision(rs, newRevision) || annotated || minReadyChanged;
       const updated = changed ? this.replace(existing, await this.rsClient.update(rs)) : existing;
       await this.setDeploymentRevision(updated.metadata.annotations![u.REVISION]);
       if (u.hasProgressDeadline(this.d) && !u.getCondition(this.d.status, 'Progressing')) {
@@ -78,7 +80,7 @@ export class Rollout {
         name: `${this.d.metadata.name}-${hash}`,
         namespace: this.d.metadata.namespace,
         labels: { ...template.metadata.labels },
-        annotations: { ...this.d.metadata.annotations, [u.REVISION]: newRevision },
+        annotations: {},
         ownerReferences: [controllerRefFor(this.d, 'apps/v1', 'Deployment')],
       },
       spec: {
@@ -88,7 +90,8 @@ export class Rollout {
         template,
       },
     };
-    delete rs.metadata.annotations!['kubectl.kubernetes.io/last-applied-configuration'];
+    u.copyDeploymentAnnotations(this.d, rs);
+    u.setNewRevision(rs, newRevision);
     rs.spec.replicas = this.newReplicaCount([...oldRSs, rs], rs);
     this.setReplicaAnnotations(rs);
 
@@ -120,12 +123,6 @@ export class Rollout {
       await this.writeStatus(status);
     }
     return created;
-  }
-
-  private bumpRevision(rs: ReplicaSet, newRevision: string): boolean {
-    if (u.revision(rs) >= Number(newRevision)) return false;
-    rs.metadata.annotations = { ...rs.metadata.annotations, [u.REVISION]: newRevision };
-    return true;
   }
 
   /** desired-replicas and max-replicas tell proportional scaling what the Deployment asked for when this ReplicaSet was sized. */

@@ -8,12 +8,87 @@ export const REVISION = 'deployment.kubernetes.io/revision';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
 export const MAX_REPLICAS = 'deployment.kubernetes.io/max-replicas';
 export const HASH_LABEL = 'pod-template-hash';
+export const REVISION_HISTORY = 'deployment.kubernetes.io/revision-history';
+/** maxRevHistoryLengthInChars of sync.go: the revision-history annotation keeps the newest revisions that fit. */
+export const MAX_REVISION_HISTORY_CHARS = 2000;
+
+/** annotationsToSkip: never copied from a Deployment to its ReplicaSets (nor back on rollback). */
+const ANNOTATIONS_TO_SKIP = new Set([
+  'kubectl.kubernetes.io/last-applied-configuration',
+  REVISION,
+  REVISION_HISTORY,
+  DESIRED_REPLICAS,
+  MAX_REPLICAS,
+  'deprecated.deployment.rollback.to',
+]);
+
+/** copyDeploymentAnnotationsToReplicaSet: returns whether the ReplicaSet's annotations changed. */
+export function copyDeploymentAnnotations(d: Deployment, rs: ReplicaSet): boolean {
+  let changed = false;
+  const a = { ...rs.metadata.annotations };
+  for (const [k, v] of Object.entries(d.metadata.annotations ?? {})) {
+    if (ANNOTATIONS_TO_SKIP.has(k) || (k in a && a[k] === v)) continue;
+    a[k] = v;
+    changed = true;
+  }
+  if (changed) rs.metadata.annotations = a;
+  return changed;
+}
+
+/**
+ * The revision half of SetNewReplicaSetAnnotations: a ReplicaSet gets the
+ * new revision only when its own is lower; one that had a revision (a
+ * rollback to it) keeps the old ones in revision-history, oldest dropped
+ * first beyond the length limit. Returns whether anything changed.
+ */
+export function setNewRevision(rs: ReplicaSet, newRevision: string): boolean {
+  const a = { ...rs.metadata.annotations };
+  const old = a[REVISION];
+  const oldN = old === undefined || old === '' ? 0 : Number(old);
+  const newN = Number(newRevision);
+  if (!Number.isInteger(oldN) || !Number.isInteger(newN) || oldN >= newN) return false;
+  a[REVISION] = newRevision;
+  if (old !== undefined) {
+    const history = a[REVISION_HISTORY] ?? '';
+    const revs = history.split(',');
+    if (revs[0].length === 0) a[REVISION_HISTORY] = old;
+    else {
+      let total = history.length + old.length + 1;
+      let start = 0;
+      while (total > MAX_REVISION_HISTORY_CHARS && start < revs.length) total -= revs[start++].length + 1;
+      if (total <= MAX_REVISION_HISTORY_CHARS) a[REVISION_HISTORY] = [...revs.slice(start), old].join(',');
+    }
+  }
+  rs.metadata.annotations = a;
+  return true;
+}
 
 const SAFE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
+/**
+ * The template as kube's Semantic.DeepEqual sees it once decoded into Go
+ * structs: a null, an empty list or map, and an empty struct are the zero
+ * value, the same as an absent field. Templates from different writers
+ * (kubectl's rollback sends a Go-encoded one with `creationTimestamp: null`
+ * and `resources: {}`) compare and hash by this form.
+ */
+export function semanticForm(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(semanticForm);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    const y = semanticForm(x);
+    if (y === null || y === undefined) continue;
+    if (Array.isArray(y) && !y.length) continue;
+    if (typeof y === 'object' && !Array.isArray(y) && !Object.keys(y as object).length) continue;
+    out[k] = y;
+  }
+  return out;
+}
+
 /** controller.ComputeHash: fnv32a of the template (and collisionCount), as rand.SafeEncodeString of its decimal form. */
 export function computeHash(template: PodTemplateSpec, collisionCount?: number): string {
-  const bytes = [...Buffer.from(canonicalJSON(template))];
+  const bytes = [...Buffer.from(canonicalJSON(semanticForm(template)))];
   if (collisionCount !== undefined) {
     const b = Buffer.alloc(8);
     b.writeUInt32LE(collisionCount >>> 0);
@@ -24,12 +99,12 @@ export function computeHash(template: PodTemplateSpec, collisionCount?: number):
   return [...String(h)].map((c) => SAFE_ALPHABET[c.charCodeAt(0) % SAFE_ALPHABET.length]).join('');
 }
 
-/** EqualIgnoreHash: templates equal apart from the pod-template-hash label. */
+/** EqualIgnoreHash: templates semantically equal apart from the pod-template-hash label. */
 export function equalIgnoreHash(a: PodTemplateSpec, b: PodTemplateSpec): boolean {
   const strip = (t: PodTemplateSpec) => {
     const labels = { ...t.metadata?.labels };
     delete labels[HASH_LABEL];
-    return canonicalJSON({ ...t, metadata: { ...t.metadata, labels } });
+    return canonicalJSON(semanticForm({ ...t, metadata: { ...t.metadata, labels } }));
   };
   return strip(a) === strip(b);
 }
