@@ -23,6 +23,7 @@ import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
 import type { LogFormat } from '../lib/log.js';
 import { alive, processIdentity } from './proc.js';
 import { planPath, supervisorName, type ComponentSpec, type SupervisorPlan } from './supervisor.js';
+import { createLan, destroyLan, engineComponent, engineEndpoint, netnsLayout, prepareEngine, readLayout, saveLayout, type NetnsLayout, type NodeMode } from './netns.js';
 
 export { alive };
 
@@ -39,6 +40,10 @@ export interface ClusterOptions {
   nodeMemory?: string;
   /** --log-format of every component Skiff runs. */
   logFormat?: LogFormat;
+  /** netns: each node in a network namespace with its own engine and LAN address (netns.ts); shared: one engine, 127.0.0.1. */
+  nodeMode?: NodeMode;
+  lanCidr?: string;
+  clusterCidr?: string;
   log: (line: string) => void;
 }
 
@@ -130,13 +135,52 @@ export class LocalCluster {
   }
 
   /** One of our components: its format on its command line, so a restart (by the supervisor or by hand) keeps it. */
-  private node(component: string, args: string[], health: string, name: string, waitHealthy = false): void {
+  private node(component: string, args: string[], health: string, name: string, waitHealthy = false, netns?: string): void {
     const nodeFlags = component === 'apiserver' ? apiServerNodeFlags : [];
-    this.add(name, process.execPath, [...nodeFlags, path.join(distRoot, component, 'main.js'), ...args, `--log-format=${this.o.logFormat ?? 'text'}`], health, waitHealthy);
+    const argv = [...nodeFlags, path.join(distRoot, component, 'main.js'), ...args, `--log-format=${this.o.logFormat ?? 'text'}`];
+    // In a node's namespace, as on the node's own machine; nsenter execs it, so the recorded pid is the component's.
+    if (netns) this.add(name, 'nsenter', [`--net=/run/netns/${netns}`, process.execPath, ...argv], health, waitHealthy);
+    else this.add(name, process.execPath, argv, health, waitHealthy);
   }
 
   nodeNames(): string[] {
     return Array.from({ length: this.o.nodes }, (_, i) => `${this.o.name}-node-${i + 1}`);
+  }
+
+  private clusterCidr(): string {
+    return this.o.clusterCidr ?? defaultClusterCidr;
+  }
+
+  /**
+   * Per node in netns mode: its engine, then its kubelet and kube-proxy in its
+   * namespace, on its LAN address with kube's default ports (each namespace
+   * has its own), talking to the API server on the LAN as a VM's would.
+   */
+  private async planNetnsNodes(lan: NetnsLayout, pki: Awaited<ReturnType<typeof ensureClusterPKI>>, advertise: string): Promise<void> {
+    const server = `https://${advertise}:${this.o.apiserverPort}`;
+    const logDir = path.join(this.o.home, 'logs');
+    for (const n of lan.nodes) this.components.push(engineComponent(n, logDir));
+    for (const n of lan.nodes) {
+      const conf = (file: string, user: string, groups?: string[]) => ensureKubeconfig(pki, path.join(n.home, file), { server, name: this.o.name, user, groups });
+      const serving = await ensureKubeletServing(pki, n.name, [n.ip]);
+      const kubeletArgs = [
+        `--kubeconfig=${await conf('kubelet.conf', `system:node:${n.name}`, ['system:nodes'])}`,
+        `--hostname-override=${n.name}`, `--node-ip=${n.ip}`, `--address=${n.ip}`, '--port=10250',
+        `--healthz-bind-address=${n.ip}`, '--healthz-port=10248', `--container-runtime-endpoint=${engineEndpoint(n)}`,
+        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
+        `--root-dir=${path.join(n.home, 'kubelet')}`,
+      ];
+      if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
+      if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
+      this.node('kubelet', kubeletArgs, `http://${n.ip}:10248/healthz`, `kubelet-${n.name}`, false, n.netns);
+      const proxyArgs = [
+        `--kubeconfig=${await conf('kube-proxy.conf', 'system:kube-proxy')}`, `--hostname-override=${n.name}`,
+        `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`, `--cluster-cidr=${this.clusterCidr()}`,
+        `--metrics-bind-address=${n.ip}:10249`, `--chain-prefix=${chainPrefixForCluster(this.o.name)}`,
+      ];
+      if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
+      this.node('kube-proxy', proxyArgs, `http://${n.ip}:10249/healthz`, `kube-proxy-${n.name}`, false, n.netns);
+    }
   }
 
   /** Plan every component, hand the plan to a new supervisor, and wait until the cluster is up. */
@@ -161,9 +205,16 @@ export class LocalCluster {
       '--quota-backend-bytes', String(8 * 1024 ** 3), '--log-level', 'warn',
     ], `${etcdUrl}/health`, true);
 
+    let lan: NetnsLayout | undefined;
+    if (this.o.nodeMode === 'netns') {
+      lan = netnsLayout({ cluster: this.o.name, home, lanCidr: this.o.lanCidr ?? defaultLanCidr, nodes: this.nodeNames(), clusterCidr: this.clusterCidr(), serviceCidr: this.o.serviceClusterIpRange });
+      // Recorded before anything is made, so `skiff down` removes what a failed start left.
+      saveLayout(home, lan, { cluster: this.o.name, clusterCidr: this.clusterCidr() });
+      createLan(lan, { cluster: this.o.name, clusterCidr: this.clusterCidr(), serviceCidr: this.o.serviceClusterIpRange, log });
+    }
     // Pods reach the API server through the `kubernetes` Service, whose endpoint is this address: the
-    // engine's bridge, local to this machine and routed to from every pod on it.
-    const advertise = bridgeAddress() ?? '127.0.0.1';
+    // engine's bridge, local to this machine and routed to from every pod on it; in netns mode the LAN's.
+    const advertise = lan?.gateway ?? bridgeAddress() ?? '127.0.0.1';
     log('making the cluster certificates');
     const pki = await ensureClusterPKI(home, { advertise: [advertise], serviceIP: firstServiceIP(this.o.serviceClusterIpRange) });
 
@@ -190,10 +241,11 @@ export class LocalCluster {
     const schedPort = await freePort();
     this.node('scheduler', [`--kubeconfig=${await conf('scheduler.conf', 'system:kube-scheduler')}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
     const cmPort = await freePort();
-    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`, ...(lan ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
 
-    for (const nodeName of this.nodeNames()) {
+    if (lan) await this.planNetnsNodes(lan, pki, advertise);
+    for (const nodeName of lan ? [] : this.nodeNames()) {
       const kubeletPort = await freePort();
       const healthzPort = await freePort();
       const serving = await ensureKubeletServing(pki, nodeName, ['127.0.0.1']);
@@ -232,6 +284,10 @@ export class LocalCluster {
       log('starting the API server');
       await this.waitHealthy('kube-apiserver', 'the API server', 60_000, pki.ca.cert);
       log(`starting the scheduler, the controller-manager and, for ${this.o.nodes} node(s), a kubelet and kube-proxy`);
+      if (lan) {
+        log(`loading the images into ${lan.nodes.length} node engine(s)`);
+        await Promise.all(lan.nodes.map((n) => prepareEngine(n, nodeImages, 60_000, () => this.checkRunning())));
+      }
       log(`waiting for ${this.o.nodes} node(s) to be Ready`);
       await this.waitNodesReady(kubeconfig, 120_000);
     } catch (e) {
@@ -342,16 +398,24 @@ async function waitGone(ps: ProcessRecord[], timeoutMs: number): Promise<Process
  */
 export async function down(home: string, log: (l: string) => void): Promise<boolean> {
   let st = readState(home);
-  if (!st) return false;
+  const lan = readLayout(home);
+  if (!st) {
+    // A start that failed before the supervisor's first write still made the LAN.
+    if (lan) await destroyLan(lan.layout, { ...lan, log });
+    if (lan) fs.rmSync(path.join(home, 'netns.json'), { force: true });
+    return !!lan;
+  }
   if (st.supervisor && signalIfOurs(st.supervisor, 'SIGTERM', log)) {
     for (const p of await waitGone([st.supervisor], 5000)) signalIfOurs(p, 'SIGKILL', log);
     // Its last write holds the pids of anything it restarted since we read the file.
     st = readState(home) ?? st;
   }
+  // Every node process (engine, kubelet, kube-proxy, agent) lives in its node's namespace: the node goes whole.
+  if (lan) await destroyLan(lan.layout, { ...lan, log });
   const signalled = [...st.processes].reverse().filter((p) => signalIfOurs(p, 'SIGTERM', log));
   for (const p of await waitGone(signalled, 10_000)) signalIfOurs(p, 'SIGKILL', log);
   removeNodeContainers(st.nodes, log);
-  const proxy = st.processes.find((p) => p.name.startsWith('kube-proxy'));
+  const proxy = lan ? undefined : st.processes.find((p) => p.name.startsWith('kube-proxy'));
   if (proxy) {
     // kube-proxy --cleanup removes every rule this cluster's proxies ever made; run it once for all nodes.
     try {
@@ -363,6 +427,7 @@ export async function down(home: string, log: (l: string) => void): Promise<bool
   }
   fs.rmSync(statePath(home), { force: true });
   fs.rmSync(planPath(home), { force: true });
+  fs.rmSync(path.join(home, 'netns.json'), { force: true });
   return true;
 }
 
@@ -401,6 +466,13 @@ export async function status(home: string): Promise<{ state: ClusterState; compo
   }));
   return { state: st, components, nodes };
 }
+
+/** A private range unlikely to be a real network's: the LAN of a netns cluster (--lan-cidr). */
+export const defaultLanCidr = '10.250.0.0/24';
+/** kube-controller-manager's --cluster-cidr default in kubeadm's guides (flannel's). */
+export const defaultClusterCidr = '10.244.0.0/16';
+/** What every node engine needs without a registry: hack/images.sh builds them in the root engine. */
+const nodeImages = ['busybox:latest', 'skiff/pause:3.10'];
 
 /** The Docker engine's bridge address (docker0), where pods on this machine reach the host. */
 function bridgeAddress(): string | undefined {

@@ -10,7 +10,8 @@ import { loadKubeconfig } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import { createToken, defaultTokenGroups, deleteToken, listTokens, type TokenRow } from './token.js';
-import { LocalCluster, defaultHome, down, readState, status } from './cluster.js';
+import { LocalCluster, defaultClusterCidr, defaultHome, defaultLanCidr, down, readState, status } from './cluster.js';
+import { defaultNodeMode, type NodeMode } from './netns.js';
 import { processIdentity } from './proc.js';
 import { supervise } from './supervisor.js';
 
@@ -26,7 +27,9 @@ Commands:
   token delete <id|token>
 
 Flags of up: --nodes N, --name, --apiserver-port, --etcd-port, --service-cluster-ip-range,
-  --proxy-mode, --node-cpu, --node-memory, --log-format text|json (every component's).
+  --proxy-mode, --node-cpu, --node-memory, --log-format text|json (every component's),
+  --node-mode netns|shared (netns, the default for more than one node: each node in a network namespace
+  with its own Docker engine and address on a private LAN), --lan-cidr (10.250.0.0/24), --cluster-cidr (10.244.0.0/16).
 The state directory is --home, else $SKIFF_HOME (default ~/.skiff).`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -42,6 +45,9 @@ async function main(): Promise<number> {
     nodeCpu: '',
     nodeMemory: '',
     logFormat: 'text',
+    nodeMode: '',
+    lanCidr: defaultLanCidr,
+    clusterCidr: defaultClusterCidr,
     home: '',
     // skiff token create
     ttl: '24h',
@@ -57,6 +63,11 @@ async function main(): Promise<number> {
     case 'up': {
       if (flags.logFormat !== 'text' && flags.logFormat !== 'json') {
         log(`--log-format must be text or json, not "${flags.logFormat}"`);
+        return 1;
+      }
+      const nodeMode = (flags.nodeMode || defaultNodeMode(flags.nodes)) as NodeMode;
+      if (nodeMode !== 'netns' && nodeMode !== 'shared') {
+        log(`--node-mode must be netns or shared, not "${flags.nodeMode}"`);
         return 1;
       }
       const running = readState(home);
@@ -77,6 +88,9 @@ async function main(): Promise<number> {
         nodeCpu: flags.nodeCpu || undefined,
         nodeMemory: flags.nodeMemory || undefined,
         logFormat: flags.logFormat,
+        nodeMode,
+        lanCidr: flags.lanCidr,
+        clusterCidr: flags.clusterCidr,
         log,
       });
       try {
