@@ -30,7 +30,8 @@ function run(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise
   });
 }
 
-export async function skiffUp(opts: { nodes?: number; proxyMode?: 'iptables' | 'userspace'; name?: string } = {}): Promise<TestCluster> {
+/** nodeMode: the suites written before netns nodes reach pods from this namespace, so shared unless asked. */
+export async function skiffUp(opts: { nodes?: number; proxyMode?: 'iptables' | 'userspace'; name?: string; nodeMode?: 'netns' | 'shared'; args?: string[] } = {}): Promise<TestCluster> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-home-'));
   const apiPort = await freePort();
   const etcdPort = await freePort();
@@ -38,6 +39,7 @@ export async function skiffUp(opts: { nodes?: number; proxyMode?: 'iptables' | '
   const name = opts.name ?? `t${process.pid % 10000}`;
   const args = ['up', `--nodes=${opts.nodes ?? 1}`, `--name=${name}`, `--apiserver-port=${apiPort}`, `--etcd-port=${etcdPort}`];
   if (opts.proxyMode) args.push(`--proxy-mode=${opts.proxyMode}`);
+  args.push(`--node-mode=${opts.nodeMode ?? 'shared'}`, ...(opts.args ?? []));
   const up = await run(args, env, 180_000);
   const cluster: TestCluster = {
     home,
