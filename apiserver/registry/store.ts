@@ -192,6 +192,7 @@ export class Store {
       await opts.admission?.admit(obj, current);
       this.defaults(obj, current, opts.subresource);
       this.strategy.afterDefaults?.(obj, current, opts.subresource);
+      this.setGeneration(obj, current, opts.subresource);
       this.validate(obj, current, opts.subresource);
       await opts.admission?.validate(obj, current);
       await this.hooks.beforeUpdate?.(obj, current, !!opts.dryRun);
@@ -379,14 +380,25 @@ export class Store {
     // Binding and scale are written by the server itself from the stored object; other writers of the main resource never touch status.
     if (hasStatusSubresource(this.resource) && subresource !== 'binding') obj.status = structuredClone(old.status);
     if (obj.status === undefined) delete obj.status;
-    if (this.strategy.tracksGeneration) {
-      const gen = oldMeta.generation ?? 1;
-      const changed = !isDeepStrictEqual(specOf(obj), specOf(old))
-        || (this.strategy.generationIncludesLabels && !isDeepStrictEqual(meta.labels ?? {}, oldMeta.labels ?? {}));
-      meta.generation = changed ? gen + 1 : gen;
-    } else {
+  }
+
+  /**
+   * As the strategies' PrepareForUpdate, which see the decoded (so defaulted) object: generation moves
+   * only when the spec differs, never because a patch result lacked a default the stored object has
+   * (a server-side apply after a client-side one did, and bumped it).
+   */
+  private setGeneration(obj: KubeObject, old: KubeObject, subresource?: string): void {
+    // Status-like subresources start from a copy of the stored object: its generation stands.
+    if (subresource === 'status' || subresource === 'approval') return;
+    const meta = obj.metadata;
+    if (!this.strategy.tracksGeneration) {
       delete meta.generation;
+      return;
     }
+    const gen = old.metadata.generation ?? 1;
+    const changed = !isDeepStrictEqual(specOf(obj), specOf(old))
+      || (this.strategy.generationIncludesLabels && !isDeepStrictEqual(meta.labels ?? {}, old.metadata.labels ?? {}));
+    meta.generation = changed ? gen + 1 : gen;
   }
 
   /**
