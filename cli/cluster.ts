@@ -156,10 +156,15 @@ export class LocalCluster {
    * namespace, on its LAN address with kube's default ports (each namespace
    * has its own), talking to the API server on the LAN as a VM's would.
    */
-  private async planNetnsNodes(lan: NetnsLayout, pki: Awaited<ReturnType<typeof ensureClusterPKI>>, advertise: string): Promise<void> {
+  private async planNetnsNodes(lan: NetnsLayout, pki: Awaited<ReturnType<typeof ensureClusterPKI>>, advertise: string, rootProxyConf: string): Promise<void> {
     const server = `https://${advertise}:${this.o.apiserverPort}`;
     const logDir = path.join(this.o.home, 'logs');
     for (const n of lan.nodes) this.components.push(engineComponent(n, logDir));
+    // The network agent lists every Node, which the Node authorizer refuses a kubelet: it runs as kube-proxy (netagent/main.ts).
+    const agent = fs.existsSync(path.join(distRoot, 'netagent', 'main.js'));
+    if (!agent) this.o.log('note: no network agent built (dist/netagent); pods reach only pods on their own node');
+    // On the control-plane host, no node name: only a route to each node's pod CIDR via its LAN address.
+    if (agent) this.node('netagent', [`--kubeconfig=${rootProxyConf}`, `--cluster-cidr=${this.clusterCidr()}`], '', 'netagent');
     for (const n of lan.nodes) {
       const conf = (file: string, user: string, groups?: string[]) => ensureKubeconfig(pki, path.join(n.home, file), { server, name: this.o.name, user, groups });
       const serving = await ensureKubeletServing(pki, n.name, [n.ip]);
@@ -180,6 +185,7 @@ export class LocalCluster {
       ];
       if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
       this.node('kube-proxy', proxyArgs, `http://${n.ip}:10249/healthz`, `kube-proxy-${n.name}`, false, n.netns);
+      if (agent) this.node('netagent', [`--kubeconfig=${path.join(n.home, 'kube-proxy.conf')}`, `--hostname-override=${n.name}`, `--cluster-cidr=${this.clusterCidr()}`], '', `netagent-${n.name}`, false, n.netns);
     }
   }
 
@@ -244,7 +250,7 @@ export class LocalCluster {
     this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`, ...(lan ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
 
-    if (lan) await this.planNetnsNodes(lan, pki, advertise);
+    if (lan) await this.planNetnsNodes(lan, pki, advertise, proxyConf);
     for (const nodeName of lan ? [] : this.nodeNames()) {
       const kubeletPort = await freePort();
       const healthzPort = await freePort();
