@@ -10,6 +10,8 @@ import { registry } from '../lib/metrics.js';
 import { DnsServer } from './server.js';
 import { zoneFromInformers } from './zone.js';
 
+type Reply = dnsPacket.DecodedPacket & { rcode: string };
+
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => { for (const c of cleanups.splice(0).reverse()) await c(); });
 
@@ -39,16 +41,16 @@ function queryBytes(name: string, type: dnsPacket.RecordType, edns?: number, id 
   });
 }
 
-function udp(port: number, msg: Buffer): Promise<{ bytes: number; p: dnsPacket.DecodedPacket }> {
+function udp(port: number, msg: Buffer): Promise<{ bytes: number; p: Reply }> {
   return new Promise((resolve, reject) => {
     const s = dgram.createSocket('udp4');
     const t = setTimeout(() => { s.close(); reject(new Error('no UDP answer')); }, 3000);
-    s.on('message', (b) => { clearTimeout(t); s.close(); resolve({ bytes: b.length, p: dnsPacket.decode(b) }); });
+    s.on('message', (b) => { clearTimeout(t); s.close(); resolve({ bytes: b.length, p: dnsPacket.decode(b) as Reply }); });
     s.send(msg, port, '127.0.0.1');
   });
 }
 
-function tcp(port: number, msg: Buffer): Promise<dnsPacket.DecodedPacket> {
+function tcp(port: number, msg: Buffer): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1');
     let buf = Buffer.alloc(0);
@@ -57,7 +59,7 @@ function tcp(port: number, msg: Buffer): Promise<dnsPacket.DecodedPacket> {
     s.on('connect', () => { const l = Buffer.alloc(2); l.writeUInt16BE(msg.length); s.write(Buffer.concat([l, msg])); });
     s.on('data', (c) => {
       buf = Buffer.concat([buf, c]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) { s.destroy(); resolve(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0)))); }
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) { s.destroy(); resolve(dnsPacket.decode(buf.subarray(2, 2 + buf.readUInt16BE(0))) as Reply); }
     });
   });
 }

@@ -87,12 +87,12 @@ describe('ClusterZone (CoreDNS kubernetes plugin semantics)', () => {
     expect(r.additionals).toMatchObject([{ name: 'web.default.svc.cluster.local', type: 'A', data: '10.96.0.20' }]);
     expect(data(zone.lookup('_dns._udp.web.default.svc.cluster.local', 'SRV'))).toEqual(['SRV {"priority":0,"weight":100,"port":53,"target":"web.default.svc.cluster.local"}']);
     const h = zone.lookup('_pg._tcp.pg.db.svc.cluster.local', 'SRV');
-    expect(h.answers.map((a) => (a.data as { target: string; port: number; weight: number }))).toEqual([
+    expect(h.answers.map((a) => ((a as { data: unknown }).data as { target: string; port: number; weight: number }))).toEqual([
       { priority: 0, weight: 33, port: 5432, target: 'pg-0.pg.db.svc.cluster.local' },
       { priority: 0, weight: 33, port: 5432, target: 'pg-1.pg.db.svc.cluster.local' },
       { priority: 0, weight: 33, port: 5432, target: '10-1-0-8.pg.db.svc.cluster.local' },
     ]);
-    expect(h.additionals.map((a) => `${a.name} ${a.data}`)).toContain('pg-0.pg.db.svc.cluster.local 10.1.0.5');
+    expect(h.additionals.map((a) => `${a.name} ${(a as { data: unknown }).data}`)).toContain('pg-0.pg.db.svc.cluster.local 10.1.0.5');
     expect(zone.lookup('_nope._tcp.web.default.svc.cluster.local', 'SRV').rcode).toBe('NXDOMAIN');
     expect(zone.lookup('_http._udp.web.default.svc.cluster.local', 'SRV').rcode).toBe('NXDOMAIN');
     // The port exists: other types are NODATA.

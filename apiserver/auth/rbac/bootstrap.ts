@@ -119,8 +119,17 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['create', 'update'], [legacy], ['configmaps']),
     // clusterrole-aggregation: writes rules it does not itself hold.
     rule(['escalate', 'get', 'list', 'watch', 'update', 'patch'], [rbacGroup], ['clusterroles']),
+    // csrapproving and csrsigning (kube's system:controller:certificate-controller): the signers Skiff approves and signs for.
+    rule(['update'], [certificates], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
+    rule(['approve'], [certificates], ['signers'], [kubeletClientSigner, kubeletServingSigner, apiserverClientSigner]),
+    rule(['sign'], [certificates], ['signers'], ['kubernetes.io/legacy-unknown', kubeletClientSigner, kubeletServingSigner, apiserverClientSigner]),
   ];
 }
+
+const kubeletClientSigner = 'kubernetes.io/kube-apiserver-client-kubelet';
+const kubeletServingSigner = 'kubernetes.io/kubelet-serving';
+const apiserverClientSigner = 'kubernetes.io/kube-apiserver-client';
+const csrRole = (suffix: string) => `system:certificates.k8s.io:${suffix}`;
 
 /** The ClusterRoles of kube's bootstrap policy that Skiff serves. */
 export function bootstrapClusterRoles(): ClusterRole[] {
@@ -233,7 +242,19 @@ export function bootstrapClusterRoles(): ClusterRole[] {
       eventsRule(),
       rule(['list', 'watch'], [discovery], ['endpointslices']),
     ]),
+    // Not kube's bootstrap policy but kubeadm's CoreDNS add-on (its ClusterRole and binding), which Skiff's cluster DNS runs as.
+    clusterRole('system:coredns', [
+      rule(['list', 'watch'], [legacy], ['endpoints', 'services', 'pods', 'namespaces']),
+      rule(['list', 'watch'], [discovery], ['endpointslices']),
+    ]),
     clusterRole('system:node-bootstrapper', [rule(['create', 'get', 'list', 'watch'], [certificates], ['certificatesigningrequests'])]),
+    // What the csrapproving controller asks (by SubjectAccessReview) before it approves a kubelet's client certificate.
+    clusterRole(csrRole('certificatesigningrequests:nodeclient'), [rule(['create'], [certificates], ['certificatesigningrequests/nodeclient'])]),
+    clusterRole(csrRole('certificatesigningrequests:selfnodeclient'), [rule(['create'], [certificates], ['certificatesigningrequests/selfnodeclient'])]),
+    clusterRole(csrRole('kube-apiserver-client-approver'), [rule(['approve'], [certificates], ['signers'], [apiserverClientSigner])]),
+    clusterRole(csrRole('kube-apiserver-client-kubelet-approver'), [rule(['approve'], [certificates], ['signers'], [kubeletClientSigner])]),
+    clusterRole(csrRole('kubelet-serving-approver'), [rule(['approve'], [certificates], ['signers'], [kubeletServingSigner])]),
+    clusterRole(csrRole('legacy-unknown-approver'), [rule(['approve'], [certificates], ['signers'], ['kubernetes.io/legacy-unknown'])]),
     clusterRole('system:service-account-issuer-discovery', [urls(['get'], ['/.well-known/openid-configuration', '/openid/v1/jwks'])]),
   ];
 }
@@ -250,6 +271,7 @@ export function bootstrapClusterRoleBindings(): RoleBinding[] {
     crb('system:node-proxier', [user('system:kube-proxy')]),
     crb('system:kube-controller-manager', [user('system:kube-controller-manager')]),
     crb('system:kube-dns', [serviceAccount('kube-system', 'kube-dns')]),
+    crb('system:coredns', [serviceAccount('kube-system', 'coredns')]),
     crb('system:kube-scheduler', [user('system:kube-scheduler')]),
     crb('system:volume-scheduler', [user('system:kube-scheduler')]),
     // As kube since 1.8: kept without subjects; the Node authorizer gives kubelets what they need.
