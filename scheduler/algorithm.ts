@@ -80,6 +80,11 @@ export class Algorithm {
   schedule(ctx: CycleContext, nodes: readonly NodeInfo[]): ScheduleResult {
     const n = nodes.length;
     if (n === 0) throw new FitError(ctx.pod, 0, new Map());
+    for (const f of this.filters) {
+      const s = f.preFilter?.(ctx, nodes);
+      // As kube: a PreFilter rejection is every node's status.
+      if (s) throw new FitError(ctx.pod, n, new Map(nodes.map((ni) => [ni.name, { ...s, plugin: f.name }])));
+    }
     const want = numFeasibleNodesToFind(n);
     const feasible: NodeInfo[] = [];
     const statuses = new Map<string, Status>();
@@ -94,12 +99,14 @@ export class Algorithm {
     if (feasible.length === 0) throw new FitError(ctx.pod, n, statuses);
     const result = { evaluatedNodes: processed, feasibleNodes: feasible.length };
     if (feasible.length === 1) return { nodeName: feasible[0].name, ...result };
-    return { nodeName: this.selectHost(feasible, this.prioritize(ctx, feasible)), ...result };
+    return { nodeName: this.selectHost(feasible, this.prioritize(ctx, feasible, nodes)), ...result };
   }
 
-  prioritize(ctx: CycleContext, nodes: readonly NodeInfo[]): number[] {
+  /** `all` is every node, which spreading and affinity count pods on beyond the feasible ones. */
+  prioritize(ctx: CycleContext, nodes: readonly NodeInfo[], all: readonly NodeInfo[] = nodes): number[] {
     const total = new Array<number>(nodes.length).fill(0);
     const raw = new Array<number>(nodes.length);
+    for (const p of this.scores) p.preScore?.(ctx, nodes, all);
     for (const p of this.scores) {
       for (let i = 0; i < nodes.length; i++) raw[i] = p.score(ctx, ctx.pod, nodes[i]);
       p.normalize?.(ctx, raw);

@@ -1,10 +1,11 @@
 // The scheduling framework's shapes, after kube-scheduler's: filter plugins
 // reject nodes with kube's reason strings, score plugins rank the survivors
 // (0-100, optionally normalized across nodes), and NodeInfo keeps each node's
-// aggregates incremental so a plugin never walks a node's pods.
+// aggregates incremental (and its pods indexed by label) so a plugin rarely walks a node's pods.
 
-import { controllerOf, objectKey, type ContainerPort, type Node, type Pod } from '../api/types.js';
+import { objectKey, type ContainerPort, type LabelSelector, type Node, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from '../api/types.js';
 import { milliValue, value } from '../api/quantity.js';
+import { selectorFromLabelSelector, type Selector } from '../api/labels.js';
 import { podRequests, type Resources } from './resources.js';
 
 export const MAX_NODE_SCORE = 100;
@@ -29,25 +30,46 @@ export function unresolvable(...reasons: string[]): Status {
   return { code: 'UnschedulableAndUnresolvable', reasons };
 }
 
+/** What plugins read beyond nodes and their pods (kube's listers), kept by the scheduler's informers. */
+export interface ClusterLister {
+  /** A namespace's labels; undefined when the namespace is not known. */
+  namespaceLabels(ns: string): Record<string, string> | undefined;
+  /** Names of the namespaces whose labels the selector matches. */
+  namespacesMatching(sel: Selector): string[];
+  /**
+   * kube's helper.DefaultSelector: the Services selecting the pod, merged, and
+   * its controlling ReplicaSet's (StatefulSet's, ReplicationController's) selector.
+   */
+  defaultSpreadSelector(pod: Pod): Selector;
+}
+
 /** What one scheduling cycle computes once per pod and every plugin shares (kube's CycleState). */
 export interface CycleContext {
   pod: Pod;
+  cluster?: ClusterLister;
+  /** Plugin state from PreFilter/PreScore, by plugin name. */
+  state: Map<string, unknown>;
   requests: Resources;
   /** Requests with kube's defaults for containers that ask for nothing, used by scores. */
   nonZeroRequests: Resources;
   hostPorts: HostPort[];
-  /** uid of the pod's controller, for spreading. */
-  ownerUid?: string;
 }
 
 export interface FilterPlugin {
   readonly name: string;
+  /**
+   * Once per cycle over every node before any filter (kube's PreFilter), for
+   * state the filter reads per node; a status rejects the pod on every node.
+   */
+  preFilter?(ctx: CycleContext, nodes: readonly NodeInfo[]): Status | null;
   filter(ctx: CycleContext, pod: Pod, nodeInfo: NodeInfo): Status | null;
 }
 
 export interface ScorePlugin {
   readonly name: string;
   readonly weight: number;
+  /** Once per cycle before scoring (kube's PreScore): `feasible` are the nodes to score, `all` every node. */
+  preScore?(ctx: CycleContext, feasible: readonly NodeInfo[], all: readonly NodeInfo[]): void;
   /** The raw score; in 0-100 unless normalize() maps the raw values there. */
   score(ctx: CycleContext, pod: Pod, nodeInfo: NodeInfo): number;
   /** Rewrite raw scores in place to 0-100 relative to each other (kube's NormalizeScore). */
@@ -71,22 +93,108 @@ export function podHostPorts(pod: Pod): HostPort[] {
   return out;
 }
 
-export function newCycleContext(pod: Pod): CycleContext {
+export function newCycleContext(pod: Pod, cluster?: ClusterLister): CycleContext {
   return {
     pod,
+    cluster,
+    state: new Map(),
     requests: podRequests(pod),
     nonZeroRequests: podRequests(pod, true),
     hostPorts: podHostPorts(pod),
-    ownerUid: controllerOf(pod)?.uid,
   };
 }
 
-interface PodEntry {
+/**
+ * A compiled PodAffinityTerm (kube's framework.AffinityTerm). Identical terms
+ * compile to one shared object, so per-cycle work is per distinct term.
+ */
+export interface AffinityTerm {
+  readonly key: string;
+  /** Namespaces named by the term, or the pod's own when it names none and has no namespaceSelector. */
+  readonly namespaces: ReadonlySet<string>;
+  /** Matches nothing when the term has none. */
+  readonly nsSelector: Selector;
+  readonly selector: Selector;
+  readonly topologyKey: string;
+}
+
+export interface WeightedAffinityTerm {
+  term: AffinityTerm;
+  weight: number;
+}
+
+/** A pod's inter-pod affinity, compiled once when it enters a NodeInfo or a cycle. */
+export interface PodAffinityInfo {
+  requiredAffinity: AffinityTerm[];
+  requiredAntiAffinity: AffinityTerm[];
+  preferredAffinity: WeightedAffinityTerm[];
+  preferredAntiAffinity: WeightedAffinityTerm[];
+}
+
+const internedTerms = new Map<string, AffinityTerm>();
+const MAX_INTERNED_TERMS = 100_000;
+
+function selectorKey(sel: Selector): string {
+  return !sel.empty() && sel.requirements.length === 0 ? '<nothing>' : sel.toString();
+}
+
+/**
+ * matchLabelKeys and mismatchLabelKeys add `key in (value)` and `key notin
+ * (value)` with the pod's own label values to a non-null labelSelector (what
+ * kube 1.32's API server merges at pod creation; merging again changes nothing).
+ */
+function effectiveSelector(pod: Pod, ls: LabelSelector | null | undefined, matchKeys?: string[], mismatchKeys?: string[]): LabelSelector | null | undefined {
+  if (ls == null || (!matchKeys?.length && !mismatchKeys?.length)) return ls;
+  const labels = pod.metadata.labels ?? {};
+  const exprs = [...(ls.matchExpressions ?? [])];
+  for (const k of matchKeys ?? []) if (k in labels) exprs.push({ key: k, operator: 'In', values: [labels[k]] });
+  for (const k of mismatchKeys ?? []) if (k in labels) exprs.push({ key: k, operator: 'NotIn', values: [labels[k]] });
+  return { ...ls, matchExpressions: exprs };
+}
+
+export function compileAffinityTerm(pod: Pod, t: PodAffinityTerm): AffinityTerm {
+  const selector = selectorFromLabelSelector(effectiveSelector(pod, t.labelSelector, t.matchLabelKeys, t.mismatchLabelKeys));
+  const nsSelector = selectorFromLabelSelector(t.namespaceSelector);
+  const namespaces = !t.namespaces?.length && t.namespaceSelector == null ? [pod.metadata.namespace ?? 'default'] : [...new Set(t.namespaces ?? [])].sort();
+  const key = JSON.stringify([namespaces, selectorKey(nsSelector), selectorKey(selector), t.topologyKey]);
+  let term = internedTerms.get(key);
+  if (!term) {
+    if (internedTerms.size >= MAX_INTERNED_TERMS) internedTerms.clear();
+    term = { key, namespaces: new Set(namespaces), nsSelector, selector, topologyKey: t.topologyKey };
+    internedTerms.set(key, term);
+  }
+  return term;
+}
+
+/** kube's AffinityTerm.Matches: the pod is in one of the term's namespaces and has matching labels. */
+export function termMatches(term: AffinityTerm, pod: Pod, nsLabels: Record<string, string> | undefined): boolean {
+  if (!term.namespaces.has(pod.metadata.namespace ?? 'default') && !(nsLabels && term.nsSelector.matches(nsLabels))) return false;
+  return term.selector.matches(pod.metadata.labels);
+}
+
+/** undefined for a pod without podAffinity and podAntiAffinity, the common case. */
+export function podAffinityInfo(pod: Pod): PodAffinityInfo | undefined {
+  const a = pod.spec.affinity;
+  if (!a?.podAffinity && !a?.podAntiAffinity) return undefined;
+  const weighted = (ts: WeightedPodAffinityTerm[] | undefined) => (ts ?? []).map((w) => ({ term: compileAffinityTerm(pod, w.podAffinityTerm), weight: w.weight }));
+  return {
+    requiredAffinity: (a.podAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => compileAffinityTerm(pod, t)),
+    requiredAntiAffinity: (a.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution ?? []).map((t) => compileAffinityTerm(pod, t)),
+    preferredAffinity: weighted(a.podAffinity?.preferredDuringSchedulingIgnoredDuringExecution),
+    preferredAntiAffinity: weighted(a.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution),
+  };
+}
+
+export interface PodEntry {
   pod: Pod;
   requests: Resources;
   nonZero: Resources;
   ports: HostPort[];
-  ownerUid?: string;
+  affinity?: PodAffinityInfo;
+}
+
+function labelIndexKey(ns: string, k: string, v: string): string {
+  return `${ns}\0${k}\0${v}`;
 }
 
 /** One node and what is placed on it, assumed pods included. */
@@ -97,8 +205,12 @@ export class NodeInfo {
   readonly nonZeroRequested: Resources = { milliCPU: 0, memory: 0 };
   allocatable = { milliCPU: 0, memory: 0, pods: 0 };
   readonly usedPorts: HostPort[] = [];
-  /** Pods per controller uid, so spreading costs one lookup per node. */
-  readonly ownerCounts = new Map<string, number>();
+  /** Pods with any podAffinity/podAntiAffinity (kube's PodsWithAffinity). */
+  readonly podsWithAffinity = new Set<PodEntry>();
+  /** Distinct required anti-affinity terms of the pods here, with how many pods carry each. */
+  readonly requiredAntiAffinityTerms = new Map<AffinityTerm, number>();
+  /** Pods by namespace, label key and value, so counting a selector's pods visits only candidates. */
+  private readonly byLabel = new Map<string, Set<PodEntry>>();
 
   constructor(node?: Node) {
     if (node) this.setNode(node);
@@ -121,7 +233,7 @@ export class NodeInfo {
   addPod(pod: Pod): void {
     const key = objectKey(pod);
     if (this.pods.has(key)) this.removePod(pod);
-    const e: PodEntry = { pod, requests: podRequests(pod), nonZero: podRequests(pod, true), ports: podHostPorts(pod), ownerUid: controllerOf(pod)?.uid };
+    const e: PodEntry = { pod, requests: podRequests(pod), nonZero: podRequests(pod, true), ports: podHostPorts(pod), affinity: podAffinityInfo(pod) };
     this.pods.set(key, e);
     this.account(e, 1);
     this.usedPorts.push(...e.ports);
@@ -140,15 +252,59 @@ export class NodeInfo {
     return true;
   }
 
+  /**
+   * Calls fn for each pod here in one of the namespaces whose labels match the
+   * selector, skipping terminating pods as kube's countPodsMatchSelector. An
+   * equality or `in` requirement narrows the walk to the label index.
+   */
+  forEachMatchingPod(namespaces: ReadonlySet<string> | null, selector: Selector, fn: (e: PodEntry) => void): void {
+    if (!selector.empty() && selector.requirements.length === 0) return;
+    const narrow = namespaces ? selector.requirements.find((r) => r.operator === '=' || r.operator === '==' || r.operator === 'in') : undefined;
+    const visit = (e: PodEntry) => {
+      if (e.pod.metadata.deletionTimestamp) return;
+      if (namespaces && !namespaces.has(e.pod.metadata.namespace ?? 'default')) return;
+      if (selector.matches(e.pod.metadata.labels)) fn(e);
+    };
+    if (!narrow || !namespaces) {
+      for (const e of this.pods.values()) visit(e);
+      return;
+    }
+    for (const ns of namespaces) {
+      for (const v of narrow.values) {
+        const set = this.byLabel.get(labelIndexKey(ns, narrow.key, v));
+        if (set) for (const e of set) visit(e);
+      }
+    }
+  }
+
+  private index(e: PodEntry, sign: 1 | -1): void {
+    const ns = e.pod.metadata.namespace ?? 'default';
+    for (const [k, v] of Object.entries(e.pod.metadata.labels ?? {})) {
+      const key = labelIndexKey(ns, k, v);
+      let set = this.byLabel.get(key);
+      if (sign > 0) {
+        if (!set) this.byLabel.set(key, (set = new Set()));
+        set.add(e);
+      } else if (set) {
+        set.delete(e);
+        if (set.size === 0) this.byLabel.delete(key);
+      }
+    }
+    if (!e.affinity) return;
+    if (sign > 0) this.podsWithAffinity.add(e);
+    else this.podsWithAffinity.delete(e);
+    for (const t of e.affinity.requiredAntiAffinity) {
+      const n = (this.requiredAntiAffinityTerms.get(t) ?? 0) + sign;
+      if (n > 0) this.requiredAntiAffinityTerms.set(t, n);
+      else this.requiredAntiAffinityTerms.delete(t);
+    }
+  }
+
   private account(e: PodEntry, sign: 1 | -1): void {
+    this.index(e, sign);
     this.requested.milliCPU += sign * e.requests.milliCPU;
     this.requested.memory += sign * e.requests.memory;
     this.nonZeroRequested.milliCPU += sign * e.nonZero.milliCPU;
     this.nonZeroRequested.memory += sign * e.nonZero.memory;
-    if (e.ownerUid) {
-      const n = (this.ownerCounts.get(e.ownerUid) ?? 0) + sign;
-      if (n > 0) this.ownerCounts.set(e.ownerUid, n);
-      else this.ownerCounts.delete(e.ownerUid);
-    }
   }
 }

@@ -275,6 +275,20 @@ export class SchedulingQueue {
     this.updateMetrics();
   }
 
+  /** As moveAllToActiveOrBackoffQueue, for the unschedulable pods the event may help (kube's queueing hints, coarsely). */
+  moveToActiveOrBackoffQueueIf(_event: string, mayHelp: (pod: Pod) => boolean): void {
+    let moved = false;
+    for (const [key, info] of this.unschedulablePods) {
+      if (!mayHelp(info.pod)) continue;
+      this.unschedulablePods.delete(key);
+      this.requeue(info);
+      moved = true;
+    }
+    if (!moved) return;
+    this.moveRequestCycle = this.schedulingCycle;
+    this.updateMetrics();
+  }
+
   flushBackoffCompleted(): void {
     for (const [key, info] of this.backoff) {
       if (!this.backoffExpired(info)) continue;

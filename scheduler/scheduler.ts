@@ -11,7 +11,8 @@ import { logger } from '../lib/log.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { Algorithm, FitError } from './algorithm.js';
 import { SchedulerCache } from './cache.js';
-import { newCycleContext, type FilterPlugin, type ScorePlugin } from './framework.js';
+import { newCycleContext, type ClusterLister, type FilterPlugin, type ScorePlugin } from './framework.js';
+import { InformerClusterLister } from './listers.js';
 import { defaultFilters, defaultScores } from './plugins/index.js';
 import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from './queue.js';
 
@@ -87,6 +88,7 @@ export class Scheduler {
   private stopped = false;
   private loopDone?: Promise<void>;
   private cleanupTimer?: NodeJS.Timeout;
+  private cluster?: ClusterLister;
   /** Bindings sent and not yet answered. */
   private inflightBindings = new Set<Promise<void>>();
 
@@ -114,6 +116,7 @@ export class Scheduler {
    */
   private wire(): void {
     const inf = this.opts.informers;
+    this.cluster = new InformerClusterLister(inf);
     const pods = inf.informerFor<Pod>(R.pods, { fieldSelector: 'status.phase!=Succeeded,status.phase!=Failed' });
     pods.addEventHandler(filtering((p) => !p.spec.nodeName && this.responsibleFor(p), {
       onAdd: (p) => this.pending(p) && this.queue.add(p),
@@ -124,6 +127,8 @@ export class Scheduler {
       onAdd: (p) => {
         this.cache.addPod(p);
         this.queue.delete(p);
+        // A pod placed elsewhere can satisfy a pending pod's pod affinity (or let it spread).
+        this.queue.moveToActiveOrBackoffQueueIf('AssignedPodAdd', (q) => !!q.spec.affinity?.podAffinity || !!q.spec.topologySpreadConstraints?.length);
       },
       onUpdate: (_o, p) => this.cache.updatePod(p),
       onDelete: (p) => {
@@ -183,7 +188,7 @@ export class Scheduler {
       return;
     }
     const start = performance.now();
-    const ctx = newCycleContext(pod);
+    const ctx = newCycleContext(pod, this.cluster);
     let nodeName: string;
     try {
       nodeName = this.algorithm.schedule(ctx, this.cache.nodeInfos()).nodeName;

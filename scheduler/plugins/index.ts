@@ -10,7 +10,8 @@ import { nodePorts } from './nodeports.js';
 import { nodeReady } from './nodeready.js';
 import { nodeResourcesFit } from './noderesourcesfit.js';
 import { nodeUnschedulable } from './nodeunschedulable.js';
-import { selectorSpread } from './selectorspread.js';
+import { interPodAffinityFilter, interPodAffinityScore } from './interpodaffinity.js';
+import { podTopologySpreadFilter, podTopologySpreadScore } from './podtopologyspread.js';
 import { taintTolerationFilter, taintTolerationScore } from './tainttoleration.js';
 
 export const defaultFilters: readonly FilterPlugin[] = [
@@ -21,12 +22,16 @@ export const defaultFilters: readonly FilterPlugin[] = [
   nodeAffinityFilter,
   nodePorts,
   nodeResourcesFit,
+  podTopologySpreadFilter,
+  interPodAffinityFilter,
 ];
 
+// kube 1.32's default profile; SelectorSpread is gone (PodTopologySpread's system defaults replaced it).
 export const defaultScores: readonly ScorePlugin[] = [
-  leastAllocated,
-  balancedAllocation,
-  selectorSpread,
-  nodeAffinityScore,
   taintTolerationScore,
+  nodeAffinityScore,
+  leastAllocated,
+  podTopologySpreadScore,
+  interPodAffinityScore,
+  balancedAllocation,
 ];
