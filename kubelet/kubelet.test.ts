@@ -102,7 +102,8 @@ describe('Kubelet with the fake runtime', () => {
     let open!: () => void;
     runtime.sandboxInspectGate = new Promise((r) => (open = r));
     await waitFor('container started', () => runtime.find('early', 'c'), 5000);
-    expect((await get('early')).status?.phase).toBeUndefined();
+    // Only the ContainerCreating status written before the start: not Running yet.
+    expect((await get('early')).status?.phase ?? 'Pending').toBe('Pending');
     open();
     const cur = await waitFor('Ready', async () => {
       const x = await get('early');
@@ -117,7 +118,8 @@ describe('Kubelet with the fake runtime', () => {
     runtime.sandboxNetwork = new Promise((r) => (open = r));
     await waitFor('container started', () => runtime.find('net', 'c'), 5000);
     await new Promise((r) => setTimeout(r, 100));
-    expect((await get('net')).status?.phase).toBeUndefined();
+    // Only the ContainerCreating status written before the start: not Running yet.
+    expect((await get('net')).status?.phase ?? 'Pending').toBe('Pending');
     open();
     await waitFor('Ready', async () => (await get('net')).status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True', 5000);
   });
@@ -265,6 +267,53 @@ describe('Kubelet with the fake runtime', () => {
     await waitFor('running', () => runtime.find('e', 'c'), 5000);
     await client.resource(R.pods, 'default').delete('e', { gracePeriodSeconds: 0 });
     await waitFor('containers removed', () => runtime.containers.size === 0, 5000);
+  });
+
+  it('kills a force-deleted pod\'s containers at once, not after its termination grace period', async () => {
+    const { runtime, client } = setup(pod('fd', { terminationGracePeriodSeconds: 30 }));
+    const app = await waitFor('running', () => runtime.find('fd', 'c'), 5000);
+    // kubectl delete --force --grace-period=0: the object goes without a deletionTimestamp the kubelet ever sees.
+    await client.resource(R.pods, 'default').delete('fd', { gracePeriodSeconds: 0 });
+    await waitFor('containers removed', () => runtime.containers.size === 0, 5000);
+    expect(runtime.ops('stop').filter((c) => c.args[0] === app.id).map((c) => c.args[1])).toEqual([2]);
+  });
+
+  it('reports ContainerCreating while the sandbox and containers are being made', async () => {
+    const { runtime, get } = setup(pod('cc'));
+    let open!: () => void;
+    runtime.sandboxStartGate = new Promise((r) => (open = r));
+    try {
+      const st = await waitFor('ContainerCreating', async () => { const x = (await get('cc')).status; return x?.containerStatuses?.[0]?.state?.waiting?.reason === 'ContainerCreating' ? x : undefined; }, 5000);
+      expect(st.phase).toBe('Pending');
+      expect(runtime.find('cc', 'c')).toBeUndefined();
+    } finally {
+      open();
+    }
+    await waitFor('Running', async () => (await get('cc')).status?.phase === 'Running', 5000);
+  });
+
+  it('reports PodInitializing once init containers are done and the app containers are being made', async () => {
+    const { runtime, get } = setup(pod('pi', { initContainers: [{ name: 'i', image: 'busybox:latest', command: ['true'] }] }));
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const create = runtime.createContainer.bind(runtime);
+    runtime.createContainer = async (cfg) => {
+      if (cfg.labels['io.kubernetes.container.name'] === 'c') await gate;
+      return create(cfg);
+    };
+    try {
+      await waitFor('init running', () => runtime.find('pi', 'i'), 5000);
+      runtime.exit(runtime.find('pi', 'i')!.id, 0);
+      const st = await waitFor('PodInitializing', async () => {
+        const x = (await get('pi')).status;
+        return x?.initContainerStatuses?.[0]?.state?.terminated && x.containerStatuses?.[0]?.state?.waiting?.reason === 'PodInitializing' ? x : undefined;
+      }, 5000);
+      expect(st.phase).toBe('Pending');
+      expect(st.initContainerStatuses![0].state!.terminated).toMatchObject({ exitCode: 0, reason: 'Completed' });
+    } finally {
+      open();
+    }
+    await waitFor('Running', async () => (await get('pi')).status?.phase === 'Running', 5000);
   });
 
   it('terminates a pod with a deletionTimestamp gracefully, then deletes it with grace 0 and its UID', async () => {

@@ -22,8 +22,8 @@ import { ImageManager } from './images.js';
 import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
-import { L, SANDBOX_NAME, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
-import { computePodStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
+import { L, SANDBOX_NAME, type ContainerConfig, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
+import { computePodStatus, containerStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
 import { TokenManager } from './tokens.js';
 import { prepareVolumes, type ObjectSource } from './volumes.js';
 
@@ -62,6 +62,14 @@ export interface KubeletOptions {
 const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b) - restartCountOf(a) || Date.parse(b.createdAt) - Date.parse(a.createdAt);
 const isSandbox = (c: RuntimeContainer) => c.labels[L.type] === 'podsandbox' || c.labels[L.containerName] === SANDBOX_NAME;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Removed from the API with no grace period left (`kubectl delete --force
+ * --grace-period=0`: the object went without ever being marked, or was marked
+ * with 0): its containers are killed at once, with the minimum grace period,
+ * as kube's kubelet does for a deletion grace period of 0.
+ */
+const forceDeleted = (p: Pod) => !p.metadata.deletionTimestamp || p.metadata.deletionGracePeriodSeconds === 0;
 
 /** podsDifferSemantically of pkg/kubelet/config: what a pod sync acts on, as opposed to its status. */
 function differSemantically(a: Pod, b: Pod): boolean {
@@ -143,6 +151,8 @@ export class Kubelet {
         const uid = p.metadata.uid!;
         this.desired.delete(uid);
         this.removed.set(uid, p);
+        // A graceful stop may be under way: a force delete only ever shortens it (kube's pod workers).
+        if (forceDeleted(p) && this.workers.isBusy(uid)) void this.stopRunning(uid, MIN_GRACE_SECONDS).catch(() => {});
         this.workers.update(uid);
       },
     });
@@ -330,6 +340,7 @@ export class Kubelet {
     const grace = pod.spec.terminationGracePeriodSeconds ?? 30;
 
     if (!sb) {
+      this.reportBeforeStart(pod, containers);
       // Containers that outlived their sandbox have lost their network: they restart with the new one.
       const orphans = containers.filter((c) => !isSandbox(c) && c.state === 'running');
       await Promise.all(orphans.map((c) => this.killContainer(pod, this.specOf(pod, c), c, grace)));
@@ -401,6 +412,10 @@ export class Kubelet {
     }
 
     if (volumes && initialized) {
+      // Init containers done, app containers about to be made: the pod reads PodInitializing meanwhile.
+      if (pod.spec.initContainers?.length && sandbox && !containers.some((x) => !isSandbox(x) && pod.spec.containers.some((c) => c.name === x.labels[L.containerName]))) {
+        this.reportBeforeStart(pod, containers, sandbox);
+      }
       for (const c of pod.spec.containers) {
         const instances = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
         let cur = instances[0];
@@ -439,6 +454,13 @@ export class Kubelet {
           if (this.inBackOff(pod, c, cur)) continue;
         }
         if (await this.startContainer(pod, c, restartCount, sb, volumes, instances, made)) changed = true;
+      }
+      // Ephemeral containers (kubectl debug) start once each and are never restarted; --target joins that container's processes.
+      for (const ec of pod.spec.ephemeralContainers ?? []) {
+        const instances = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === ec.name);
+        if (instances.length) continue;
+        const target = ec.targetContainerName && containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === ec.targetContainerName && x.state === 'running').sort(byNewest)[0];
+        if (await this.startContainer(pod, ec, 0, sb, volumes, instances, made, target ? { pidMode: `container:${target.id}` } : {})) changed = true;
       }
     }
 
@@ -571,7 +593,7 @@ export class Kubelet {
   }
 
   /** Create and start one container; false (with a waiting reason) when it could not be. */
-  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: SandboxRef, volumes: Map<string, string>, instances: RuntimeContainer[], made: string[]): Promise<boolean> {
+  private async startContainer(pod: Pod, c: Container, restartCount: number, sandbox: SandboxRef, volumes: Map<string, string>, instances: RuntimeContainer[], made: string[], extra: Partial<ContainerConfig> = {}): Promise<boolean> {
     const uid = pod.metadata.uid!;
     const { runtime } = this.o;
     try {
@@ -583,6 +605,7 @@ export class Kubelet {
         node: this.o.nodeName, hostIP: this.o.nodeIP, podIP, sandboxId: sandbox.id, restartCount, volumes, sources: this.sources,
         services: await this.serviceEnvFor(pod),
       });
+      Object.assign(cfg, extra);
       this.mark(uid, 'config');
       // A leftover with the same attempt number (a start that failed) would clash by name.
       for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
@@ -697,6 +720,12 @@ export class Kubelet {
       views, initViews, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
       startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'), terminating,
     });
+    if (pod.spec.ephemeralContainers?.length) {
+      status.ephemeralContainerStatuses = pod.spec.ephemeralContainers.map((c) => {
+        const inst = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+        return containerStatus({ name: c.name, image: c.image ?? '', current: inst[0], waiting: this.waiting.get(uid)?.get(c.name), ready: false, started: false });
+      });
+    }
     const first = this.firstSeen.get(uid);
     const startedNow = !this.startObserved.has(uid) && status.phase === 'Running' && views.every((v) => v.current?.state === 'running');
     if (startedNow) {
@@ -712,6 +741,27 @@ export class Kubelet {
       this.phases.delete(uid);
     }
     if ((status.phase === 'Succeeded' || status.phase === 'Failed') && !terminating) await this.syncTerminal(pod);
+  }
+
+  /**
+   * The status before this sync makes anything, as kube's SyncPod writes it
+   * first: containers not created yet wait as ContainerCreating (or
+   * PodInitializing behind init containers), what `kubectl get pods` shows
+   * while a sandbox, an image or a container is being made. Not awaited: it
+   * goes out beside the start, ahead of the sync's own report.
+   */
+  private reportBeforeStart(pod: Pod, containers: RuntimeContainer[], sandbox?: RuntimeContainer): void {
+    const uid = pod.metadata.uid!;
+    const views = (specs: Container[]): ContainerView[] => specs.map((c) => {
+      const inst = containers.filter((x) => !isSandbox(x) && x.labels[L.containerName] === c.name).sort(byNewest);
+      return { name: c.name, image: c.image ?? '', current: inst[0], previous: inst[1], waiting: this.waiting.get(uid)?.get(c.name), ready: false, started: false };
+    });
+    const running = sandbox?.state === 'running';
+    const status = computePodStatus(pod, {
+      views: views(pod.spec.containers), initViews: views(pod.spec.initContainers ?? []), podIP: running ? sandbox!.ip : undefined, hostIP: this.o.nodeIP,
+      sandboxReady: running, startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'),
+    });
+    this.status.set(pod, status).catch(() => {});
   }
 
   /**
@@ -772,7 +822,7 @@ export class Kubelet {
     const containers = await this.o.runtime.list({ [L.podUid]: uid });
     const running = containers.filter((c) => c.state === 'running');
     if (running.length) {
-      const grace = last ? (last.metadata.deletionGracePeriodSeconds ?? last.spec.terminationGracePeriodSeconds ?? 30) : Number(running[0].labels[L.gracePeriod] ?? 30);
+      const grace = last ? (forceDeleted(last) ? 0 : last.metadata.deletionGracePeriodSeconds ?? last.spec.terminationGracePeriodSeconds ?? 30) : Number(running[0].labels[L.gracePeriod] ?? 30);
       await Promise.all(running.filter((c) => !isSandbox(c)).map((c) => this.o.runtime.stop(c.id, Math.max(MIN_GRACE_SECONDS, grace))));
       await Promise.all(running.filter(isSandbox).map((c) => this.o.runtime.stop(c.id, MIN_GRACE_SECONDS)));
     }
@@ -780,6 +830,13 @@ export class Kubelet {
     this.removed.delete(uid);
     this.finished.delete(uid);
     this.workers.forget(uid);
+  }
+
+  /** Stop what runs of a pod with this grace period, beside whatever its worker is doing. */
+  private async stopRunning(uid: string, graceSeconds: number): Promise<void> {
+    const running = (await this.o.runtime.list({ [L.podUid]: uid })).filter((c) => c.state === 'running');
+    await Promise.all(running.filter((c) => !isSandbox(c)).map((c) => this.o.runtime.stop(c.id, graceSeconds)));
+    await Promise.all(running.filter(isSandbox).map((c) => this.o.runtime.stop(c.id, MIN_GRACE_SECONDS)));
   }
 
   private async removePodResources(uid: string, containers: RuntimeContainer[]): Promise<void> {

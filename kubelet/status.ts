@@ -222,11 +222,23 @@ export function computePodStatus(pod: Pod, input: StatusInput): PodStatus {
 /** Writes pod status when it differs from what this kubelet last wrote (or what the API shows). */
 export class StatusManager {
   private written = new Map<string, string>();
+  /** The write in flight per pod: a status set without waiting (before a start) lands before the next one. */
+  private inflight = new Map<string, Promise<unknown>>();
 
   constructor(private readonly client: Client) {}
 
-  /** True when a write happened. */
-  async set(pod: Pod, status: PodStatus): Promise<boolean> {
+  /** True when a write happened. Writes of one pod happen in the order they were asked for. */
+  set(pod: Pod, status: PodStatus): Promise<boolean> {
+    const uid = pod.metadata.uid!;
+    const prev = this.inflight.get(uid);
+    const p = prev ? prev.then(() => this.write(pod, status), () => this.write(pod, status)) : this.write(pod, status);
+    this.inflight.set(uid, p);
+    const done = () => { if (this.inflight.get(uid) === p) this.inflight.delete(uid); };
+    p.then(done, done);
+    return p;
+  }
+
+  private async write(pod: Pod, status: PodStatus): Promise<boolean> {
     const uid = pod.metadata.uid!;
     const json = JSON.stringify(status);
     if (this.written.get(uid) === json) return false;
