@@ -78,10 +78,12 @@ class SpdyChannels extends EventEmitter implements ChannelSocket {
     conn.on('close', () => this.shut());
   }
 
-  /** The session sees v4 framing (resize frames, a Status on channel 3) whatever version runs underneath. */
-  get protocol(): string {
-    return this.spdyProtocol === 'channel.k8s.io' ? 'channel.k8s.io' : 'v4.channel.k8s.io';
-  }
+  /**
+   * The session sees v5 framing whatever version runs underneath: resize
+   * frames, a Status on channel 3, and the close frame for stdin, which is
+   * what the end of a SPDY stdin stream means.
+   */
+  readonly protocol = 'v5.channel.k8s.io';
 
   add(type: StreamType, s: SpdyStream): void {
     this.streams.set(type, s);
