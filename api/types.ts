@@ -271,6 +271,17 @@ export interface PodSpec {
   priority?: number;
   securityContext?: Record<string, unknown>;
   enableServiceLinks?: boolean;
+  /** Added only through the pods/ephemeralcontainers subresource; never restarted. */
+  ephemeralContainers?: EphemeralContainer[];
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  shareProcessNamespace?: boolean;
+}
+
+/** A container added to a running pod (kubectl debug); targetContainerName shares that container's process namespace. */
+export interface EphemeralContainer extends Container {
+  targetContainerName?: string;
+  stdinOnce?: boolean;
 }
 
 export interface PodCondition {
@@ -312,6 +323,7 @@ export interface PodStatus {
   startTime?: string;
   containerStatuses?: ContainerStatus[];
   initContainerStatuses?: ContainerStatus[];
+  ephemeralContainerStatuses?: ContainerStatus[];
   qosClass?: string;
 }
 
