@@ -10,7 +10,7 @@
 // with the first one's requests, and the first creates on them took 100 to
 // 500 ms on the client's clock while the server's own request durations stayed
 // under 50 ms. The same first 50 creates are printed on their own.
-//   node dist/bench/apiserver.js [--pods=5000] [--concurrency=50] [--warmup=500] [--workers=N]
+//   node dist/bench/apiserver.js [--pods=5000] [--concurrency=50] [--warmup=500] [--workers=N] [--watchers=N] [--cpu-prof-dir=DIR]
 // --workers is passed to the API server (default: the server's own, 1).
 
 import fs from 'node:fs';
@@ -20,7 +20,7 @@ import { parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { cpuSeconds, processTree, threadCpuSeconds, treeCpuSeconds } from './proc.js';
 
-const flags = parseFlags({ pods: 5000, concurrency: 50, warmup: 500, rssPods: 10_000, workers: 0, watchers: 0 }, process.argv.slice(2), 'API server create benchmark');
+const flags = parseFlags({ pods: 5000, concurrency: 50, warmup: 500, rssPods: 10_000, workers: 0, watchers: 0, cpuProfDir: '' }, process.argv.slice(2), 'API server create benchmark');
 let agent: https.Agent;
 
 function podBody(name: string): string {
@@ -78,7 +78,8 @@ function rssMiB(pid: number): number {
   }, 0);
 }
 
-const srv = await startApiServer({ args: flags.workers ? [`--workers=${flags.workers}`] : [] });
+// --cpu-prof-dir: the API server writes a V8 CPU profile there when it stops (chrome devtools, or speedscope, read it).
+const srv = await startApiServer({ args: flags.workers ? [`--workers=${flags.workers}`] : [], nodeFlags: flags.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${flags.cpuProfDir}`] : [] });
 // Over TLS with a client certificate, as every client of the server, and as a user whom RBAC authorizes (bound to
 // `edit` in the namespace), not the admin whose system:masters group is allowed before any authorizer is asked.
 const admin = new https.Agent({ keepAlive: true, ca: srv.admin.ca, cert: srv.admin.cert, key: srv.admin.key });
@@ -139,5 +140,12 @@ try {
   etcd.close();
   agent.destroy();
   admin.destroy();
+  if (flags.cpuProfDir) {
+    // The profile is written as the server exits by itself; stop() would SIGKILL it.
+    const exited = new Promise((r) => srv.proc.once('exit', r));
+    srv.proc.kill('SIGTERM');
+    await exited;
+    console.log(`API server CPU profile in ${flags.cpuProfDir}`);
+  }
   await srv.stop();
 }

@@ -37,6 +37,8 @@ export interface ApiServerOptions {
   /** Extra flags for main.js. */
   args?: string[];
   env?: Record<string, string>;
+  /** Flags for node itself, before the script (--cpu-prof for the benchmarks' profiles). */
+  nodeFlags?: string[];
 }
 
 export interface ApiServerProcess {
@@ -78,6 +80,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   let url = `https://127.0.0.1:${port}`;
   const args = [
     ...apiServerNodeFlags,
+    ...(opts.nodeFlags ?? []),
     mainJs,
     `--etcd-servers=${endpoint}`,
     '--bind-address=127.0.0.1',
