@@ -94,6 +94,7 @@ export function defaultPodSpec(spec: PodSpec | undefined, { admission }: { admis
   if (typeof spec.serviceAccountName === 'string' && spec.serviceAccountName) spec.serviceAccount = spec.serviceAccountName;
   for (const c of objects<Container>(spec.containers)) defaultContainer(c);
   for (const c of objects<Container>(spec.initContainers)) defaultContainer(c);
+  for (const c of objects<Container>(spec.ephemeralContainers)) defaultContainer(c);
   for (const v of objects<Volume>(spec.volumes)) {
     if (isObject(v.configMap)) setIfUnset(v.configMap, 'defaultMode', 0o644);
     if (isObject(v.hostPath)) setIfUnset(v.hostPath, 'type', '');

@@ -32,6 +32,7 @@ export interface DiscoveryOptions {
 /** The kind and verbs of each subresource, as upstream registers them. */
 const subresourceInfo: Record<string, { group?: string; version?: string; kind?: string; verbs: string[] }> = {
   status: { verbs: ['get', 'patch', 'update'] },
+  ephemeralcontainers: { verbs: ['get', 'patch', 'update'] },
   scale: { group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] },
   binding: { kind: 'Binding', verbs: ['create'] },
   log: { verbs: ['get'] },

@@ -10,6 +10,7 @@ import type { ResourceInfo } from '../resources.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
 import { parseQuantity, quantityError } from '../quantity.js';
+import { validateEphemeralContainersUpdate, validateEphemeralOnly, validateNoEphemeralOnCreate } from './ephemeral.js';
 
 type Causes = StatusCause[];
 
@@ -259,6 +260,7 @@ export function validatePodSpec(spec: PodSpec | undefined, field: string): Cause
   const names = new Set<string>();
   out.push(...validateContainers(spec.containers, `${field}.containers`, names, volumes));
   out.push(...validateContainers(spec.initContainers, `${field}.initContainers`, names, volumes));
+  out.push(...validateContainers(spec.ephemeralContainers, `${field}.ephemeralContainers`, names, volumes), ...validateEphemeralOnly(spec, `${field}.ephemeralContainers`));
   if (spec.terminationGracePeriodSeconds !== undefined && spec.terminationGracePeriodSeconds !== null && spec.terminationGracePeriodSeconds < 0) {
     out.push(invalid(`${field}.terminationGracePeriodSeconds`, spec.terminationGracePeriodSeconds, 'must be greater than or equal to 0'));
   }
@@ -745,6 +747,8 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
     case 'Pod':
       out.push(...validatePodSpec(obj.spec, 'spec'));
       if (opts.old && mainWrite) out.push(...validatePodUpdate(obj, opts.old));
+      if (!opts.old) out.push(...validateNoEphemeralOnCreate(obj.spec));
+      if (opts.old && opts.subresource === 'ephemeralcontainers') out.push(...validateEphemeralContainersUpdate(obj, opts.old));
       break;
     case 'ReplicaSet':
       out.push(...validateSelectorAndTemplate(obj, mainWrite ? opts.old : undefined));

@@ -42,17 +42,15 @@ const messages: Record<string, Message> = {
   LabelSelector: { 1: ['matchLabels', 'map'], 2: ['matchExpressions', '[]LabelSelectorRequirement'] },
   LabelSelectorRequirement: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['values', '[]string'] },
   PodTemplateSpec: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'PodSpec'] },
-  PodSpec: {
-    2: ['containers', '[]Container'], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int!'], 6: ['dnsPolicy', 'string'],
-    7: ['nodeSelector', 'map'], 8: ['serviceAccountName', 'string'], 10: ['nodeName', 'string'], 11: ['hostNetwork', 'bool'], 20: ['initContainers', '[]Container'],
-  },
   Container: {
     1: ['name', 'string'], 2: ['image', 'string'], 3: ['command', '[]string'], 4: ['args', '[]string'], 5: ['workingDir', 'string'],
-    6: ['ports', '[]ContainerPort'], 7: ['env', '[]EnvVar'], 8: ['resources', 'ResourceRequirements'], 14: ['imagePullPolicy', 'string'],
-    16: ['stdin', 'bool'], 18: ['tty', 'bool'],
+    6: ['ports', '[]ContainerPort'], 7: ['env', '[]EnvVar'], 8: ['resources', 'ResourceRequirements'], 9: ['volumeMounts', '[]VolumeMount'],
+    10: ['livenessProbe', 'Probe'], 11: ['readinessProbe', 'Probe'], 12: ['lifecycle', 'Lifecycle'], 13: ['terminationMessagePath', 'string'], 14: ['imagePullPolicy', 'string'],
+    15: ['securityContext', 'SecurityContext'], 16: ['stdin', 'bool'], 17: ['stdinOnce', 'bool'], 18: ['tty', 'bool'], 19: ['envFrom', '[]EnvFromSource'],
+    20: ['terminationMessagePolicy', 'string'], 22: ['startupProbe', 'Probe'], 24: ['restartPolicy', 'string!'],
   },
   ContainerPort: { 1: ['name', 'string'], 2: ['hostPort', 'int'], 3: ['containerPort', 'int'], 4: ['protocol', 'string'], 5: ['hostIP', 'string'] },
-  EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'] },
+  EnvVar: { 1: ['name', 'string'], 2: ['value', 'string'], 3: ['valueFrom', 'EnvVarSource'] },
   ResourceRequirements: { 1: ['limits', 'map:Quantity'], 2: ['requests', 'map:Quantity'] },
   Quantity: { 1: ['string', 'string'] },
   // rbac.authorization.k8s.io/v1 (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`).
@@ -84,9 +82,83 @@ const messages: Record<string, Message> = {
   SelfSubjectReview: { 1: ['metadata', 'ObjectMeta'] },
   TokenReview: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'TokenReviewSpec'] },
   TokenReviewSpec: { 1: ['token', 'string'], 2: ['audiences', '[]string'] },
+  // core/v1 Pod: kubectl debug creates its pods (--copy-to, node/<name>) as protobuf, copying a whole pod spec.
+  // "inline:" messages are Go's embedded structs, whose fields JSON puts in the parent.
+  Pod: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'PodSpec'] },
+  PodSpec: {
+    1: ['volumes', '[]Volume'], 2: ['containers', '[]Container'], 3: ['restartPolicy', 'string'], 4: ['terminationGracePeriodSeconds', 'int!'],
+    5: ['activeDeadlineSeconds', 'int!'], 6: ['dnsPolicy', 'string'], 7: ['nodeSelector', 'map'], 8: ['serviceAccountName', 'string'], 9: ['serviceAccount', 'string'],
+    10: ['nodeName', 'string'], 11: ['hostNetwork', 'bool'], 12: ['hostPID', 'bool'], 13: ['hostIPC', 'bool'], 14: ['securityContext', 'PodSecurityContext'],
+    15: ['imagePullSecrets', '[]LocalObjectReference'], 16: ['hostname', 'string'], 17: ['subdomain', 'string'], 18: ['affinity', 'Affinity'], 19: ['schedulerName', 'string'],
+    20: ['initContainers', '[]Container'], 21: ['automountServiceAccountToken', 'bool!'], 22: ['tolerations', '[]Toleration'], 24: ['priorityClassName', 'string'],
+    25: ['priority', 'int!'], 27: ['shareProcessNamespace', 'bool!'], 29: ['runtimeClassName', 'string!'], 30: ['enableServiceLinks', 'bool!'], 31: ['preemptionPolicy', 'string!'],
+    33: ['topologySpreadConstraints', '[]TopologySpreadConstraint'], 34: ['ephemeralContainers', '[]EphemeralContainer'], 35: ['setHostnameAsFQDN', 'bool!'], 37: ['hostUsers', 'bool!'],
+  },
+  EphemeralContainer: { 1: ['', 'inline:Container'], 2: ['targetContainerName', 'string'] },
+  VolumeMount: { 1: ['name', 'string'], 2: ['readOnly', 'bool'], 3: ['mountPath', 'string'], 4: ['subPath', 'string'], 5: ['mountPropagation', 'string!'], 6: ['subPathExpr', 'string'] },
+  Volume: { 1: ['name', 'string'], 2: ['', 'inline:VolumeSource'] },
+  VolumeSource: {
+    1: ['hostPath', 'HostPathVolumeSource'], 2: ['emptyDir', 'EmptyDirVolumeSource'], 6: ['secret', 'SecretVolumeSource'], 10: ['persistentVolumeClaim', 'PersistentVolumeClaimVolumeSource'],
+    16: ['downwardAPI', 'DownwardAPIVolumeSource'], 19: ['configMap', 'ConfigMapVolumeSource'], 26: ['projected', 'ProjectedVolumeSource'],
+  },
+  HostPathVolumeSource: { 1: ['path', 'string'], 2: ['type', 'string!'] },
+  EmptyDirVolumeSource: { 1: ['medium', 'string'], 2: ['sizeLimit', 'Quantity'] },
+  SecretVolumeSource: { 1: ['secretName', 'string'], 2: ['items', '[]KeyToPath'], 3: ['defaultMode', 'int!'], 4: ['optional', 'bool!'] },
+  ConfigMapVolumeSource: { 1: ['', 'inline:LocalObjectReference'], 2: ['items', '[]KeyToPath'], 3: ['defaultMode', 'int!'], 4: ['optional', 'bool!'] },
+  PersistentVolumeClaimVolumeSource: { 1: ['claimName', 'string'], 2: ['readOnly', 'bool'] },
+  KeyToPath: { 1: ['key', 'string'], 2: ['path', 'string'], 3: ['mode', 'int!'] },
+  DownwardAPIVolumeSource: { 1: ['items', '[]DownwardAPIVolumeFile'], 2: ['defaultMode', 'int!'] },
+  DownwardAPIVolumeFile: { 1: ['path', 'string'], 2: ['fieldRef', 'ObjectFieldSelector'], 3: ['resourceFieldRef', 'ResourceFieldSelector'], 4: ['mode', 'int!'] },
+  ObjectFieldSelector: { 1: ['apiVersion', 'string'], 2: ['fieldPath', 'string'] },
+  ResourceFieldSelector: { 1: ['containerName', 'string'], 2: ['resource', 'string'], 3: ['divisor', 'Quantity'] },
+  ProjectedVolumeSource: { 1: ['sources', '[]VolumeProjection'], 2: ['defaultMode', 'int!'] },
+  VolumeProjection: { 1: ['secret', 'SecretProjection'], 2: ['downwardAPI', 'DownwardAPIProjection'], 3: ['configMap', 'ConfigMapProjection'], 4: ['serviceAccountToken', 'ServiceAccountTokenProjection'] },
+  SecretProjection: { 1: ['', 'inline:LocalObjectReference'], 2: ['items', '[]KeyToPath'], 4: ['optional', 'bool!'] },
+  ConfigMapProjection: { 1: ['', 'inline:LocalObjectReference'], 2: ['items', '[]KeyToPath'], 4: ['optional', 'bool!'] },
+  DownwardAPIProjection: { 1: ['items', '[]DownwardAPIVolumeFile'] },
+  ServiceAccountTokenProjection: { 1: ['audience', 'string'], 2: ['expirationSeconds', 'int!'], 3: ['path', 'string'] },
+  Toleration: { 1: ['key', 'string'], 2: ['operator', 'string'], 3: ['value', 'string'], 4: ['effect', 'string'], 5: ['tolerationSeconds', 'int!'] },
+  PodSecurityContext: {
+    2: ['runAsUser', 'int!'], 3: ['runAsNonRoot', 'bool!'], 4: ['supplementalGroups', '[]int'], 5: ['fsGroup', 'int!'], 6: ['runAsGroup', 'int!'],
+    9: ['fsGroupChangePolicy', 'string!'], 10: ['seccompProfile', 'SeccompProfile'],
+  },
+  SecurityContext: {
+    1: ['capabilities', 'Capabilities'], 2: ['privileged', 'bool!'], 4: ['runAsUser', 'int!'], 5: ['runAsNonRoot', 'bool!'], 6: ['readOnlyRootFilesystem', 'bool!'],
+    7: ['allowPrivilegeEscalation', 'bool!'], 8: ['runAsGroup', 'int!'], 9: ['procMount', 'string!'], 11: ['seccompProfile', 'SeccompProfile'],
+  },
+  Capabilities: { 1: ['add', '[]string'], 2: ['drop', '[]string'] },
+  SeccompProfile: { 1: ['type', 'string'], 2: ['localhostProfile', 'string!'] },
+  Probe: {
+    1: ['', 'inline:ProbeHandler'], 2: ['initialDelaySeconds', 'int'], 3: ['timeoutSeconds', 'int'], 4: ['periodSeconds', 'int'], 5: ['successThreshold', 'int'],
+    6: ['failureThreshold', 'int'], 7: ['terminationGracePeriodSeconds', 'int!'],
+  },
+  ProbeHandler: { 1: ['exec', 'ExecAction'], 2: ['httpGet', 'HTTPGetAction'], 3: ['tcpSocket', 'TCPSocketAction'] },
+  LifecycleHandler: { 1: ['exec', 'ExecAction'], 2: ['httpGet', 'HTTPGetAction'], 3: ['tcpSocket', 'TCPSocketAction'], 4: ['sleep', 'SleepAction'] },
+  Lifecycle: { 1: ['postStart', 'LifecycleHandler'], 2: ['preStop', 'LifecycleHandler'] },
+  ExecAction: { 1: ['command', '[]string'] },
+  HTTPGetAction: { 1: ['path', 'string'], 2: ['port', 'IntOrString'], 3: ['host', 'string'], 4: ['scheme', 'string'], 5: ['httpHeaders', '[]HTTPHeader'] },
+  HTTPHeader: { 1: ['name', 'string'], 2: ['value', 'string'] },
+  TCPSocketAction: { 1: ['port', 'IntOrString'], 2: ['host', 'string'] },
+  SleepAction: { 1: ['seconds', 'int'] },
+  EnvVarSource: { 1: ['fieldRef', 'ObjectFieldSelector'], 2: ['resourceFieldRef', 'ResourceFieldSelector'], 3: ['configMapKeyRef', 'KeySelector'], 4: ['secretKeyRef', 'KeySelector'] },
+  KeySelector: { 1: ['', 'inline:LocalObjectReference'], 2: ['key', 'string'], 3: ['optional', 'bool!'] },
+  EnvFromSource: { 1: ['prefix', 'string'], 2: ['configMapRef', 'EnvSource'], 3: ['secretRef', 'EnvSource'] },
+  EnvSource: { 1: ['', 'inline:LocalObjectReference'], 2: ['optional', 'bool!'] },
+  Affinity: { 1: ['nodeAffinity', 'NodeAffinity'], 2: ['podAffinity', 'PodAffinity'], 3: ['podAntiAffinity', 'PodAffinity'] },
+  NodeAffinity: { 1: ['requiredDuringSchedulingIgnoredDuringExecution', 'NodeSelector'], 2: ['preferredDuringSchedulingIgnoredDuringExecution', '[]PreferredSchedulingTerm'] },
+  NodeSelector: { 1: ['nodeSelectorTerms', '[]NodeSelectorTerm'] },
+  NodeSelectorTerm: { 1: ['matchExpressions', '[]LabelSelectorRequirement'], 2: ['matchFields', '[]LabelSelectorRequirement'] },
+  PreferredSchedulingTerm: { 1: ['weight', 'int'], 2: ['preference', 'NodeSelectorTerm'] },
+  PodAffinity: { 1: ['requiredDuringSchedulingIgnoredDuringExecution', '[]PodAffinityTerm'], 2: ['preferredDuringSchedulingIgnoredDuringExecution', '[]WeightedPodAffinityTerm'] },
+  PodAffinityTerm: { 1: ['labelSelector', 'LabelSelector'], 2: ['namespaces', '[]string'], 3: ['topologyKey', 'string'], 4: ['namespaceSelector', 'LabelSelector'], 5: ['matchLabelKeys', '[]string'], 6: ['mismatchLabelKeys', '[]string'] },
+  WeightedPodAffinityTerm: { 1: ['weight', 'int'], 2: ['podAffinityTerm', 'PodAffinityTerm'] },
+  TopologySpreadConstraint: {
+    1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', 'LabelSelector'], 5: ['minDomains', 'int!'],
+    6: ['nodeAffinityPolicy', 'string!'], 7: ['nodeTaintsPolicy', 'string!'], 8: ['matchLabelKeys', '[]string'],
+  },
 };
 
-const kinds: Record<string, string> = { Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
+const kinds: Record<string, string> = { Pod: 'Pod', Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
   SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
   SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview' };
@@ -178,7 +250,19 @@ export function decodeMessage(buf: Buffer, name: string): Record<string, unknown
       ((out[json] ??= {}) as Record<string, unknown>)[k] = v;
       continue;
     }
+    if (repeated && wire === 2 && type === 'int') {
+      // A packed repeated scalar: one length-delimited run of varints.
+      const packed = new Reader(r.bytes());
+      while (!packed.done()) ((out[json] ??= []) as unknown[]).push(toInt32(packed.varint()));
+      continue;
+    }
+    if (type.startsWith('inline:')) {
+      Object.assign(out, decodeMessage(r.bytes(), type.slice('inline:'.length)));
+      continue;
+    }
     let value = messages[type] ? decodeMessage(r.bytes(), type) : decodeScalar(type, wire, r);
+    // resource.Quantity is a message holding its string form; JSON has the string.
+    if (type === 'Quantity') value = (value as { string?: string }).string ?? '0';
     if (type === 'IntOrString') {
       const io = value as { type?: number; intVal?: number; strVal?: string };
       value = io.type === 1 ? io.strVal : io.intVal;

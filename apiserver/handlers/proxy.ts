@@ -44,7 +44,7 @@ export function kubeletTargetOf(node: Node | KubeObject): KubeletTarget | undefi
 function containerOf(pod: KubeObject, requested: string | undefined): string {
   const names: string[] = (pod.spec?.containers ?? []).map((c: { name: string }) => c.name);
   if (requested) {
-    const all = [...names, ...(pod.spec?.initContainers ?? []).map((c: { name: string }) => c.name)];
+    const all = [...names, ...[...(pod.spec?.initContainers ?? []), ...(pod.spec?.ephemeralContainers ?? [])].map((c: { name: string }) => c.name)];
     if (!all.includes(requested)) throw errors.badRequest(`container ${requested} is not valid for pod ${pod.metadata.name}`);
     return requested;
   }

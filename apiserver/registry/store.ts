@@ -360,6 +360,17 @@ export class Store {
   private mergeFromOld(obj: KubeObject, old: KubeObject, subresource?: string): void {
     const meta = obj.metadata;
     const oldMeta = old.metadata;
+    if (subresource === 'ephemeralcontainers') {
+      // dropNonEphemeralContainerUpdates: all but spec.ephemeralContainers (and the identity and version checked) is the stored pod's.
+      const ephemeral = obj.spec?.ephemeralContainers;
+      const { name, namespace, resourceVersion, uid } = meta;
+      for (const k of Object.keys(obj)) delete obj[k];
+      Object.assign(obj, structuredClone(old));
+      Object.assign(obj.metadata, { name, namespace, resourceVersion, uid: uid || oldMeta.uid });
+      if (ephemeral === undefined || ephemeral === null) delete obj.spec.ephemeralContainers;
+      else obj.spec.ephemeralContainers = ephemeral;
+      return;
+    }
     if (subresource === 'status') {
       const status = obj.status;
       const copy = structuredClone(old);
