@@ -335,6 +335,24 @@ const printers: Record<string, Printer> = {
   },
 };
 
+/** extractCSRStatus: Denied wins over Approved, else Pending; then Failed and Issued. */
+function csrCondition(csr: KubeObject): string {
+  const has = (t: string) => (csr.status?.conditions ?? []).some((c: { type?: string }) => c.type === t);
+  let out = has('Denied') ? 'Denied' : has('Approved') ? 'Approved' : 'Pending';
+  if (has('Failed')) out += ',Failed';
+  if (csr.status?.certificate) out += ',Issued';
+  return out;
+}
+printers.CertificateSigningRequest = {
+  columns: [nameCol, ageCol,
+    ['SignerName', 'string', 'signerName indicates the requested signer, and is a qualified name.'],
+    ['Requestor', 'string', 'request contains an x509 certificate signing request encoded in a "CERTIFICATE REQUEST" PEM block. When serialized as JSON or YAML, the data is additionally base64-encoded.'],
+    ['RequestedDuration', 'string', 'expirationSeconds is the requested duration of validity of the issued certificate.'],
+    ['Condition', 'string', 'conditions applied to the request. Known conditions are "Approved", "Denied", and "Failed".']],
+  cells: (c, since) => [c.metadata.name, age(c, since), c.spec?.signerName ?? '', c.spec?.username ?? '',
+    c.spec?.expirationSeconds != null ? humanDuration(c.spec.expirationSeconds * 1000) : '<none>', csrCondition(c)],
+};
+
 /** rbac.SubjectsStrings: users, groups and "namespace/name" ServiceAccounts of a binding. */
 function subjectsCells(b: KubeObject): string[] {
   const subjects: { kind?: string; name?: string; namespace?: string }[] = b.subjects ?? [];

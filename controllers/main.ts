@@ -39,6 +39,10 @@ const flags = parseFlags(
     serviceClusterIpRange: '',
     // The CA bundle published as kube-root-ca.crt in every namespace; by default the one this process trusts the API server with.
     rootCaFile: '',
+    // The CA csrsigning issues certificates with (kubeadm passes the cluster CA).
+    clusterSigningCertFile: '',
+    clusterSigningKeyFile: '',
+    clusterSigningDuration: '8760h',
     port: 10257,
     bindAddress: '127.0.0.1',
     v: '',
@@ -82,6 +86,9 @@ const manager = new ControllerManager({
   nodeCIDRMaskSize: flags.nodeCidrMaskSize,
   serviceClusterIPRange: flags.serviceClusterIpRange || undefined,
   rootCA: flags.rootCaFile ? fs.readFileSync(flags.rootCaFile, 'utf8') : connection.ca,
+  clusterSigning: flags.clusterSigningCertFile && flags.clusterSigningKeyFile
+    ? { cert: fs.readFileSync(flags.clusterSigningCertFile, 'utf8'), key: fs.readFileSync(flags.clusterSigningKeyFile, 'utf8') } : undefined,
+  clusterSigningDurationMs: parseDuration(flags.clusterSigningDuration),
 });
 
 collectDefaultMetrics();

@@ -3,7 +3,8 @@ import { enabledControllers } from './manager.js';
 
 describe('--controllers', () => {
   it('enables all with "*", minus the disabled ones', () => {
-    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller']);
+    expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
+      'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller']);
   });
   it('enables only the named ones without "*"', () => {
     expect([...enabledControllers(['replicaset-controller,endpoints-controller'])]).toEqual(['replicaset-controller', 'endpoints-controller']);
@@ -11,6 +12,11 @@ describe('--controllers', () => {
   it('takes the older names kube still accepts for the ServiceAccount controllers', () => {
     expect([...enabledControllers(['serviceaccount,root-ca-cert-publisher'])]).toEqual(['serviceaccount-controller', 'root-ca-certificate-publisher-controller']);
     expect(enabledControllers(['*', '-serviceaccount']).has('serviceaccount-controller')).toBe(false);
+  });
+  it('leaves bootstrapsigner and tokencleaner out of "*" as kube, and takes them by name or alias', () => {
+    expect(enabledControllers(['*']).has('bootstrap-signer-controller')).toBe(false);
+    const on = enabledControllers(['*', 'bootstrapsigner', 'tokencleaner']);
+    expect(on.has('bootstrap-signer-controller') && on.has('token-cleaner-controller') && on.has('certificatesigningrequest-approving-controller')).toBe(true);
   });
   it('rejects unknown names as kube-controller-manager does', () => {
     expect(() => enabledControllers(['replicaset'])).toThrow('"replicaset" is not in the list of known controllers');

@@ -19,6 +19,11 @@ import { ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCACertPublisher } from './rootcacertpublisher/publisher.js';
 import { ServiceAccountsController } from './serviceaccount/serviceaccounts.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation.js';
+import { CSRApprovingController } from './certificates/approver.js';
+import { CSRSigningController } from './certificates/signer.js';
+import { BootstrapSigner } from './bootstrap/bootstrapsigner.js';
+import { TokenCleaner } from './bootstrap/tokencleaner.js';
+import type { KeyPair } from '../lib/pki.js';
 
 const log = logger('controller-manager');
 
@@ -48,13 +53,24 @@ export interface ManagerOptions {
   nodeCIDRMaskSize?: number;
   /** --service-cluster-ip-range: kept out of the node CIDRs. */
   serviceClusterIPRange?: string;
+  /** --cluster-signing-cert-file/--cluster-signing-key-file, read: without them csrsigning does not run. */
+  clusterSigning?: KeyPair;
+  /** --cluster-signing-duration. */
+  clusterSigningDurationMs?: number;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
-const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller'] as const;
+const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
+  'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
-const aliases: Record<string, Name> = { serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller' };
+const aliases: Record<string, Name> = {
+  serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
+  csrsigning: 'certificatesigningrequest-signing-controller', csrapproving: 'certificatesigningrequest-approving-controller',
+  bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
+};
+/** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
+const disabledByDefault = new Set<Name>(['bootstrap-signer-controller', 'token-cleaner-controller']);
 
 export function enabledControllers(spec: string[]): Set<Name> {
   const on = new Set<Name>();
@@ -64,7 +80,7 @@ export function enabledControllers(spec: string[]): Set<Name> {
     const name = item.replace(/^-/, '');
     if (name !== '*' && !(known as readonly string[]).includes(name)) throw new Error(`"${name}" is not in the list of known controllers`);
   }
-  if (items.includes('*')) for (const n of known) on.add(n);
+  if (items.includes('*')) for (const n of known) if (!disabledByDefault.has(n)) on.add(n);
   for (const item of items) {
     if (item === '*') continue;
     if (item.startsWith('-')) on.delete(item.slice(1) as Name);
@@ -94,6 +110,11 @@ export class ControllerManager {
     add('serviceaccount-controller', () => new ServiceAccountsController(base), 1);
     if (o.rootCA) add('root-ca-certificate-publisher-controller', () => new RootCACertPublisher({ ...base, rootCA: o.rootCA! }), 1);
     else if (enabled.has('root-ca-certificate-publisher-controller')) log.warn('root-ca-certificate-publisher-controller not started: no root CA (--root-ca-file, or a CA in the kubeconfig)');
+    if (o.clusterSigning) add('certificatesigningrequest-signing-controller', () => new CSRSigningController({ ...base, ca: o.clusterSigning!, durationSeconds: o.clusterSigningDurationMs ? o.clusterSigningDurationMs / 1000 : undefined }), 5);
+    else if (enabled.has('certificatesigningrequest-signing-controller')) log.info('certificatesigningrequest-signing-controller not started: no --cluster-signing-cert-file/--cluster-signing-key-file');
+    add('certificatesigningrequest-approving-controller', () => new CSRApprovingController(base), 5);
+    add('bootstrap-signer-controller', () => new BootstrapSigner(base), 1);
+    add('token-cleaner-controller', () => new TokenCleaner(base), 1);
     add('clusterrole-aggregation-controller', () => new ClusterRoleAggregationController(base), 5);
   }
 

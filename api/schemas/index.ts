@@ -11,6 +11,7 @@ import { metaNames, metaSchemas } from './meta.js';
 import { rbacKinds, rbacSchemas } from './rbac.js';
 import { authorizationKinds, authorizationSchemas } from './authorization.js';
 import { authenticationKinds, authenticationSchemas } from './authentication.js';
+import { certificatesKinds, certificatesSchemas } from './certificates.js';
 
 export type { Schema } from './dsl.js';
 export { metaNames, refPrefix };
@@ -29,7 +30,7 @@ export function definitionName(group: string, version: string, kind: string): st
   return `${groupPackage(group)}.${version}.${kind}`;
 }
 
-const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds, ...discoveryKinds, ...rbacKinds, ...authorizationKinds, ...authenticationKinds };
+const kindFields: Record<string, { description: string; properties: Record<string, Schema>; required?: string[] }> = { ...coreKinds, ...appsKinds, ...discoveryKinds, ...rbacKinds, ...authorizationKinds, ...authenticationKinds, ...certificatesKinds };
 
 const typeMeta = {
   apiVersion: str('APIVersion defines the versioned schema of this representation of an object. Servers should convert recognized schemas to the latest internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources'),
@@ -63,7 +64,7 @@ function listSchema(r: ResourceInfo): Schema {
 
 /** All definitions: shared ones plus a kind and list schema per table entry that has fields. */
 export function buildDefinitions(table: ResourceInfo[] = resources): Record<string, Schema> {
-  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas, ...rbacSchemas, ...authorizationSchemas, ...authenticationSchemas };
+  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas, ...rbacSchemas, ...authorizationSchemas, ...authenticationSchemas, ...certificatesSchemas };
   for (const r of table) {
     if (!kindFields[r.kind]) continue;
     defs[definitionName(r.group, r.version, r.kind)] = kindSchema(r.group, r.version, r.kind);

@@ -7,7 +7,8 @@ import { isNotFound } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
 import type { Store } from '../registry/store.js';
 import type { ServiceAccountServing } from '../auth/serviceaccount/serving.js';
-import type { AdmissionPlugin } from '../auth/types.js';
+import type { AdmissionPlugin, Authorizer } from '../auth/types.js';
+import { CertificateApproval, CertificateSigning, CertificateSubjectRestriction, CSRUserInfo } from './certificates.js';
 import { NodeRestriction } from './noderestriction.js';
 import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
 
@@ -39,7 +40,7 @@ const defaultOnAdmissionPlugins = [
  * The enabled plugins Skiff has, in kube's order (NamespaceLifecycle is the
  * store's own check; plugins Skiff lacks are accepted by name and do nothing).
  */
-export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string) => Store, serviceAccounts?: ServiceAccountServing): AdmissionPlugin[] {
+export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string) => Store, serviceAccounts?: ServiceAccountServing, authorizer?: Authorizer): AdmissionPlugin[] {
   for (const name of [...(cfg.enableAdmissionPlugins ?? []), ...(cfg.disableAdmissionPlugins ?? [])]) {
     if (!orderedAdmissionPlugins.includes(name)) throw new Error(`admission plugin "${name}" is unknown`);
   }
@@ -49,7 +50,8 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
     if (isNotFound(e)) return undefined;
     throw e;
   });
-  const plugins: AdmissionPlugin[] = [];
+  // The CSR strategy's part (the creator's identity in spec), which kube does outside any named plugin.
+  const plugins: AdmissionPlugin[] = [new CSRUserInfo()];
   for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
     switch (name) {
       case 'ServiceAccount':
@@ -58,6 +60,15 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
         break;
       case 'NodeRestriction':
         plugins.push(new NodeRestriction({ getPod: (ns, n) => get('pods', ns, n), getNode: (n) => get('nodes', undefined, n) }));
+        break;
+      case 'CertificateApproval':
+        if (authorizer) plugins.push(new CertificateApproval(authorizer));
+        break;
+      case 'CertificateSigning':
+        if (authorizer) plugins.push(new CertificateSigning(authorizer));
+        break;
+      case 'CertificateSubjectRestriction':
+        plugins.push(new CertificateSubjectRestriction());
         break;
       case 'PodSecurity':
         plugins.push(new PodSecurity({

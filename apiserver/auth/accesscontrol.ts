@@ -99,7 +99,7 @@ export class AccessControl {
     const filters = new FilterChain({ authenticator: new UnionAuthenticator(authenticators), authorizer, anonymous: cfg.authentication?.anonymous });
 
     // RBAC's escalation check is on wherever RBAC is (kube's policy-based storage of roles and bindings).
-    const plugins = admissionPlugins(cfg, storeOf, serviceAccounts);
+    const plugins = admissionPlugins(cfg, storeOf, serviceAccounts, authorizer);
     if (rbac) plugins.push(new RBACEscalation(rbac, authorizer));
     // The reviews answer with the same authenticators and authorizers requests pass.
     const ephemeral = new Map<string, EphemeralHandler>([

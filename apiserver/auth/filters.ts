@@ -16,7 +16,13 @@ import { anonymousUser, groups, type Attributes, type Authenticator, type Author
  * authentication to such a list; anything else without credentials is 401.
  */
 const publicPaths = ['/healthz', '/livez', '/readyz', '/version'];
-const isPublic = (path: string) => publicPaths.some((p) => path === p || path === `${p}/` || path.startsWith(`${p}/`));
+/**
+ * kubeadm's token discovery reads cluster-info anonymously, before it trusts the server (sending the
+ * bootstrap token to a server not yet verified would hand it to whoever answers); RBAC still decides
+ * (the kube-public Role kubeadm:bootstrap-signer-clusterinfo).
+ */
+const clusterInfoPath = '/api/v1/namespaces/kube-public/configmaps/cluster-info';
+const isPublic = (path: string) => path === clusterInfoPath || publicPaths.some((p) => path === p || path === `${p}/` || path.startsWith(`${p}/`));
 
 const saPrefix = 'system:serviceaccount:';
 

@@ -19,6 +19,8 @@ export interface Strategy {
   prepareForCreate(obj: KubeObject): void;
   /** What upstream's PrepareForCreate derives from the decoded, defaulted, admitted object (a pod's qosClass). */
   afterDefaults?(obj: KubeObject, old: KubeObject | undefined, subresource?: string): void;
+  /** After the generic carry-over from the stored object: what this kind's update (or subresource) may not change. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject, subresource?: string): void;
 }
 
 const plain: Strategy = { tracksGeneration: false, generationIncludesLabels: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
@@ -52,6 +54,7 @@ const strategies: Record<string, Partial<Strategy>> = {
   // endpointSliceStrategy bumps generation on any change outside metadata, and on labels
   // (the service-name label moves a slice between Services); the controller's tracker reads it.
   endpointslices: { tracksGeneration: true, generationIncludesLabels: true },
+  certificatesigningrequests: { prepareForCreate: (csr) => { csr.status = {}; }, prepareForUpdate: csrPrepareForUpdate },
   // serviceaccount's cleanSecretReferences: a ServiceAccount names its secrets, nothing more.
   serviceaccounts: {
     prepareForCreate: (sa) => {
@@ -59,6 +62,30 @@ const strategies: Record<string, Partial<Strategy>> = {
     },
   },
 };
+
+// certificates' csrStrategy, csrStatusStrategy and csrApprovalStrategy: the spec never changes after create
+// (username and groups are the creator's, set by admission); /approval writes only the Approved and Denied
+// conditions, /status everything else (the certificate), so approving and issuing stay separate powers.
+const isApproval = (c: { type?: string }) => c.type === 'Approved' || c.type === 'Denied';
+function csrPrepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: string): void {
+  obj.spec = structuredClone(old.spec);
+  if (subresource !== 'status' && subresource !== 'approval') return;
+  const oldConds: { type?: string }[] = old.status?.conditions ?? [];
+  const newConds: { type?: string }[] = obj.status?.conditions ?? [];
+  const conditions = subresource === 'approval'
+    ? [...newConds.filter(isApproval), ...oldConds.filter((c) => !isApproval(c))]
+    : [...oldConds.filter(isApproval), ...newConds.filter((c) => !isApproval(c))];
+  const status = subresource === 'approval' ? { ...(old.status ?? {}) } : { ...(obj.status ?? {}) };
+  if (conditions.length) status.conditions = conditions.map((c: any) => {
+    // populateConditionTimestamps: a condition without times gets now; an unchanged one keeps its old times.
+    const before: any = oldConds.find((o) => o.type === c.type);
+    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const same = before && before.status === c.status && before.reason === c.reason && before.message === c.message;
+    return { ...c, lastUpdateTime: c.lastUpdateTime ?? (same ? before.lastUpdateTime : stamp), lastTransitionTime: c.lastTransitionTime ?? (before?.status === c.status ? before.lastTransitionTime ?? stamp : stamp) };
+  });
+  else delete status.conditions;
+  obj.status = status;
+}
 
 export function strategyFor(r: ResourceInfo): Strategy {
   return { ...plain, ...strategies[r.plural] };
