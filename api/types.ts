@@ -534,3 +534,26 @@ export interface Role extends KubeObject { rules?: PolicyRule[] | null }
 export interface ClusterRole extends KubeObject { rules?: PolicyRule[] | null; aggregationRule?: { clusterRoleSelectors?: LabelSelector[] } | null }
 export interface RoleBinding extends KubeObject { subjects?: RBACSubject[] | null; roleRef: RoleRef }
 export type ClusterRoleBinding = RoleBinding;
+
+/** certificates.k8s.io/v1 CertificateSigningRequest: request and certificate are base64 (Go []byte). */
+export interface CSRCondition {
+  type: 'Approved' | 'Denied' | 'Failed' | string;
+  status: 'True' | 'False' | 'Unknown' | string;
+  reason?: string;
+  message?: string;
+  lastUpdateTime?: string;
+  lastTransitionTime?: string;
+}
+export interface CertificateSigningRequest extends KubeObject {
+  spec: {
+    request: string;
+    signerName: string;
+    expirationSeconds?: number;
+    usages?: string[];
+    username?: string;
+    uid?: string;
+    groups?: string[];
+    extra?: Record<string, string[]>;
+  };
+  status?: { conditions?: CSRCondition[]; certificate?: string };
+}

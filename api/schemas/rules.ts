@@ -10,6 +10,7 @@ import type { ResourceInfo } from '../resources.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
 import { parseQuantity, quantityError } from '../quantity.js';
+import { knownKeyUsages, parseCSR } from '../../lib/pki.js';
 import { validateEphemeralContainersUpdate, validateEphemeralOnly, validateNoEphemeralOnCreate } from './ephemeral.js';
 
 type Causes = StatusCause[];
@@ -796,6 +797,71 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
     case 'SelfSubjectAccessReview':
       out.push(...validateAccessReviewSpec(obj, true));
       break;
+    case 'CertificateSigningRequest':
+      out.push(...validateCSR(obj, opts.old, opts.subresource));
+      break;
+  }
+  return out;
+}
+
+// ---- certificates.k8s.io (pkg/apis/certificates/validation) ----
+
+const bytesValue = '[]byte{...}';
+const decodeB64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : '');
+const approvalTypes = ['Approved', 'Denied'];
+
+function validateCSR(obj: KubeObject, old: KubeObject | undefined, subresource?: string): Causes {
+  const out: Causes = [];
+  const spec = obj.spec ?? {};
+  if (!old) {
+    if (!spec.request) out.push(required('spec.request'));
+    else {
+      try { parseCSR(decodeB64(spec.request)); } catch (e) { out.push(invalid('spec.request', bytesValue, (e as Error).message)); }
+    }
+    const signer: string = spec.signerName ?? '';
+    if (!signer) out.push(required('spec.signerName'));
+    else {
+      const [domain, ...path] = signer.split('/');
+      if (!path.length || !path.join('/')) out.push(invalid('spec.signerName', signer, 'must be a fully qualified domain and path of the form \'example.com/signer-name\''));
+      else if (isDNS1123Subdomain(domain).length || !domain.includes('.')) out.push(invalid('spec.signerName', signer, 'should be a domain with at least two segments separated by dots'));
+    }
+    if (spec.expirationSeconds != null && spec.expirationSeconds < 600) out.push(invalid('spec.expirationSeconds', spec.expirationSeconds, 'may not specify a duration less than 600 seconds (10 minutes)'));
+    const usages: string[] = spec.usages ?? [];
+    if (!usages.length) out.push(required('spec.usages', 'usages must be provided'));
+    const seen = new Set<string>();
+    usages.forEach((u, i) => {
+      if (!knownKeyUsages.includes(u)) out.push(notSupported(`spec.usages[${i}]`, u, knownKeyUsages));
+      if (seen.has(u)) out.push(duplicate(`spec.usages[${i}]`, u));
+      seen.add(u);
+    });
+  }
+  const conditions: { type?: string; status?: string }[] = obj.status?.conditions ?? [];
+  const types = new Set<string>();
+  conditions.forEach((c, i) => {
+    const f = `status.conditions[${i}]`;
+    if (!c.type) out.push(required(`${f}.type`));
+    if (!c.status) out.push(required(`${f}.status`));
+    else if (!['True', 'False', 'Unknown'].includes(c.status)) out.push(notSupported(`${f}.status`, c.status, ['False', 'True', 'Unknown']));
+    else if (['Approved', 'Denied', 'Failed'].includes(c.type ?? '') && c.status !== 'True') out.push(notSupported(`${f}.status`, c.status, ['True']));
+    if (c.type && ['Approved', 'Denied', 'Failed'].includes(c.type)) {
+      if (types.has(c.type)) out.push(duplicate(`${f}.type`, c.type));
+      types.add(c.type);
+    }
+  });
+  if (types.has('Approved') && types.has('Denied')) out.push(invalid('status.conditions', 'Approved', 'Approved and Denied conditions are mutually exclusive'));
+  const cert = obj.status?.certificate;
+  if (cert) {
+    const text = decodeB64(cert);
+    if (!text.includes('-----BEGIN CERTIFICATE-----')) out.push(invalid('status.certificate', '<certificate data>', 'must contain at least one CERTIFICATE PEM block'));
+  }
+  if (old) {
+    const oldCert = old.status?.certificate;
+    if (oldCert && cert !== oldCert) out.push(invalid('status.certificate', '<certificate data>', 'updates may not modify existing certificate content'));
+    if (subresource === 'approval') {
+      for (const t of approvalTypes) {
+        if ((old.status?.conditions ?? []).some((c: { type?: string }) => c.type === t) && !types.has(t)) out.push(forbidden('status.conditions', `updates may not remove a condition of type "${t}"`));
+      }
+    }
   }
   return out;
 }

@@ -371,11 +371,12 @@ export class Store {
       else obj.spec.ephemeralContainers = ephemeral;
       return;
     }
-    if (subresource === 'status') {
+    if (subresource === 'status' || subresource === 'approval') {
       const status = obj.status;
       const copy = structuredClone(old);
       for (const k of Object.keys(obj)) delete obj[k];
       Object.assign(obj, copy, { status });
+      this.strategy.prepareForUpdate?.(obj, old, subresource);
       return;
     }
     // As rest.BeforeUpdate: a body without a uid keeps the stored one, a different uid is refused by
@@ -391,6 +392,7 @@ export class Store {
     // Binding and scale are written by the server itself from the stored object; other writers of the main resource never touch status.
     if (hasStatusSubresource(this.resource) && subresource !== 'binding') obj.status = structuredClone(old.status);
     if (obj.status === undefined) delete obj.status;
+    this.strategy.prepareForUpdate?.(obj, old, subresource);
   }
 
   /**
