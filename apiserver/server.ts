@@ -17,6 +17,7 @@ import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.
 import { metricsGroupVersion, metricsResources, metricsRouter } from './metricsapi.js';
 import { discoveryRouter } from './discovery.js';
 import { openapiRouter } from './openapi.js';
+import { openapiV2Router } from './openapiv2.js';
 import { ServiceAllocators } from './allocators/services.js';
 import { NamespaceLifecycle } from './registry/namespaces.js';
 import { Store } from './registry/store.js';
@@ -112,33 +113,45 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   app.set('query parser', 'simple');
   collectDefaultMetrics();
 
-  app.get(['/healthz', '/livez'], (_req, res) => { res.type('text/plain').send('ok'); });
-  // kube's readiness checks: ready means storage answers and the post-start hooks are done, so a client
-  // that waited for /readyz is not refused by an RBAC policy that is not in place yet.
-  const readyChecks: [string, () => Promise<boolean>][] = [
+  // kube's health checks (k8s.io/apiserver/pkg/server/healthz): liveness is the process, its log and storage
+  // and the post-start hooks; ready means the same, so a client that waited for /readyz is not refused by an
+  // RBAC policy that is not in place yet.
+  const etcdCheck = () => Promise.race([
+    storage.currentRevision().then(() => true, () => false),
+    new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
+  ]);
+  const liveChecks: [string, () => Promise<boolean>][] = [
     ['ping', async () => true],
-    ['etcd', () => Promise.race([
-      storage.currentRevision().then(() => true, () => false),
-      new Promise<boolean>((r) => setTimeout(() => r(false), 2000).unref()),
-    ])],
+    ['log', async () => true],
+    ['etcd', etcdCheck],
     ['poststarthook/rbac/bootstrap-roles', async () => access.bootstrapPolicyReady()],
   ];
-  app.get(['/readyz', '/readyz/:check'], async (req, res) => {
-    const only = req.params.check as string | undefined;
-    const checks = only ? readyChecks.filter(([n]) => n === only.replace(/^poststarthook-/, 'poststarthook/')) : readyChecks;
-    if (only && !checks.length) {
-      sendError(res, errors.notFoundPath());
-      return;
-    }
-    const results = await Promise.all(checks.map(async ([name, check]) => [name, await check()] as const));
-    const ok = results.every(([, r]) => r);
-    const verbose = req.query.verbose !== undefined;
-    const lines = results.map(([name, r]) => (r ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
-    const body = ok
-      ? (verbose ? `${lines.join('\n')}\nreadyz check passed\n` : 'ok')
-      : `${lines.filter((l) => verbose || l.startsWith('[-]')).join('\n')}\nreadyz check failed\n`;
-    res.status(ok ? 200 : 500).type('text/plain').send(body);
-  });
+  const readyChecks: [string, () => Promise<boolean>][] = [...liveChecks.slice(0, 3), ['etcd-readiness', etcdCheck], liveChecks[3]];
+  for (const [endpoint, checks] of [['healthz', liveChecks], ['livez', liveChecks], ['readyz', readyChecks]] as const) {
+    app.get([`/${endpoint}`, `/${endpoint}/*check`], async (req, res) => {
+      const only = (req.params as { check?: string[] }).check?.join('/');
+      if (only !== undefined) {
+        // A check alone: "ok", or kube's 500 with the reason withheld.
+        const check = checks.find(([n]) => n === only);
+        if (!check) {
+          sendError(res, errors.notFoundPath());
+          return;
+        }
+        const passed = await check[1]();
+        res.status(passed ? 200 : 500).type('text/plain').send(passed ? 'ok' : `internal server error: ${only} check failed\n`);
+        return;
+      }
+      const exclude = new Set(([] as unknown[]).concat(req.query.exclude ?? []).map(String));
+      const results = await Promise.all(checks.map(async ([name, check]) => [name, exclude.has(name) ? 'excluded' : await check()] as const));
+      const ok = results.every(([, r]) => r !== false);
+      const verbose = req.query.verbose !== undefined;
+      const lines = results.map(([name, r]) => (r === 'excluded' ? `[+]${name} excluded: ok` : r ? `[+]${name} ok` : `[-]${name} failed: reason withheld`));
+      const body = ok
+        ? (verbose ? `${lines.join('\n')}\n${endpoint} check passed\n` : 'ok')
+        : `${lines.filter((l) => verbose || l.startsWith('[-]')).join('\n')}\n${endpoint} check failed\n`;
+      res.status(ok ? 200 : 500).type('text/plain').send(body);
+    });
+  }
   app.get('/version', (_req, res) => { res.json(version); });
   const metrics = cfg.metrics;
   if (metrics) {
@@ -183,6 +196,17 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     { ...metricsGroupVersion, resources: metricsResources },
   ] }));
   app.use(openapiRouter());
+  app.use(openapiV2Router());
+  // Skiff serves no CustomResourceDefinitions, but kubectl's field-validation check lists them (CRDFinder)
+  // before it decides a kind it cannot find is simply unknown; without an answer it stops with "failed to
+  // list CRDs" where Kubernetes says `no matches for kind`. The list is truly empty, as on a cluster without any.
+  app.get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', async (_req, res, next) => {
+    try {
+      rest.sendJSON(res, 200, { kind: 'CustomResourceDefinitionList', apiVersion: 'apiextensions.k8s.io/v1', metadata: { resourceVersion: String(await storage.currentRevision()) }, items: [] });
+    } catch (e) {
+      next(e);
+    }
+  });
   // ServiceAccount issuer discovery, authorized like any other path (kube's system:service-account-issuer-discovery).
   if (serviceAccounts?.oidc) app.use(serviceAccounts.oidc);
   app.use(metricsRouter({
