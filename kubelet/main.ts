@@ -18,6 +18,7 @@ import { NodeAgent } from './node.js';
 import { DockerRuntime } from './runtime/docker.js';
 import { createHealthServer, createServer, servingCertificate } from './server.js';
 import { TokenManager } from './tokens.js';
+import { DnsConfigurer } from './dns.js';
 
 const log = logger('kubelet');
 
@@ -29,6 +30,11 @@ const flags = parseFlags(
     nodeIp: '127.0.0.1',
     containerRuntimeEndpoint: 'unix:///var/run/docker.sock',
     podInfraContainerImage: 'skiff/pause:3.10',
+    // Not a kube flag (kubenet's role): bridge = Docker's default bridge; podcidr = a bridge of the Node's spec.podCIDR, waited for.
+    podNetwork: 'bridge',
+    clusterDns: [] as string[],
+    clusterDomain: '',
+    resolvConf: '/etc/resolv.conf',
     maxPods: 110,
     port: 10250,
     address: '127.0.0.1',
@@ -66,10 +72,12 @@ if (flags.authorizationMode !== 'Webhook' && flags.authorizationMode !== 'Always
 if (!!flags.tlsCertFile !== !!flags.tlsPrivateKeyFile) throw new Error('--tls-cert-file and --tls-private-key-file go together');
 
 const client = new RestClient(connectionFromFlags(flags), { component: 'kubelet', maxSockets: 32 });
-const runtime = new DockerRuntime(flags.containerRuntimeEndpoint);
+if (flags.podNetwork !== 'bridge' && flags.podNetwork !== 'podcidr') throw new Error(`--pod-network: ${flags.podNetwork} is not bridge or podcidr`);
+const runtime = new DockerRuntime(flags.containerRuntimeEndpoint, { podNetwork: flags.podNetwork });
 const recorder = new EventRecorder(client, { component: 'kubelet', host: nodeName });
 const tokens = new TokenManager({ client });
-const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, rootDir, podInfraImage: flags.podInfraContainerImage, recorder, tokens });
+const dns = new DnsConfigurer({ clusterDNS: flags.clusterDns, clusterDomain: flags.clusterDomain, resolvConf: flags.resolvConf, nodeIPs: [flags.nodeIp], recorder });
+const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, rootDir, podInfraImage: flags.podInfraContainerImage, recorder, tokens, dns });
 const node = new NodeAgent({ client, runtime, nodeName, nodeIP: flags.nodeIp, port: flags.port, rootDir, maxPods: flags.maxPods, cpu: flags.cpu || undefined, memory: flags.memory || undefined, recorder });
 
 collectDefaultMetrics();

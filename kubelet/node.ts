@@ -12,7 +12,7 @@ import type { KubeObject, Lease, Node, NodeCondition, NodeStatus } from '../api/
 import type { EventRecorder } from '../client/events.js';
 import type { Client } from '../client/interfaces.js';
 import { logger } from '../lib/log.js';
-import type { Runtime } from './runtime/interface.js';
+import type { NetworkStatus, Runtime } from './runtime/interface.js';
 import { nowRFC3339 } from './status.js';
 
 const log = logger('node-status');
@@ -67,6 +67,8 @@ export class NodeAgent {
   private runtimeUp = true;
   /** Until the first status update has checked the runtime, Ready is False, as the kubelet starts out. */
   private runtimeChecked = false;
+  /** The runtime's NetworkReady as of the last status update. */
+  private network: NetworkStatus = { ready: true };
 
   constructor(private readonly o: NodeAgentOptions) {}
 
@@ -96,9 +98,11 @@ export class NodeAgent {
       cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
       !this.runtimeChecked
         ? cond('Ready', 'False', 'KubeletNotReady', 'container runtime status check may not have completed yet')
-        : this.runtimeUp
-          ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
-          : cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down'),
+        : !this.runtimeUp
+          ? cond('Ready', 'False', 'KubeletNotReady', 'container runtime is down')
+          : !this.network.ready
+            ? cond('Ready', 'False', 'KubeletNotReady', `container runtime network not ready: NetworkReady=false reason:${this.network.reason} message:${this.network.message}`)
+            : cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status'),
     ];
   }
 
@@ -198,6 +202,13 @@ export class NodeAgent {
     void this.renewLease().catch(() => {});
     // fastStatusUpdateOnce: report Ready as soon as the runtime checks out, not a period later.
     void this.updateStatus().catch((e) => log.warn('node update failed', { error: (e as Error).message }));
+    // Until the pod network is ready (a pod CIDR assigned), look again every second rather than every status period.
+    const fast = setInterval(() => {
+      if (this.o.runtime.networkStatus().ready) clearInterval(fast);
+      else void this.updateStatus().catch((e) => log.warn('node update failed', { error: (e as Error).message }));
+    }, 1000);
+    fast.unref?.();
+    this.timers.push(fast);
     tick(() => this.renewLease(), this.o.renewIntervalMs ?? 10_000);
     tick(() => this.updateStatus(), this.o.statusUpdateMs ?? 10_000);
   }
@@ -223,6 +234,12 @@ export class NodeAgent {
       await this.register();
       return;
     }
+    // kubelet's updatePodCIDR: the runtime's pod network follows the Node's spec.podCIDRs.
+    const podCIDRs = cur.spec?.podCIDRs?.length ? cur.spec.podCIDRs : cur.spec?.podCIDR ? [cur.spec.podCIDR] : [];
+    if (podCIDRs.length) {
+      await this.o.runtime.updatePodCIDR(podCIDRs.join(',')).catch((e) => log.warn('failed to update pod CIDR', { podCIDRs, error: (e as Error).message }));
+    }
+    this.network = this.o.runtime.networkStatus();
     const next = this.status(cur.status);
     const key = JSON.stringify(next.conditions?.map((c) => [c.type, c.status])) + JSON.stringify(next.capacity);
     // As the kubelet with leases: post when something changed, else every nodeStatusReportFrequency.

@@ -6,7 +6,10 @@
 import Docker from 'dockerode';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { logger } from '../../lib/log.js';
+import { formatCIDR, intToIp, parseCIDR } from '../../lib/ipv4.js';
 import { Hairpin } from './hairpin.js';
+import { withStartFailure } from './execstart.js';
+import type { NetworkStatus } from './interface.js';
 import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, StartedSandbox, TerminalSize } from './interface.js';
 
 const log = logger('kubelet');
@@ -41,8 +44,30 @@ export function dockerSocketPath(endpoint: string): string {
   return endpoint.replace(/^unix:\/\//, '');
 }
 
+/**
+ * Where pod sandboxes get their network. bridge: Docker's default bridge
+ * (one node per engine, or several sharing one: `--node-mode shared`).
+ * podcidr: a bridge network of the Node's spec.podCIDR, gateway its first
+ * address, as kubenet's cbr0; sandboxes wait for it (the kubelet's
+ * --pod-network).
+ */
+export interface DockerNetworkOptions {
+  podNetwork?: 'bridge' | 'podcidr';
+  /** The Docker network's name (podcidr). */
+  networkName?: string;
+  /** The Linux bridge's name (podcidr), kubenet's. */
+  bridgeName?: string;
+}
+
+/** What dockershim with kubenet said before the node had a pod CIDR. */
+const noPodCIDR: NetworkStatus = { ready: false, reason: 'NetworkPluginNotReady', message: 'docker: network plugin is not ready: kubenet does not have netConfig. This is most likely due to lack of PodCIDR' };
+
 export class DockerRuntime implements Runtime {
   readonly docker: Docker;
+  private readonly net: Required<DockerNetworkOptions>;
+  /** The subnet of the pod network once it exists (podcidr). */
+  private podSubnet?: string;
+  private networkUpdate: Promise<void> = Promise.resolve();
   private readonly hairpin = new Hairpin();
   /** The last inspect of each container, by ID. */
   private readonly inspected = new Map<string, RuntimeContainer>();
@@ -50,8 +75,56 @@ export class DockerRuntime implements Runtime {
   private readonly imageInspects = new Map<string, { epoch: number; id: Promise<string | undefined> }>();
   private readonly pulls = new Map<string, number>();
 
-  constructor(endpoint = 'unix:///var/run/docker.sock') {
+  constructor(endpoint = 'unix:///var/run/docker.sock', net: DockerNetworkOptions = {}) {
     this.docker = new Docker({ socketPath: dockerSocketPath(endpoint) });
+    this.net = { podNetwork: net.podNetwork ?? 'bridge', networkName: net.networkName ?? 'skiff-pods', bridgeName: net.bridgeName ?? 'cbr0' };
+    if (this.net.podNetwork !== 'bridge' && this.net.podNetwork !== 'podcidr') throw new Error(`unknown pod network ${String(this.net.podNetwork)} (bridge or podcidr)`);
+    if (this.net.bridgeName.length > 15) throw new Error(`bridge name ${this.net.bridgeName} is longer than Linux's 15 characters`);
+  }
+
+  networkStatus(): NetworkStatus {
+    return this.net.podNetwork === 'bridge' || this.podSubnet ? { ready: true } : noPodCIDR;
+  }
+
+  /** One at a time: the network is inspected, maybe removed, and created. */
+  updatePodCIDR(cidrs: string): Promise<void> {
+    const next = this.networkUpdate.then(() => this.ensurePodNetwork(cidrs));
+    this.networkUpdate = next.catch(() => {});
+    return next;
+  }
+
+  private async ensurePodNetwork(cidrs: string): Promise<void> {
+    if (this.net.podNetwork !== 'podcidr') return;
+    const v4 = cidrs.split(',').map((c) => c.trim()).find((c) => c && !c.includes(':'));
+    if (!v4) return;
+    const n = parseCIDR(v4);
+    const subnet = formatCIDR(n);
+    if (this.podSubnet === subnet) return;
+    const network = this.docker.getNetwork(this.net.networkName);
+    let existing: string | undefined;
+    try {
+      existing = ((await network.inspect()) as { IPAM?: { Config?: { Subnet?: string }[] } }).IPAM?.Config?.[0]?.Subnet;
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    if (existing && existing !== subnet) {
+      // The node's CIDR changed (a Node deleted and registered again): the old network goes, which the engine refuses while pods still use it.
+      log.info('pod CIDR changed, replacing the pod network', { network: this.net.networkName, from: existing, to: subnet });
+      await network.remove();
+      existing = undefined;
+    }
+    if (!existing) {
+      await this.docker.createNetwork({
+        Name: this.net.networkName,
+        Driver: 'bridge',
+        CheckDuplicate: true,
+        IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: intToIp(n.network + 1) }] },
+        Options: { 'com.docker.network.bridge.name': this.net.bridgeName },
+        Labels: { 'skiff.pod-network': 'podcidr' },
+      });
+      log.info('created the pod network', { network: this.net.networkName, bridge: this.net.bridgeName, subnet });
+    }
+    this.podSubnet = subnet;
   }
 
   async version(): Promise<{ name: string; version: string }> {
@@ -108,7 +181,7 @@ export class DockerRuntime implements Runtime {
       error: st.Error || undefined,
       image: i.Config.Image,
       imageID: i.Image,
-      ip: (i.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || i.NetworkSettings?.Networks?.bridge?.IPAddress || undefined,
+      ip: (i.NetworkSettings as { IPAddress?: string } | undefined)?.IPAddress || Object.values(i.NetworkSettings?.Networks ?? {}).find((n) => n?.IPAddress)?.IPAddress || undefined,
       pid: st.Pid || undefined,
     };
     // Only settled states: one in between (paused, removing) is read afresh each time.
@@ -164,12 +237,15 @@ export class DockerRuntime implements Runtime {
   }
 
   async createSandbox(cfg: SandboxConfig): Promise<string> {
+    const net = this.networkStatus();
+    // The kubelet's own words for a pod that comes before the network (kubelet.go's NetworkNotReady).
+    if (!net.ready) throw new Error(`network is not ready: container runtime network not ready: NetworkReady=false reason:${net.reason} message:${net.message}`);
     const c = await this.docker.createContainer({
       name: cfg.name,
       Image: cfg.image,
       Hostname: cfg.hostname,
       Labels: cfg.labels,
-      HostConfig: { NetworkMode: 'bridge', IpcMode: 'shareable', AutoRemove: false },
+      HostConfig: { NetworkMode: this.net.podNetwork === 'podcidr' ? this.net.networkName : 'bridge', IpcMode: 'shareable', AutoRemove: false },
     });
     return c.id;
   }
@@ -211,7 +287,8 @@ export class DockerRuntime implements Runtime {
       StdinOnce: cfg.stdinOnce ?? false,
       HostConfig: {
         NetworkMode: ns,
-        IpcMode: ns,
+        IpcMode: cfg.ipcMode ?? ns,
+        PidMode: cfg.pidMode,
         Binds: cfg.mounts.map((m) => `${m.hostPath}:${m.containerPath}${m.readOnly ? ':ro' : ''}`),
         Memory: cfg.memoryLimitBytes,
         // Without swap accounting a memory limit alone would let the container swap instead of being OOM-killed.
@@ -309,10 +386,11 @@ export class DockerRuntime implements Runtime {
     const early = size ? ex.resize({ h: size.height, w: size.width }).then(() => true, () => false) : undefined;
     const stream = await starting;
     if (early && size) void early.then((ok) => ok || ex.resize({ h: size.height, w: size.width }).catch(() => {}));
-    return this.session(stream, opts, {
+    const session = this.session(stream, opts, {
       exitCode: () => ex.inspect().then((i) => i.ExitCode ?? 0),
       resize: (w, h) => ex.resize({ w, h }),
     });
+    return withStartFailure(session, ex.id, () => ex.inspect().then((i) => (i.Running ? -1 : i.Pid)));
   }
 
   async attach(id: string, opts: { stdin: boolean; stdout: boolean; stderr: boolean; tty: boolean }): Promise<ExecSession> {

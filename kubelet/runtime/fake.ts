@@ -41,6 +41,18 @@ export class FakeRuntime implements Runtime {
     return { name: 'docker', version: '0.0.0-fake' };
   }
 
+  /** The last pod CIDR the kubelet passed; networkReady is what networkStatus() reports. */
+  podCIDR?: string;
+  networkReady = true;
+  async updatePodCIDR(cidr: string): Promise<void> {
+    this.rec('updatePodCIDR', cidr);
+    this.podCIDR = cidr;
+    this.networkReady = true;
+  }
+  networkStatus() {
+    return this.networkReady ? { ready: true } : { ready: false, reason: 'NetworkPluginNotReady', message: 'fake: no pod CIDR' };
+  }
+
   async list(labels: Record<string, string>): Promise<RuntimeContainer[]> {
     this.rec('list', labels);
     return [...this.containers.values()]

@@ -83,6 +83,10 @@ export interface ContainerConfig {
   tty?: boolean;
   stdin?: boolean;
   stdinOnce?: boolean;
+  /** Whose processes the container sees: "host" (hostPID), "container:<id>" (shareProcessNamespace, an ephemeral container's target); unset, its own. */
+  pidMode?: string;
+  /** "host" for hostIPC; unset, the sandbox's. */
+  ipcMode?: string;
 }
 
 export interface LogOptions {
@@ -124,9 +128,25 @@ export interface ContainerStats {
 
 export type RuntimeEvent = { id: string; action: string; labels: Record<string, string> };
 
+/** CRI's NetworkReady runtime condition. */
+export interface NetworkStatus {
+  ready: boolean;
+  /** Why not, in the CRI's words (reason and message of the condition). */
+  reason?: string;
+  message?: string;
+}
+
 export interface Runtime {
   /** "docker" and the engine's version. */
   version(): Promise<{ name: string; version: string }>;
+  /**
+   * CRI's UpdateRuntimeConfig: the node's pod CIDR(s) (comma-separated, as
+   * the kubelet passes them), from which the runtime's pod network takes
+   * sandbox addresses. A runtime on a network of its own ignores it.
+   */
+  updatePodCIDR(cidr: string): Promise<void>;
+  /** Whether pod sandboxes can be given a network now. */
+  networkStatus(): NetworkStatus;
   /** Every container (any state) carrying all the given labels. */
   list(labels: Record<string, string>): Promise<RuntimeContainer[]>;
   /** A cheap listing (no per-container inspect) for the relist that notices state changes. */
