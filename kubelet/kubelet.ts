@@ -25,6 +25,7 @@ import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
 import { L, SANDBOX_NAME, type ContainerConfig, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
 import { computePodStatus, containerStatus, restartCountOf, StatusManager, type ContainerView, type Waiting } from './status.js';
 import { TokenManager } from './tokens.js';
+import type { DnsConfigurer } from './dns.js';
 import { prepareVolumes, type ObjectSource } from './volumes.js';
 
 const log = logger('kubelet');
@@ -57,6 +58,8 @@ export interface KubeletOptions {
   relistMs?: number;
   /** The ServiceAccount token manager projected token volumes read (one over the client unless given). */
   tokens?: TokenManager;
+  /** Each pod's /etc/resolv.conf (--cluster-dns, --cluster-domain, --resolv-conf); none: the runtime's own. */
+  dns?: DnsConfigurer;
 }
 
 const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b) - restartCountOf(a) || Date.parse(b.createdAt) - Date.parse(a.createdAt);
@@ -606,6 +609,7 @@ export class Kubelet {
         services: await this.serviceEnvFor(pod),
       });
       Object.assign(cfg, extra);
+      if (this.o.dns) cfg.mounts.push(this.o.dns.mount(pod, podDir(this.o.rootDir, uid)));
       this.mark(uid, 'config');
       // A leftover with the same attempt number (a start that failed) would clash by name.
       for (const x of instances) if (restartCountOf(x) === restartCount) await runtime.remove(x.id);
