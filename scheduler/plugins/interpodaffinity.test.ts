@@ -85,7 +85,7 @@ describe('InterPodAffinity filter', () => {
     expect(filterAll(anti({}), nodes)).toEqual([null, null]);
     expect(filterAll(anti({ namespaces: ['other'] }), nodes)[0]?.reasons).toEqual([ERR_ANTI_AFFINITY]);
     const cluster: ClusterLister = {
-      namespaceLabels: (ns) => ({ default: {}, other: { team: 'x' } })[ns],
+      namespaceLabels: (ns) => (({ default: {}, other: { team: 'x' } }) as Record<string, Record<string, string>>)[ns],
       namespacesMatching: (sel) => ['default', 'other'].filter((ns) => sel.matches(ns === 'other' ? { team: 'x' } : {})),
       defaultSpreadSelector: () => selectorFromLabelSelector({}),
     };
