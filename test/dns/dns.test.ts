@@ -3,7 +3,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { R } from '../../api/resources.js';
-import type { EndpointSlice, Service } from '../../api/types.js';
+import type { Endpoints, EndpointSlice, Service } from '../../api/types.js';
+import { ensureDnsService } from '../../dns/service.js';
 import { RestClient } from '../../client/rest.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { waitFor } from '../util/ports.js';
@@ -72,5 +73,17 @@ describe('cluster DNS process', () => {
     expect(r.rcode).toBe('REFUSED');
     const metrics = await (await fetch(`http://127.0.0.1:${dns.metricsPort}/metrics`)).text();
     expect(metrics).toMatch(/coredns_dns_requests_total\{[^}]*proto="udp"[^}]*\} [1-9]/);
+  });
+
+  it('skiff up\'s kube-dns Service: kube-system, the 10th address, ports 53/UDP, 53/TCP, 9153/TCP, Endpoints at the DNS process; a second up converges', async () => {
+    await ensureDnsService(client, { clusterIP: '10.96.0.10', address: '127.0.0.1', port: dns.port, metricsPort: dns.metricsPort });
+    await ensureDnsService(client, { clusterIP: '10.96.0.10', address: '127.0.0.1', port: dns.port + 1, metricsPort: dns.metricsPort });
+    const svc = await client.resource<Service>(R.services, 'kube-system').get('kube-dns');
+    expect(svc.spec.clusterIP).toBe('10.96.0.10');
+    expect(svc.spec.ports!.map((p) => `${p.name} ${p.port}/${p.protocol}`)).toEqual(['dns 53/UDP', 'dns-tcp 53/TCP', 'metrics 9153/TCP']);
+    const ep = await client.resource<Endpoints>(R.endpoints, 'kube-system').get('kube-dns');
+    expect(ep.subsets).toMatchObject([{ addresses: [{ ip: '127.0.0.1' }], ports: [{ name: 'dns', port: dns.port + 1, protocol: 'UDP' }, { name: 'dns-tcp', port: dns.port + 1 }, { name: 'metrics', port: dns.metricsPort }] }]);
+    // And the DNS answers for itself.
+    await waitFor('kube-dns resolves', async () => (await udpQuery(dns.port, 'kube-dns.kube-system.svc.cluster.local')).answers?.length, 10_000);
   });
 });
