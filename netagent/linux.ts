@@ -14,15 +14,9 @@
 //    masquerades what pods send out of the cluster CIDR. Packets kube-proxy
 //    marked for masquerade (a hairpin, a NodePort) are left to kube-proxy.
 
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import { promisify } from 'node:util';
-import { chainExists, ensureJumpRules, iptablesRestore, withHostLock } from '../kube-proxy/iptables/executor.js';
+import { spawn } from 'node:child_process';
 import { masqueradeMark } from '../kube-proxy/iptables/rules.js';
-import type { JumpRule } from '../kube-proxy/iptables/rules.js';
 import type { NetBackend, Route, RuleSpec } from './backend.js';
-
-const run = promisify(execFile);
 
 /** The rtnetlink protocol number marking the agent's routes (unassigned in /etc/iproute2/rt_protos). */
 export const ROUTE_PROTO = '213';
@@ -50,72 +44,115 @@ export function ruleText(spec: RuleSpec): string {
   ].join('\n');
 }
 
-function jumps(forwardFrom: string): JumpRule[] {
-  const j = (table: 'filter' | 'nat', chain: string, target: string): JumpRule => ({ table, chain, args: ['-m', 'comment', '--comment', comment, '-j', target] });
-  return [j('filter', forwardFrom, FORWARD_CHAIN), j('nat', 'POSTROUTING', POSTROUTING_CHAIN)];
-}
-
-function stderrOf(e: unknown): string {
-  return String((e as { stderr?: string }).stderr || (e as Error).message || e).trim();
-}
-
-async function ip(...args: string[]): Promise<string> {
-  try {
-    return (await run('ip', args, { timeout: 30_000 })).stdout;
-  } catch (e) {
-    throw new Error(`ip ${args.join(' ')}: ${stderrOf(e)}`);
-  }
-}
-
 interface IpRoute { dst: string; type?: string; gateway?: string }
 
+interface Jump { table: 'filter' | 'nat'; chain: string; target: string }
+
+function jumps(forwardFrom: string): Jump[] {
+  return [{ table: 'filter', chain: forwardFrom, target: FORWARD_CHAIN }, { table: 'nat', chain: 'POSTROUTING', target: POSTROUTING_CHAIN }];
+}
+
+const jumpArgs = (j: Jump) => ['-m', 'comment', '--comment', comment, '-j', j.target];
+
+export interface LinuxBackendOptions {
+  /**
+   * A network namespace (a name under /run/netns) to program instead of the
+   * one the agent runs in: every command runs under `ip netns exec`. For an
+   * agent that must reach the API server from the root namespace (tests).
+   */
+  netns?: string;
+}
+
 export class LinuxBackend implements NetBackend {
+  constructor(private readonly o: LinuxBackendOptions = {}) {
+    if (o.netns !== undefined && !/^[\w.-]+$/.test(o.netns)) throw new Error(`invalid network namespace name ${JSON.stringify(o.netns)}`);
+  }
+
+  /** Runs a command in the namespace; rejects with its stderr. */
+  private cmd(bin: string, args: string[], input?: string): Promise<string> {
+    const argv = this.o.netns ? ['netns', 'exec', this.o.netns, bin, ...args] : args;
+    const file = this.o.netns ? 'ip' : bin;
+    return new Promise((resolve, reject) => {
+      const p = spawn(file, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
+      let out = '';
+      let err = '';
+      const timer = setTimeout(() => p.kill('SIGKILL'), 30_000);
+      p.stdout.on('data', (d) => (out += d));
+      p.stderr.on('data', (d) => (err += d));
+      p.stdin.on('error', () => { /* reported through close */ });
+      p.on('error', (e) => { clearTimeout(timer); reject(e); });
+      p.on('close', (code) => {
+        clearTimeout(timer);
+        if (code === 0) resolve(out);
+        else reject(new Error(`${bin} ${args.join(' ')}: ${err.trim() || `exit ${code}`}`));
+      });
+      p.stdin.end(input ?? '');
+    });
+  }
+
   async listRoutes(): Promise<Route[]> {
-    const list = JSON.parse((await ip('-j', 'route', 'show', 'table', 'main', 'proto', ROUTE_PROTO)) || '[]') as IpRoute[];
+    const list = JSON.parse((await this.cmd('ip', ['-j', 'route', 'show', 'table', 'main', 'proto', ROUTE_PROTO])) || '[]') as IpRoute[];
     return list.map((r) => (r.type === 'unreachable' ? { dst: r.dst, type: 'unreachable' } : { dst: r.dst, type: 'unicast', via: r.gateway }));
   }
 
   async replaceRoute(r: Route): Promise<void> {
-    if (r.type === 'unreachable') await ip('route', 'replace', 'unreachable', r.dst, 'proto', ROUTE_PROTO);
-    else await ip('route', 'replace', r.dst, 'via', r.via!, 'proto', ROUTE_PROTO);
+    if (r.type === 'unreachable') await this.cmd('ip', ['route', 'replace', 'unreachable', r.dst, 'proto', ROUTE_PROTO]);
+    else await this.cmd('ip', ['route', 'replace', r.dst, 'via', r.via!, 'proto', ROUTE_PROTO]);
   }
 
   async deleteRoute(r: Route): Promise<void> {
     try {
-      await ip('route', 'del', ...(r.type === 'unreachable' ? ['unreachable'] : []), r.dst, 'proto', ROUTE_PROTO);
+      await this.cmd('ip', ['route', 'del', ...(r.type === 'unreachable' ? ['unreachable'] : []), r.dst, 'proto', ROUTE_PROTO]);
     } catch (e) {
       if (!/No such process|not found/i.test((e as Error).message)) throw e;
     }
   }
 
+  private async chainExists(table: string, chain: string): Promise<boolean> {
+    try {
+      await this.cmd('iptables', ['-w', '-t', table, '-S', chain]);
+      return true;
+    } catch (e) {
+      // Only "no such chain" counts as gone; a busy or failing iptables is not evidence.
+      if (/No chain|does not exist|incompatible/i.test((e as Error).message)) return false;
+      throw e;
+    }
+  }
+
   async syncRules(spec: RuleSpec): Promise<void> {
-    await iptablesRestore(ruleText(spec));
-    const from = (await chainExists('filter', 'DOCKER-USER')) ? 'DOCKER-USER' : 'FORWARD';
-    await ensureJumpRules(jumps(from));
+    await this.cmd('iptables-restore', ['--noflush', '--wait'], ruleText(spec));
+    // Docker's DOCKER-USER comes before Docker's own FORWARD rules, which would drop a new connection for a pod from another node.
+    const from = (await this.chainExists('filter', 'DOCKER-USER')) ? 'DOCKER-USER' : 'FORWARD';
+    for (const j of jumps(from)) {
+      try {
+        await this.cmd('iptables', ['-w', '-t', j.table, '-C', j.chain, ...jumpArgs(j)]);
+      } catch {
+        // First in its chain: in POSTROUTING ahead of Docker's MASQUERADE.
+        await this.cmd('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...jumpArgs(j)]);
+      }
+    }
   }
 
   async enableForwarding(): Promise<void> {
-    if (fs.readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() !== '1') fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
+    if ((await this.cmd('sysctl', ['-n', 'net.ipv4.ip_forward'])).trim() !== '1') await this.cmd('sysctl', ['-q', '-w', 'net.ipv4.ip_forward=1']);
   }
 
   async cleanup(): Promise<void> {
     for (const r of await this.listRoutes()) await this.deleteRoute(r);
-    await withHostLock(async () => {
-      for (const j of [...jumps('DOCKER-USER'), ...jumps('FORWARD')]) {
-        // -D removes one copy; loop until none is left.
-        for (;;) {
-          try {
-            await run('iptables', ['-w', '-t', j.table, '-D', j.chain, ...j.args], { timeout: 30_000 });
-          } catch {
-            break;
-          }
+    for (const j of [...jumps('DOCKER-USER'), ...jumps('FORWARD')]) {
+      // -D removes one copy; until none is left (or the chain is not there).
+      for (let i = 0; i < 100; i++) {
+        try {
+          await this.cmd('iptables', ['-w', '-t', j.table, '-D', j.chain, ...jumpArgs(j)]);
+        } catch {
+          break;
         }
       }
-      for (const [table, chain] of [['filter', FORWARD_CHAIN], ['nat', POSTROUTING_CHAIN]] as const) {
-        if (!(await chainExists(table, chain))) continue;
-        await run('iptables', ['-w', '-t', table, '-F', chain], { timeout: 30_000 });
-        await run('iptables', ['-w', '-t', table, '-X', chain], { timeout: 30_000 });
-      }
-    });
+    }
+    for (const [table, chain] of [['filter', FORWARD_CHAIN], ['nat', POSTROUTING_CHAIN]] as const) {
+      if (!(await this.chainExists(table, chain))) continue;
+      await this.cmd('iptables', ['-w', '-t', table, '-F', chain]);
+      await this.cmd('iptables', ['-w', '-t', table, '-X', chain]);
+    }
   }
 }

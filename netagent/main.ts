@@ -30,6 +30,8 @@ const flags = parseFlags(
     /** Remove every route, rule and chain the agent made, and exit. */
     cleanup: false,
     syncPeriod: '30s',
+    /** Not a kindnet flag: program this network namespace (/run/netns/<name>) from outside it; tests use it. */
+    netns: '',
     v: '',
     logFormat: 'json',
   },
@@ -40,7 +42,7 @@ if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
 setLogFormat(flags.logFormat);
 
 async function main(): Promise<void> {
-  const backend = new LinuxBackend();
+  const backend = new LinuxBackend({ netns: flags.netns || undefined });
   if (flags.cleanup) {
     await backend.cleanup();
     log.info('removed network agent routes and rules');
