@@ -4,6 +4,7 @@
 // `skiff status` shows its components, their restarts and the nodes.
 
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadKubeconfig } from '../client/kubeconfig.js';
@@ -13,6 +14,7 @@ import { createToken, defaultTokenGroups, deleteToken, listTokens, type TokenRow
 import { LocalCluster, defaultClusterCidr, defaultHome, defaultLanCidr, down, readState, status } from './cluster.js';
 import { defaultNodeMode, type NodeMode } from './netns.js';
 import { processIdentity } from './proc.js';
+import { isWorkerHome, joinCommand, joinMain, leave } from './join.js';
 import { supervise } from './supervisor.js';
 
 const usage = `Usage: skiff <command> [flags]
@@ -25,6 +27,9 @@ Commands:
            a bootstrap token for joining nodes (kubeadm's token create)
   token list
   token delete <id|token>
+  join <server-url> --token <id.secret> --ca-cert-hash sha256:<hex> [--node-name N] [--node-ip IP]
+           make this machine a node of that cluster (kubeadm's join; skiff join --help)
+  leave    stop and clean this machine's node (also 'skiff down' on a worker)
 
 Flags of up: --nodes N, --name, --apiserver-port, --etcd-port, --service-cluster-ip-range,
   --proxy-mode, --node-cpu, --node-memory, --log-format text|json (every component's),
@@ -35,6 +40,8 @@ The state directory is --home, else $SKIFF_HOME (default ~/.skiff).`;
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 async function main(): Promise<number> {
+  // join and leave take their own flags (cli/join.ts).
+  if (process.argv[2] === 'join' || process.argv[2] === 'leave') return joinMain(process.argv.slice(2), defaultHome());
   const flags = parseFlags({
     nodes: 1,
     name: 'skiff',
@@ -46,6 +53,8 @@ async function main(): Promise<number> {
     nodeMemory: '',
     logFormat: 'text',
     nodeMode: '',
+    // The address workers reach the API server on; `skiff up` then prints the join command.
+    advertiseAddress: '',
     lanCidr: defaultLanCidr,
     clusterCidr: defaultClusterCidr,
     home: '',
@@ -89,6 +98,7 @@ async function main(): Promise<number> {
         nodeMemory: flags.nodeMemory || undefined,
         logFormat: flags.logFormat,
         nodeMode,
+        advertiseAddress: flags.advertiseAddress || undefined,
         lanCidr: flags.lanCidr,
         clusterCidr: flags.clusterCidr,
         log,
@@ -104,6 +114,16 @@ Skiff is running: API server ${st.apiserver}, ${st.nodes.length} node(s), logs i
 
 Stop it with: skiff down   (or npm run down)
 `);
+        if (flags.advertiseAddress) {
+          // kubeadm init's closing words: a 24h token and the CA's hash, for each worker.
+          const client = new RestClient(loadKubeconfig(st.kubeconfig), { component: 'skiff' });
+          try {
+            const ca = fs.readFileSync(path.join(home, 'pki', 'ca.crt'), 'utf8');
+            process.stdout.write(`\nOn each worker (ports to open: README "Multi-node on VMs"), as root:\n\n  ${await joinCommand(client, `https://${flags.advertiseAddress}:${flags.apiserverPort}`, ca)}\n\nThe token expires in 24h; 'skiff token create' makes another.\n`);
+          } finally {
+            client.close();
+          }
+        }
         return 0;
       } catch (e) {
         log(`start-up failed: ${(e as Error).message}`);
@@ -116,7 +136,8 @@ Stop it with: skiff down   (or npm run down)
       // Internal: the supervisor `skiff up` starts (supervisor.ts).
       return supervise(home);
     case 'down': {
-      if (!(await down(home, log))) log(`no cluster recorded in ${home}`);
+      if (isWorkerHome(home)) await leave(home, log);
+      else if (!(await down(home, log))) log(`no cluster recorded in ${home}`);
       else log('stopped');
       return 0;
     }
