@@ -172,6 +172,8 @@ export class LocalCluster {
         `--kubeconfig=${await conf('kubelet.conf', `system:node:${n.name}`, ['system:nodes'])}`,
         `--hostname-override=${n.name}`, `--node-ip=${n.ip}`, `--address=${n.ip}`, '--port=10250',
         `--healthz-bind-address=${n.ip}`, '--healthz-port=10248', `--container-runtime-endpoint=${engineEndpoint(n)}`,
+        // Pods on a bridge of the Node's spec.podCIDR (kubenet's cbr0), so their addresses are routable between nodes.
+        '--pod-network=podcidr',
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
         `--root-dir=${path.join(n.home, 'kubelet')}`,
       ];
