@@ -359,7 +359,7 @@ export class Kubelet {
       const images = pod.spec.initContainers?.length ? undefined : new Map(pod.spec.containers.map((c) => [c.name, this.images.lookup(c.image)]));
       let id: string;
       try {
-        id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels });
+        id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels, hostNetwork: pod.spec.hostNetwork });
       } catch (e) {
         throw failed(e);
       }
@@ -721,7 +721,7 @@ export class Kubelet {
       }
     }
     const status = computePodStatus(pod, {
-      views, initViews, podIP: sandbox?.state === 'running' ? sandbox.ip : undefined, hostIP: this.o.nodeIP, sandboxReady,
+      views, initViews, podIP: sandbox?.state === 'running' ? (pod.spec.hostNetwork ? this.o.nodeIP : sandbox.ip) : undefined, hostIP: this.o.nodeIP, sandboxReady,
       startTime: new Date(this.firstSeen.get(uid) ?? Date.now()).toISOString().replace(/\.\d+Z$/, 'Z'), terminating,
     });
     if (pod.spec.ephemeralContainers?.length) {

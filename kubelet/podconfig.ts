@@ -294,6 +294,10 @@ export async function buildContainerConfig(pod: Pod, c: Container, o: BuildOptio
     stdin: c.stdin,
     stdinOnce: (c as Container & { stdinOnce?: boolean }).stdinOnce,
   };
+  // The pause container is the pod's PID 1 when the pod shares one process namespace, as with kube's CRI runtimes.
+  if (pod.spec.hostPID) cfg.pidMode = 'host';
+  else if (pod.spec.shareProcessNamespace) cfg.pidMode = `container:${o.sandboxId}`;
+  if (pod.spec.hostIPC) cfg.ipcMode = 'host';
   const sc = c.securityContext;
   if (sc?.runAsUser !== undefined) cfg.user = sc.runAsGroup !== undefined ? `${sc.runAsUser}:${sc.runAsGroup}` : String(sc.runAsUser);
   if (limits.memory) cfg.memoryLimitBytes = Math.round(parseQuantity(limits.memory));

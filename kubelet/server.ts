@@ -120,7 +120,7 @@ function limitBytes(limit: number): Transform {
 
 async function containerLogs(o: ServerOptions, req: http.IncomingMessage, res: http.ServerResponse, ns: string, name: string, container: string, q: URLSearchParams): Promise<void> {
   const pod = podOf(o.kubelet, ns, name);
-  if (!pod.spec.containers.some((c) => c.name === container) && !pod.spec.initContainers?.some((c) => c.name === container)) {
+  if (![...pod.spec.containers, ...pod.spec.initContainers ?? [], ...pod.spec.ephemeralContainers ?? []].some((c) => c.name === container)) {
     throw errors.badRequest(`container ${container} is not valid for pod ${name}`);
   }
   const inst = await instancesOf(o.runtime, pod, container);
@@ -258,7 +258,8 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: ChannelSock
     const inst = (await instancesOf(o.runtime, pod, container)).find((c) => c.state === 'running');
     if (!inst) throw errors.badRequest(`container ${container} is not running in pod ${name}`);
     const cmd = q.getAll('command');
-    const spec = pod.spec.containers.find((c) => c.name === container) ?? pod.spec.initContainers?.find((c) => c.name === container);
+    const spec = pod.spec.containers.find((c) => c.name === container) ?? pod.spec.initContainers?.find((c) => c.name === container)
+      ?? pod.spec.ephemeralContainers?.find((c) => c.name === container);
     // A running process's terminal cannot change: attach takes tty from the spec, as the kubelet's GetAttach does.
     const tty = kind === 'attach' ? !!spec?.tty : queryBool(q.get('tty'));
     const wantStdin = queryBool(q.get('stdin')) && (kind === 'exec' || !!spec?.stdin);

@@ -311,6 +311,7 @@ export const coreSchemas: Record<string, Schema> = {
     startTime: time('RFC 3339 date and time at which the object was acknowledged by the Kubelet. This is before the Kubelet pulled the container image(s) for the pod.'),
     initContainerStatuses: list(c + 'ContainerStatus', 'Statuses of init containers in this pod.'),
     containerStatuses: list(c + 'ContainerStatus', 'Statuses of containers in this pod. Each container in the pod should have at most one status in this list, and all statuses should be for containers in the pod.'),
+    ephemeralContainerStatuses: list(c + 'ContainerStatus', 'Statuses for any ephemeral containers that have run in this pod. Each ephemeral container in the pod should have at most one status in this list, and all statuses should be for containers in the pod.'),
     qosClass: enumStr('The Quality of Service (QOS) classification assigned to the pod based on resource requirements.', ['BestEffort', 'Burstable', 'Guaranteed']),
   }),
   [c + 'PodTemplateSpec']: obj('PodTemplateSpec describes the data a pod should have when created from a template', {

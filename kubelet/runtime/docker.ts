@@ -243,9 +243,10 @@ export class DockerRuntime implements Runtime {
     const c = await this.docker.createContainer({
       name: cfg.name,
       Image: cfg.image,
-      Hostname: cfg.hostname,
+      // The engine refuses a hostname of its own in the host's network namespace.
+      Hostname: cfg.hostNetwork ? undefined : cfg.hostname,
       Labels: cfg.labels,
-      HostConfig: { NetworkMode: this.net.podNetwork === 'podcidr' ? this.net.networkName : 'bridge', IpcMode: 'shareable', AutoRemove: false },
+      HostConfig: { NetworkMode: cfg.hostNetwork ? 'host' : this.net.podNetwork === 'podcidr' ? this.net.networkName : 'bridge', IpcMode: 'shareable', AutoRemove: false },
     });
     return c.id;
   }
@@ -261,7 +262,8 @@ export class DockerRuntime implements Runtime {
     // A pod that cannot reach itself through its Service is a broken network, not a slower one: log, keep the pod.
     // The containers do not need it to start (the bridge port's setting takes the kernel's rtnl lock, which
     // the engine's own veth set-up holds under load): it goes on beside their start.
-    const pid = sb.pid;
+    // A sandbox without an address of its own is in the host's network namespace: it has no bridge port.
+    const pid = sb.ip ? sb.pid : undefined;
     const network = pid
       ? this.hairpin.enable(pid).then(() => {}, (e: Error) => { log.warn('could not enable hairpin mode', { sandbox: id, error: e.message }); })
       : undefined;

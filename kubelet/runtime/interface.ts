@@ -62,6 +62,8 @@ export interface SandboxConfig {
   image: string;
   hostname: string;
   labels: Record<string, string>;
+  /** hostNetwork: the sandbox (and so every container of the pod) in the node's network namespace; the node's name is its hostname. */
+  hostNetwork?: boolean;
 }
 
 export interface ContainerConfig {
