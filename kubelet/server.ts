@@ -303,8 +303,9 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: ChannelSock
     if (code === 0 || kind === 'attach') finish({ status: 'Success' });
     else finish({ status: 'Failure', message: `command terminated with non-zero exit code: error executing command [${cmd.join(' ')}], exit code ${code}`, reason: 'NonZeroExitCode', details: { causes: [{ reason: 'ExitCode', message: String(code) }] } });
   } catch (e) {
-    const st = e instanceof StatusError ? e.status : errors.internal((e as Error).message).status;
-    finish({ status: 'Failure', message: st.message, reason: st.reason, code: st.code });
+    // kube's remotecommand server: an exec that fails other than by an exit code is an InternalError Status.
+    const st = e instanceof StatusError ? e.status : errors.internal(`${kind === 'exec' ? 'error executing command in container: ' : ''}${(e as Error).message}`).status;
+    finish({ status: 'Failure', message: st.message, reason: st.reason, ...(st.details ? { details: st.details } : {}), code: st.code });
   }
 }
 
