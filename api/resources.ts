@@ -42,9 +42,9 @@ function entry(e: Omit<ResourceInfo, 'listKind' | 'verbs' | 'subresources' | 'sh
 
 export const resources: ResourceInfo[] = [
   entry({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true,
-    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'eviction', 'attach', 'ephemeralcontainers'], hasStatus: true, categories: ['all'] }),
+    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'eviction', 'attach', 'ephemeralcontainers', 'proxy'], hasStatus: true, categories: ['all'] }),
   entry({ group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
-    subresources: ['status'], hasStatus: true, categories: ['all'] }),
+    subresources: ['status', 'proxy'], hasStatus: true, categories: ['all'] }),
   entry({ group: '', version: 'v1', kind: 'Endpoints', listKind: 'EndpointsList', plural: 'endpoints', singular: 'endpoints', shortNames: ['ep'], namespaced: true }),
   entry({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false,
     subresources: ['status', 'proxy'], hasStatus: true }),

@@ -40,7 +40,8 @@ const subresourceInfo: Record<string, { group?: string; version?: string; kind?:
   attach: { kind: 'PodAttachOptions', verbs: ['create', 'get'] },
   portforward: { kind: 'PodPortForwardOptions', verbs: ['create', 'get'] },
   eviction: { group: 'policy', version: 'v1', kind: 'Eviction', verbs: ['create'] },
-  proxy: { kind: 'NodeProxyOptions', verbs: ['create', 'delete', 'get', 'patch', 'update'] },
+  // The kind is the resource's own (PodProxyOptions, ServiceProxyOptions, NodeProxyOptions).
+  proxy: { verbs: ['create', 'delete', 'get', 'patch', 'update'] },
   finalize: { verbs: ['update'] },
   token: { group: 'authentication.k8s.io', version: 'v1', kind: 'TokenRequest', verbs: ['create'] },
 };
@@ -52,7 +53,7 @@ function storageVersionHash(r: ResourceInfo): string {
 
 function subresourceKind(r: ResourceInfo, sub: string) {
   const info = subresourceInfo[sub] ?? { verbs: ['get'] };
-  return { info, kind: info.kind ?? (sub === 'log' ? 'Pod' : r.kind) };
+  return { info, kind: info.kind ?? (sub === 'log' ? 'Pod' : sub === 'proxy' ? `${r.kind}ProxyOptions` : r.kind) };
 }
 
 function apiResources(rs: ResourceInfo[]): APIResource[] {

@@ -24,6 +24,7 @@ import { Store } from './registry/store.js';
 import { toStatus } from './registry/errors.js';
 import { binding, eviction, scale } from './handlers/subresources.js';
 import { KubeletClient, type KubeletClientConfig } from './handlers/proxy.js';
+import { proxyResourceUpgrade, serveResourceProxy } from './handlers/resourceproxy.js';
 import * as rest from './handlers/rest.js';
 import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
@@ -317,7 +318,8 @@ async function dispatch(ctx: rest.RestContext, kubelets: KubeletClient, req: Req
       // Without a signing key the server issues no tokens: the POST falls through to a 405.
       if (tokenRequest) return tokenRequest(ctx, req, res, info);
       break;
-    case 'exec': case 'attach': case 'portforward': case 'proxy': case 'finalize':
+    case 'proxy': return serveResourceProxy(proxyStores(ctx.store), kubelets, req, res, info.resource.plural, info.namespace, info.name!);
+    case 'exec': case 'attach': case 'portforward': case 'finalize':
       throw errors.methodNotSupported(info.resource.kind, `${req.method} ${info.subresource}`);
   }
   switch (info.verb) {
@@ -335,12 +337,23 @@ async function dispatch(ctx: rest.RestContext, kubelets: KubeletClient, req: Req
   }
 }
 
+function proxyStores(store: (r: ResourceInfo) => Store) {
+  return { pods: store(R.pods), services: store(R.services), endpoints: store(R.endpoints), nodes: store(R.nodes) };
+}
+
 async function upgrade(storeOf: (p: string) => Store, kubelets: KubeletClient, req: http.IncomingMessage, socket: net.Socket, head: Buffer): Promise<void> {
   // A browser page on another origin must not drive exec, attach or port-forward with the user's credentials (lib/origin.ts).
   const foreign = checkUpgradeOrigin(req);
   if (foreign) return refuseUpgrade(socket, foreign.status);
   const m = /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/?]+)\/(exec|attach|portforward)(\?|$)/.exec(req.url ?? '');
+  // A WebSocket through pods/, services/ or nodes/<name>/proxy is relayed to the target as kube's UpgradeAwareHandler does.
+  const p = m ? null : /^\/api\/v1\/(?:namespaces\/([^/]+)\/(pods|services)|(nodes))\/([^/?]+)\/proxy(?:[/?]|$)/.exec(req.url ?? '');
   try {
+    if (p) {
+      const namespace = p[1] === undefined ? undefined : decodeURIComponent(p[1]);
+      await proxyResourceUpgrade(proxyStores((r) => storeOf(r.plural)), kubelets, req, socket, head, p[2] ?? p[3], namespace, decodeURIComponent(p[4]));
+      return;
+    }
     if (!m) throw errors.notFoundPath();
     await kubelets.proxyUpgrade(storeOf('pods'), storeOf('nodes'), req, socket, head, { namespace: decodeURIComponent(m[1]), name: decodeURIComponent(m[2]), subresource: m[3] });
   } catch (e) {

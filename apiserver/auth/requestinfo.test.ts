@@ -12,6 +12,11 @@ describe('requestInfo', () => {
     ['GET', '/api/v1/namespaces/other/pods', 'watch=true', { verb: 'watch', resource: 'pods' }],
     ['GET', '/api/v1/namespaces/other/pods', 'watch=1', { verb: 'watch' }],
     ['GET', '/api/v1/namespaces/other/pods', 'watch=false', { verb: 'list' }],
+    // As the handler decodes it (Convert_Slice_string_To_bool): only "0" and "false" in any case are false.
+    ['GET', '/api/v1/namespaces/other/pods', 'watch=True', { verb: 'watch' }],
+    ['GET', '/api/v1/namespaces/other/pods', 'watch=yes', { verb: 'watch' }],
+    ['GET', '/api/v1/namespaces/other/pods', 'watch', { verb: 'watch' }],
+    ['GET', '/api/v1/namespaces/other/pods', 'watch=FALSE', { verb: 'list' }],
     ['GET', '/api/v1/watch/namespaces/other/pods', '', { verb: 'watch', resource: 'pods', namespace: 'other' }],
     ['POST', '/api/v1/namespaces/other/pods', '', { verb: 'create' }],
     ['PUT', '/api/v1/namespaces/other/pods/foo', '', { verb: 'update', name: 'foo' }],

@@ -3,6 +3,8 @@
 // alone, not the resource table, so a request for a resource this server does
 // not serve is still authorized as what it names before it is answered 404.
 
+import { queryBool } from '../../api/params.js';
+
 export interface AuthzRequestInfo {
   resourceRequest: boolean;
   path: string;
@@ -67,7 +69,9 @@ export function requestInfo(method: string, path: string, query: string): AuthzR
   info.name = segs[1] ?? '';
   info.subresource = segs[2] ?? '';
   if (segs.length > 3 && info.subresource !== 'proxy') return nonResource();
-  const watch = watchPrefix || (query.includes('watch=') && /(?:^|&)watch=(?:1|t|T|TRUE|true|True)(?:&|$)/.test(query));
+  // As the handler decodes it (apimachinery's lenient bool: `watch`, `watch=yes`, `watch=t` all watch), so a list
+  // permission never opens a watch the handler then serves.
+  const watch = watchPrefix || queryBool(query.includes('watch') ? new URLSearchParams(query).get('watch') : null);
   switch (method) {
     case 'GET': case 'HEAD': info.verb = watch ? 'watch' : info.name ? 'get' : 'list'; break;
     case 'POST': info.verb = 'create'; break;

@@ -114,8 +114,13 @@ export class KubeletClient {
     return errors.serviceUnavailable(`error dialing backend: ${e.message}`);
   }
 
+  /** A request to the kubelet as its client (nodes/proxy); the caller streams the body and the response. */
+  request(target: KubeletTarget, options: { method: string; path: string; headers: http.OutgoingHttpHeaders }): http.ClientRequest {
+    return https.request({ host: target.host, port: target.port, ...options, agent: this.agent, timeout: this.timeoutMs });
+  }
+
   /** A verified TLS connection to the kubelet, ready for bytes. */
-  private dial(target: KubeletTarget): Promise<tls.TLSSocket> {
+  dial(target: KubeletTarget): Promise<tls.TLSSocket> {
     return new Promise((resolve, reject) => {
       const sock = tls.connect({
         host: target.host, port: target.port, ca: this.cfg.ca, cert: this.cfg.cert, key: this.cfg.key,

@@ -47,7 +47,8 @@ export function parseRequest(req: Request): RequestInfo | undefined {
       rest = segs.slice(2);
     }
   }
-  if (rest.length > 3) return undefined;
+  // Only a proxy has a path past its subresource (pods/<name>/proxy/<path>).
+  if (rest.length > 3 && rest[2] !== 'proxy') return undefined;
   const [plural, name, subresource] = rest;
   const resource = findByPlural(group, version, plural);
   if (!resource) return undefined;
