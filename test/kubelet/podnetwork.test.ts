@@ -36,8 +36,8 @@ describe('DockerRuntime pod network from the pod CIDR', () => {
     await rt.updatePodCIDR('10.251.7.0/24');
     expect(rt.networkStatus()).toEqual({ ready: true });
     const net = await rt.docker.getNetwork(networkName).inspect();
-    expect(net.IPAM.Config).toEqual([{ Subnet: '10.251.7.0/24', Gateway: '10.251.7.1' }]);
-    expect(net.Options['com.docker.network.bridge.name']).toBe(bridgeName);
+    expect(net.IPAM?.Config).toEqual([{ Subnet: '10.251.7.0/24', Gateway: '10.251.7.1' }]);
+    expect(net.Options?.['com.docker.network.bridge.name']).toBe(bridgeName);
 
     const sb = await sandbox('p1');
     expect(cidrContainsIP('10.251.7.0/24', sb.ip!)).toBe(true);
