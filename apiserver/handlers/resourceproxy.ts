@@ -152,10 +152,12 @@ export function proxyPathOf(rawUrl: string, plural: string): { path: string; que
   const q = rawUrl.indexOf('?');
   const pathPart = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
   const query = q >= 0 ? rawUrl.slice(q) : '';
+  // By position, not by search: a namespace or a name may itself be "pods" or "proxy".
+  // ['', 'api', 'v1', 'namespaces', ns, plural, name, 'proxy', ...] or ['', 'api', 'v1', 'nodes', name, 'proxy', ...].
   const segs = pathPart.split('/');
-  const i = segs.findIndex((s, j) => s === plural && segs[j + 2] === 'proxy');
-  if (i < 0) return { path: '', query };
-  const rest = segs.slice(i + 3);
+  const start = plural === 'nodes' ? 6 : 8;
+  if (segs[start - 1] !== 'proxy') return { path: '', query };
+  const rest = segs.slice(start);
   return { path: rest.length ? `/${rest.join('/')}` : '', query };
 }
 
