@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { Kubectl } from '../util/kubectl.js';
+import { tlsDispatcher } from '../util/pki.js';
 import { client, pod } from './helpers.js';
 
 let srv: ApiServerProcess;
@@ -89,6 +90,18 @@ describe('pods/ephemeralcontainers', () => {
       'spec.ephemeralContainers[1].readinessProbe: Forbidden: cannot be set for an Ephemeral Container',
     ]));
   });
+
+  it('is not for nodes: a kubelet may not add ephemeral containers, even to its own pods', async () => {
+    expect((await api.post(base, pod('eph-node', { spec: { nodeName: 'n1' } }))).status).toBe(201);
+    const conn = await srv.connectionFor('system:node:n1', ['system:nodes']);
+    const r = await fetch(`${srv.url}${base}/eph-node/ephemeralcontainers`, {
+      method: 'PATCH', headers: { 'Content-Type': 'application/strategic-merge-patch+json' },
+      body: JSON.stringify({ spec: { ephemeralContainers: [{ name: 'dbg', image: 'busybox' }] } }),
+      dispatcher: tlsDispatcher(conn),
+    } as RequestInit);
+    expect(r.status).toBe(403);
+    expect((await r.json()).message).toContain('cannot patch resource "pods/ephemeralcontainers"');
+  });
 });
 
 describe('kubectl debug against the API server', () => {
@@ -116,7 +129,11 @@ describe('kubectl debug against the API server', () => {
       },
     });
     expect((await api.post(base, src)).status).toBe(201);
-    await kubectl.ok(['debug', 'kd-src', '--image=busybox:latest', '--copy-to=kd-copy', '--share-processes', '-c', 'dbg', '--', 'sleep', '60']);
+    const run = await kubectl.run(['debug', 'kd-src', '--image=busybox:latest', '--copy-to=kd-copy', '--share-processes', '-c', 'dbg', '-v=8', '--', 'sleep', '60']);
+    expect(run.code, run.stderr).toBe(0);
+    // The create went out as protobuf: this is the decoding path, not JSON.
+    const sent = run.stderr.split('\n').filter((l) => /POST|Content-Type/.test(l)).join('\n');
+    expect(sent).toMatch(/POST[^\n]*\/api\/v1\/namespaces\/default\/pods[^\n]*\n[^\n]*Content-Type: application\/vnd\.kubernetes\.protobuf/);
     const orig = await kubectl.json(['get', 'pod', 'kd-src']);
     const copy = await kubectl.json(['get', 'pod', 'kd-copy']);
     expect(copy.spec.shareProcessNamespace).toBe(true);
