@@ -278,6 +278,30 @@ describe('Kubelet with the fake runtime', () => {
     expect(runtime.ops('stop').filter((c) => c.args[0] === app.id).map((c) => c.args[1])).toEqual([2]);
   });
 
+  it('cuts a graceful stop short when the pod is force-deleted during it', async () => {
+    const p = pod('gf', { terminationGracePeriodSeconds: 30 });
+    p.metadata.finalizers = ['test/hold'];
+    const { runtime, client, get } = setup(p);
+    const app = await waitFor('running', () => runtime.find('gf', 'c'), 5000);
+    // A process that ignores SIGTERM: a stop with the full grace period only ends once a shorter one kills it.
+    let killed!: () => void;
+    const kill = new Promise<void>((r) => (killed = r));
+    const stop = runtime.stop.bind(runtime);
+    runtime.stop = async (id, t) => {
+      if (t > 2) await kill;
+      else killed();
+      return stop(id, t);
+    };
+    await client.resource<Pod>(R.pods, 'default').delete('gf', { gracePeriodSeconds: 30 });
+    await waitFor('graceful stop under way', async () => !!(await get('gf')).metadata.deletionTimestamp, 5000);
+    await new Promise((r) => setTimeout(r, 100));
+    // The object goes before the kubelet is done (the fake removes it once its finalizer does).
+    const cur = await get('gf');
+    await client.resource<Pod>(R.pods, 'default').update({ ...cur, metadata: { ...cur.metadata, finalizers: [] } });
+    await waitFor('containers removed', () => runtime.containers.size === 0, 5000);
+    expect(runtime.ops('stop').filter((c) => c.args[0] === app.id).map((c) => c.args[1])).toContain(2);
+  });
+
   it('reports ContainerCreating while the sandbox and containers are being made', async () => {
     const { runtime, get } = setup(pod('cc'));
     let open!: () => void;

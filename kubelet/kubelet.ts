@@ -66,14 +66,6 @@ const byNewest = (a: RuntimeContainer, b: RuntimeContainer) => restartCountOf(b)
 const isSandbox = (c: RuntimeContainer) => c.labels[L.type] === 'podsandbox' || c.labels[L.containerName] === SANDBOX_NAME;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/**
- * Removed from the API with no grace period left (`kubectl delete --force
- * --grace-period=0`: the object went without ever being marked, or was marked
- * with 0): its containers are killed at once, with the minimum grace period,
- * as kube's kubelet does for a deletion grace period of 0.
- */
-const forceDeleted = (p: Pod) => !p.metadata.deletionTimestamp || p.metadata.deletionGracePeriodSeconds === 0;
-
 /** podsDifferSemantically of pkg/kubelet/config: what a pod sync acts on, as opposed to its status. */
 function differSemantically(a: Pod, b: Pod): boolean {
   const m = (p: Pod) => JSON.stringify([p.spec, p.metadata.labels, p.metadata.annotations, p.metadata.deletionTimestamp, p.metadata.deletionGracePeriodSeconds]);
@@ -154,8 +146,10 @@ export class Kubelet {
         const uid = p.metadata.uid!;
         this.desired.delete(uid);
         this.removed.set(uid, p);
-        // A graceful stop may be under way: a force delete only ever shortens it (kube's pod workers).
-        if (forceDeleted(p) && this.workers.isBusy(uid)) void this.stopRunning(uid, MIN_GRACE_SECONDS).catch(() => {});
+        // Removed before this kubelet finished terminating it (`delete --force --grace-period=0`, also
+        // during a graceful stop): kube's registry stores a grace period of 0 before it removes the
+        // object, and a grace period only ever shortens, so what runs is killed at once.
+        if (!this.finished.has(uid) && this.workers.isBusy(uid)) void this.stopRunning(uid, MIN_GRACE_SECONDS).catch(() => {});
         this.workers.update(uid);
       },
     });
@@ -826,7 +820,9 @@ export class Kubelet {
     const containers = await this.o.runtime.list({ [L.podUid]: uid });
     const running = containers.filter((c) => c.state === 'running');
     if (running.length) {
-      const grace = last ? (forceDeleted(last) ? 0 : last.metadata.deletionGracePeriodSeconds ?? last.spec.terminationGracePeriodSeconds ?? 30) : Number(running[0].labels[L.gracePeriod] ?? 30);
+      // A removed pod this kubelet had not terminated went with a grace period of 0 (see onDelete); one it
+      // never saw (a restart in between) gets the grace period its containers were started with.
+      const grace = last && !this.finished.has(uid) ? 0 : Number(running[0].labels[L.gracePeriod] ?? 30);
       await Promise.all(running.filter((c) => !isSandbox(c)).map((c) => this.o.runtime.stop(c.id, Math.max(MIN_GRACE_SECONDS, grace))));
       await Promise.all(running.filter(isSandbox).map((c) => this.o.runtime.stop(c.id, MIN_GRACE_SECONDS)));
     }
