@@ -123,14 +123,31 @@ export class LinuxBackend implements NetBackend {
     await this.cmd('iptables-restore', ['--noflush', '--wait'], ruleText(spec));
     // Docker's DOCKER-USER comes before Docker's own FORWARD rules, which would drop a new connection for a pod from another node.
     const from = (await this.chainExists('filter', 'DOCKER-USER')) ? 'DOCKER-USER' : 'FORWARD';
-    for (const j of jumps(from)) {
-      try {
-        await this.cmd('iptables', ['-w', '-t', j.table, '-C', j.chain, ...jumpArgs(j)]);
-      } catch {
-        // First in its chain: in POSTROUTING ahead of Docker's MASQUERADE.
-        await this.cmd('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...jumpArgs(j)]);
+    for (const j of jumps(from)) await this.ensureJumpAhead(j);
+  }
+
+  /**
+   * The jump exists, and ahead of any MASQUERADE or DROP in its chain. Docker
+   * inserts its MASQUERADE of a bridge subnet at the top of POSTROUTING when
+   * the network is made, which on a node is after the agent started (the
+   * kubelet makes it once the Node has a pod CIDR): a jump that only exists
+   * would then come too late, so it moves back to the top.
+   */
+  private async ensureJumpAhead(j: Jump): Promise<void> {
+    const rules = (await this.cmd('iptables', ['-w', '-t', j.table, '-S', j.chain])).split('\n').filter((l) => l.startsWith('-A '));
+    const ours = rules.findIndex((l) => l.endsWith(`-j ${j.target}`));
+    const blocker = rules.findIndex((l) => / -j (MASQUERADE|DROP|REJECT)\b/.test(l));
+    if (ours >= 0 && (blocker < 0 || ours < blocker)) return;
+    if (ours >= 0) {
+      for (let i = 0; i < 100; i++) {
+        try {
+          await this.cmd('iptables', ['-w', '-t', j.table, '-D', j.chain, ...jumpArgs(j)]);
+        } catch {
+          break;
+        }
       }
     }
+    await this.cmd('iptables', ['-w', '-t', j.table, '-I', j.chain, '1', ...jumpArgs(j)]);
   }
 
   async enableForwarding(): Promise<void> {

@@ -152,6 +152,11 @@ describe('network agent (two network namespaces)', () => {
     // Pod a to pod b: the server sees pod a's own address, though Docker's MASQUERADE rule is there.
     await waitFor('pod a reaches pod b', async () => (await connectFrom(ns.pa, pods.b.ip, 8080)) === pods.a.ip, 20_000, 200)
       .catch(async (e) => { throw new Error(`${(e as Error).message}: ${await connectFrom(ns.pa, pods.b.ip, 8080)}\n${agentLogs.slice(-3000)}`); });
+    // Docker makes its network (and inserts its MASQUERADE at the top of POSTROUTING) after the agent started: the agent's jump moves back ahead of it.
+    await inNs(ns.b, 'iptables', '-w', '-t', 'nat', '-I', 'POSTROUTING', '1', '-s', pods.b.cidr, '!', '-o', `pb${id}`, '-j', 'MASQUERADE');
+    await inNs(ns.a, 'iptables', '-w', '-t', 'nat', '-I', 'POSTROUTING', '1', '-s', pods.a.cidr, '!', '-o', `pa${id}`, '-j', 'MASQUERADE');
+    await waitFor('jump ahead of the new MASQUERADE', async () => (await inNs(ns.a, 'iptables', '-w', '-t', 'nat', '-S', 'POSTROUTING')).split('\n').filter((l) => l.startsWith('-A'))[0]?.endsWith('-j SKIFF-NETAGENT-POSTROUTING'), 20_000, 200);
+    expect(await connectFrom(ns.pa, pods.b.ip, 8080)).toBe(pods.a.ip);
     // A pod CIDR no node holds is refused on the node, not sent on.
     expect(await connectFrom(ns.pa, '10.244.99.9', 8080)).toMatch(/^failed: (EHOSTUNREACH|ENETUNREACH)/);
 
