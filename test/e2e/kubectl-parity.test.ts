@@ -8,8 +8,13 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { Kubectl } from '../util/kubectl.js';
+import { skiffUp, type TestCluster } from '../util/cluster.js';
+import { waitFor } from '../util/ports.js';
+
+const manifests = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'manifests');
 
 /** Older kubectls bundled with the SDK (direct binaries); absent ones are skipped. */
 const sdkBin = '/usr/lib/google-cloud-sdk/bin';
@@ -131,5 +136,50 @@ describe('kubectl parity', () => {
       expect(await k(['get', '--raw', `/${p}/ping`])).toBe('ok');
     }
     expect(await k(['get', '--raw', '/readyz/etcd'])).toBe('ok');
+  });
+});
+
+describe('proxy subresources and QoS against real pods (skiff up)', () => {
+  let c: TestCluster;
+  const podNames = async () => ((await c.kubectl.json(['get', 'pods', '-l', 'app=web'])).items as { metadata: { name: string } }[]).map((p) => p.metadata.name);
+
+  beforeAll(async () => {
+    c = await skiffUp({ nodes: 1 });
+    await c.kubectl.ok(['apply', '-f', path.join(manifests, 'web.yaml')]);
+    await waitFor('3 ready endpoints', async () => {
+      const ep = await c.kubectl.json(['get', 'endpoints', 'web']);
+      return (ep.subsets ?? []).flatMap((x: { addresses?: unknown[] }) => x.addresses ?? []).length === 3;
+    }, 120_000, 250);
+  }, 240_000);
+  afterAll(async () => {
+    await c?.down();
+  }, 120_000);
+
+  it('kubectl get --raw reaches a pod through services/proxy and pods/proxy, and the kubelet through nodes/proxy', async () => {
+    const names = await podNames();
+    const viaService = (await c.kubectl.ok(['get', '--raw', '/api/v1/namespaces/default/services/web:80/proxy/'])).trim();
+    expect(names).toContain(viaService);
+    expect((await c.kubectl.ok(['get', '--raw', '/api/v1/namespaces/default/services/http:web:http/proxy/index.html'])).trim()).toMatch(/^web-/);
+    expect((await c.kubectl.ok(['get', '--raw', `/api/v1/namespaces/default/pods/${names[0]}/proxy/`])).trim()).toBe(names[0]);
+    expect((await c.kubectl.ok(['get', '--raw', `/api/v1/namespaces/default/pods/${names[1]}:8080/proxy/`])).trim()).toBe(names[1]);
+    expect(await c.kubectl.ok(['get', '--raw', `/api/v1/nodes/${c.nodes[0]}/proxy/healthz`])).toBe('ok');
+  });
+
+  it('serves kubectl proxy users', async () => {
+    const proxy = c.kubectl.background(['proxy', '--port=0']);
+    try {
+      await waitFor('kubectl proxy', async () => /Starting to serve on 127\.0\.0\.1:\d+/.test(proxy.output()), 30_000, 100);
+      const port = /127\.0\.0\.1:(\d+)/.exec(proxy.output())![1];
+      const r = await fetch(`http://127.0.0.1:${port}/api/v1/namespaces/default/services/web:80/proxy/`);
+      expect(r.status).toBe(200);
+      expect(await podNames()).toContain((await r.text()).trim());
+    } finally {
+      proxy.stop();
+    }
+  });
+
+  it('kubectl describe pod shows the QoS class set at creation', async () => {
+    const [name] = await podNames();
+    expect(await c.kubectl.ok(['describe', 'pod', name])).toMatch(/QoS Class:\s+Burstable/);
   });
 });
