@@ -100,6 +100,8 @@ export class DockerRuntime implements Runtime {
     const n = parseCIDR(v4);
     const subnet = formatCIDR(n);
     if (this.podSubnet === subnet) return;
+    // Not ready while the network does not match the Node: no sandbox may land on the old subnet.
+    this.podSubnet = undefined;
     const network = this.docker.getNetwork(this.net.networkName);
     let existing: string | undefined;
     try {
