@@ -152,6 +152,12 @@ const messages: Record<string, Message> = {
   PodAffinity: { 1: ['requiredDuringSchedulingIgnoredDuringExecution', '[]PodAffinityTerm'], 2: ['preferredDuringSchedulingIgnoredDuringExecution', '[]WeightedPodAffinityTerm'] },
   PodAffinityTerm: { 1: ['labelSelector', 'LabelSelector'], 2: ['namespaces', '[]string'], 3: ['topologyKey', 'string'], 4: ['namespaceSelector', 'LabelSelector'], 5: ['matchLabelKeys', '[]string'], 6: ['mismatchLabelKeys', '[]string'] },
   WeightedPodAffinityTerm: { 1: ['weight', 'int'], 2: ['podAffinityTerm', 'PodAffinityTerm'] },
+  // certificates.k8s.io/v1: `kubectl certificate approve|deny` PUT the whole object to /approval as protobuf.
+  // Condition times (metav1.Time messages) are skipped: the server stamps them (populateConditionTimestamps).
+  CertificateSigningRequest: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'CertificateSigningRequestSpec'], 3: ['status', 'CertificateSigningRequestStatus'] },
+  CertificateSigningRequestSpec: { 1: ['request', 'bytes'], 2: ['username', 'string'], 3: ['uid', 'string'], 4: ['groups', '[]string'], 5: ['usages', '[]string'], 7: ['signerName', 'string'], 8: ['expirationSeconds', 'int!'] },
+  CertificateSigningRequestStatus: { 1: ['conditions', '[]CertificateSigningRequestCondition'], 2: ['certificate', 'bytes'] },
+  CertificateSigningRequestCondition: { 1: ['type', 'string'], 6: ['status', 'string'], 2: ['reason', 'string'], 3: ['message', 'string'] },
   TopologySpreadConstraint: {
     1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', 'LabelSelector'], 5: ['minDomains', 'int!'],
     6: ['nodeAffinityPolicy', 'string!'], 7: ['nodeTaintsPolicy', 'string!'], 8: ['matchLabelKeys', '[]string'],
@@ -161,7 +167,7 @@ const messages: Record<string, Message> = {
 const kinds: Record<string, string> = { Pod: 'Pod', Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
   SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
-  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview' };
+  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest' };
 
 class Reader {
   pos = 0;
