@@ -437,6 +437,8 @@ function removeContainers(endpoint: string, node: string, log: (l: string) => vo
 const usage = `Usage:
   skiff join <server-url> --token <id.secret> [--ca-cert-hash sha256:<hex>] [--node-name N] [--node-ip IP]
       [--container-runtime-endpoint unix:///path] [--discovery-token-unsafe-skip-ca-verification] [--home DIR]
+      [--kubelet-port 10250] [--kubelet-healthz-port 10248] [--cluster-cidr CIDR] [--service-cluster-ip-range CIDR]
+      [--name CLUSTER] [--skip-phases kube-proxy,network-agent] [--credentials-only]
   skiff leave [--home DIR]`;
 
 /** The node's address: the one the default route leaves by, as the kubelet picks when --node-ip is not given. */
@@ -467,7 +469,12 @@ export async function joinMain(argv: string[], defaultHome: string): Promise<num
     if (!server || !/^https:\/\//.test(server)) throw new JoinError(`join needs the API server's https:// URL\n${usage}`);
     if (!flags.token) throw new JoinError(`join needs --token <id.secret> (skiff token create, on the control plane)\n${usage}`);
     if (flags.logFormat !== 'text' && flags.logFormat !== 'json') throw new JoinError('--log-format must be text or json');
+    const unknownPhase = flags.skipPhases.find((p) => p !== 'kube-proxy' && p !== 'network-agent');
+    if (unknownPhase) throw new JoinError(`--skip-phases: unknown phase "${unknownPhase}" (kube-proxy, network-agent)`);
     const nodeName = (flags.nodeName || os.hostname()).toLowerCase();
+    // A worker VM needs what `skiff up` makes sure of: a Docker engine and the locally built images (pause, busybox).
+    // A given engine (netns nodes) is prepared by whoever gives it.
+    if (!flags.containerRuntimeEndpoint && !flags.credentialsOnly) execFileSync('bash', [path.join(distRoot, '..', 'hack', 'images.sh')], { stdio: 'inherit' });
     await join({
       home, server, token: flags.token, caCertHashes: flags.caCertHash, unsafeSkipCAVerification: flags.discoveryTokenUnsafeSkipCaVerification,
       nodeName, nodeIP: flags.nodeIp || defaultNodeIP(), containerRuntimeEndpoint: flags.containerRuntimeEndpoint,
