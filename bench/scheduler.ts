@@ -3,9 +3,15 @@
 // 10,000 pending pods are created with no scheduler running; then the
 // scheduler starts and the clock runs until a watch has seen every binding.
 // Printed next to the raw etcd write rate measured in the same run, since
-// every binding is at least one etcd write.
+// every binding is at least one etcd write. A second phase then stops the
+// scheduler, adds pods that each carry a required podAntiAffinity on hostname
+// against all the others (kube's scheduler_perf SchedulingPodAntiAffinity
+// shape: one label, mutually exclusive, filling 60% of the nodes as its 3,000
+// pods on 5,000 nodes do) and measures a fresh scheduler placing them beside
+// the first phase's pods.
 
 import { Etcd3 } from 'etcd3';
+import { parseSelector } from '../api/labels.js';
 import { R } from '../api/resources.js';
 import type { Node, Pod } from '../api/types.js';
 import { RestClient } from '../client/rest.js';
@@ -22,6 +28,7 @@ import { cpuSeconds } from './proc.js';
 
 const NODES = Number(process.env.BENCH_NODES ?? 1000);
 const PODS = Number(process.env.BENCH_PODS ?? 10_000);
+const ANTI_PODS = Number(process.env.BENCH_ANTI_PODS ?? Math.floor(NODES * 0.6));
 const CONCURRENCY = 50;
 const ETCD_PUTS = 10_000;
 const DEADLINE_MS = 10 * 60_000;
@@ -76,6 +83,19 @@ function benchPod(i: number): Pod {
     kind: 'Pod',
     metadata: { name: `bench-${i}`, namespace: NS, labels: { app: 'bench', shard: String(i % 10) }, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: `rs-${i % 10}`, uid: `rs-uid-${i % 10}`, controller: true }] },
     spec: { containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }] },
+  };
+}
+
+/** Mutually exclusive pods: no two on one node (kube's pod-with-pod-anti-affinity template, one namespace). */
+function antiPod(i: number): Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `anti-${i}`, namespace: NS, labels: { color: 'green' } },
+    spec: {
+      affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchExpressions: [{ key: 'color', operator: 'In', values: ['green'] }] }, topologyKey: 'kubernetes.io/hostname' }] } },
+      containers: [{ name: 'c', image: 'busybox:latest', command: ['sleep', '3600'], resources: { requests: { cpu: '100m', memory: '128Mi' } } }],
+    },
   };
 }
 
@@ -164,7 +184,7 @@ async function main(): Promise<void> {
     api = await startApiServer(etcd.endpoint, prof);
     const client = new RestClient(api.admin, { component: 'bench', maxSockets: CONCURRENCY });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    let t = performance.now();
+    const t = performance.now();
     await pool(NODES, CONCURRENCY, async (i) => {
       const name = `bench-node-${i}`;
       const created = await client.resource<Node>(R.nodes).create({ apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } }, spec: {} });
@@ -175,97 +195,111 @@ async function main(): Promise<void> {
       });
     });
     console.log(`created ${NODES} Ready nodes in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    t = performance.now();
-    await pool(PODS, CONCURRENCY, (i) => client.resource<Pod>(R.pods, NS).create(benchPod(i)));
-    console.log(`created ${PODS} pending pods in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    /** Creates the pods with no scheduler running, starts one, and measures until a watch has seen every binding. */
+    const phase = async (o: { title: string; count: number; labelSelector: string; make: (i: number) => Pod; checkAnti?: boolean }): Promise<number> => {
+      const mine = parseSelector(o.labelSelector);
+      const server = api!;
+      const t = performance.now();
+      await pool(o.count, CONCURRENCY, (i) => client.resource<Pod>(R.pods, NS).create(o.make(i)));
+      console.log(`\n[${o.title}] created ${o.count} pending pods in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
-    const listed = await client.resource<Pod>(R.pods, NS).list({ limit: 1 });
-    /** Pod name -> ms after the scheduler started when its binding was seen. */
-    const bound = new Map<string, number>();
-    let allBound!: () => void;
-    let stalled!: (e: Error) => void;
-    const done = new Promise<void>((resolve, reject) => {
-      allBound = resolve;
-      stalled = reject;
-    });
-    let lastProgress = performance.now();
-    let rv = listed.metadata.resourceVersion!;
-    let watching = true;
-    let current: { stop(): void } | undefined;
-    const watch = (): void => {
-      const w = client.resource<Pod>(R.pods, NS).watch({ resourceVersion: rv, allowWatchBookmarks: true }, (e) => {
-        if (e.type === 'ERROR') return;
-        const p = e.object as Pod;
-        if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
-        if (p.spec?.nodeName && !bound.has(p.metadata.name!)) {
-          bound.set(p.metadata.name!, performance.now() - start);
-          lastProgress = performance.now();
-          if (bound.size === PODS) allBound();
-        }
+      const listed = await client.resource<Pod>(R.pods, NS).list({ limit: 1 });
+      /** Pod name -> ms after the scheduler started when its binding was seen. */
+      const bound = new Map<string, number>();
+      let allBound!: () => void;
+      let stalled!: (e: Error) => void;
+      const done = new Promise<void>((resolve, reject) => {
+        allBound = resolve;
+        stalled = reject;
       });
-      // Resume from the last event if the server ends the watch early.
-      void w.done.catch(() => undefined).then(() => watching && bound.size < PODS && watch());
-      current = w;
-    };
-    const start = performance.now();
-    // On a shared machine throughput moves with the neighbours' load; CPU per pod of each process much less.
-    const cpuAtStart = { api: cpuSeconds(api.proc.pid), etcd: cpuSeconds(etcd.proc.pid) };
-    watch();
-    sched = await startScheduler(api.url, ['--leader-elect=false'], prof);
-    const s = sched;
-    lastProgress = performance.now();
-    // The scheduler's own count of answered bindings, next to what the watch has seen, tells a slow scheduler from a lagging watch.
-    const answered = async (): Promise<string> => {
-      const m = await s.metrics().catch(() => '');
-      return /^scheduler_schedule_attempts_total\{result="scheduled"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
-    };
-    const progress = setInterval(() => {
-      const at = ((performance.now() - start) / 1000).toFixed(0);
-      void answered().then((n) => console.log(`  ${bound.size}/${PODS} bound (seen by a watch), ${n} bindings answered, after ${at} s`));
-      const exited = s.proc.exitCode !== null || s.proc.signalCode !== null;
-      if (exited || performance.now() - lastProgress > STALL_MS) {
-        const why = exited ? `scheduler exited (${s.proc.exitCode ?? s.proc.signalCode})` : `no binding seen for ${STALL_MS / 1000} s`;
-        stalled(new Error(`bench:scheduler: ${why} at ${bound.size}/${PODS} bound; scheduler log tail:\n${s.logs() || '(empty; set SKIFF_LOG_LEVEL=info for more)'}`));
+      let lastProgress = performance.now();
+      let rv = listed.metadata.resourceVersion!;
+      let watching = true;
+      let current: { stop(): void } | undefined;
+      const watch = (): void => {
+        const w = client.resource<Pod>(R.pods, NS).watch({ resourceVersion: rv, allowWatchBookmarks: true }, (e) => {
+          if (e.type === 'ERROR') return;
+          const p = e.object as Pod;
+          if (p.metadata.resourceVersion) rv = p.metadata.resourceVersion;
+          if (p.spec?.nodeName && mine.matches(p.metadata.labels) && !bound.has(p.metadata.name!)) {
+            bound.set(p.metadata.name!, performance.now() - start);
+            lastProgress = performance.now();
+            if (bound.size === o.count) allBound();
+          }
+        });
+        // Resume from the last event if the server ends the watch early.
+        void w.done.catch(() => undefined).then(() => watching && bound.size < o.count && watch());
+        current = w;
+      };
+      const start = performance.now();
+      // On a shared machine throughput moves with the neighbours' load; CPU per pod of each process much less.
+      const cpuAtStart = { api: cpuSeconds(server.proc.pid), etcd: cpuSeconds(etcd.proc.pid) };
+      watch();
+      sched = await startScheduler(server.url, ['--leader-elect=false'], prof);
+      const s = sched;
+      lastProgress = performance.now();
+      // The scheduler's own count of answered bindings, next to what the watch has seen, tells a slow scheduler from a lagging watch.
+      const answered = async (): Promise<string> => {
+        const m = await s.metrics().catch(() => '');
+        return /^scheduler_schedule_attempts_total\{result="scheduled"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
+      };
+      const progress = setInterval(() => {
+        const at = ((performance.now() - start) / 1000).toFixed(0);
+        void answered().then((n) => console.log(`  ${bound.size}/${o.count} bound (seen by a watch), ${n} bindings answered, after ${at} s`));
+        const exited = s.proc.exitCode !== null || s.proc.signalCode !== null;
+        if (exited || performance.now() - lastProgress > STALL_MS) {
+          const why = exited ? `scheduler exited (${s.proc.exitCode ?? s.proc.signalCode})` : `no binding seen for ${STALL_MS / 1000} s`;
+          stalled(new Error(`bench:scheduler: ${why} at ${bound.size}/${o.count} bound; scheduler log tail:\n${s.logs() || '(empty; set SKIFF_LOG_LEVEL=info for more)'}`));
+        }
+      }, 5000);
+      try {
+        await done;
+      } finally {
+        clearInterval(progress);
+        watching = false;
+        current?.stop();
       }
-    }, 5000);
-    try {
-      await done;
-    } finally {
-      clearInterval(progress);
-      watching = false;
-      current?.stop();
-    }
-    const seconds = (performance.now() - start) / 1000;
-    const apiCpuMs = ((cpuSeconds(api.proc.pid) - cpuAtStart.api) * 1000) / PODS;
-    const etcdCpuMs = ((cpuSeconds(etcd.proc.pid) - cpuAtStart.etcd) * 1000) / PODS;
-    const firstBound = Math.min(...bound.values()) / 1000;
+      const seconds = (performance.now() - start) / 1000;
+      const apiCpuMs = ((cpuSeconds(server.proc.pid) - cpuAtStart.api) * 1000) / o.count;
+      const etcdCpuMs = ((cpuSeconds(etcd.proc.pid) - cpuAtStart.etcd) * 1000) / o.count;
+      const firstBound = Math.min(...bound.values()) / 1000;
 
-    const metrics = await sched.metrics();
-    const schedCpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
-    const seen = [...bound.values()].sort((a, b) => a - b);
-    const observedP99 = seen[Math.ceil(seen.length * 0.99) - 1] / 1000;
-    const sliP99 = histogramQuantile(metrics, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99);
-    const attemptP99 = histogramQuantile(metrics, 'scheduler_scheduling_attempt_duration_seconds', 0.99, 'result="scheduled"');
-    const rate = PODS / seconds;
-    const perNode = new Map<string, number>();
-    for (const p of (await client.resource<Pod>(R.pods, NS).list()).items) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
-    const counts = [...perNode.values()];
+      const metrics = await sched.metrics();
+      const schedCpuSeconds = Number(/^process_cpu_seconds_total (\S+)$/m.exec(metrics)?.[1] ?? NaN);
+      const seen = [...bound.values()].sort((a, b) => a - b);
+      const observedP99 = seen[Math.ceil(seen.length * 0.99) - 1] / 1000;
+      const sliP99 = histogramQuantile(metrics, 'scheduler_pod_scheduling_sli_duration_seconds', 0.99);
+      const attemptP99 = histogramQuantile(metrics, 'scheduler_scheduling_attempt_duration_seconds', 0.99, 'result="scheduled"');
+      const rate = o.count / seconds;
+      const perNode = new Map<string, number>();
+      for (const p of (await client.resource<Pod>(R.pods, NS).list({ labelSelector: o.labelSelector })).items) perNode.set(p.spec.nodeName!, (perNode.get(p.spec.nodeName!) ?? 0) + 1);
+      const counts = [...perNode.values()];
+      // Two mutually anti-affine pods on one node would mean the constraint was not applied.
+      if (o.checkAnti && Math.max(...counts) > 1) throw new Error(`bench:scheduler: ${Math.max(...counts)} anti-affine pods on one node`);
 
+      console.log('');
+      console.log(`[${o.title}] scheduler: ${o.count} pods on ${NODES} nodes in ${seconds.toFixed(1)} s (scheduler start to last binding seen)`);
+      console.log(`  throughput            ${rate.toFixed(0)} pods/s (first binding seen ${firstBound.toFixed(1)} s after the scheduler started)`);
+      // Every pod enters the queue during the scheduler's initial sync, so these latencies mostly measure the backlog.
+      console.log(`  p99 start -> bound    ${observedP99.toFixed(3)} s (scheduler start to binding seen by a watch)`);
+      console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (scheduler_pod_scheduling_sli_duration_seconds, interpolated)`);
+      console.log(`  p99 attempt + bind    ${attemptP99 ? (attemptP99 * 1000).toFixed(1) : '?'} ms`);
+      console.log(`  scheduler CPU         ${schedCpuSeconds.toFixed(1)} s (${((schedCpuSeconds * 1000) / o.count).toFixed(2)} ms per pod, sync included)`);
+      console.log(`  API server CPU        ${apiCpuMs.toFixed(2)} ms per pod; etcd ${etcdCpuMs.toFixed(2)} ms per pod (bindings, events, watches)`);
+      console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
+      console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
+      console.log(`  ratio                 ${(rate / etcdRate).toFixed(3)} (pods scheduled/s per raw etcd write/s)`);
+      // Warnings (rejected bindings, relists, dropped events) explain a slow run; say what the scheduler said, once per message.
+      const said = summarizeLog(sched.logs());
+      if (said) console.log(`\nscheduler log (last 8000 characters, by message):\n${said}`);
+      await sched.stop();
+      sched = undefined;
+      return rate;
+    };
+    const plain = await phase({ title: 'plain', count: PODS, labelSelector: 'app=bench', make: benchPod });
+    const anti = await phase({ title: 'required podAntiAffinity (hostname) on every pod', count: ANTI_PODS, labelSelector: 'color=green', make: antiPod, checkAnti: true });
     console.log('');
-    console.log(`scheduler: ${PODS} pods on ${NODES} nodes in ${seconds.toFixed(1)} s (scheduler start to last binding seen)`);
-    console.log(`  throughput            ${rate.toFixed(0)} pods/s (first binding seen ${firstBound.toFixed(1)} s after the scheduler started)`);
-    // Every pod enters the queue during the scheduler's initial sync, so these latencies mostly measure the backlog.
-    console.log(`  p99 start -> bound    ${observedP99.toFixed(3)} s (scheduler start to binding seen by a watch)`);
-    console.log(`  p99 queue -> bound    ${sliP99?.toFixed(3) ?? '?'} s (scheduler_pod_scheduling_sli_duration_seconds, interpolated)`);
-    console.log(`  p99 attempt + bind    ${attemptP99 ? (attemptP99 * 1000).toFixed(1) : '?'} ms`);
-    console.log(`  scheduler CPU         ${schedCpuSeconds.toFixed(1)} s (${((schedCpuSeconds * 1000) / PODS).toFixed(2)} ms per pod, sync included)`);
-    console.log(`  API server CPU        ${apiCpuMs.toFixed(2)} ms per pod; etcd ${etcdCpuMs.toFixed(2)} ms per pod (bindings, events, watches)`);
-    console.log(`  pods per node         min ${Math.min(...counts)} max ${Math.max(...counts)} over ${perNode.size} nodes`);
-    console.log(`  raw etcd writes       ${etcdRate.toFixed(0)} /s`);
-    console.log(`  ratio                 ${(rate / etcdRate).toFixed(3)} (pods scheduled/s per raw etcd write/s)`);
-    // Warnings (rejected bindings, relists, dropped events) explain a slow run; say what the scheduler said, once per message.
-    const said = summarizeLog(sched.logs());
-    if (said) console.log(`\nscheduler log (last 8000 characters, by message):\n${said}`);
+    console.log(`summary: plain ${plain.toFixed(0)} pods/s; with required podAntiAffinity on every pod ${anti.toFixed(0)} pods/s; raw etcd ${etcdRate.toFixed(0)} writes/s`);
   } finally {
     clearTimeout(abort);
     await cleanup();

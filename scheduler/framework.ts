@@ -197,6 +197,22 @@ function labelIndexKey(ns: string, k: string, v: string): string {
   return `${ns}\0${k}\0${v}`;
 }
 
+/** Pods in some namespaces (null: all) matching a selector, compiled once per cycle for NodeInfo.countMatching. */
+export interface PodQuery {
+  readonly namespaces: ReadonlySet<string> | null;
+  readonly selector: Selector;
+  readonly nothing: boolean;
+  /** Label index keys from one equality or `in` requirement: a matching pod carries one of them. */
+  readonly keys?: readonly string[];
+}
+
+export function podQuery(namespaces: ReadonlySet<string> | null, selector: Selector): PodQuery {
+  const nothing = !selector.empty() && selector.requirements.length === 0;
+  const narrow = namespaces ? selector.requirements.find((r) => r.operator === '=' || r.operator === '==' || r.operator === 'in') : undefined;
+  const keys = narrow && namespaces ? [...namespaces].flatMap((ns) => narrow.values.map((v) => labelIndexKey(ns, narrow.key, v))) : undefined;
+  return { namespaces, selector, nothing, keys };
+}
+
 /** One node and what is placed on it, assumed pods included. */
 export class NodeInfo {
   node?: Node;
@@ -253,28 +269,31 @@ export class NodeInfo {
   }
 
   /**
-   * Calls fn for each pod here in one of the namespaces whose labels match the
-   * selector, skipping terminating pods as kube's countPodsMatchSelector. An
-   * equality or `in` requirement narrows the walk to the label index.
+   * How many pods here the query selects, skipping terminating pods as kube's
+   * countPodsMatchSelector; fn, when given, also sees each. With index keys
+   * only the pods carrying one of them are visited.
    */
-  forEachMatchingPod(namespaces: ReadonlySet<string> | null, selector: Selector, fn: (e: PodEntry) => void): void {
-    if (!selector.empty() && selector.requirements.length === 0) return;
-    const narrow = namespaces ? selector.requirements.find((r) => r.operator === '=' || r.operator === '==' || r.operator === 'in') : undefined;
-    const visit = (e: PodEntry) => {
-      if (e.pod.metadata.deletionTimestamp) return;
-      if (namespaces && !namespaces.has(e.pod.metadata.namespace ?? 'default')) return;
-      if (selector.matches(e.pod.metadata.labels)) fn(e);
-    };
-    if (!narrow || !namespaces) {
-      for (const e of this.pods.values()) visit(e);
-      return;
+  countMatching(q: PodQuery, fn?: (e: PodEntry) => void): number {
+    if (q.nothing) return 0;
+    if (!q.keys) return this.countIn(this.pods.values(), q, fn);
+    let n = 0;
+    for (const key of q.keys) {
+      const set = this.byLabel.get(key);
+      if (set) n += this.countIn(set.values(), q, fn);
     }
-    for (const ns of namespaces) {
-      for (const v of narrow.values) {
-        const set = this.byLabel.get(labelIndexKey(ns, narrow.key, v));
-        if (set) for (const e of set) visit(e);
-      }
+    return n;
+  }
+
+  private countIn(entries: Iterable<PodEntry>, q: PodQuery, fn?: (e: PodEntry) => void): number {
+    let n = 0;
+    for (const e of entries) {
+      if (e.pod.metadata.deletionTimestamp) continue;
+      if (q.namespaces && !q.namespaces.has(e.pod.metadata.namespace ?? 'default')) continue;
+      if (!q.selector.matches(e.pod.metadata.labels)) continue;
+      n++;
+      fn?.(e);
     }
+    return n;
   }
 
   private index(e: PodEntry, sign: 1 | -1): void {

@@ -9,6 +9,7 @@ import { selectorFromLabelSelector } from '../../api/labels.js';
 import {
   MAX_NODE_SCORE,
   podAffinityInfo,
+  podQuery,
   termMatches,
   unresolvable,
   unschedulable,
@@ -83,34 +84,36 @@ function preFilterState(ctx: CycleContext, nodes: readonly NodeInfo[]): PreFilte
     if (ni.requiredAntiAffinityTerms.size === 0) continue;
     const labels = labelsOf(ni);
     if (!labels) continue;
-    for (const [term, n] of ni.requiredAntiAffinityTerms) {
+    for (const term of ni.requiredAntiAffinityTerms.keys()) {
       let m = matched.get(term);
       if (m === undefined) matched.set(term, (m = termMatches(term, pod, nsLabels)));
       const value = labels[term.topologyKey];
-      if (m && value !== undefined) add(existingAntiAffinity, term.topologyKey, value, n);
+      if (m && value !== undefined) add(existingAntiAffinity, term.topologyKey, value, ni.requiredAntiAffinityTerms.get(term)!);
     }
   }
 
   const affinity: Counts = new Map();
   const antiAffinity: Counts = new Map();
   if (requiredAffinity.length || requiredAntiAffinity.length) {
+    // An existing pod counts for affinity only when it matches every term: the first finds candidates.
+    const [first, ...rest] = requiredAffinity;
+    const affinityQuery = first && podQuery(first.namespaces, first.selector);
+    const antiQueries = requiredAntiAffinity.map((t) => podQuery(t.namespaces, t.selector));
     for (const ni of nodes) {
       const labels = labelsOf(ni);
       if (!labels) continue;
       if (requiredAffinity.length) {
-        // An existing pod counts for affinity only when it matches every term.
-        const [first, ...rest] = requiredAffinity;
         let n = 0;
-        ni.forEachMatchingPod(first.namespaces, first.selector, (e) => {
+        ni.countMatching(affinityQuery!, (e) => {
           if (rest.every((t) => termMatches(t, e.pod, undefined))) n++;
         });
         if (n) for (const t of requiredAffinity) if (labels[t.topologyKey] !== undefined) add(affinity, t.topologyKey, labels[t.topologyKey], n);
       }
-      for (const t of requiredAntiAffinity) {
+      for (let i = 0; i < requiredAntiAffinity.length; i++) {
+        const t = requiredAntiAffinity[i];
         const value = labels[t.topologyKey];
         if (value === undefined) continue;
-        let n = 0;
-        ni.forEachMatchingPod(t.namespaces, t.selector, () => n++);
+        const n = ni.countMatching(antiQueries[i]);
         if (n) add(antiAffinity, t.topologyKey, value, n);
       }
     }
@@ -178,11 +181,12 @@ export const interPodAffinityFilter: FilterPlugin = {
 
 const SCORE_STATE = `${NAME}/score`;
 
-function addWeighted(scores: Counts, terms: WeightedAffinityTerm[], sign: 1 | -1, matches: (t: AffinityTerm) => number, labels: Labels): void {
-  for (const { term, weight } of terms) {
+function addWeighted(scores: Counts, terms: readonly WeightedAffinityTerm[], sign: 1 | -1, matches: (t: AffinityTerm, i: number) => number, labels: Labels): void {
+  for (let i = 0; i < terms.length; i++) {
+    const { term, weight } = terms[i];
     const value = labels[term.topologyKey];
     if (value === undefined || !weight) continue;
-    const n = matches(term);
+    const n = matches(term, i);
     if (n) add(scores, term.topologyKey, value, sign * weight * n);
   }
 }
@@ -196,6 +200,8 @@ function preScoreState(ctx: CycleContext, all: readonly NodeInfo[]): Counts | nu
   const preferredAntiAffinity = resolveW(info?.preferredAntiAffinity);
   const hasConstraints = preferredAffinity.length > 0 || preferredAntiAffinity.length > 0;
   const nsLabels = ctx.cluster?.namespaceLabels(pod.metadata.namespace ?? 'default');
+  const affinityQueries = preferredAffinity.map((w) => podQuery(w.term.namespaces, w.term.selector));
+  const antiQueries = preferredAntiAffinity.map((w) => podQuery(w.term.namespaces, w.term.selector));
   const scores: Counts = new Map();
   const incomingMatches = new Map<AffinityTerm, boolean>();
   const incoming = (t: AffinityTerm): number => {
@@ -206,19 +212,18 @@ function preScoreState(ctx: CycleContext, all: readonly NodeInfo[]): Counts | nu
   for (const ni of all) {
     const labels = labelsOf(ni);
     if (!labels || (!hasConstraints && ni.podsWithAffinity.size === 0)) continue;
-    if (Object.keys(labels).length === 0) continue;
     if (hasConstraints) {
-      const onNode = (t: AffinityTerm) => {
-        let n = 0;
-        ni.forEachMatchingPod(t.namespaces, t.selector, () => n++);
-        return n;
-      };
-      addWeighted(scores, preferredAffinity, 1, onNode, labels);
-      addWeighted(scores, preferredAntiAffinity, -1, onNode, labels);
+      addWeighted(scores, preferredAffinity, 1, (_t, i) => ni.countMatching(affinityQueries[i]), labels);
+      addWeighted(scores, preferredAntiAffinity, -1, (_t, i) => ni.countMatching(antiQueries[i]), labels);
     }
     for (const e of ni.podsWithAffinity) {
       const a = e.affinity!;
-      addWeighted(scores, a.requiredAffinity.map((term) => ({ term, weight: HARD_POD_AFFINITY_WEIGHT })), 1, incoming, labels);
+      // Pods with only required anti-affinity (the common case) score nobody.
+      if (!a.requiredAffinity.length && !a.preferredAffinity.length && !a.preferredAntiAffinity.length) continue;
+      for (const term of a.requiredAffinity) {
+        const value = labels[term.topologyKey];
+        if (value !== undefined && incoming(term)) add(scores, term.topologyKey, value, HARD_POD_AFFINITY_WEIGHT);
+      }
       addWeighted(scores, a.preferredAffinity, 1, incoming, labels);
       addWeighted(scores, a.preferredAntiAffinity, -1, incoming, labels);
     }

@@ -8,7 +8,7 @@
 
 import type { Pod, TopologySpreadConstraint } from '../../api/types.js';
 import { selectorFromLabelSelector, type Selector } from '../../api/labels.js';
-import { MAX_NODE_SCORE, unresolvable, unschedulable, type CycleContext, type FilterPlugin, type NodeInfo, type ScorePlugin } from '../framework.js';
+import { MAX_NODE_SCORE, podQuery, unresolvable, unschedulable, type CycleContext, type FilterPlugin, type NodeInfo, type PodQuery, type ScorePlugin } from '../framework.js';
 import { podMatchesNode } from './nodeaffinity.js';
 import { toleratedBy } from './tainttoleration.js';
 
@@ -30,6 +30,8 @@ interface Constraint {
   topologyKey: string;
   minDomains: number;
   selector: Selector;
+  /** The selector in the pod's namespace, for counting. */
+  query: PodQuery;
   honorNodeAffinity: boolean;
   honorTaints: boolean;
 }
@@ -45,10 +47,11 @@ function constraintsOf(ctx: CycleContext, action: TopologySpreadConstraint['when
   if (action !== 'ScheduleAnyway' || !ctx.cluster) return { constraints: [], systemDefaulted: true };
   const selector = ctx.cluster.defaultSpreadSelector(pod);
   if (selector.empty()) return { constraints: [], systemDefaulted: true };
-  return { constraints: SYSTEM_DEFAULTS.map((c) => ({ ...base(c), selector })), systemDefaulted: true };
+  const query = podQuery(new Set([pod.metadata.namespace ?? 'default']), selector);
+  return { constraints: SYSTEM_DEFAULTS.map((c) => ({ ...base(c), selector, query })), systemDefaulted: true };
 }
 
-function base(c: TopologySpreadConstraint): Omit<Constraint, 'selector'> {
+function base(c: TopologySpreadConstraint): Omit<Constraint, 'selector' | 'query'> {
   return {
     maxSkew: c.maxSkew,
     topologyKey: c.topologyKey,
@@ -66,7 +69,8 @@ function compile(pod: Pod, c: TopologySpreadConstraint): Constraint {
   const ls = keys.length && c.labelSelector != null
     ? { ...c.labelSelector, matchExpressions: [...(c.labelSelector.matchExpressions ?? []), ...keys.map((k) => ({ key: k, operator: 'In' as const, values: [labels[k]] }))] }
     : keys.length ? { matchLabels: Object.fromEntries(keys.map((k) => [k, labels[k]])) } : c.labelSelector;
-  return { ...base(c), selector: selectorFromLabelSelector(ls) };
+  const selector = selectorFromLabelSelector(ls);
+  return { ...base(c), selector, query: podQuery(new Set([pod.metadata.namespace ?? 'default']), selector) };
 }
 
 /** kube's matchNodeInclusionPolicies: whether the node's pods and domain count for the constraint. */
@@ -85,11 +89,6 @@ function hasAllKeys(labels: Record<string, string>, constraints: Constraint[]): 
   return constraints.every((c) => labels[c.topologyKey] !== undefined);
 }
 
-function countOnNode(ni: NodeInfo, c: Constraint, namespace: string): number {
-  let n = 0;
-  ni.forEachMatchingPod(new Set([namespace]), c.selector, () => n++);
-  return n;
-}
 
 interface FilterState {
   constraints: Constraint[];
@@ -110,7 +109,7 @@ function filterState(ctx: CycleContext, nodes: readonly NodeInfo[]): FilterState
     constraints.forEach((c, i) => {
       if (!nodeIncluded(ctx.pod, ni, c)) return;
       const v = labels[c.topologyKey];
-      counts[i].set(v, (counts[i].get(v) ?? 0) + countOnNode(ni, c, ns));
+      counts[i].set(v, (counts[i].get(v) ?? 0) + ni.countMatching(c.query));
     });
   }
   const minMatch = counts.map((m) => (m.size ? Math.min(...m.values()) : 0));
@@ -182,7 +181,7 @@ function scoreState(ctx: CycleContext, feasible: readonly NodeInfo[], all: reado
       const v = labels[c.topologyKey];
       const cur = counts[i].get(v);
       // Only domains of a candidate node matter.
-      if (cur !== undefined) counts[i].set(v, cur + countOnNode(ni, c, ns));
+      if (cur !== undefined) counts[i].set(v, cur + ni.countMatching(c.query));
     });
   }
   return { constraints, counts, weights, ignored, ignoredIndexes };
@@ -204,7 +203,7 @@ export const podTopologySpreadScore: ScorePlugin = {
     for (const [i, c] of s.constraints.entries()) {
       const v = labels[c.topologyKey];
       if (v === undefined) continue;
-      const cnt = c.topologyKey === HOSTNAME ? countOnNode(nodeInfo, c, pod.metadata.namespace ?? 'default') : s.counts[i].get(v) ?? 0;
+      const cnt = c.topologyKey === HOSTNAME ? nodeInfo.countMatching(c.query) : s.counts[i].get(v) ?? 0;
       score += cnt * s.weights[i] + (c.maxSkew - 1);
     }
     return Math.round(score);
