@@ -19,7 +19,7 @@ import { logger } from '../lib/log.js';
 import { gauge, histogram } from '../lib/metrics.js';
 import { Backoff } from './backoff.js';
 import { ImageManager } from './images.js';
-import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, sandboxName, serviceEnv } from './podconfig.js';
+import { buildContainerConfig, ConfigError, containerHash, needsPodIP, podDir, podLabels, portMappings, sandboxName, serviceEnv } from './podconfig.js';
 import { PodWorkers } from './podworkers.js';
 import { ProbeManager, resolvePort, type ProbeTarget } from './probes.js';
 import { L, SANDBOX_NAME, type ContainerConfig, type Runtime, type RuntimeContainer, type StartedSandbox } from './runtime/interface.js';
@@ -353,7 +353,7 @@ export class Kubelet {
       const images = pod.spec.initContainers?.length ? undefined : new Map(pod.spec.containers.map((c) => [c.name, this.images.lookup(c.image)]));
       let id: string;
       try {
-        id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels, hostNetwork: pod.spec.hostNetwork });
+        id = await runtime.createSandbox({ name: sandboxName(pod, attempt), image: this.o.podInfraImage ?? 'skiff/pause:3.10', hostname: pod.spec.hostname ?? pod.metadata.name!, labels, hostNetwork: pod.spec.hostNetwork, portMappings: portMappings(pod) });
       } catch (e) {
         throw failed(e);
       }

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
 import type { ConfigMap, Container, EnvVar, Pod, Secret, Service } from '../api/types.js';
-import { L, SANDBOX_NAME, type ContainerConfig, type Mount } from './runtime/interface.js';
+import { L, SANDBOX_NAME, type ContainerConfig, type Mount, type PortMapping } from './runtime/interface.js';
 import { ConfigError, isReadOnlyVolume, type ObjectSource } from './volumes.js';
 
 export { ConfigError, podDir } from './volumes.js';
@@ -37,6 +37,15 @@ export function containerName(pod: Pod, container: string, attempt: number): str
 
 export function sandboxName(pod: Pod, attempt: number): string {
   return containerName(pod, SANDBOX_NAME, attempt);
+}
+
+/** The pod's hostPorts, as kube's generatePodSandboxConfig collects them for the sandbox. */
+export function portMappings(pod: Pod): PortMapping[] {
+  const out: PortMapping[] = [];
+  for (const c of pod.spec.containers ?? []) {
+    for (const p of c.ports ?? []) if (p.hostPort) out.push({ containerPort: p.containerPort, hostPort: p.hostPort, protocol: p.protocol ?? 'TCP', hostIP: p.hostIP });
+  }
+  return out;
 }
 
 /** Changes to these fields need a new container (the API server only lets image change). */

@@ -10,7 +10,7 @@ import { formatCIDR, intToIp, parseCIDR } from '../../lib/ipv4.js';
 import { Hairpin } from './hairpin.js';
 import { withStartFailure } from './execstart.js';
 import type { NetworkStatus } from './interface.js';
-import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, StartedSandbox, TerminalSize } from './interface.js';
+import type { ContainerConfig, ContainerStats, ExecResult, ExecSession, LogOptions, PortMapping, Runtime, RuntimeContainer, RuntimeEvent, SandboxConfig, StartedSandbox, TerminalSize } from './interface.js';
 
 const log = logger('kubelet');
 
@@ -38,6 +38,13 @@ function stateOf(status: string | undefined): RuntimeContainer['state'] {
     case 'exited': case 'dead': return 'exited';
     default: return 'unknown';
   }
+}
+
+/** Docker's PortBindings: "containerPort/proto" -> host addresses and ports. */
+function portBindings(mappings: PortMapping[]): Record<string, { HostIp: string; HostPort: string }[]> {
+  const out: Record<string, { HostIp: string; HostPort: string }[]> = {};
+  for (const m of mappings) (out[`${m.containerPort}/${m.protocol.toLowerCase()}`] ??= []).push({ HostIp: m.hostIP && m.hostIP !== '0.0.0.0' ? m.hostIP : '', HostPort: String(m.hostPort) });
+  return out;
 }
 
 export function dockerSocketPath(endpoint: string): string {
@@ -248,7 +255,13 @@ export class DockerRuntime implements Runtime {
       // The engine refuses a hostname of its own in the host's network namespace.
       Hostname: cfg.hostNetwork ? undefined : cfg.hostname,
       Labels: cfg.labels,
-      HostConfig: { NetworkMode: cfg.hostNetwork ? 'host' : this.net.podNetwork === 'podcidr' ? this.net.networkName : 'bridge', IpcMode: 'shareable', AutoRemove: false },
+      // hostPort: the engine publishes it in its own network namespace (the node's), DNAT plus its proxy for
+      // connections from the node itself, as kube's portmap plugin does; a hostNetwork pod binds the port itself.
+      ExposedPorts: cfg.hostNetwork || !cfg.portMappings?.length ? undefined : Object.fromEntries(cfg.portMappings.map((m) => [`${m.containerPort}/${m.protocol.toLowerCase()}`, {}])),
+      HostConfig: {
+        NetworkMode: cfg.hostNetwork ? 'host' : this.net.podNetwork === 'podcidr' ? this.net.networkName : 'bridge', IpcMode: 'shareable', AutoRemove: false,
+        PortBindings: cfg.hostNetwork || !cfg.portMappings?.length ? undefined : portBindings(cfg.portMappings),
+      },
     });
     return c.id;
   }

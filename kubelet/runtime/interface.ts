@@ -64,7 +64,11 @@ export interface SandboxConfig {
   labels: Record<string, string>;
   /** hostNetwork: the sandbox (and so every container of the pod) in the node's network namespace; the node's name is its hostname. */
   hostNetwork?: boolean;
+  /** hostPorts of the pod's containers (CRI's PodSandboxConfig.port_mappings), opened on the node as kube's portmap CNI plugin does. */
+  portMappings?: PortMapping[];
 }
+
+export interface PortMapping { containerPort: number; hostPort: number; protocol: 'TCP' | 'UDP' | 'SCTP'; hostIP?: string }
 
 export interface ContainerConfig {
   name: string;
