@@ -361,4 +361,6 @@ export async function destroyLan(l: NetnsLayout, o: { cluster: string; clusterCi
   tryRun('ip', ['route', 'del', 'unreachable', o.clusterCidr]);
   const runDir = l.nodes[0] ? path.dirname(path.dirname(l.nodes[0].engine.socket)) : undefined;
   if (runDir) fs.rmSync(runDir, { recursive: true, force: true });
+  // /run/skiff itself, once no cluster has anything under it.
+  if (runDir) try { fs.rmdirSync(path.dirname(runDir)); } catch { /* another cluster's, or gone */ }
 }
