@@ -114,6 +114,8 @@ const defaulters: Record<string, Defaulter> = {
     // SetDefaults_Pod (pods only, not templates): a limit without its request requests the limit.
     for (const c of [...objects<Container>(spec?.containers), ...objects<Container>(spec?.initContainers)]) {
       if (!isObject(c.resources) || !isObject(c.resources.limits)) continue;
+      // A requests value of the wrong type is left for validation to refuse.
+      if (c.resources.requests !== undefined && c.resources.requests !== null && !isObject(c.resources.requests)) continue;
       const requests = isObject(c.resources.requests) ? c.resources.requests : (c.resources.requests = {});
       for (const [k, v] of Object.entries(c.resources.limits)) if (!(k in requests)) requests[k] = v;
     }

@@ -27,14 +27,17 @@ export function podQOSClass(spec: PodSpec | undefined): QOSClass {
   const requests = new Map<string, number>();
   const limits = new Map<string, number>();
   let guaranteed = true;
-  const containers: Container[] = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])];
+  // Called before validation: anything that is not a list of objects counts as no containers (validation refuses it).
+  const list = (v: unknown): Container[] => (Array.isArray(v) ? v.filter((c) => c && typeof c === 'object') : []);
+  const containers = [...list(spec?.containers), ...list(spec?.initContainers)];
   for (const c of containers) {
-    for (const [name, q] of Object.entries(c?.resources?.requests ?? {})) {
+    const res = (c.resources && typeof c.resources === 'object' ? c.resources : {}) as Container['resources'] & object;
+    for (const [name, q] of Object.entries(res.requests && typeof res.requests === 'object' ? res.requests : {})) {
       const v = amount(q);
       if (computeResources.includes(name) && v > 0) requests.set(name, (requests.get(name) ?? 0) + v);
     }
     const limited = new Set<string>();
-    for (const [name, q] of Object.entries(c?.resources?.limits ?? {})) {
+    for (const [name, q] of Object.entries(res.limits && typeof res.limits === 'object' ? res.limits : {})) {
       const v = amount(q);
       if (!computeResources.includes(name) || v <= 0) continue;
       limited.add(name);

@@ -33,8 +33,9 @@ const strategies: Record<string, Partial<Strategy>> = {
     prepareForCreate: (p) => { p.status = { phase: 'Pending' }; },
     // podStrategy.PrepareForCreate sets qosClass once; a status write that leaves it out keeps it (podStatusStrategy).
     afterDefaults: (p, old) => {
-      if (!old) p.status = { ...p.status, qosClass: podQOSClass(p.spec) };
-      else if (p.status && !p.status.qosClass && old.status?.qosClass) p.status.qosClass = old.status.qosClass;
+      const status = p.status && typeof p.status === 'object' && !Array.isArray(p.status) ? p.status : undefined;
+      if (!old) p.status = { ...status, qosClass: podQOSClass(p.spec) };
+      else if (status && !status.qosClass && old.status?.qosClass) status.qosClass = old.status.qosClass;
     },
   },
   services: { returnDeletedObject: true, prepareForCreate: (s) => { s.status = { loadBalancer: {} }; } },
