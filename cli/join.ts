@@ -56,7 +56,7 @@ export function clusterInfoKubeconfig(server: string, caPem: string): string {
     apiVersion: 'v1', kind: 'Config',
     clusters: [{ cluster: { 'certificate-authority-data': b64(caPem), server }, name: '' }],
     contexts: null, 'current-context': '', preferences: {}, users: null,
-  });
+  }, { lineWidth: -1 });
 }
 
 const rbacGroup = 'rbac.authorization.k8s.io';
