@@ -23,6 +23,9 @@ import { apiServerNodeFlags } from '../apiserver/nodeflags.js';
 import type { LogFormat } from '../lib/log.js';
 import { alive, processIdentity } from './proc.js';
 import { planPath, supervisorName, type ComponentSpec, type SupervisorPlan } from './supervisor.js';
+import { prepareJoin } from './join.js';
+import { dnsGroups, dnsUser } from '../dns/identity.js';
+import { ensureDnsService, nthAddress } from '../dns/service.js';
 import { createLan, destroyLan, engineComponent, engineEndpoint, netnsLayout, prepareEngine, readLayout, saveLayout, type NetnsLayout, type NodeMode } from './netns.js';
 
 export { alive };
@@ -42,6 +45,8 @@ export interface ClusterOptions {
   logFormat?: LogFormat;
   /** netns: each node in a network namespace with its own engine and LAN address (netns.ts); shared: one engine, 127.0.0.1. */
   nodeMode?: NodeMode;
+  /** --advertise-address: where workers (skiff join) and pods reach the API server. */
+  advertiseAddress?: string;
   lanCidr?: string;
   clusterCidr?: string;
   log: (line: string) => void;
@@ -127,6 +132,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export class LocalCluster {
   private readonly components: ComponentSpec[] = [];
   private supervisorPid: number | undefined;
+  /** --cluster-dns and --cluster-domain for every kubelet. */
+  private dnsFlags: string[] = [];
 
   constructor(private readonly o: ClusterOptions) {}
 
@@ -175,7 +182,7 @@ export class LocalCluster {
         // Pods on a bridge of the Node's spec.podCIDR (kubenet's cbr0), so their addresses are routable between nodes.
         '--pod-network=podcidr',
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
-        `--root-dir=${path.join(n.home, 'kubelet')}`,
+        `--root-dir=${path.join(n.home, 'kubelet')}`, ...this.dnsFlags,
       ];
       if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
       if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
@@ -222,7 +229,7 @@ export class LocalCluster {
     }
     // Pods reach the API server through the `kubernetes` Service, whose endpoint is this address: the
     // engine's bridge, local to this machine and routed to from every pod on it; in netns mode the LAN's.
-    const advertise = lan?.gateway ?? bridgeAddress() ?? '127.0.0.1';
+    const advertise = this.o.advertiseAddress ?? lan?.gateway ?? bridgeAddress() ?? '127.0.0.1';
     log('making the cluster certificates');
     const pki = await ensureClusterPKI(home, { advertise: [advertise], serviceIP: firstServiceIP(this.o.serviceClusterIpRange) });
 
@@ -249,8 +256,14 @@ export class LocalCluster {
     const schedPort = await freePort();
     this.node('scheduler', [`--kubeconfig=${await conf('scheduler.conf', 'system:kube-scheduler')}`, `--port=${schedPort}`], `http://127.0.0.1:${schedPort}/healthz`, 'kube-scheduler');
     const cmPort = await freePort();
-    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`, ...(lan ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+    this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`,
+      // kubeadm's: the cluster CA signs what csrapproving approves (skiff join), and cluster-info is kept signed per token.
+      `--cluster-signing-cert-file=${pki.caFile}`, `--cluster-signing-key-file=${path.join(pki.dir, 'ca.key')}`, '--controllers=*,bootstrapsigner,tokencleaner', ...(lan ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
+    // The cluster DNS (kubeadm's CoreDNS) listens where pods reach the host, as the API server does; kube-proxy forwards kube-dns' ClusterIP (the 10th address) to it.
+    const dns = { clusterIP: nthAddress(this.o.serviceClusterIpRange, 10), address: advertise, port: await freePort(), metricsPort: await freePort() };
+    this.node('dns', [`--kubeconfig=${await conf('coredns.conf', dnsUser, dnsGroups)}`, '--cluster-domain=cluster.local', `--bind-address=${advertise}`, `--port=${dns.port}`, `--metrics-bind-address=${advertise}:${dns.metricsPort}`], `http://${advertise}:${dns.metricsPort}/healthz`, 'coredns');
+    this.dnsFlags = [`--cluster-dns=${dns.clusterIP}`, '--cluster-domain=cluster.local'];
 
     if (lan) await this.planNetnsNodes(lan, pki, advertise, proxyConf);
     for (const nodeName of lan ? [] : this.nodeNames()) {
@@ -261,7 +274,7 @@ export class LocalCluster {
         `--kubeconfig=${await conf(`kubelet-${nodeName}.conf`, `system:node:${nodeName}`, ['system:nodes'])}`,
         `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`, `--healthz-port=${healthzPort}`,
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
-        `--root-dir=${path.join(home, 'kubelet', nodeName)}`,
+        `--root-dir=${path.join(home, 'kubelet', nodeName)}`, ...this.dnsFlags,
       ];
       if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
       if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
@@ -291,6 +304,8 @@ export class LocalCluster {
       await this.waitHealthy('etcd', 'etcd', 60_000);
       log('starting the API server');
       await this.waitHealthy('kube-apiserver', 'the API server', 60_000, pki.ca.cert);
+      await retrying('cluster-info for joining nodes', kubeconfig, (c) => prepareJoin(c, { server: `https://${advertise}:${this.o.apiserverPort}`, ca: pki.ca.cert }));
+      await retrying('the kube-dns Service', kubeconfig, (c) => ensureDnsService(c, dns));
       log(`starting the scheduler, the controller-manager and, for ${this.o.nodes} node(s), a kubelet and kube-proxy`);
       if (lan) {
         log(`loading the images into ${lan.nodes.length} node engine(s)`);
@@ -363,6 +378,22 @@ export class LocalCluster {
       await sleep(300);
     }
     throw new Error(`nodes did not become Ready within ${timeoutMs / 1000}s; see the kubelet logs under ${path.join(this.o.home, 'logs')}`);
+  }
+}
+
+/** Run `fn` with an admin client until it succeeds (the API server may still be finishing its bootstrap), for 30 s. */
+async function retrying(what: string, kubeconfig: string, fn: (c: RestClient) => Promise<void>): Promise<void> {
+  const client = new RestClient(loadKubeconfig(kubeconfig), { component: 'skiff', timeoutMs: 10_000 });
+  try {
+    for (let deadline = Date.now() + 30_000; ; await sleep(500)) {
+      try {
+        return await fn(client);
+      } catch (e) {
+        if (Date.now() > deadline) throw new Error(`could not make ${what}: ${(e as Error).message}`);
+      }
+    }
+  } finally {
+    client.close();
   }
 }
 
