@@ -341,17 +341,22 @@ export async function join(o: JoinOptions): Promise<void> {
     `--port=${o.kubeletPort}`, `--healthz-port=${o.kubeletHealthzPort}`, `--container-runtime-endpoint=${endpoint}`,
     `--tls-cert-file=${files.serving.certFile}`, `--tls-private-key-file=${files.serving.keyFile}`, `--client-ca-file=${files.caFile}`,
     `--root-dir=${path.join(home, 'kubelet')}`,
+    // Pods take addresses from the Node's spec.podCIDR, which the network agents route between nodes.
+    '--pod-network=podcidr',
   ], `http://127.0.0.1:${o.kubeletHealthzPort}/healthz`));
   const skip = new Set(o.skipPhases ?? []);
   const proxyPort = await freePort();
   if (!skip.has('kube-proxy')) components.push(ours('kube-proxy', `kube-proxy-${o.nodeName}`, [
     `--kubeconfig=${files.proxyConf}`, `--hostname-override=${o.nodeName}`, `--service-cluster-ip-range=${o.serviceClusterIpRange}`,
     `--metrics-bind-address=127.0.0.1:${proxyPort}`, `--chain-prefix=${chainPrefixForCluster(o.clusterName)}`,
+    `--cluster-cidr=${o.clusterCidr}`,
   ], `http://127.0.0.1:${proxyPort}/healthz`));
   const agent = !skip.has('network-agent') && fs.existsSync(path.join(distRoot, 'netagent', 'main.js'));
   if (skip.has('network-agent')) log('network agent skipped (--skip-phases)');
   else if (agent) {
-    components.push(ours('netagent', `netagent-${o.nodeName}`, [`--kubeconfig=${files.kubeletConf}`, `--hostname-override=${o.nodeName}`, `--cluster-cidr=${o.clusterCidr}`]));
+    components.push(ours('netagent', `netagent-${o.nodeName}`, [
+      // kube-proxy's identity: a kubelet may read only its own Node (the Node authorizer), system:node-proxier lists them all.
+      `--kubeconfig=${files.proxyConf}`, `--hostname-override=${o.nodeName}`, `--cluster-cidr=${o.clusterCidr}`]));
   } else {
     log('no network agent (dist/netagent/main.js) in this build: pods on this node reach pods on others only if something else routes the pod CIDRs');
   }
