@@ -189,10 +189,12 @@ export function createLan(l: NetnsLayout, o: LanOptions): void {
   for (const rule of forwardRules(l, o.cluster).reverse()) {
     if (!tryRun('iptables', ['-w', '-C', 'FORWARD', ...rule])) run('iptables', ['-w', '-I', 'FORWARD', '1', ...rule]);
   }
-  for (const n of l.nodes) createNodeNetns(l, n, o);
+  const globalBridgeNf = l.nodes.map((n) => createNodeNetns(l, n, o)).some((perNs) => !perNs);
+  if (globalBridgeNf) log('note: net.bridge.bridge-nf-call-iptables is not per namespace on this kernel; the global value applies in the nodes');
 }
 
-function createNodeNetns(l: NetnsLayout, n: NetnsNode, o: LanOptions): void {
+/** Returns whether bridge-nf-call-iptables could be set in the node's own namespace. */
+function createNodeNetns(l: NetnsLayout, n: NetnsNode, o: LanOptions): boolean {
   if (!fs.existsSync(`/run/netns/${n.netns}`)) run('ip', ['netns', 'add', n.netns]);
   if (!tryRun('ip', ['link', 'show', n.hostVeth])) {
     // Named in the node's namespace from the start: eth0, as on a VM.
@@ -206,13 +208,12 @@ function createNodeNetns(l: NetnsLayout, n: NetnsNode, o: LanOptions): void {
   inNetns(n.netns, 'ip', ['route', 'replace', 'local', o.serviceCidr, 'dev', 'lo', 'table', 'local']);
   inNetns(n.netns, 'sysctl', ['-qw', 'net.ipv4.ip_forward=1']);
   // Per namespace on recent kernels; where it is global it is already 1 (see the issue's facts).
-  if (!tryRun('nsenter', [`--net=/run/netns/${n.netns}`, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1'])) {
-    o.log(`note: net.bridge.bridge-nf-call-iptables is not per namespace here; the global value applies in ${n.netns}`);
-  }
+  const perNs = tryRun('nsenter', [`--net=/run/netns/${n.netns}`, 'sysctl', '-qw', 'net.bridge.bridge-nf-call-iptables=1']) !== undefined;
   fs.mkdirSync(n.home, { recursive: true });
   fs.mkdirSync(path.dirname(n.engine.socket), { recursive: true });
   // dockerd reads /etc/docker/daemon.json unless told otherwise: a node's engine must not take the root engine's settings.
   fs.writeFileSync(n.engine.configFile, '{}\n');
+  return perNs;
 }
 
 /** The node's Docker engine as a supervised component: dockerd in the node's namespace, everything of its own. */
