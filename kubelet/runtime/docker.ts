@@ -128,7 +128,10 @@ export class DockerRuntime implements Runtime {
         Driver: 'bridge',
         CheckDuplicate: true,
         IPAM: { Driver: 'default', Config: [{ Subnet: subnet, Gateway: intToIp(n.network + 1) }] },
-        Options: { 'com.docker.network.bridge.name': this.net.bridgeName },
+        // No masquerade by the engine: its rule for the subnet would sit above the network agent's exceptions
+        // (Docker inserts it whenever it starts), and a pod on another node would see this node's address, not
+        // the client pod's. The agent masquerades what leaves the cluster CIDR, as kubenet's own rules did.
+        Options: { 'com.docker.network.bridge.name': this.net.bridgeName, 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
         Labels: { 'skiff.pod-network': 'podcidr' },
       });
       log.info('created the pod network', { network: this.net.networkName, bridge: this.net.bridgeName, subnet });

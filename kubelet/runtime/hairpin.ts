@@ -3,11 +3,13 @@
 // and the bridge refuses to send the frame out of the port it came in on, so
 // the connection hangs. Docker's default bridge leaves hairpin_mode at 0.
 
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { promisify } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 
 const sysNet = '/sys/class/net';
+const execFileAsync = promisify(execFile);
 
 /**
  * How the bridge port's flag is set. The sysfs attribute's store does not
@@ -128,16 +130,24 @@ export class IpBatch {
 export class Hairpin {
   private readonly indexOf = new Map<string, string>();
   private readonly set: HairpinSetter;
+  /**
+   * sysfs shows the devices of the network namespace it was mounted in, not the
+   * reader's: a kubelet started in a node's namespace with nsenter --net (a
+   * VM-like node, README) sees the root namespace's devices there. It then
+   * lists its own devices over netlink, which answers for the caller's namespace.
+   */
+  private readonly foreignSysfs: boolean;
 
   constructor(private readonly root = '', set?: HairpinSetter) {
     this.set = set ?? (root ? bySysfs : new IpBatch().set);
+    this.foreignSysfs = !root && sysfsIsForeign();
   }
 
   /** Returns the veth's name, or undefined when no host device matches. */
   async enable(pid: number): Promise<string | undefined> {
     const iflink = fs.readFileSync(`${this.root}/proc/${pid}/root${sysNet}/eth0/iflink`, 'utf8').trim();
     const net = `${this.root}${sysNet}`;
-    const dev = this.find(net, iflink, false) ?? this.find(net, iflink, true);
+    const dev = this.foreignSysfs ? (await linksByNetlink()).get(iflink) : this.find(net, iflink, false) ?? this.find(net, iflink, true);
     if (!dev) return undefined;
     await this.set(net, dev);
     return dev;
@@ -160,6 +170,25 @@ export class Hairpin {
     for (const [d, index] of this.indexOf) if (index === iflink) return d;
     return undefined;
   }
+}
+
+/** Whether /sys/class/net lists other devices than this process's network namespace has (/proc/self/net/dev is per namespace). */
+export function sysfsIsForeign(): boolean {
+  try {
+    const own = fs.readFileSync('/proc/self/net/dev', 'utf8').split('\n').slice(2).map((l) => l.split(':')[0]!.trim()).filter(Boolean).sort();
+    const shown = fs.readdirSync(sysNet).sort();
+    return own.join(' ') !== shown.join(' ');
+  } catch {
+    return false;
+  }
+}
+
+/** ifindex → device name of this namespace's links, from `ip -o link show` ("5: veth1@if4: <...>"). */
+async function linksByNetlink(): Promise<Map<string, string>> {
+  const { stdout } = await execFileAsync('ip', ['-o', 'link', 'show']);
+  const out = new Map<string, string>();
+  for (const m of stdout.matchAll(/^(\d+): ([^:@\s]+)(?:@[^:\s]+)?:/gm)) out.set(m[1]!, m[2]!);
+  return out;
 }
 
 /** One lookup without remembered indexes. */

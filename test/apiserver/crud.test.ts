@@ -3,7 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resources, apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
-import { client, deployment, pod, update } from './helpers.js';
+import { client, deployment, pod, sample as sampleOf, update } from './helpers.js';
+
+const sample = (r: ResourceInfo, name: string) => sampleOf(r, name, { suite: 'crud' });
+
 
 let srv: ApiServerProcess;
 let api: ReturnType<typeof client>;
@@ -19,25 +22,6 @@ afterAll(async () => {
 function base(r: ResourceInfo, ns = 'default'): string {
   const root = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
   return r.namespaced ? `${root}/namespaces/${ns}/${r.plural}` : `${root}/${r.plural}`;
-}
-
-/** A valid object of each kind in the resource table. */
-function sample(r: ResourceInfo, name: string): any {
-  const meta = { name, labels: { suite: 'crud' } };
-  const head = { apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta };
-  switch (r.kind) {
-    case 'Pod': return { ...pod(name), metadata: meta };
-    case 'Service': return { ...head, spec: { selector: { app: name }, ports: [{ port: 80 }] } };
-    case 'Endpoints': return { ...head, subsets: [{ addresses: [{ ip: '10.1.0.1' }], ports: [{ port: 80 }] }] };
-    case 'Event': return { ...head, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Tested', message: 'hello', type: 'Normal' };
-    case 'ConfigMap': return { ...head, data: { k: 'v' } };
-    case 'ReplicaSet': { const d = deployment(name); return { ...head, spec: d.spec }; }
-    case 'Deployment': return { ...deployment(name), metadata: meta };
-    case 'Lease': return { ...head, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
-    case 'EndpointSlice': return { ...head, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] };
-    case 'RoleBinding': case 'ClusterRoleBinding': return { ...head, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'crud' }] };
-    default: return head;
-  }
 }
 
 describe('CRUD for every kind in the resource table', () => {

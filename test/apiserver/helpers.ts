@@ -1,5 +1,8 @@
 // Small HTTP helpers for the API server suites: JSON in, status and JSON out.
 
+import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
+import { createCSR } from '../../lib/pki.js';
+
 export interface Reply<T = any> { status: number; body: T; headers: Headers; text: string }
 
 export async function call<T = any>(base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply<T>> {
@@ -120,4 +123,30 @@ export async function update(base: string, path: string, patch: unknown): Promis
   const cur = await call(base, 'GET', statusPath ? path.slice(0, -'/status'.length) : path);
   if (cur.status !== 200) return cur;
   return call(base, 'PUT', path, mergeInto(cur.body, patch));
+}
+
+// A certificate request to put in CertificateSigningRequest samples (made once: key generation is slow).
+const sampleCSR = Buffer.from((await createCSR({ cn: 'sample' })).csr).toString('base64');
+
+/** A valid object of each kind in the resource table, for suites that go through every kind. */
+export function sample(r: ResourceInfo, name: string, labels?: Record<string, string>): any {
+  const meta = labels ? { name, labels } : { name };
+  const head = { apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta };
+  switch (r.kind) {
+    case 'Pod': return { ...pod(name), metadata: meta };
+    case 'Service': return { ...head, spec: { selector: { app: name }, ports: [{ port: 80 }] } };
+    case 'Endpoints': return { ...head, subsets: [{ addresses: [{ ip: '10.1.0.1' }], ports: [{ port: 80 }] }] };
+    case 'Event': return { ...head, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Tested', message: 'hello', type: 'Normal' };
+    case 'ConfigMap': return { ...head, data: { k: 'v' } };
+    case 'Secret': return { ...head, data: { k: 'dg==' } };
+    case 'ReplicaSet': return { ...head, spec: deployment(name).spec };
+    case 'Deployment': return { ...deployment(name), metadata: meta };
+    case 'Lease': return { ...head, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
+    case 'EndpointSlice': return { ...head, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] };
+    case 'Node': return { ...head, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] }, status: { capacity: { cpu: '1', memory: '1Gi' } } };
+    case 'Role': case 'ClusterRole': return { ...head, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
+    case 'RoleBinding': case 'ClusterRoleBinding': return { ...head, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'u' }] };
+    case 'CertificateSigningRequest': return { ...head, spec: { request: sampleCSR, signerName: 'example.com/sample', usages: ['client auth'] } };
+    default: return head;
+  }
 }

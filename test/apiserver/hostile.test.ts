@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fc, it as itProp } from '@fast-check/vitest';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { apiVersionOf, resources, type ResourceInfo } from '../../api/resources.js';
-import { deployment, mergeInto, pod } from './helpers.js';
+import { deployment, mergeInto, pod, sample } from './helpers.js';
 
 /** Hang detection, not a performance claim: a frozen event loop answers in tens of seconds or never. */
 const answerBoundMs = 5000;
@@ -528,26 +528,6 @@ describe('generated hostile input (fast-check)', () => {
       for (const t of targets) await expectIntact(t);
     });
 
-  /** A valid object of each kind, for random changes to start from (as test/apiserver/crud's samples). */
-  function sample(r: ResourceInfo, name: string): any {
-    const head = { apiVersion: apiVersionOf(r), kind: r.kind, metadata: { name } };
-    switch (r.kind) {
-      case 'Pod': return { ...pod(name), metadata: { name } };
-      case 'Service': return { ...head, spec: { selector: { app: name }, ports: [{ port: 80 }] } };
-      case 'Endpoints': return { ...head, subsets: [{ addresses: [{ ip: '10.1.0.1' }], ports: [{ port: 80 }] }] };
-      case 'Event': return { ...head, involvedObject: { kind: 'Pod', name: 'p', namespace: 'default' }, reason: 'Tested', message: 'hello', type: 'Normal' };
-      case 'ConfigMap': return { ...head, data: { k: 'v' } };
-      case 'Secret': return { ...head, data: { k: 'dg==' } };
-      case 'ReplicaSet': return { ...head, spec: deployment(name).spec };
-      case 'Deployment': return deployment(name);
-      case 'Lease': return { ...head, spec: { holderIdentity: 'me', leaseDurationSeconds: 15 } };
-      case 'EndpointSlice': return { ...head, addressType: 'IPv4', endpoints: [{ addresses: ['10.1.0.1'] }], ports: [{ port: 80, protocol: 'TCP' }] };
-      case 'Node': return { ...head, spec: { taints: [{ key: 'k', effect: 'NoSchedule' }] }, status: { capacity: { cpu: '1', memory: '1Gi' } } };
-      case 'Role': case 'ClusterRole': return { ...head, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] };
-      case 'RoleBinding': case 'ClusterRoleBinding': return { ...head, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'view' }, subjects: [{ kind: 'User', name: 'u' }] };
-      default: return head;
-    }
-  }
   const stored = resources.filter((r) => !r.ephemeral);
   const base = (r: ResourceInfo) => `${r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`}${r.namespaced ? '/namespaces/default' : ''}/${r.plural}`;
   let serial = 0;
