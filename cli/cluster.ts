@@ -6,7 +6,7 @@
 // logs/, etcd/, kubelet root dirs and the kubeconfig, so two clusters with
 // different homes and ports run side by side.
 
-import { spawn, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -24,6 +24,8 @@ import type { LogFormat } from '../lib/log.js';
 import { alive, processIdentity } from './proc.js';
 import { planPath, supervisorName, type ComponentSpec, type SupervisorPlan } from './supervisor.js';
 import { prepareJoin } from './join.js';
+import { createToken } from './token.js';
+import { caCertHash } from '../lib/pki.js';
 import { dnsGroups, dnsUser } from '../dns/identity.js';
 import { ensureDnsService, nthAddress } from '../dns/service.js';
 import { createLan, destroyLan, engineComponent, engineEndpoint, netnsLayout, prepareEngine, readLayout, saveLayout, type NetnsLayout, type NodeMode } from './netns.js';
@@ -163,8 +165,12 @@ export class LocalCluster {
    * namespace, on its LAN address with kube's default ports (each namespace
    * has its own), talking to the API server on the LAN as a VM's would.
    */
-  private async planNetnsNodes(lan: NetnsLayout, pki: Awaited<ReturnType<typeof ensureClusterPKI>>, advertise: string, rootProxyConf: string): Promise<void> {
-    const server = `https://${advertise}:${this.o.apiserverPort}`;
+  /**
+   * The node engines (supervised here, as a VM's engine is by its init) and the control-plane host's
+   * network agent. Each node's kubelet, kube-proxy and agent come later from `skiff join`, run in the
+   * node's namespace as on a worker VM (joinNetnsNodes).
+   */
+  private planNetnsNodes(lan: NetnsLayout, rootProxyConf: string): void {
     const logDir = path.join(this.o.home, 'logs');
     for (const n of lan.nodes) this.components.push(engineComponent(n, logDir));
     // The network agent lists every Node, which the Node authorizer refuses a kubelet: it runs as kube-proxy (netagent/main.ts).
@@ -172,30 +178,27 @@ export class LocalCluster {
     if (!agent) this.o.log('note: no network agent built (dist/netagent); pods reach only pods on their own node');
     // On the control-plane host, no node name: only a route to each node's pod CIDR via its LAN address.
     if (agent) this.node('netagent', [`--kubeconfig=${rootProxyConf}`, `--cluster-cidr=${this.clusterCidr()}`], '', 'netagent');
-    for (const n of lan.nodes) {
-      const conf = (file: string, user: string, groups?: string[]) => ensureKubeconfig(pki, path.join(n.home, file), { server, name: this.o.name, user, groups });
-      const serving = await ensureKubeletServing(pki, n.name, [n.ip]);
-      const kubeletArgs = [
-        `--kubeconfig=${await conf('kubelet.conf', `system:node:${n.name}`, ['system:nodes'])}`,
-        `--hostname-override=${n.name}`, `--node-ip=${n.ip}`, `--address=${n.ip}`, '--port=10250',
-        `--healthz-bind-address=${n.ip}`, '--healthz-port=10248', `--container-runtime-endpoint=${engineEndpoint(n)}`,
-        // Pods on a bridge of the Node's spec.podCIDR (kubenet's cbr0), so their addresses are routable between nodes.
-        '--pod-network=podcidr',
-        `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
-        `--root-dir=${path.join(n.home, 'kubelet')}`, ...this.dnsFlags,
+  }
+
+  /** Each node joins as a worker VM does: `skiff join` with a bootstrap token and the CA's hash, inside its namespace. */
+  private async joinNetnsNodes(lan: NetnsLayout, kubeconfig: string, server: string, caCert: string): Promise<void> {
+    let token = '';
+    await retrying('a bootstrap token for the nodes', kubeconfig, async (c) => {
+      token = await createToken(c, { ttlSeconds: 3600, description: `skiff up: the netns nodes of ${this.o.name}` });
+    });
+    const cli = path.join(distRoot, 'cli', 'main.js');
+    await Promise.all(lan.nodes.map((n) => new Promise<void>((resolve, reject) => {
+      const args = [
+        `--net=/run/netns/${n.netns}`, process.execPath, cli, 'join', server, `--token=${token}`, `--ca-cert-hash=${caCertHash(caCert)}`,
+        `--node-name=${n.name}`, `--node-ip=${n.ip}`, `--container-runtime-endpoint=${engineEndpoint(n)}`, `--home=${n.home}`,
+        `--name=${this.o.name}`, `--cluster-cidr=${this.clusterCidr()}`, `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`,
+        `--log-format=${this.o.logFormat ?? 'text'}`,
       ];
-      if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
-      if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
-      this.node('kubelet', kubeletArgs, `http://${n.ip}:10248/healthz`, `kubelet-${n.name}`, false, n.netns);
-      const proxyArgs = [
-        `--kubeconfig=${await conf('kube-proxy.conf', 'system:kube-proxy')}`, `--hostname-override=${n.name}`,
-        `--service-cluster-ip-range=${this.o.serviceClusterIpRange}`, `--cluster-cidr=${this.clusterCidr()}`,
-        `--metrics-bind-address=${n.ip}:10249`, `--chain-prefix=${chainPrefixForCluster(this.o.name)}`,
-      ];
-      if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
-      this.node('kube-proxy', proxyArgs, `http://${n.ip}:10249/healthz`, `kube-proxy-${n.name}`, false, n.netns);
-      if (agent) this.node('netagent', [`--kubeconfig=${path.join(n.home, 'kube-proxy.conf')}`, `--hostname-override=${n.name}`, `--cluster-cidr=${this.clusterCidr()}`], '', `netagent-${n.name}`, false, n.netns);
-    }
+      execFile('nsenter', args, { timeout: 240_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
+        if (err) reject(new Error(`node ${n.name} could not join: ${err.message}\n${stdout}${stderr}`));
+        else resolve();
+      });
+    })));
   }
 
   /** Plan every component, hand the plan to a new supervisor, and wait until the cluster is up. */
@@ -265,7 +268,7 @@ export class LocalCluster {
     this.node('dns', [`--kubeconfig=${await conf('coredns.conf', dnsUser, dnsGroups)}`, '--cluster-domain=cluster.local', `--bind-address=${advertise}`, `--port=${dns.port}`, `--metrics-bind-address=${advertise}:${dns.metricsPort}`], `http://${advertise}:${dns.metricsPort}/healthz`, 'coredns');
     this.dnsFlags = [`--cluster-dns=${dns.clusterIP}`, '--cluster-domain=cluster.local'];
 
-    if (lan) await this.planNetnsNodes(lan, pki, advertise, proxyConf);
+    if (lan) this.planNetnsNodes(lan, proxyConf);
     for (const nodeName of lan ? [] : this.nodeNames()) {
       const kubeletPort = await freePort();
       const healthzPort = await freePort();
@@ -310,6 +313,8 @@ export class LocalCluster {
       if (lan) {
         log(`loading the images into ${lan.nodes.length} node engine(s)`);
         await Promise.all(lan.nodes.map((n) => prepareEngine(n, nodeImages, 60_000, () => this.checkRunning())));
+        log(`joining ${lan.nodes.length} node(s) with skiff join, each in its namespace`);
+        await this.joinNetnsNodes(lan, kubeconfig, `https://${advertise}:${this.o.apiserverPort}`, pki.ca.cert);
       }
       log(`waiting for ${this.o.nodes} node(s) to be Ready`);
       await this.waitNodesReady(kubeconfig, 120_000);

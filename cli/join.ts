@@ -18,6 +18,7 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import { nthAddress } from '../dns/service.js';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -226,6 +227,9 @@ export interface JoinOptions {
   kubeletHealthzPort: number;
   serviceClusterIpRange: string;
   clusterCidr: string;
+  /** The kubelet's --cluster-dns: by default the 10th address of the service range, where skiff up puts kube-dns (kubeadm's GetDNSIP). */
+  clusterDns?: string;
+  clusterDomain?: string;
   /** Names kube-proxy's chains (chainPrefixForCluster), so another cluster's on this kernel is left alone. */
   clusterName: string;
   logFormat: 'text' | 'json';
@@ -343,6 +347,7 @@ export async function join(o: JoinOptions): Promise<void> {
     `--root-dir=${path.join(home, 'kubelet')}`,
     // Pods take addresses from the Node's spec.podCIDR, which the network agents route between nodes.
     '--pod-network=podcidr',
+    `--cluster-dns=${o.clusterDns || nthAddress(o.serviceClusterIpRange, 10)}`, `--cluster-domain=${o.clusterDomain || 'cluster.local'}`,
   ], `http://127.0.0.1:${o.kubeletHealthzPort}/healthz`));
   const skip = new Set(o.skipPhases ?? []);
   const proxyPort = await freePort();
@@ -443,6 +448,7 @@ const usage = `Usage:
   skiff join <server-url> --token <id.secret> [--ca-cert-hash sha256:<hex>] [--node-name N] [--node-ip IP]
       [--container-runtime-endpoint unix:///path] [--discovery-token-unsafe-skip-ca-verification] [--home DIR]
       [--kubelet-port 10250] [--kubelet-healthz-port 10248] [--cluster-cidr CIDR] [--service-cluster-ip-range CIDR]
+      [--cluster-dns IP (default: the 10th address of the service range)] [--cluster-domain cluster.local]
       [--name CLUSTER] [--skip-phases kube-proxy,network-agent] [--credentials-only]
   skiff leave [--home DIR]`;
 
@@ -460,7 +466,7 @@ export async function joinMain(argv: string[], defaultHome: string): Promise<num
   const flags = parseFlags({
     home: '', token: '', caCertHash: [] as string[], discoveryTokenUnsafeSkipCaVerification: false,
     nodeName: '', nodeIp: '', containerRuntimeEndpoint: '', kubeletPort: 10250, kubeletHealthzPort: 10248,
-    serviceClusterIpRange: '10.96.0.0/12', clusterCidr: '10.244.0.0/16', name: 'skiff', logFormat: 'text', credentialsOnly: false, skipPhases: [] as string[],
+    serviceClusterIpRange: '10.96.0.0/12', clusterCidr: '10.244.0.0/16', clusterDns: '', clusterDomain: 'cluster.local', name: 'skiff', logFormat: 'text', credentialsOnly: false, skipPhases: [] as string[],
   }, argv, usage);
   const [command, server] = flags._;
   const home = flags.home || defaultHome;
@@ -484,7 +490,7 @@ export async function joinMain(argv: string[], defaultHome: string): Promise<num
       home, server, token: flags.token, caCertHashes: flags.caCertHash, unsafeSkipCAVerification: flags.discoveryTokenUnsafeSkipCaVerification,
       nodeName, nodeIP: flags.nodeIp || defaultNodeIP(), containerRuntimeEndpoint: flags.containerRuntimeEndpoint,
       kubeletPort: flags.kubeletPort, kubeletHealthzPort: flags.kubeletHealthzPort, serviceClusterIpRange: flags.serviceClusterIpRange,
-      clusterCidr: flags.clusterCidr, clusterName: flags.name, logFormat: flags.logFormat, credentialsOnly: flags.credentialsOnly, skipPhases: flags.skipPhases, log,
+      clusterCidr: flags.clusterCidr, clusterDns: flags.clusterDns, clusterDomain: flags.clusterDomain, clusterName: flags.name, logFormat: flags.logFormat, credentialsOnly: flags.credentialsOnly, skipPhases: flags.skipPhases, log,
     });
     if (!flags.credentialsOnly) log(`this node has joined; on the control plane: kubectl get nodes`);
     return 0;
