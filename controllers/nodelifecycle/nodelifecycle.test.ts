@@ -75,6 +75,22 @@ describe('node lifecycle controller', () => {
     expect(h.client.actions).toEqual([]);
   });
 
+  it('lifts the not-ready NoSchedule taint as soon as the Node reports Ready, without waiting for a monitor pass', async () => {
+    const notReady = [{ key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' as const }, { key: 'node.kubernetes.io/not-ready', effect: 'NoExecute' as const, timeAdded: iso(T0) }];
+    const h = setup([node('n1', T0, 'False', notReady)]);
+    const run = h.nlc.run();
+    try {
+      h.informers.informerFor<Node>(R.nodes).emitUpdate(node('n1', T0, 'True', notReady));
+      for (let i = 0; i < 50 && !h.client.of('patch', 'nodes').some((a) => !(a.patch as any).spec.taints?.some((t: any) => t.effect === 'NoSchedule')); i++) await new Promise((r) => setTimeout(r, 10));
+      const lifted = h.client.of('patch', 'nodes').find((a) => !(a.patch as any).spec.taints?.some((t: any) => t.effect === 'NoSchedule'));
+      // The NoExecute taint is the monitor's to lift (doNoExecuteTaintingPass), as in kube.
+      expect((lifted?.patch as any)?.spec.taints).toEqual([notReady[1]]);
+    } finally {
+      h.nlc.shutDown();
+      await run;
+    }
+  });
+
   it('taints a NotReady node not-ready and removes taints when it recovers', async () => {
     const h = setup([node('n1', T0 - 1000, 'False')]);
     await h.nlc.monitor();

@@ -3,12 +3,15 @@
 // kube-node-lease, or the Ready condition) within the grace period gets its
 // conditions set to Unknown, its pods marked not ready, and NoExecute taints
 // by which the taint-eviction controller evicts them. Taints go when the
-// node recovers.
+// node recovers. The NoSchedule taints by condition also follow every Node
+// update at once (kube's doNoScheduleTaintingPass on its nodeUpdateQueue): a
+// node that turns Ready is schedulable then, not at the next monitor pass.
 
 import { R } from '../../api/resources.js';
 import type { KubeObject, Lease, Node, NodeCondition, Pod, Taint } from '../../api/types.js';
 import { deepCopy } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
+import { newRateLimitingQueue, runWorkers } from '../../client/workqueue.js';
 import { logger } from '../../lib/log.js';
 import type { Controller, EventRecorder } from '../controller.js';
 import { canonicalJSON } from '../canonical.js';
@@ -43,6 +46,7 @@ export class NodeLifecycleController implements Controller {
   private readonly recorder?: EventRecorder;
   /** knownNodeSet: nodes this controller has seen, name to uid (in memory, so a restart registers them again). */
   private readonly known = new Map<string, string>();
+  private readonly nodeUpdates = newRateLimitingQueue({ name: 'node_lifecycle_controller' });
 
   constructor(o: NodeLifecycleOptions) {
     this.client = o.client;
@@ -54,6 +58,8 @@ export class NodeLifecycleController implements Controller {
     this.periodMs = o.nodeMonitorPeriodMs ?? 5_000;
     this.now = o.now ?? Date.now;
     this.recorder = o.recorder;
+    const queue = (n: Node) => this.nodeUpdates.add(n.metadata.name!);
+    this.nodes.addEventHandler({ onAdd: queue, onUpdate: (_old, n) => queue(n) });
   }
 
   /** Monitors until shutDown(); one pass at a time however slow the API server is. */
@@ -62,8 +68,10 @@ export class NodeLifecycleController implements Controller {
     let wake: () => void = () => {};
     this.stop = () => {
       stopped = true;
+      this.nodeUpdates.shutDown();
       wake();
     };
+    void runWorkers(this.nodeUpdates, 1, (name) => this.noScheduleTaintingPass(name), this.log);
     while (!stopped) {
       await this.monitor().catch((err) => this.log.warn('node monitor pass failed', { error: (err as Error).message }));
       await new Promise<void>((resolve) => {
@@ -160,6 +168,22 @@ export class NodeLifecycleController implements Controller {
       Object.assign(c, { status: 'False', lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z') });
       await this.client.resource<Pod>(R.pods, pod.metadata.namespace).updateStatus(copy);
     }
+  }
+
+  /** doNoScheduleTaintingPass: a Node's not-ready or unreachable NoSchedule taint, from its Ready condition as it is now. */
+  private async noScheduleTaintingPass(name: string): Promise<void> {
+    const node = this.nodes.lister.get(name);
+    if (!node) return;
+    const ready = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    const key = ready === 'Unknown' ? UNREACHABLE : ready === 'False' ? NOT_READY : undefined;
+    const current = node.spec.taints ?? [];
+    const want = current.filter((t) => t.effect !== 'NoSchedule' || !(t.key === UNREACHABLE || t.key === NOT_READY) || t.key === key);
+    if (key && !want.some((t) => t.key === key && t.effect === 'NoSchedule')) want.push({ key, effect: 'NoSchedule' });
+    if (canonicalJSON(want) === canonicalJSON(current)) return;
+    this.log.info('updating node NoSchedule taints', { node: name, ready, taints: want.map((t) => `${t.key}:${t.effect}`) });
+    await this.client
+      .resource<Node>(R.nodes)
+      .patch(name, 'merge', { metadata: { resourceVersion: node.metadata.resourceVersion }, spec: { taints: want.length ? want : null } });
   }
 
   /** doNoExecuteTaintingPass and the NoSchedule taints by condition, from the Ready status. */

@@ -167,6 +167,15 @@ describe('a 3-node netns cluster from skiff up', () => {
     }
   }, 300_000);
 
+  it('hairpin: a pod reaches itself through its own Service', async () => {
+    const clusterIP = (await c.kubectl.json(['get', 'svc', 'rr'])).spec.clusterIP;
+    // rr-1 is one of the Service's three endpoints: a third of its requests come back to it through the bridge port it left by.
+    const out = await c.kubectl.ok(['exec', 'rr-1', '--', 'sh', '-c', `for i in $(seq 30); do ${get(clusterIP, 80)}; done`], { timeoutMs: 90_000 });
+    const counts: Record<string, number> = {};
+    for (const line of out.trim().split('\n')) counts[line.split(' ')[0]] = (counts[line.split(' ')[0]] ?? 0) + 1;
+    expect(counts).toEqual({ 'rr-1': 10, 'rr-2': 10, 'rr-3': 10 });
+  }, 120_000);
+
   it('answers a NodePort on every node\'s LAN address', async () => {
     const nodePort = (await c.kubectl.json(['get', 'svc', 'rr'])).spec.ports[0].nodePort;
     for (const n of lan.nodes) {
