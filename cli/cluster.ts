@@ -233,6 +233,10 @@ export class LocalCluster {
     // Pods reach the API server through the `kubernetes` Service, whose endpoint is this address: the
     // engine's bridge, local to this machine and routed to from every pod on it; in netns mode the LAN's.
     const advertise = this.o.advertiseAddress ?? lan?.gateway ?? bridgeAddress() ?? '127.0.0.1';
+    // The control plane of a cluster of machines (workers `skiff join` it): its own node is a node like
+    // theirs, on its address, with pods on its pod CIDR and a network agent routing to the other nodes'.
+    const vm = !lan && !!this.o.advertiseAddress && !this.o.advertiseAddress.startsWith('127.');
+    if (vm && this.o.nodes > 1) throw new Error('--advertise-address: this machine runs one node and the others join it (skiff join); for several nodes on one machine use --node-mode netns');
     log('making the cluster certificates');
     const pki = await ensureClusterPKI(home, { advertise: [advertise], serviceIP: firstServiceIP(this.o.serviceClusterIpRange) });
 
@@ -261,7 +265,7 @@ export class LocalCluster {
     const cmPort = await freePort();
     this.node('controllers', [`--kubeconfig=${await conf('controller-manager.conf', 'system:kube-controller-manager')}`, `--port=${cmPort}`, `--root-ca-file=${pki.caFile}`,
       // kubeadm's: the cluster CA signs what csrapproving approves (skiff join), and cluster-info is kept signed per token.
-      `--cluster-signing-cert-file=${pki.caFile}`, `--cluster-signing-key-file=${path.join(pki.dir, 'ca.key')}`, '--controllers=*,bootstrapsigner,tokencleaner', ...(lan ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
+      `--cluster-signing-cert-file=${pki.caFile}`, `--cluster-signing-key-file=${path.join(pki.dir, 'ca.key')}`, '--controllers=*,bootstrapsigner,tokencleaner', ...(lan || vm ? ['--allocate-node-cidrs', `--cluster-cidr=${this.clusterCidr()}`] : [])], `http://127.0.0.1:${cmPort}/healthz`, 'kube-controller-manager');
     const proxyConf = await conf('kube-proxy.conf', 'system:kube-proxy');
     // The cluster DNS (kubeadm's CoreDNS) listens where pods reach the host, as the API server does; kube-proxy forwards kube-dns' ClusterIP (the 10th address) to it.
     const dns = { clusterIP: nthAddress(this.o.serviceClusterIpRange, 10), address: advertise, port: await freePort(), metricsPort: await freePort() };
@@ -272,12 +276,15 @@ export class LocalCluster {
     for (const nodeName of lan ? [] : this.nodeNames()) {
       const kubeletPort = await freePort();
       const healthzPort = await freePort();
-      const serving = await ensureKubeletServing(pki, nodeName, ['127.0.0.1']);
+      const nodeIP = vm ? advertise : '127.0.0.1';
+      const serving = await ensureKubeletServing(pki, nodeName, vm ? ['127.0.0.1', advertise] : ['127.0.0.1']);
       const kubeletArgs = [
         `--kubeconfig=${await conf(`kubelet-${nodeName}.conf`, `system:node:${nodeName}`, ['system:nodes'])}`,
-        `--hostname-override=${nodeName}`, '--node-ip=127.0.0.1', `--port=${kubeletPort}`, `--healthz-port=${healthzPort}`,
+        `--hostname-override=${nodeName}`, `--node-ip=${nodeIP}`, `--port=${kubeletPort}`, `--healthz-port=${healthzPort}`,
         `--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`,
         `--root-dir=${path.join(home, 'kubelet', nodeName)}`, ...this.dnsFlags,
+        // The API server reaches the kubelet on the node's InternalIP; pods on the pod CIDR, routed between machines.
+        ...(vm ? [`--address=${advertise}`, '--pod-network=podcidr'] : []),
       ];
       if (this.o.nodeCpu) kubeletArgs.push(`--cpu=${this.o.nodeCpu}`);
       if (this.o.nodeMemory) kubeletArgs.push(`--memory=${this.o.nodeMemory}`);
@@ -290,8 +297,13 @@ export class LocalCluster {
       if (this.o.proxyMode) proxyArgs.push(`--proxy-mode=${this.o.proxyMode}`);
       // Chains of their own, so another cluster's kube-proxies on this kernel neither rewrite nor clean up ours.
       proxyArgs.push(`--chain-prefix=${chainPrefixForCluster(this.o.name)}`);
+      if (vm) proxyArgs.push(`--cluster-cidr=${this.clusterCidr()}`);
       // Every kube-proxy of one cluster writes the same node-agnostic rules, so several on one host agree; see README.
       this.node('kube-proxy', proxyArgs, `http://127.0.0.1:${proxyPort}/healthz`, `kube-proxy-${nodeName}`);
+      // As on a joined node, the agent runs as kube-proxy: a kubelet may read only its own Node.
+      if (vm && fs.existsSync(path.join(distRoot, 'netagent', 'main.js'))) {
+        this.node('netagent', [`--kubeconfig=${proxyConf}`, `--hostname-override=${nodeName}`, `--cluster-cidr=${this.clusterCidr()}`], '', `netagent-${nodeName}`);
+      }
     }
 
     const plan: SupervisorPlan = {
@@ -459,6 +471,20 @@ export async function down(home: string, log: (l: string) => void): Promise<bool
   const signalled = [...st.processes].reverse().filter((p) => signalIfOurs(p, 'SIGTERM', log));
   for (const p of await waitGone(signalled, 10_000)) signalIfOurs(p, 'SIGKILL', log);
   removeNodeContainers(st.nodes, log);
+  // The pod CIDR network the control plane's node had its kubelet make (kubenet's cbr0), once its containers are gone.
+  if (!lan && st.processes.some((p) => p.name.startsWith('netagent'))) {
+    try { execFileSync('docker', ['network', 'rm', 'skiff-pods'], { stdio: 'pipe', timeout: 30_000 }); } catch { /* never made, or gone */ }
+  }
+  const agent = lan ? undefined : st.processes.find((p) => p.name.startsWith('netagent'));
+  if (agent) {
+    // The control plane's own node on a machine of a multi-machine cluster: its routes and rules go as on a worker's leave.
+    try {
+      const node = agent.args.filter((a) => a.startsWith('--hostname-override='));
+      execFileSync(process.execPath, [path.join(distRoot, 'netagent', 'main.js'), '--cleanup', ...node], { stdio: 'pipe', timeout: 30_000 });
+    } catch (e) {
+      log(`warning: the network agent's cleanup failed: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
   const proxy = lan ? undefined : st.processes.find((p) => p.name.startsWith('kube-proxy'));
   if (proxy) {
     // kube-proxy --cleanup removes every rule this cluster's proxies ever made; run it once for all nodes.

@@ -44,7 +44,7 @@ describe('skiff up supervises its components', () => {
     const st = readState(home)!;
     expect(st.supervisor?.name).toBe('skiff-supervisor');
     expect(processIdentity(st.supervisor!)).toBe('same');
-    expect(st.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver', 'kube-scheduler', 'kube-controller-manager', `kubelet-${c.nodes[0]}`, `kube-proxy-${c.nodes[0]}`]);
+    expect(st.processes.map((p) => p.name)).toEqual(['etcd', 'kube-apiserver', 'kube-scheduler', 'kube-controller-manager', 'coredns', `kubelet-${c.nodes[0]}`, `kube-proxy-${c.nodes[0]}`]);
     for (const p of st.processes) {
       expect(p.restarts).toBe(0);
       expect(processIdentity(p)).toBe('same');
