@@ -10,7 +10,9 @@
 // target of issue #16: control plane plus one node, etcd included, at most
 // 350 MiB; each extra node's Skiff processes (engine excluded) at most
 // 120 MiB. `skiff down` removes everything at the end, also on failure.
-//   node dist/bench/idle.js [--settle=60s] [--samples=6] [--node-mode=shared]
+//   node dist/bench/idle.js [--settle=60s] [--samples=6] [--node-mode=shared|netns]
+// shared (the default) is `skiff up`'s one-node cluster plus a second kubelet and kube-proxy on the same
+// engine; netns gives each node its own engine, joined with its own supervisor and network agent.
 
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -21,7 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { parseDuration, parseFlags } from '../lib/flags.js';
 import { freePort } from '../test/util/ports.js';
 
-const flags = parseFlags({ settle: '60s', samples: 6, nodeMode: '' }, process.argv.slice(2), 'idle memory of a one-node cluster and of one extra node');
+const flags = parseFlags({ settle: '60s', samples: 6, nodeMode: 'shared' }, process.argv.slice(2), 'idle memory of a one-node cluster and of one extra node');
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const cli = path.join(repo, 'dist', 'cli', 'main.js');
 const home = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-idle-'));
@@ -65,7 +67,12 @@ function describe(cmd: string[]): string {
   if (exe === 'node' || exe === path.basename(process.execPath)) {
     const script = cmd.find((a) => a.endsWith('main.js')) ?? '';
     const component = path.basename(path.dirname(script));
-    if (component === 'cli') return cmd.includes('supervise') ? 'supervisor' : `skiff ${cmd[cmd.indexOf(script) + 1] ?? ''}`.trim();
+    if (component === 'cli') {
+      // A joined node's own supervisor runs with that node's home ($SKIFF_HOME/nodes/<node>).
+      const node = /\/nodes\/([^/]+)$/.exec(cmd.find((a) => a.startsWith('--home='))?.slice('--home='.length) ?? '')?.[1];
+      if (cmd.includes('supervise')) return node ? `supervisor (${node})` : 'supervisor';
+      return `skiff ${cmd[cmd.indexOf(script) + 1] ?? ''}`.trim();
+    }
     const node = cmd.find((a) => a.startsWith('--hostname-override='))?.split('=')[1];
     return node ? `${component} (${node})` : component;
   }
@@ -85,7 +92,7 @@ async function main(): Promise<void> {
   const apiserverPort = await freePort();
   const etcdPort = await freePort();
   const args = ['up', `--home=${home}`, `--name=${name}`, '--nodes=2', `--apiserver-port=${apiserverPort}`, `--etcd-port=${etcdPort}`];
-  if (flags.nodeMode) args.push(`--node-mode=${flags.nodeMode}`);
+  args.push(`--node-mode=${flags.nodeMode}`);
   const started = Date.now();
   execFileSync(process.execPath, [cli, ...args], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
   const upSeconds = (Date.now() - started) / 1000;
