@@ -217,17 +217,7 @@ export class KubeletClient {
     }
     const upstream = await this.dial(target);
     upstream.write([`${req.method} ${path} HTTP/1.1`, `Host: ${hostHeader(target)}`, ...forwardedHeaders(req), '', ''].join('\r\n'));
-    if (head.length) upstream.write(head);
-    upstream.pipe(socket);
-    socket.pipe(upstream);
-    const close = () => {
-      upstream.destroy();
-      socket.destroy();
-    };
-    upstream.on('error', close);
-    socket.on('error', close);
-    upstream.on('close', close);
-    socket.on('close', close);
+    relayUpgraded(upstream, socket, head);
   }
 
   /** A WebSocket port-forward from the client, a SPDY upgrade to the kubelet, bytes relayed between the two. */
@@ -344,4 +334,19 @@ function checkLogOptions(req: Request, name: string): void {
     causes.push(fieldCause('', 'FieldValueForbidden', 'Forbidden: at most one of `sinceTime` or `sinceSeconds` may be specified'));
   }
   if (causes.length) throw errors.invalid('PodLogOptions', name, causes);
+}
+
+/** Splice an upgraded client connection to the upstream one (after the request line is written); either end closing closes both. */
+export function relayUpgraded(upstream: net.Socket, socket: net.Socket, head: Buffer): void {
+  if (head.length) upstream.write(head);
+  upstream.pipe(socket);
+  socket.pipe(upstream);
+  const close = () => {
+    upstream.destroy();
+    socket.destroy();
+  };
+  upstream.on('error', close);
+  socket.on('error', close);
+  upstream.on('close', close);
+  socket.on('close', close);
 }

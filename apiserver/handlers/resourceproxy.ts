@@ -18,7 +18,7 @@ import type { Request, Response } from 'express';
 import { errors } from '../../api/errors.js';
 import type { EndpointSubset } from '../../api/types.js';
 import type { Store } from '../registry/store.js';
-import { kubeletTargetOf, type KubeletClient, type KubeletTarget } from './proxy.js';
+import { kubeletTargetOf, relayUpgraded, type KubeletClient, type KubeletTarget } from './proxy.js';
 
 export interface ProxyStores { pods: Store; services: Store; endpoints: Store; nodes: Store }
 
@@ -270,15 +270,5 @@ export async function proxyResourceUpgrade(
   const headers = upstreamHeaders(req, loc, true);
   const lines = Object.entries(headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}: ${x}`));
   upstream.write([`${req.method} ${path || '/'}${query} HTTP/1.1`, ...lines, '', ''].join('\r\n'));
-  if (head.length) upstream.write(head);
-  upstream.pipe(socket);
-  socket.pipe(upstream);
-  const close = () => {
-    upstream.destroy();
-    socket.destroy();
-  };
-  upstream.on('error', close);
-  socket.on('error', close);
-  upstream.on('close', close);
-  socket.on('close', close);
+  relayUpgraded(upstream, socket, head);
 }

@@ -5,7 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dnsGroups, dnsUser } from '../../dns/identity.js';
-import { freePort, waitFor } from '../util/ports.js';
+import { freePort, stopProcess, waitFor } from '../util/ports.js';
 import { testPKI } from '../util/pki.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -46,14 +46,7 @@ export async function startDns(master: string, extraArgs: string[] = []): Promis
   const handle: DnsProcess = {
     proc, port, metricsPort,
     logs: () => tail,
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(proc),
   };
   try {
     await waitFor('dns serving', () => {

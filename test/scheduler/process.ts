@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '../util/ports.js';
+import { freePort, stopProcess, waitFor } from '../util/ports.js';
 import { testPKI } from '../util/pki.js';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -40,14 +40,7 @@ export async function startScheduler(master: string, extraArgs: string[] = [], n
     port,
     logs: () => tail,
     metrics: async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).text(),
-    async stop() {
-      if (proc.exitCode !== null || proc.signalCode !== null) return;
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: () => stopProcess(proc),
   };
   try {
     await waitFor('scheduler /healthz', async () => {

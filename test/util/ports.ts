@@ -14,3 +14,13 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
   }
   throw new Error(`timed out waiting for ${what}${lastErr ? ': ' + String(lastErr) : ''}`);
 }
+
+/** Stop a child as its supervisor would: SIGTERM, then SIGKILL if it is still there after graceMs. */
+export async function stopProcess(proc: import('node:child_process').ChildProcess, graceMs = 5000): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
