@@ -4,7 +4,7 @@
 // lifecycle controller relies on to evict pods from unreachable nodes.
 
 import type { Container, ContainerPort, EndpointPort, EndpointSubset, EnvVar, KubeObject, PodSpec, Probe, ServicePort, SlicePort, Toleration, Volume } from './types.js';
-import type { ResourceInfo } from './resources.js';
+import { kindOf, type ResourceInfo } from './kind.js';
 
 type Defaulter = (obj: KubeObject) => void;
 
@@ -204,7 +204,7 @@ const defaulters: Record<string, Defaulter> = {
 
 /** Fill in defaults in place. */
 export function applyDefaults(resource: ResourceInfo, obj: KubeObject): void {
-  defaulters[resource.kind]?.(obj);
+  (kindOf(resource).defaults ?? defaulters[resource.kind])?.(obj);
 }
 
 /** rbac/v1 SetDefaults_RoleBinding, _ClusterRoleBinding and _Subject: the roleRef, User and Group subjects are of the rbac group unless said otherwise. */

@@ -3,7 +3,7 @@
 // kube-apiserver's per-kind GetAttrs do.
 
 import type { KubeObject } from './types.js';
-import type { ResourceInfo } from './resources.js';
+import { kindOf, type ResourceInfo } from './kind.js';
 import { errors } from './errors.js';
 
 export interface FieldRequirement { field: string; operator: '=' | '!='; value: string }
@@ -87,7 +87,7 @@ export function selectableFields(resource: ResourceInfo, obj: KubeObject): Recor
   const fields: Record<string, string> = { 'metadata.name': str(obj.metadata?.name) };
   // Cluster-scoped kinds still accept metadata.namespace (always ""), as upstream's DefaultClusterScopedAttr does.
   fields['metadata.namespace'] = resource.namespaced ? str(obj.metadata?.namespace) : '';
-  return { ...fields, ...(perKind[resource.kind]?.(obj) ?? {}) };
+  return { ...fields, ...((kindOf(resource).selectableFields ?? perKind[resource.kind])?.(obj) ?? {}) };
 }
 
 /** Field names a kind supports, without needing an object. */

@@ -1,46 +1,16 @@
 // The resource table. Routes, storage keys, discovery, OpenAPI, validation and
-// printing are all derived from these entries: adding a kind is one entry here
-// plus its schema (api/schemas) and, where it has special rules, its strategy
-// (apiserver/registry/strategies).
+// printing are all derived from its entries, each a kind's definition
+// (api/kind.ts): the built-in kinds of api/kinds/<group>/, and custom
+// resources registered while the API server runs.
 
-export interface ResourceInfo {
-  group: string; // '' for the core group
-  version: string;
-  kind: string;
-  listKind: string;
-  plural: string;
-  singular: string;
-  shortNames: string[];
-  namespaced: boolean;
-  /** Subresources served under .../{name}/{subresource}. */
-  subresources: string[];
-  /** Verbs advertised in discovery. */
-  verbs: string[];
-  categories?: string[];
-  /** Whether spec changes bump metadata.generation (kinds with a spec/status split). */
-  hasStatus: boolean;
-  /**
-   * POST returns an object computed from the request and nothing is stored
-   * (kube's create-only "virtual" resources: SubjectAccessReview, TokenReview);
-   * served by a handler of apiserver/handlers/ephemeral.ts, with no Store.
-   */
-  ephemeral?: boolean;
-}
+import { apiVersionOf, entry, kindOf, setKindDefinition, type KindDefinition, type ResourceInfo } from './kind.js';
+import { builtinKinds } from './kinds/registry.js';
 
-const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+export type { ResourceInfo, KindDefinition } from './kind.js';
+export { apiVersionOf, kindOf };
 
-function entry(e: Omit<ResourceInfo, 'listKind' | 'verbs' | 'subresources' | 'shortNames' | 'hasStatus'> & Partial<ResourceInfo>): ResourceInfo {
-  return {
-    listKind: `${e.kind}List`,
-    verbs: allVerbs,
-    subresources: [],
-    shortNames: [],
-    hasStatus: false,
-    ...e,
-  };
-}
-
-export const resources: ResourceInfo[] = [
+// Kinds not yet moved into a module of api/kinds keep their entry here.
+const tableEntries: ResourceInfo[] = [
   entry({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true,
     subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'eviction', 'attach', 'ephemeralcontainers', 'proxy'], hasStatus: true, categories: ['all'] }),
   entry({ group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
@@ -75,12 +45,30 @@ export const resources: ResourceInfo[] = [
   entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', singular: 'tokenreview', namespaced: false, verbs: ['create'], ephemeral: true }),
 ];
 
-export function apiVersionOf(r: ResourceInfo): string {
-  return r.group ? `${r.group}/${r.version}` : r.version;
+/** Every served resource, built-in and custom; registerKind and unregisterKind change it in place. */
+export const resources: ResourceInfo[] = [];
+
+/** Add a kind to the table (a built-in at load, a custom resource when its CRD is established). */
+export function registerKind(def: KindDefinition): void {
+  const r = def.resource;
+  const at = resources.findIndex((x) => x.group === r.group && x.version === r.version && x.plural === r.plural);
+  if (at >= 0) resources[at] = r;
+  else resources.push(r);
+  setKindDefinition(def);
 }
+
+export function unregisterKind(r: Pick<ResourceInfo, 'group' | 'version' | 'plural'>): void {
+  const at = resources.findIndex((x) => x.group === r.group && x.version === r.version && x.plural === r.plural);
+  if (at >= 0) resources.splice(at, 1);
+}
+
+for (const r of tableEntries) registerKind({ resource: r });
+for (const def of builtinKinds) registerKind(def);
+
 
 /** Storage key prefix, as kube-apiserver lays out etcd: /registry/<group-less plural>/<ns>/<name>. */
 export function storagePrefix(r: ResourceInfo): string {
+  if (r.storagePrefix) return r.storagePrefix;
   return r.group && r.group !== 'apps' && r.group !== '' ? `${r.group}/${r.plural}` : r.plural;
 }
 
@@ -102,36 +90,11 @@ export function groups(): { group: string; versions: string[] }[] {
   return [...out].map(([group, v]) => ({ group, versions: [...v] }));
 }
 
-function must(plural: string): ResourceInfo {
-  const r = resources.find((x) => x.plural === plural);
-  if (!r) throw new Error(`no resource ${plural}`);
-  return r;
-}
-
-/** Shorthands for clients: client.resource(R.pods, 'default'). */
-export const R = {
-  pods: must('pods'),
-  services: must('services'),
-  endpoints: must('endpoints'),
-  nodes: must('nodes'),
-  namespaces: must('namespaces'),
-  events: must('events'),
-  configmaps: must('configmaps'),
-  secrets: must('secrets'),
-  serviceaccounts: must('serviceaccounts'),
-  replicasets: must('replicasets'),
-  deployments: must('deployments'),
-  leases: must('leases'),
-  endpointslices: must('endpointslices'),
-  clusterroles: must('clusterroles'),
-  clusterrolebindings: must('clusterrolebindings'),
-  roles: must('roles'),
-  rolebindings: must('rolebindings'),
-  certificatesigningrequests: must('certificatesigningrequests'),
-  localsubjectaccessreviews: must('localsubjectaccessreviews'),
-  selfsubjectaccessreviews: must('selfsubjectaccessreviews'),
-  selfsubjectrulesreviews: must('selfsubjectrulesreviews'),
-  subjectaccessreviews: must('subjectaccessreviews'),
-  tokenreviews: must('tokenreviews'),
-  selfsubjectreviews: must('selfsubjectreviews'),
-};
+/**
+ * Shorthands for clients: client.resource(R.pods, 'default'). Built-in
+ * resources by plural; when a plural is served at several versions, the
+ * first registered (the preferred one).
+ */
+export const R: Readonly<Record<string, ResourceInfo>> = Object.fromEntries(
+  [...resources].reverse().map((r) => [r.plural, r]),
+);

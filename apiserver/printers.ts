@@ -4,8 +4,11 @@
 // server always fills the -o wide columns (priority 1); kubectl hides them.
 
 import type { KubeObject } from '../api/types.js';
-import { apiVersionOf, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, kindOf, type Column, type Printer, type ResourceInfo, type Since } from '../api/kind.js';
 import { selectorFromLabelSelector } from '../api/labels.js';
+import { ageCol, age, containerCells, containerCols, formatLabels, humanDuration, listWithMore, nameCol, orNone } from '../api/printing.js';
+
+export { humanDuration };
 
 export interface TableColumnDefinition { name: string; type: string; format: string; description: string; priority: number }
 export interface TableRow { cells: unknown[]; object?: unknown }
@@ -25,34 +28,9 @@ export interface TableOptions {
   now?: Date;
 }
 
-/** duration.HumanDuration: "5s", "3m2s", "2d". */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < -1) return '<invalid>';
-  if (seconds < 0) return '0s';
-  if (seconds < 120) return `${seconds}s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 10) return seconds % 60 === 0 ? `${minutes}m` : `${minutes}m${seconds % 60}s`;
-  if (minutes < 180) return `${minutes}m`;
-  const hours = Math.floor(minutes / 60);
-  if (hours < 8) return minutes % 60 === 0 ? `${hours}h` : `${hours}h${minutes % 60}m`;
-  if (hours < 48) return `${hours}h`;
-  if (hours < 24 * 8) return hours % 24 === 0 ? `${Math.floor(hours / 24)}d` : `${Math.floor(hours / 24)}d${hours % 24}h`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24)}d`;
-  if (hours < 24 * 365 * 8) {
-    const days = Math.floor(hours / 24) % 365;
-    return days === 0 ? `${Math.floor(hours / 24 / 365)}y` : `${Math.floor(hours / 24 / 365)}y${days}d`;
-  }
-  return `${Math.floor(hours / 24 / 365)}y`;
-}
 
-type Col = [name: string, type: string, description: string, priority?: number, format?: string];
-type Printer = { columns: Col[]; cells: (o: KubeObject, since: (t?: string | null) => string) => unknown[] };
+type Col = Column;
 
-const nameCol: Col = ['Name', 'string', 'Name must be unique within a namespace. Is required when creating resources, although some resources may allow a client to request the generation of an appropriate name automatically. Name is primarily intended for creation idempotence and configuration definition. Cannot be updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names', 0, 'name'];
-const ageCol: Col = ['Age', 'string', 'CreationTimestamp is a timestamp representing the server time when this object was created. It is not guaranteed to be set in happens-before order across separate operations. Clients may not set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata'];
-const orNone = (s: string | undefined | null) => (s ? s : '<none>');
-const age = (o: KubeObject, since: (t?: string | null) => string) => since(o.metadata.creationTimestamp);
 
 function podCells(pod: KubeObject, since: (t?: string | null) => string): unknown[] {
   const spec = pod.spec ?? {};
@@ -116,27 +94,7 @@ function podCells(pod: KubeObject, since: (t?: string | null) => string): unknow
   ];
 }
 
-const containerCols: Col[] = [
-  ['Containers', 'string', 'Names of each container in the template.', 1],
-  ['Images', 'string', 'Images referenced by each container in the template.', 1],
-  ['Selector', 'string', 'Label selector for pods. Existing ReplicaSets whose pods are selected by this will be the ones affected by this deployment.', 1],
-];
 
-function containerCells(o: KubeObject): unknown[] {
-  const cs: { name: string; image?: string }[] = o.spec?.template?.spec?.containers ?? [];
-  let selector: string;
-  try {
-    selector = selectorFromLabelSelector(o.spec?.selector).toString();
-  } catch (e) {
-    selector = (e as Error).message;
-  }
-  return [cs.map((c) => c.name).join(','), cs.map((c) => c.image ?? '').join(','), selector];
-}
-
-const formatLabels = (m: Record<string, string> | undefined) => {
-  const s = Object.keys(m ?? {}).sort().map((k) => `${k}=${m![k]}`).join(',');
-  return s || '<none>';
-};
 
 function serviceExternalIP(spec: any, status: any): string {
   const ext: string[] = spec.externalIPs ?? [];
@@ -178,13 +136,6 @@ function formatEndpoints(ep: KubeObject): string {
   return count > max ? `${s} + ${count - max} more...` : s;
 }
 
-/** listWithMoreString: at most three, then "+ N more...", and "<unset>" for none. */
-function listWithMore(all: string[]): string {
-  const max = 3;
-  const s = all.slice(0, max).join(',');
-  if (all.length > max) return `${s} + ${all.length - max} more...`;
-  return s || '<unset>';
-}
 
 function nodeRoles(labels: Record<string, string> | undefined): string {
   const roles = new Set<string>();
@@ -387,7 +338,7 @@ function rowObject(r: ResourceInfo, o: KubeObject, include: TableOptions['includ
 }
 
 export function toTable(resource: ResourceInfo, objects: KubeObject[], listMeta: Table['metadata'], opts: TableOptions = {}): Table {
-  const p = printers[resource.kind] ?? fallback;
+  const p = kindOf(resource).printer ?? printers[resource.kind] ?? fallback;
   const now = (opts.now ?? new Date()).getTime();
   const since = (t?: string | null) => {
     const ms = t ? Date.parse(t) : NaN;

@@ -2,7 +2,8 @@
 // OpenAPI (io.k8s.api.core.v1.Pod). Kind and list schemas are derived from
 // the resource table, so adding a kind means adding its entry in kindFields.
 
-import { resources, type ResourceInfo } from '../resources.js';
+import fs from 'node:fs';
+import { resources, kindOf, type ResourceInfo } from '../resources.js';
 import { appsKinds, appsSchemas } from './apps.js';
 import { coreKinds, coreSchemas } from './core.js';
 import { discoveryKinds, discoverySchemas } from './discovery.js';
@@ -62,9 +63,22 @@ function listSchema(r: ResourceInfo): Schema {
   };
 }
 
-/** All definitions: shared ones plus a kind and list schema per table entry that has fields. */
+/**
+ * Kubernetes' own v1.32 definitions (api/openapi/kube-v1.32.json, rebuilt by
+ * api/openapi/generate.ts): the schema of every built-in kind that has no
+ * hand-written one below. Read from disk, not imported, so that only the API
+ * server, which validates, pays for it.
+ */
+function kubeDefinitions(): Record<string, Schema> {
+  const file = new URL('../openapi/kube-v1.32.json', import.meta.url);
+  // The build (tsc) does not copy JSON; from dist/ read the source tree's copy.
+  const src = fs.existsSync(file) ? file : new URL('../../../api/openapi/kube-v1.32.json', import.meta.url);
+  return (JSON.parse(fs.readFileSync(src, 'utf8')) as { definitions: Record<string, Schema> }).definitions;
+}
+
+/** All definitions: kube's, overlaid by the hand-written ones, plus a kind and list schema per table entry that has fields. */
 export function buildDefinitions(table: ResourceInfo[] = resources): Record<string, Schema> {
-  const defs: Record<string, Schema> = { ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas, ...rbacSchemas, ...authorizationSchemas, ...authenticationSchemas, ...certificatesSchemas };
+  const defs: Record<string, Schema> = { ...kubeDefinitions(), ...metaSchemas, ...coreSchemas, ...appsSchemas, ...discoverySchemas, ...rbacSchemas, ...authorizationSchemas, ...authenticationSchemas, ...certificatesSchemas };
   for (const r of table) {
     if (!kindFields[r.kind]) continue;
     defs[definitionName(r.group, r.version, r.kind)] = kindSchema(r.group, r.version, r.kind);
@@ -79,7 +93,9 @@ export const definitions = buildDefinitions();
 
 /** The schema of a resource's kind, or undefined when Skiff has none (then objects are not checked). */
 export function kindDefinitionName(r: ResourceInfo): string | undefined {
-  const name = definitionName(r.group, r.version, r.kind);
+  const own = kindOf(r).schema;
+  if (own === null) return undefined;
+  const name = own ?? definitionName(r.group, r.version, r.kind);
   return definitions[name] ? name : undefined;
 }
 

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import { isDeepStrictEqual } from 'node:util';
 import type { Container, KubeObject, LabelSelector, PodSpec, Probe, StatusCause } from '../types.js';
-import type { ResourceInfo } from '../resources.js';
+import { kindOf, type ResourceInfo } from '../kind.js';
 import { fieldCause } from '../errors.js';
 import { isDNS1123Subdomain, isQualifiedName, isValidLabelValue, selectorFromLabelSelector } from '../labels.js';
 import { parseQuantity, quantityError } from '../quantity.js';
@@ -36,6 +36,9 @@ const forbidden = (field: string, detail: string) => fieldCause(field, 'FieldVal
 const duplicate = (field: string, value: unknown) => fieldCause(field, 'FieldValueDuplicate', `Duplicate value: ${formatValue(value)}`);
 const notSupported = (field: string, value: unknown, allowed: string[]) =>
   fieldCause(field, 'FieldValueNotSupported', `Unsupported value: ${formatValue(value)}: supported values: ${allowed.map((a) => JSON.stringify(a)).join(', ')}`);
+
+/** kube's field.Invalid, Required, Forbidden, Duplicate, NotSupported, for kinds' own rules (api/kinds). */
+export const field = { invalid, required, forbidden, duplicate, notSupported };
 
 // ---- names ----
 
@@ -91,7 +94,7 @@ function validateMeta(r: ResourceInfo, obj: KubeObject, old?: KubeObject): Cause
   const out: Causes = [];
   const m = obj.metadata ?? {};
   if (!m.name && !m.generateName) out.push(required('metadata.name', 'name or generateName is required'));
-  if (m.name) out.push(...checkName('metadata.name', m.name, nameRules[r.kind] ?? isDNS1123Subdomain));
+  if (m.name) out.push(...checkName('metadata.name', m.name, kindOf(r).nameRule ?? nameRules[r.kind] ?? isDNS1123Subdomain));
   if (r.namespaced && !m.namespace) out.push(required('metadata.namespace'));
   if (m.namespace && r.namespaced) out.push(...checkName('metadata.namespace', m.namespace, isDNS1123Label));
   out.push(...validateLabels(m.labels, 'metadata.labels'));
@@ -312,7 +315,7 @@ function labelSelectorShow(ls: LabelSelector): string {
   return `v1.LabelSelector{${ml}, MatchExpressions:[]v1.LabelSelectorRequirement(${ls.matchExpressions?.length ? '...' : 'nil'})}`;
 }
 
-function validateSelectorAndTemplate(obj: KubeObject, old?: KubeObject): Causes {
+export function validateSelectorAndTemplate(obj: KubeObject, old?: KubeObject): Causes {
   const out: Causes = [];
   const spec = obj.spec ?? {};
   const sel: LabelSelector | undefined = spec.selector;
@@ -801,6 +804,8 @@ export function kindRules(r: ResourceInfo, obj: KubeObject, opts: { old?: KubeOb
       out.push(...validateCSR(obj, opts.old, opts.subresource));
       break;
   }
+  const own = kindOf(r).validate;
+  if (own) out.push(...own(obj, opts));
   return out;
 }
 

@@ -199,7 +199,7 @@ export class Store {
       if (!isDeepStrictEqual(withoutManaged(obj), withoutManaged(current))) {
         trackManagedFields(r, current, obj, opts.fieldManager, opts.subresource);
       }
-      deleteAfter = !!obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && !awaitsOthers(obj);
+      deleteAfter = !!obj.metadata.deletionTimestamp && !(obj.metadata.finalizers?.length) && !awaitsOthers(this.strategy, obj);
       obj.metadata.resourceVersion = current.metadata.resourceVersion;
       return obj;
     };
@@ -283,23 +283,7 @@ export class Store {
     const obj = structuredClone(current);
     const meta = obj.metadata;
     let keep = false;
-    if (this.resource.plural === 'pods') {
-      const bound = !!obj.spec?.nodeName && !['Succeeded', 'Failed'].includes(obj.status?.phase);
-      let grace = bound ? (options.gracePeriodSeconds ?? obj.spec?.terminationGracePeriodSeconds ?? 30) : 0;
-      // A repeated delete may shorten the grace period, never lengthen it.
-      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
-      if (grace > 0) {
-        if (meta.deletionGracePeriodSeconds !== grace) {
-          meta.deletionTimestamp = now(grace);
-          meta.deletionGracePeriodSeconds = grace;
-        }
-        keep = true;
-      }
-    }
-    if (this.resource.plural === 'namespaces') {
-      obj.status = { ...(obj.status ?? {}), phase: 'Terminating' };
-      keep = true;
-    }
+    if (this.strategy.markForDeletion?.(obj, options)) keep = true;
     const policy = options.propagationPolicy ?? (options.orphanDependents === true ? 'Orphan' : undefined);
     const finalizers = new Set(meta.finalizers ?? []);
     if (policy === 'Orphan') finalizers.add('orphan');
@@ -468,8 +452,8 @@ function withoutManaged(o: KubeObject): KubeObject {
  * A marked object whose removal someone else finishes: a pod in its grace
  * period (the kubelet) or a namespace with spec.finalizers (the namespace loop).
  */
-function awaitsOthers(o: KubeObject): boolean {
-  return (o.metadata.deletionGracePeriodSeconds ?? 0) > 0 || (o.kind === 'Namespace' && !!o.spec?.finalizers?.length);
+function awaitsOthers(strategy: Strategy, o: KubeObject): boolean {
+  return (o.metadata.deletionGracePeriodSeconds ?? 0) > 0 || !!strategy.awaitsOthers?.(o);
 }
 
 function checkPreconditions(r: ResourceInfo, name: string, current: KubeObject, pre: DeleteOptions['preconditions']): void {

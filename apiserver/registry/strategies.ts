@@ -3,25 +3,11 @@
 // behaves as a plain object: no generation, no status subresource semantics.
 
 import type { KubeObject } from '../../api/types.js';
-import type { ResourceInfo } from '../../api/resources.js';
+import { kindOf, type ResourceInfo, type Strategy } from '../../api/kind.js';
+
+export type { Strategy };
 import { podQOSClass } from '../../api/qos.js';
 
-export interface Strategy {
-  /** metadata.generation starts at 1 and moves with every spec change (apps kinds). */
-  tracksGeneration: boolean;
-  /** A change of labels alone also moves generation (EndpointSlice). */
-  generationIncludesLabels: boolean;
-  /** PUT on a missing object creates it (Endpoints, Events, Leases). */
-  allowCreateOnUpdate: boolean;
-  /** An immediate DELETE answers with the object rather than a Status (ReturnDeletedObject). */
-  returnDeletedObject: boolean;
-  /** Reset what a client may not set on create (status, mostly). */
-  prepareForCreate(obj: KubeObject): void;
-  /** What upstream's PrepareForCreate derives from the decoded, defaulted, admitted object (a pod's qosClass). */
-  afterDefaults?(obj: KubeObject, old: KubeObject | undefined, subresource?: string): void;
-  /** After the generic carry-over from the stored object: what this kind's update (or subresource) may not change. */
-  prepareForUpdate?(obj: KubeObject, old: KubeObject, subresource?: string): void;
-}
 
 const plain: Strategy = { tracksGeneration: false, generationIncludesLabels: false, allowCreateOnUpdate: false, returnDeletedObject: false, prepareForCreate: () => {} };
 
@@ -30,6 +16,19 @@ const resetStatus = (obj: KubeObject) => { obj.status = {}; };
 const strategies: Record<string, Partial<Strategy>> = {
   pods: {
     returnDeletedObject: true,
+    // A bound pod lingers for its grace period while the kubelet stops it; a repeated delete may shorten it, never lengthen it.
+    markForDeletion: (pod, options) => {
+      const meta = pod.metadata;
+      const bound = !!pod.spec?.nodeName && !['Succeeded', 'Failed'].includes(pod.status?.phase);
+      let grace = bound ? (options.gracePeriodSeconds ?? pod.spec?.terminationGracePeriodSeconds ?? 30) : 0;
+      if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
+      if (grace <= 0) return false;
+      if (meta.deletionGracePeriodSeconds !== grace) {
+        meta.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+        meta.deletionGracePeriodSeconds = grace;
+      }
+      return true;
+    },
     prepareForCreate: (p) => { p.status = { phase: 'Pending' }; },
     // podStrategy.PrepareForCreate sets qosClass once; a status write that leaves it out keeps it (podStatusStrategy).
     afterDefaults: (p, old) => {
@@ -48,6 +47,12 @@ const strategies: Record<string, Partial<Strategy>> = {
       ns.status = { phase: 'Active' };
       ns.spec = { ...(ns.spec ?? {}), finalizers: ['kubernetes'] };
     },
+    // The namespace controller empties a Terminating namespace, then removes spec.finalizers.
+    markForDeletion: (ns) => {
+      ns.status = { ...(ns.status ?? {}), phase: 'Terminating' };
+      return true;
+    },
+    awaitsOthers: (ns) => !!ns.spec?.finalizers?.length,
   },
   endpoints: { allowCreateOnUpdate: true },
   events: { allowCreateOnUpdate: true },
@@ -89,7 +94,7 @@ function csrPrepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: str
 }
 
 export function strategyFor(r: ResourceInfo): Strategy {
-  return { ...plain, ...strategies[r.plural] };
+  return { ...plain, ...strategies[r.plural], ...kindOf(r).strategy };
 }
 
 /** Whether the object has a status subresource whose fields the main resource must not change. */

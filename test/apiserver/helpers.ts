@@ -1,5 +1,8 @@
 // Small HTTP helpers for the API server suites: JSON in, status and JSON out.
 
+import fs from 'node:fs';
+import path from 'node:path';
+import yaml from 'js-yaml';
 import { apiVersionOf, type ResourceInfo } from '../../api/resources.js';
 import { createCSR } from '../../lib/pki.js';
 
@@ -129,8 +132,20 @@ export async function update(base: string, path: string, patch: unknown): Promis
 const sampleCSR = Buffer.from((await createCSR({ cn: 'sample' })).csr).toString('base64');
 
 /** A valid object of each kind in the resource table, for suites that go through every kind. */
+/**
+ * A valid object of any kind: test/apiserver/samples/<group>/<plural>.yaml
+ * when the kind has one (a kind's module comes with its sample there), else
+ * one of the cases below. `name` and `labels` replace the sample's own.
+ */
+const samplesDir = path.join(path.dirname(new URL(import.meta.url).pathname), 'samples');
+
 export function sample(r: ResourceInfo, name: string, labels?: Record<string, string>): any {
   const meta = labels ? { name, labels } : { name };
+  const file = path.join(samplesDir, r.group || 'core', `${r.plural}.yaml`);
+  if (fs.existsSync(file)) {
+    const obj = yaml.load(fs.readFileSync(file, 'utf8')) as any;
+    return { ...obj, apiVersion: apiVersionOf(r), kind: r.kind, metadata: { ...obj.metadata, ...meta } };
+  }
   const head = { apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta };
   switch (r.kind) {
     case 'Pod': return { ...pod(name), metadata: meta };

@@ -1,0 +1,142 @@
+// What a kind is, in one place: the way Kubernetes keeps a kind's REST
+// strategy, validation and printing together (pkg/registry/<group>/<kind>/
+// strategy.go, pkg/apis/<group>/validation, pkg/printers). Each built-in kind
+// is one module under api/kinds/<group>/ that default-exports a
+// KindDefinition; custom resources are registered the same way at run time
+// (api/resources.ts registerKind). The generic store, handlers, discovery,
+// OpenAPI, printers and garbage collector read these definitions and never
+// branch on a kind's name.
+//
+// This module imports nothing at run time, so kind modules and the resource
+// table can both depend on it without a cycle.
+
+import type { KubeObject, StatusCause } from './types.js';
+
+export interface ResourceInfo {
+  group: string; // '' for the core group
+  version: string;
+  kind: string;
+  listKind: string;
+  plural: string;
+  singular: string;
+  shortNames: string[];
+  namespaced: boolean;
+  /** Subresources served under .../{name}/{subresource}. */
+  subresources: string[];
+  /** Verbs advertised in discovery. */
+  verbs: string[];
+  categories?: string[];
+  /** Whether spec changes bump metadata.generation (kinds with a spec/status split). */
+  hasStatus: boolean;
+  /**
+   * POST returns an object computed from the request and nothing is stored
+   * (kube's create-only "virtual" resources: SubjectAccessReview, TokenReview);
+   * served by a handler of apiserver/handlers/ephemeral.ts, with no Store.
+   */
+  ephemeral?: boolean;
+  /**
+   * Storage key prefix under /registry, as kube-apiserver lays out etcd
+   * (<plural> for core and apps, <group>/<plural> otherwise). Defaulted by entry().
+   */
+  storagePrefix?: string;
+}
+
+export const allVerbs = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+/** A resource-table entry with kube's defaults for everything the kind does not say. */
+export function entry(e: Omit<ResourceInfo, 'listKind' | 'verbs' | 'subresources' | 'shortNames' | 'hasStatus'> & Partial<ResourceInfo>): ResourceInfo {
+  return {
+    listKind: `${e.kind}List`,
+    verbs: allVerbs,
+    subresources: [],
+    shortNames: [],
+    hasStatus: false,
+    ...e,
+  };
+}
+
+/** Rules of the generic store for one kind (kube's RESTCreateStrategy, RESTUpdateStrategy, RESTDeleteStrategy). */
+export interface Strategy {
+  /** metadata.generation starts at 1 and moves with every spec change. */
+  tracksGeneration: boolean;
+  /** A change of labels alone also moves generation (EndpointSlice). */
+  generationIncludesLabels: boolean;
+  /** PUT on a missing object creates it (Endpoints, Events, Leases). */
+  allowCreateOnUpdate: boolean;
+  /** An immediate DELETE answers with the object rather than a Status (ReturnDeletedObject). */
+  returnDeletedObject: boolean;
+  /** Reset what a client may not set on create (status, mostly). */
+  prepareForCreate(obj: KubeObject): void;
+  /** What upstream's PrepareForCreate derives from the decoded, defaulted, admitted object (a pod's qosClass). */
+  afterDefaults?(obj: KubeObject, old: KubeObject | undefined, subresource?: string): void;
+  /** After the generic carry-over from the stored object: what this kind's update (or subresource) may not change. */
+  prepareForUpdate?(obj: KubeObject, old: KubeObject, subresource?: string): void;
+  /**
+   * Deletion rules beyond finalizers (a pod's grace period, a namespace's
+   * Terminating phase): mutate the copy to be stored and return true to keep
+   * the object instead of removing it now.
+   */
+  markForDeletion?(obj: KubeObject, options: { gracePeriodSeconds?: number }): boolean;
+  /** A marked object whose removal someone else finishes (the kubelet for a pod in its grace period, the namespace loop). */
+  awaitsOthers?(obj: KubeObject): boolean;
+}
+
+/** The time since a timestamp, as kubectl prints ages ("5m", "<unknown>"). */
+export type Since = (t?: string | null) => string;
+export type Column = [name: string, type: string, description: string, priority?: number, format?: string];
+/** Table columns as kube's printers (pkg/printers/internalversion); the server always fills the -o wide ones (priority 1). */
+export interface Printer { columns: Column[]; cells: (o: KubeObject, since: Since) => unknown[] }
+
+export interface ValidateOptions {
+  /** The stored object on update, for immutability rules. */
+  old?: KubeObject;
+  /** The subresource being written ('status', 'scale', ...), if any. */
+  subresource?: string;
+}
+
+export interface KindDefinition {
+  resource: ResourceInfo;
+  /**
+   * The OpenAPI definition objects are checked against and `kubectl explain`
+   * reads (kube's name, io.k8s.api.apps.v1.DaemonSet); defaults to the
+   * kind's own. null: objects of the kind are not schema-checked.
+   */
+  schema?: string | null;
+  /** SetDefaults_<Kind>: fill in defaults in place, before validation; must tolerate a body of the wrong shape. */
+  defaults?(obj: KubeObject): void;
+  /** Rules beyond the schema and ObjectMeta (pkg/apis/<group>/validation), with kube's field paths and messages. */
+  validate?(obj: KubeObject, opts: ValidateOptions): StatusCause[];
+  /** Name rule for metadata.name when it is not kube's default (a DNS-1123 subdomain). */
+  nameRule?(name: string): string[];
+  strategy?: Partial<Strategy>;
+  printer?: Printer;
+  /** Selectable fields beyond metadata.name and metadata.namespace (ToSelectableFields). */
+  selectableFields?(obj: KubeObject): Record<string, string>;
+}
+
+export function apiVersionOf(r: Pick<ResourceInfo, 'group' | 'version'>): string {
+  return r.group ? `${r.group}/${r.version}` : r.version;
+}
+
+// The definitions by table entry. Filled by api/resources.ts (registerKind);
+// kept here so generic code (defaults, validation, printing) finds a kind's
+// rules without importing the table, which would close an import cycle
+// through the kind modules that use those helpers.
+const byResource = new WeakMap<ResourceInfo, KindDefinition>();
+
+export function setKindDefinition(def: KindDefinition): void {
+  byResource.set(def.resource, def);
+}
+
+/** The definition of a resource's kind (a bare one for a table entry nobody registered). */
+export function kindOf(r: ResourceInfo): KindDefinition {
+  return byResource.get(r) ?? { resource: r };
+}
+
+/** Identity, typed: a kind module's `export default defineKind({...})`. */
+export function defineKind(def: KindDefinition): KindDefinition {
+  return def;
+}
+
+/** Field-selector and printer cell helper: a value as kube's fields.Set holds it. */
+export const fieldString = (v: unknown): string => (v === undefined || v === null ? '' : String(v));
