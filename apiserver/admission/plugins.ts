@@ -10,6 +10,7 @@ import type { ServiceAccountServing } from '../auth/serviceaccount/serving.js';
 import type { AdmissionPlugin, Authorizer } from '../auth/types.js';
 import { CertificateApproval, CertificateSigning, CertificateSubjectRestriction, CSRUserInfo } from './certificates.js';
 import { NodeRestriction } from './noderestriction.js';
+import { DefaultStorageClass, StorageObjectInUseProtection } from './defaultstorageclass.js';
 import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
 
 export interface AdmissionConfig {
@@ -69,6 +70,12 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
         break;
       case 'CertificateSubjectRestriction':
         plugins.push(new CertificateSubjectRestriction());
+        break;
+      case 'DefaultStorageClass':
+        plugins.push(new DefaultStorageClass(async () => (await storeOf('storageclasses').list(undefined, {})).items));
+        break;
+      case 'StorageObjectInUseProtection':
+        plugins.push(new StorageObjectInUseProtection());
         break;
       case 'PodSecurity':
         plugins.push(new PodSecurity({
