@@ -35,6 +35,11 @@ export class ControllerExpectations {
     this.items.set(key, { add: 0, deletes: new Set(podKeys), timestamp: this.clock() });
   }
 
+  /** Creates and deletes issued in one pass (the DaemonSet controller's syncNodes), awaited together. */
+  expect(key: string, adds: number, podKeys: string[]): void {
+    this.items.set(key, { add: adds, deletes: new Set(podKeys), timestamp: this.clock() });
+  }
+
   /** A create was seen by the informer, or was never going to happen (it failed). */
   creationObserved(key: string): void {
     const e = this.items.get(key);

@@ -4,7 +4,8 @@ import { enabledControllers } from './manager.js';
 describe('--controllers', () => {
   it('enables all with "*", minus the disabled ones', () => {
     expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
-      'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller']);
+      'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller',
+      'daemonset-controller', 'statefulset-controller']);
   });
   it('enables only the named ones without "*"', () => {
     expect([...enabledControllers(['replicaset-controller,endpoints-controller'])]).toEqual(['replicaset-controller', 'endpoints-controller']);

@@ -7,6 +7,7 @@
 import type { Client, InformerFactory } from '../client/interfaces.js';
 import { logger } from '../lib/log.js';
 import type { Controller, EventRecorder } from './controller.js';
+import { DaemonSetController } from './daemonset/daemonset.js';
 import { DeploymentController } from './deployment/deployment.js';
 import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpointslice/endpointslice.js';
@@ -36,6 +37,9 @@ export interface ManagerOptions {
   controllers: string[];
   concurrentReplicaSetSyncs: number;
   concurrentDeploymentSyncs: number;
+  /** --concurrent-daemonset-syncs, --concurrent-statefulset-syncs. */
+  concurrentDaemonSetSyncs?: number;
+  concurrentStatefulSetSyncs?: number;
   concurrentEndpointSyncs: number;
   /** --concurrent-service-endpoint-syncs: the EndpointSlice controller's workers. */
   concurrentServiceEndpointSyncs: number;
@@ -61,13 +65,15 @@ export interface ManagerOptions {
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
 const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
-  'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller'] as const;
+  'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller',
+  'daemonset-controller', 'statefulset-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = {
   serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
   csrsigning: 'certificatesigningrequest-signing-controller', csrapproving: 'certificatesigningrequest-approving-controller',
   bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
+  daemonset: 'daemonset-controller', statefulset: 'statefulset-controller',
 };
 /** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
 const disabledByDefault = new Set<Name>(['bootstrap-signer-controller', 'token-cleaner-controller']);
@@ -100,6 +106,7 @@ export class ControllerManager {
     };
     add('replicaset-controller', () => new ReplicaSetController({ ...base, recorder: o.recorderFor('replicaset-controller') }), o.concurrentReplicaSetSyncs);
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
+    add('daemonset-controller', () => new DaemonSetController({ ...base, recorder: o.recorderFor('daemonset-controller') }), o.concurrentDaemonSetSyncs ?? 2);
     add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
     add('endpointslice-controller', () => new EndpointSliceController({ ...base, maxEndpointsPerSlice: o.maxEndpointsPerSlice }), o.concurrentServiceEndpointSyncs);
     add('endpointslice-mirroring-controller', () => new EndpointSliceMirroringController({ ...base, recorder: o.recorderFor('endpoint-slice-mirroring-controller'), maxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset }), o.mirroringConcurrentServiceEndpointSyncs);

@@ -106,6 +106,12 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['update'], [apps], ['replicasets/status', 'replicasets/finalizers', 'deployments/status', 'deployments/finalizers']),
     rule(['create', 'delete', 'patch'], [apps], ['replicasets']),
     rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], [legacy], ['pods']),
+    // daemonset and statefulset (kube's system:controller:daemon-set-controller and statefulset-controller).
+    rule(['get', 'list', 'watch'], [apps], ['daemonsets', 'statefulsets']),
+    rule(['update'], [apps], ['daemonsets/status', 'daemonsets/finalizers', 'statefulsets/status', 'statefulsets/finalizers']),
+    rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], [apps], ['controllerrevisions']),
+    rule(['create'], [legacy], ['pods/binding']),
+    rule(['get', 'create', 'delete', 'update', 'patch'], [legacy], ['persistentvolumeclaims']),
     // endpoints, endpointslice, endpointslice-mirroring.
     rule(['get', 'list', 'watch'], [legacy], ['services', 'endpoints', 'nodes']),
     rule(['create', 'delete', 'get', 'list', 'update'], [legacy], ['endpoints']),
