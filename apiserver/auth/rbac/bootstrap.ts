@@ -106,6 +106,9 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['update'], [apps], ['replicasets/status', 'replicasets/finalizers', 'deployments/status', 'deployments/finalizers']),
     rule(['create', 'delete', 'patch'], [apps], ['replicasets']),
     rule(['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'], [legacy], ['pods']),
+    // job, cronjob and ttl-after-finished (kube's system:controller:job-controller, cronjob-controller, ttl-after-finished-controller).
+    rule(['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'], [batch], ['jobs', 'cronjobs']),
+    rule(['update'], [batch], ['jobs/status', 'jobs/finalizers', 'cronjobs/status', 'cronjobs/finalizers']),
     // daemonset and statefulset (kube's system:controller:daemon-set-controller and statefulset-controller).
     rule(['get', 'list', 'watch'], [apps], ['daemonsets', 'statefulsets']),
     rule(['update'], [apps], ['daemonsets/status', 'daemonsets/finalizers', 'statefulsets/status', 'statefulsets/finalizers']),
