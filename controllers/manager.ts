@@ -19,7 +19,14 @@ import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
 import { ReplicaSetController } from './replicaset/replicaset.js';
 import { RootCACertPublisher } from './rootcacertpublisher/publisher.js';
 import { ServiceAccountsController } from './serviceaccount/serviceaccounts.js';
+import { StatefulSetController } from './statefulset/statefulset.js';
 import { ClusterRoleAggregationController } from './clusterroleaggregation/clusterroleaggregation.js';
+import { JobController } from './job/job.js';
+import { CronJobController } from './cronjob/cronjob.js';
+import { TTLAfterFinishedController } from './ttlafterfinished/ttlafterfinished.js';
+import { PersistentVolumeBinder } from './volume/binder.js';
+import { PVCProtectionController, PVProtectionController } from './volume/protection.js';
+import { LocalPathProvisioner } from './localpath/provisioner.js';
 import { CSRApprovingController } from './certificates/approver.js';
 import { CSRSigningController } from './certificates/signer.js';
 import { BootstrapSigner } from './bootstrap/bootstrapsigner.js';
@@ -61,19 +68,29 @@ export interface ManagerOptions {
   clusterSigning?: KeyPair;
   /** --cluster-signing-duration. */
   clusterSigningDurationMs?: number;
+  /** --concurrent-job-syncs, --concurrent-cron-job-syncs, --concurrent-ttl-after-finished-syncs. */
+  concurrentJobSyncs?: number;
+  concurrentCronJobSyncs?: number;
+  concurrentTTLSyncs?: number;
+  /** --pvclaimbinder-sync-period. */
+  pvclaimbinderSyncPeriodMs?: number;
+  /** The image of the local-path provisioner's helper pod (removes a released volume's directory). */
+  localPathHelperImage?: string;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
 const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
   'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller',
-  'daemonset-controller', 'statefulset-controller'] as const;
+  'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller',
+  'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = {
   serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
   csrsigning: 'certificatesigningrequest-signing-controller', csrapproving: 'certificatesigningrequest-approving-controller',
   bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
-  daemonset: 'daemonset-controller', statefulset: 'statefulset-controller',
+  daemonset: 'daemonset-controller', statefulset: 'statefulset-controller', job: 'job-controller', cronjob: 'cronjob-controller', ttl: 'ttl-after-finished-controller',
+  'persistentvolume-binder': 'persistentvolume-binder-controller', 'pv-protection': 'persistentvolume-protection-controller', 'pvc-protection': 'persistentvolumeclaim-protection-controller',
 };
 /** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
 const disabledByDefault = new Set<Name>(['bootstrap-signer-controller', 'token-cleaner-controller']);
@@ -107,6 +124,10 @@ export class ControllerManager {
     add('replicaset-controller', () => new ReplicaSetController({ ...base, recorder: o.recorderFor('replicaset-controller') }), o.concurrentReplicaSetSyncs);
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
     add('daemonset-controller', () => new DaemonSetController({ ...base, recorder: o.recorderFor('daemonset-controller') }), o.concurrentDaemonSetSyncs ?? 2);
+    add('statefulset-controller', () => new StatefulSetController({ ...base, recorder: o.recorderFor('statefulset-controller') }), o.concurrentStatefulSetSyncs ?? 5);
+    add('job-controller', () => new JobController({ ...base, recorder: o.recorderFor('job-controller') }), o.concurrentJobSyncs ?? 5);
+    add('cronjob-controller', () => new CronJobController({ ...base, recorder: o.recorderFor('cronjob-controller') }), o.concurrentCronJobSyncs ?? 5);
+    add('ttl-after-finished-controller', () => new TTLAfterFinishedController(base), o.concurrentTTLSyncs ?? 5);
     add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
     add('endpointslice-controller', () => new EndpointSliceController({ ...base, maxEndpointsPerSlice: o.maxEndpointsPerSlice }), o.concurrentServiceEndpointSyncs);
     add('endpointslice-mirroring-controller', () => new EndpointSliceMirroringController({ ...base, recorder: o.recorderFor('endpoint-slice-mirroring-controller'), maxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset }), o.mirroringConcurrentServiceEndpointSyncs);
@@ -123,6 +144,10 @@ export class ControllerManager {
     add('bootstrap-signer-controller', () => new BootstrapSigner(base), 1);
     add('token-cleaner-controller', () => new TokenCleaner(base), 1);
     add('clusterrole-aggregation-controller', () => new ClusterRoleAggregationController(base), 5);
+    add('persistentvolume-binder-controller', () => new PersistentVolumeBinder({ ...base, recorder: o.recorderFor('persistentvolume-controller'), syncPeriodMs: o.pvclaimbinderSyncPeriodMs }), 1);
+    add('persistentvolume-protection-controller', () => new PVProtectionController(base), 1);
+    add('persistentvolumeclaim-protection-controller', () => new PVCProtectionController(base), 1);
+    add('local-path-provisioner-controller', () => new LocalPathProvisioner({ ...base, recorder: o.recorderFor('rancher.io/local-path_skiff'), helperImage: o.localPathHelperImage }), 1);
   }
 
   /** Runs until the signal aborts, then stops every controller and resolves. */
