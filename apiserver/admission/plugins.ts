@@ -12,6 +12,8 @@ import { CertificateApproval, CertificateSigning, CertificateSubjectRestriction,
 import { NodeRestriction } from './noderestriction.js';
 import { DefaultStorageClass, StorageObjectInUseProtection } from './defaultstorageclass.js';
 import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
+import { LimitRanger } from './limitranger.js';
+import { ResourceQuotaAdmission } from './resourcequota.js';
 
 export interface AdmissionConfig {
   /** --enable-admission-plugins, --disable-admission-plugins: plugins on beside, and off among, kube's default-on set. */
@@ -55,6 +57,16 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
   const plugins: AdmissionPlugin[] = [new CSRUserInfo()];
   for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
     switch (name) {
+      case 'LimitRanger':
+        plugins.push(new LimitRanger({ listLimitRanges: async (ns) => (await storeOf('limitranges').list(ns, {})).items }));
+        break;
+      case 'ResourceQuota':
+        plugins.push(new ResourceQuotaAdmission({
+          listQuotas: async (ns) => (await storeOf('resourcequotas').list(ns, {})).items,
+          // The server's own write (no admission of its own), a CAS on the stored quota that the store retries on conflict.
+          updateQuotaStatus: (ns, name, mutate) => storeOf('resourcequotas').update(ns, name, (current) => mutate(current!), { subresource: 'status', fieldManager: 'kube-apiserver' }),
+        }));
+        break;
       case 'ServiceAccount':
         // Only where the server issues ServiceAccount tokens (--service-account-*), as kube-apiserver never runs without them.
         if (serviceAccounts) plugins.push(serviceAccounts.admission());
