@@ -89,7 +89,7 @@ const aliases: Record<string, Name> = {
   serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
   csrsigning: 'certificatesigningrequest-signing-controller', csrapproving: 'certificatesigningrequest-approving-controller',
   bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
-  daemonset: 'daemonset-controller', statefulset: 'statefulset-controller', job: 'job-controller', cronjob: 'cronjob-controller', ttl: 'ttl-after-finished-controller',
+  daemonset: 'daemonset-controller', statefulset: 'statefulset-controller', job: 'job-controller', cronjob: 'cronjob-controller', 'ttl-after-finished': 'ttl-after-finished-controller',
   'persistentvolume-binder': 'persistentvolume-binder-controller', 'pv-protection': 'persistentvolume-protection-controller', 'pvc-protection': 'persistentvolumeclaim-protection-controller',
 };
 /** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
