@@ -48,6 +48,9 @@ const flags = parseFlags(
     clusterSigningCertFile: '',
     clusterSigningKeyFile: '',
     clusterSigningDuration: '8760h',
+    pvclaimbinderSyncPeriod: '15s',
+    // The local-path provisioner's helper pod image (removes a released volume's directory on its node).
+    localPathHelperImage: 'busybox:latest',
     port: 10257,
     bindAddress: '127.0.0.1',
     v: '',
@@ -99,6 +102,8 @@ const manager = new ControllerManager({
   clusterSigning: flags.clusterSigningCertFile && flags.clusterSigningKeyFile
     ? { cert: fs.readFileSync(flags.clusterSigningCertFile, 'utf8'), key: fs.readFileSync(flags.clusterSigningKeyFile, 'utf8') } : undefined,
   clusterSigningDurationMs: parseDuration(flags.clusterSigningDuration),
+  pvclaimbinderSyncPeriodMs: parseDuration(flags.pvclaimbinderSyncPeriod),
+  localPathHelperImage: flags.localPathHelperImage,
 });
 
 collectDefaultMetrics();

@@ -7,10 +7,7 @@
 
 import type { KubeObject } from '../../api/types.js';
 import type { AdmissionAttributes, AdmissionPlugin } from '../auth/types.js';
-import { betaStorageClassAnnotation, isDefaultClass } from '../../api/kinds/core/persistentvolumeutil.js';
-
-export const pvcProtectionFinalizer = 'kubernetes.io/pvc-protection';
-export const pvProtectionFinalizer = 'kubernetes.io/pv-protection';
+import { betaStorageClassAnnotation, isDefaultClass, pvcProtectionFinalizer, pvProtectionFinalizer } from '../../api/kinds/core/persistentvolumeutil.js';
 
 const isCreateOf = (a: AdmissionAttributes, group: string, plural: string) =>
   a.operation === 'CREATE' && !a.subresource && a.resource.group === group && a.resource.plural === plural && !!a.object;

@@ -36,6 +36,10 @@ export function isDefaultClass(sc: KubeObject | undefined): boolean {
   return a[defaultClassAnnotation] === 'true' || a['storageclass.beta.kubernetes.io/is-default-class'] === 'true';
 }
 
+/** The finalizers of StorageObjectInUseProtection, lifted by the pvc-protection and pv-protection controllers. */
+export const pvcProtectionFinalizer = 'kubernetes.io/pvc-protection';
+export const pvProtectionFinalizer = 'kubernetes.io/pv-protection';
+
 /** Storage request or capacity in bytes (0 when missing or malformed). */
 export function storageBytes(list: Record<string, unknown> | undefined): number {
   const q = list?.storage;

@@ -132,6 +132,12 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['update'], [certificates], ['certificatesigningrequests/approval', 'certificatesigningrequests/status']),
     rule(['approve'], [certificates], ['signers'], [kubeletClientSigner, kubeletServingSigner, apiserverClientSigner]),
     rule(['sign'], [certificates], ['signers'], ['kubernetes.io/legacy-unknown', kubeletClientSigner, kubeletServingSigner, apiserverClientSigner]),
+    // persistent-volume-binder, pvc-protection-controller, pv-protection-controller (kube's system:controller:*), and the
+    // local-path provisioner, which creates volumes, the default StorageClass and helper pods (pods: above).
+    rule(['create', 'delete', 'get', 'list', 'update', 'watch'], [legacy], ['persistentvolumes']),
+    rule(['update'], [legacy], ['persistentvolumes/status', 'persistentvolumeclaims/status']),
+    rule(['get', 'list', 'update', 'watch'], [legacy], ['persistentvolumeclaims']),
+    rule(['get', 'list', 'watch', 'create'], [storage], ['storageclasses']),
   ];
 }
 
