@@ -17,6 +17,8 @@ import { NodeIpamController } from './nodeipam/nodeipam.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
 import { ReplicaSetController } from './replicaset/replicaset.js';
+import { ReplicationManager } from './replicaset/replication.js';
+import { ResourceQuotaController } from './resourcequota/resourcequota.js';
 import { RootCACertPublisher } from './rootcacertpublisher/publisher.js';
 import { ServiceAccountsController } from './serviceaccount/serviceaccounts.js';
 import { StatefulSetController } from './statefulset/statefulset.js';
@@ -43,6 +45,10 @@ export interface ManagerOptions {
   /** kube-controller-manager's --controllers: "*", names, "-name" to disable. */
   controllers: string[];
   concurrentReplicaSetSyncs: number;
+  /** --concurrent-rc-syncs, --concurrent-resource-quota-syncs (kube: 5 each), --resource-quota-sync-period (kube: 5m). */
+  concurrentRCSyncs?: number;
+  concurrentResourceQuotaSyncs?: number;
+  resourceQuotaSyncPeriodMs?: number;
   concurrentDeploymentSyncs: number;
   /** --concurrent-daemonset-syncs, --concurrent-statefulset-syncs. */
   concurrentDaemonSetSyncs?: number;
@@ -82,7 +88,8 @@ export interface ManagerOptions {
 const known = ['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'garbage-collector-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
   'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller',
   'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller',
-  'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller'] as const;
+  'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller',
+  'replicationcontroller-controller', 'resourcequota-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = {
@@ -91,6 +98,7 @@ const aliases: Record<string, Name> = {
   bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
   daemonset: 'daemonset-controller', statefulset: 'statefulset-controller', job: 'job-controller', cronjob: 'cronjob-controller', 'ttl-after-finished': 'ttl-after-finished-controller',
   'persistentvolume-binder': 'persistentvolume-binder-controller', 'pv-protection': 'persistentvolume-protection-controller', 'pvc-protection': 'persistentvolumeclaim-protection-controller',
+  replicationcontroller: 'replicationcontroller-controller', resourcequota: 'resourcequota-controller',
 };
 /** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
 const disabledByDefault = new Set<Name>(['bootstrap-signer-controller', 'token-cleaner-controller']);
@@ -122,6 +130,8 @@ export class ControllerManager {
       if (enabled.has(name)) this.runs.push({ controller: make(), workers });
     };
     add('replicaset-controller', () => new ReplicaSetController({ ...base, recorder: o.recorderFor('replicaset-controller') }), o.concurrentReplicaSetSyncs);
+    add('replicationcontroller-controller', () => new ReplicationManager({ ...base, recorder: o.recorderFor('replication-controller') }), o.concurrentRCSyncs ?? 5);
+    add('resourcequota-controller', () => new ResourceQuotaController({ ...base, resyncPeriodMs: o.resourceQuotaSyncPeriodMs }), o.concurrentResourceQuotaSyncs ?? 5);
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);
     add('daemonset-controller', () => new DaemonSetController({ ...base, recorder: o.recorderFor('daemonset-controller') }), o.concurrentDaemonSetSyncs ?? 2);
     add('statefulset-controller', () => new StatefulSetController({ ...base, recorder: o.recorderFor('statefulset-controller') }), o.concurrentStatefulSetSyncs ?? 5);

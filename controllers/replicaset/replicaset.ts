@@ -3,9 +3,9 @@
 
 import { errors, isNotFound } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
-import type { Pod, ReplicaSet, ReplicaSetStatus } from '../../api/types.js';
+import type { LabelSelector, Pod, ReplicaSet, ReplicaSetStatus } from '../../api/types.js';
 import { controllerOf, deepCopy, objectKey, splitKey } from '../../api/types.js';
-import type { Client, InformerFactory, Informer } from '../../client/interfaces.js';
+import type { Client, InformerFactory, Informer, ResourceRef } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';
 import { ControllerExpectations } from '../expectations.js';
@@ -16,13 +16,33 @@ import { labelSelectorMatcher } from '../selector.js';
 /** kube's BurstReplicas: the most pods one sync creates or deletes. */
 export const BURST_REPLICAS = 500;
 
-const ownerKind = { apiVersion: 'apps/v1', kind: 'ReplicaSet' };
+/**
+ * The kind a ReplicaSetController reconciles. kube's replication manager
+ * (pkg/controller/replication) is this controller run over
+ * ReplicationControllers through an adapter: same spec and status shape,
+ * only the resource, the owner references and the selector's form differ.
+ */
+export interface ReplicatedKind {
+  resource: ResourceRef;
+  apiVersion: string;
+  kind: string;
+  /** The controller's name for its queue and log. */
+  controllerName: string;
+  /** spec.selector as a metav1.LabelSelector. */
+  selector(obj: ReplicaSet): LabelSelector | undefined;
+}
+
+export const replicaSetKind: ReplicatedKind = {
+  resource: R.replicasets, apiVersion: 'apps/v1', kind: 'ReplicaSet', controllerName: 'replicaset', selector: (rs) => rs.spec.selector,
+};
 
 export interface ReplicaSetControllerOptions {
   client: Client;
   informers: InformerFactory;
   recorder: EventRecorder;
   now?: () => Date;
+  /** What is reconciled: ReplicaSets unless told otherwise. */
+  kind?: ReplicatedKind;
 }
 
 export class ReplicaSetController extends QueueController {
@@ -32,13 +52,16 @@ export class ReplicaSetController extends QueueController {
   private readonly rsInformer: Informer<ReplicaSet>;
   private readonly podInformer: Informer<Pod>;
   private readonly now: () => Date;
+  private readonly kind: ReplicatedKind;
 
   constructor(o: ReplicaSetControllerOptions) {
-    super('replicaset', logger('replicaset-controller'));
+    const kind = o.kind ?? replicaSetKind;
+    super(kind.controllerName, logger(`${kind.controllerName}-controller`));
+    this.kind = kind;
     this.client = o.client;
     this.recorder = o.recorder;
     this.now = o.now ?? (() => new Date());
-    this.rsInformer = o.informers.informerFor<ReplicaSet>(R.replicasets);
+    this.rsInformer = o.informers.informerFor<ReplicaSet>(kind.resource);
     this.podInformer = o.informers.informerFor<Pod>(R.pods);
     this.rsInformer.addEventHandler({
       onAdd: (rs) => this.enqueue(rs),
@@ -62,7 +85,7 @@ export class ReplicaSetController extends QueueController {
   /** The ReplicaSet a pod's controller reference names, if it still is that one. */
   private owner(pod: Pod): ReplicaSet | undefined {
     const ref = controllerOf(pod);
-    if (!ref || ref.kind !== ownerKind.kind) return undefined;
+    if (!ref || ref.kind !== this.kind.kind) return undefined;
     const rs = this.rsInformer.lister.get(`${pod.metadata.namespace}/${ref.name}`);
     return rs?.metadata.uid === ref.uid ? rs : undefined;
   }
@@ -71,7 +94,7 @@ export class ReplicaSetController extends QueueController {
   private matchingReplicaSets(pod: Pod): readonly ReplicaSet[] {
     return this.rsInformer.lister
       .list({ namespace: pod.metadata.namespace })
-      .filter((rs) => labelSelectorMatcher(rs.spec.selector)(pod.metadata.labels));
+      .filter((rs) => labelSelectorMatcher(this.kind.selector(rs))(pod.metadata.labels));
   }
 
   private podAdded(pod: Pod): void {
@@ -130,13 +153,13 @@ export class ReplicaSetController extends QueueController {
     const pods = this.podInformer.lister.list({ namespace }).filter(isPodActive);
     const owned = await claimObjects(pods, {
       owner: rs,
-      ownerRef: controllerRefFor(rs, ownerKind.apiVersion, ownerKind.kind),
-      matches: labelSelectorMatcher(rs.spec.selector),
+      ownerRef: controllerRefFor(rs, this.kind.apiVersion, this.kind.kind),
+      matches: labelSelectorMatcher(this.kind.selector(rs)),
       client: this.client.resource<Pod>(R.pods, namespace),
       canAdopt: async () => {
-        const fresh = await this.client.resource<ReplicaSet>(R.replicasets, namespace).get(rs.metadata.name!);
+        const fresh = await this.client.resource<ReplicaSet>(this.kind.resource, namespace).get(rs.metadata.name!);
         if (fresh.metadata.uid !== rs.metadata.uid || fresh.metadata.deletionTimestamp) {
-          throw errors.conflict('replicasets', rs.metadata.name!, 'original ReplicaSet is gone or being deleted, cannot adopt', 'apps');
+          throw errors.conflict(this.kind.resource.plural, rs.metadata.name!, `original ${this.kind.kind} is gone or being deleted, cannot adopt`, this.kind.resource.group);
         }
       },
     });
@@ -202,7 +225,7 @@ export class ReplicaSetController extends QueueController {
         namespace: rs.metadata.namespace,
         labels: { ...t.metadata?.labels },
         ...(t.metadata?.annotations ? { annotations: { ...t.metadata.annotations } } : {}),
-        ownerReferences: [controllerRefFor(rs, ownerKind.apiVersion, ownerKind.kind)],
+        ownerReferences: [controllerRefFor(rs, this.kind.apiVersion, this.kind.kind)],
       },
       spec: deepCopy(t.spec),
     };
@@ -213,7 +236,7 @@ export class ReplicaSetController extends QueueController {
     const current = rs.status ?? { replicas: 0 };
     const same = (Object.keys(status) as (keyof ReplicaSetStatus)[]).every((k) => JSON.stringify(status[k]) === JSON.stringify(current[k]));
     if (!same) {
-      await this.client.resource<ReplicaSet>(R.replicasets, rs.metadata.namespace).updateStatus({ ...rs, status: { ...current, ...status } });
+      await this.client.resource<ReplicaSet>(this.kind.resource, rs.metadata.namespace).updateStatus({ ...rs, status: { ...current, ...status } });
     }
     // Pods ready but not yet available become available by time alone: look again then.
     const minReady = rs.spec.minReadySeconds ?? 0;

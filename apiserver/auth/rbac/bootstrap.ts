@@ -138,6 +138,9 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['update'], [legacy], ['persistentvolumes/status', 'persistentvolumeclaims/status']),
     rule(['get', 'list', 'update', 'watch'], [legacy], ['persistentvolumeclaims']),
     rule(['get', 'list', 'watch', 'create'], [storage], ['storageclasses']),
+    // replication-controller and resourcequota-controller (kube's system:controller:*; pods and events above).
+    rule(['get', 'list', 'watch', 'update'], [legacy], ['replicationcontrollers']),
+    rule(['update'], [legacy], ['replicationcontrollers/status', 'replicationcontrollers/finalizers', 'resourcequotas/status']),
   ];
 }
 
