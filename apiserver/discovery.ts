@@ -6,7 +6,7 @@
 
 import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, onTableChange, resources, type ResourceInfo } from '../api/resources.js';
 
 /** An APIResource as /api/v1 and /apis/{g}/{v} list it. */
 export interface APIResource {
@@ -167,17 +167,25 @@ function groupEntry(group: string, gvs: GroupVersion[]) {
 
 export function discoveryRouter(opts: DiscoveryOptions = {}): express.Router {
   const router = express.Router();
-  const all = collect(opts);
-  const named = new Map<string, GroupVersion[]>();
-  for (const gv of all) {
-    if (!gv.group) continue;
-    if (!named.has(gv.group)) named.set(gv.group, []);
-    named.get(gv.group)!.push(gv);
-  }
+  // Built from the table on first use after each change of it (custom resources come and go while the server runs).
+  let built: { all: GroupVersion[]; named: Map<string, GroupVersion[]> } | undefined;
+  if (!opts.table) onTableChange(() => { built = undefined; });
+  const current = () => {
+    if (built) return built;
+    const all = collect(opts);
+    const named = new Map<string, GroupVersion[]>();
+    for (const gv of all) {
+      if (!gv.group) continue;
+      if (!named.has(gv.group)) named.set(gv.group, []);
+      named.get(gv.group)!.push(gv);
+    }
+    built = { all, named };
+    return built;
+  };
 
   router.get('/api', (req: Request, res: Response) => {
     const agg = aggregatedVersion(req.headers.accept);
-    if (agg) return sendAggregated(res, agg, all, true);
+    if (agg) return sendAggregated(res, agg, current().all, true);
     res.setHeader('Vary', 'Accept');
     const serverAddress = `${req.socket.localAddress?.replace(/^::ffff:/, '')}:${req.socket.localPort}`;
     res.json({ kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] });
@@ -185,21 +193,21 @@ export function discoveryRouter(opts: DiscoveryOptions = {}): express.Router {
 
   router.get('/apis', (req: Request, res: Response) => {
     const agg = aggregatedVersion(req.headers.accept);
-    if (agg) return sendAggregated(res, agg, all, false);
+    if (agg) return sendAggregated(res, agg, current().all, false);
     res.setHeader('Vary', 'Accept');
-    res.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [...named].map(([g, gvs]) => groupEntry(g, gvs)) });
+    res.json({ kind: 'APIGroupList', apiVersion: 'v1', groups: [...current().named].map(([g, gvs]) => groupEntry(g, gvs)) });
   });
 
-  for (const gv of all) {
-    const path = gv.group ? `/apis/${gv.group}/${gv.version}` : `/api/${gv.version}`;
-    router.get(path, (_req: Request, res: Response) => {
-      res.json({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv.group ? `${gv.group}/${gv.version}` : gv.version, resources: gv.resources });
-    });
-  }
-  for (const [group, gvs] of named) {
-    router.get(`/apis/${group}`, (_req: Request, res: Response) => {
-      res.json({ kind: 'APIGroup', apiVersion: 'v1', ...groupEntry(group, gvs) });
-    });
-  }
+  router.get(['/api/:version', '/apis/:group/:version'], (req: Request, res: Response, next) => {
+    const { group = '', version } = req.params as { group?: string; version: string };
+    const gv = current().all.find((x) => x.group === group && x.version === version);
+    if (!gv) return next();
+    res.json({ kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv.group ? `${gv.group}/${gv.version}` : gv.version, resources: gv.resources });
+  });
+  router.get('/apis/:group', (req: Request, res: Response, next) => {
+    const gvs = current().named.get((req.params as { group: string }).group);
+    if (!gvs) return next();
+    res.json({ kind: 'APIGroup', apiVersion: 'v1', ...groupEntry((req.params as { group: string }).group, gvs) });
+  });
   return router;
 }

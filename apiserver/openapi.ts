@@ -7,7 +7,7 @@
 
 import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, kindOf, onTableChange, resources, type ResourceInfo } from '../api/resources.js';
 import { definitionName, definitions, metaNames, refPrefix, type Schema } from '../api/schemas/index.js';
 import { errors } from '../api/errors.js';
 
@@ -53,8 +53,9 @@ function groupWord(group: string): string {
 function pathsFor(r: ResourceInfo): Record<string, Record<string, unknown>> {
   const gvk = { group: r.group, kind: r.kind, version: r.version };
   const listGvk = { ...gvk, kind: r.listKind };
-  const kindRef = ref(definitionName(r.group, r.version, r.kind));
-  const listRef = ref(definitionName(r.group, r.version, r.listKind));
+  const own = kindOf(r).openapi;
+  const kindRef = ref(own?.kind ?? definitionName(r.group, r.version, r.kind));
+  const listRef = ref(own?.list ?? definitionName(r.group, r.version, r.listKind));
   const root = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
   const gv = `${groupWord(r.group)}${r.version.charAt(0).toUpperCase()}${r.version.slice(1)}`;
   const scope = r.namespaced ? 'Namespaced' : '';
@@ -113,13 +114,14 @@ function pathsFor(r: ResourceInfo): Record<string, Record<string, unknown>> {
   return out;
 }
 
-/** Definitions reachable from the given roots through $ref. */
-function closure(roots: string[]): Record<string, Schema> {
+/** Definitions reachable from the given roots through $ref (kube's, and those of kinds that publish their own). */
+function closure(roots: string[], extra: Record<string, Schema> = {}): Record<string, Schema> {
   const out: Record<string, Schema> = {};
   const visit = (name: string) => {
-    if (out[name] || !definitions[name]) return;
-    out[name] = definitions[name];
-    walk(definitions[name]);
+    const d = extra[name] ?? definitions[name];
+    if (out[name] || !d) return;
+    out[name] = d;
+    walk(d);
   };
   const walk = (v: unknown): void => {
     if (Array.isArray(v)) v.forEach(walk);
@@ -138,32 +140,45 @@ function closure(roots: string[]): Record<string, Schema> {
 export function groupVersionDocument(rs: ResourceInfo[], gitVersion = 'v1.32.0'): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const r of rs) Object.assign(paths, pathsFor(r));
-  const roots = [metaNames.Status, metaNames.DeleteOptions, metaNames.Patch, metaNames.WatchEvent, ...rs.flatMap((r) => [definitionName(r.group, r.version, r.kind), ...(r.ephemeral ? [] : [definitionName(r.group, r.version, r.listKind)])])];
+  const extra: Record<string, Schema> = Object.assign({}, ...rs.map((r) => kindOf(r).openapi?.definitions ?? {}));
+  const roots = [metaNames.Status, metaNames.DeleteOptions, metaNames.Patch, metaNames.WatchEvent, ...rs.flatMap((r) => {
+    const own = kindOf(r).openapi;
+    return [own?.kind ?? definitionName(r.group, r.version, r.kind), ...(r.ephemeral ? [] : [own?.list ?? definitionName(r.group, r.version, r.listKind)])];
+  })];
   if (rs.some((r) => r.subresources.includes('scale'))) roots.push('io.k8s.api.autoscaling.v1.Scale');
-  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: gitVersion }, paths, components: { schemas: closure(roots) } };
+  return { openapi: '3.0.0', info: { title: 'Kubernetes', version: gitVersion }, paths, components: { schemas: closure(roots, extra) } };
 }
 
 export interface OpenAPIOptions { table?: ResourceInfo[] }
 
 export function openapiRouter(opts: OpenAPIOptions = {}): express.Router {
   const table = opts.table ?? resources;
-  const docs = new Map<string, { body: string; hash: string }>();
-  for (const r of table) {
-    const key = r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`;
-    if (docs.has(key)) continue;
-    const body = JSON.stringify(groupVersionDocument(table.filter((x) => apiVersionOf(x) === apiVersionOf(r))));
-    docs.set(key, { body, hash: crypto.createHash('sha512').update(body).digest('hex').toUpperCase() });
-  }
-  const index = JSON.stringify({ paths: Object.fromEntries([...docs].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }])) });
+  // Rebuilt on first use after each change of the table (custom resources), so kubectl's cache, keyed
+  // by each document's hash, sees a changed group-version as a new document.
+  let built: { docs: Map<string, { body: string; hash: string }>; index: string } | undefined;
+  if (!opts.table) onTableChange(() => { built = undefined; });
+  const current = () => {
+    if (built) return built;
+    const docs = new Map<string, { body: string; hash: string }>();
+    for (const r of table) {
+      const key = r.group ? `apis/${r.group}/${r.version}` : `api/${r.version}`;
+      if (docs.has(key)) continue;
+      const body = JSON.stringify(groupVersionDocument(table.filter((x) => apiVersionOf(x) === apiVersionOf(r))));
+      docs.set(key, { body, hash: crypto.createHash('sha512').update(body).digest('hex').toUpperCase() });
+    }
+    const index = JSON.stringify({ paths: Object.fromEntries([...docs].map(([k, d]) => [k, { serverRelativeURL: `/openapi/v3/${k}?hash=${d.hash}` }])) });
+    built = { docs, index };
+    return built;
+  };
 
   const router = express.Router();
   router.get('/openapi/v3', (_req: Request, res: Response) => {
     res.setHeader('Content-Type', 'application/json');
-    res.send(index);
+    res.send(current().index);
   });
   router.get('/openapi/v3/*path', (req: Request, res: Response) => {
     const key = (req.params as { path: string[] }).path.join('/');
-    const doc = docs.get(key);
+    const doc = current().docs.get(key);
     if (!doc) {
       const e = errors.notFoundPath();
       res.status(e.code).json(e.status);

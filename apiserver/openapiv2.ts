@@ -10,7 +10,7 @@
 
 import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
-import { apiVersionOf, resources, type ResourceInfo } from '../api/resources.js';
+import { apiVersionOf, onTableChange, resources, type ResourceInfo } from '../api/resources.js';
 import { refPrefix, type Schema } from '../api/schemas/index.js';
 import { groupVersionDocument } from './openapi.js';
 import { encodeDocument } from './openapiv2proto.js';
@@ -121,6 +121,8 @@ export function negotiateV2(accept: string | undefined): 'json' | 'protobuf' | u
 export function openapiV2Router(table: ResourceInfo[] = resources): express.Router {
   // Built on first use: most clients never ask, and the document is the largest thing the server serves.
   let cache: { json: Buffer; proto: Buffer; etag: string } | undefined;
+  // Custom resources change the table while the server runs: the next request rebuilds.
+  if (table === resources) onTableChange(() => { cache = undefined; });
   const build = () => {
     if (!cache) {
       const doc = swaggerDocument(table);

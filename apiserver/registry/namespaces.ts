@@ -4,7 +4,7 @@
 // job in-process: empty a Terminating namespace, then drop its "kubernetes"
 // finalizer so the store removes it.
 
-import { R, resources } from '../../api/resources.js';
+import { R, resources, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { logger } from '../../lib/log.js';
 import { StorageError, type Storage, type WatchHandle } from '../storage/interface.js';
@@ -20,7 +20,7 @@ export class NamespaceLifecycle {
   private retry?: NodeJS.Timeout;
 
   /** finalize: run the namespace controller's part here; with several workers only one does, the others only cache phases. */
-  constructor(private readonly storage: Storage, private readonly stores: (plural: string) => Store, private readonly finalizes = true) {}
+  constructor(private readonly storage: Storage, private readonly stores: (plural: string, r?: ResourceInfo) => Store, private readonly finalizes = true) {}
 
   /** For Store: the cached phase, or a live read when the cache has not seen the namespace yet. */
   phase = async (name: string): Promise<'Active' | 'Terminating' | undefined> => {
@@ -85,7 +85,8 @@ export class NamespaceLifecycle {
   private async emptyOnce(namespace: string): Promise<boolean> {
     let remaining = 0;
     for (const r of resources.filter((x) => x.namespaced && !x.ephemeral)) {
-      const store = this.stores(r.plural);
+      // By entry, not plural: a custom resource may share a plural with another group's.
+      const store = this.stores(r.plural, r);
       const { items } = await store.list(namespace, {});
       remaining += items.length;
       for (const o of items) {
