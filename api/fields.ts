@@ -1,9 +1,9 @@
 // Field selectors (?fieldSelector=spec.nodeName=node-1,status.phase!=Running):
 // only "=", "==" and "!=" on the fields each kind supports, as
-// kube-apiserver's per-kind GetAttrs do.
+// kube-apiserver's per-kind GetAttrs do (KindDefinition.selectableFields).
 
 import type { KubeObject } from './types.js';
-import { kindOf, type ResourceInfo } from './kind.js';
+import { fieldString as str, kindOf, type ResourceInfo } from './kind.js';
 import { errors } from './errors.js';
 
 export interface FieldRequirement { field: string; operator: '=' | '!='; value: string }
@@ -47,47 +47,12 @@ export function parseFieldSelector(s: string | undefined): FieldSelector {
   };
 }
 
-const str = (v: unknown) => (v === undefined || v === null ? '' : String(v));
-
-type FieldsOf = (o: KubeObject) => Record<string, string>;
-
-// Per-kind fields, from pkg/registry/<group>/<kind>/strategy.go's ToSelectableFields.
-const perKind: Record<string, FieldsOf> = {
-  Pod: (o) => ({
-    'spec.nodeName': str(o.spec?.nodeName),
-    'spec.restartPolicy': str(o.spec?.restartPolicy),
-    'spec.schedulerName': str(o.spec?.schedulerName),
-    'spec.serviceAccountName': str(o.spec?.serviceAccountName),
-    'spec.hostNetwork': String(o.spec?.hostNetwork === true),
-    'status.phase': str(o.status?.phase),
-    'status.podIP': str(o.status?.podIPs?.[0]?.ip ?? o.status?.podIP),
-    'status.nominatedNodeName': str(o.status?.nominatedNodeName),
-  }),
-  Event: (o) => ({
-    'involvedObject.kind': str(o.involvedObject?.kind),
-    'involvedObject.namespace': str(o.involvedObject?.namespace),
-    'involvedObject.name': str(o.involvedObject?.name),
-    'involvedObject.uid': str(o.involvedObject?.uid),
-    'involvedObject.apiVersion': str(o.involvedObject?.apiVersion),
-    'involvedObject.resourceVersion': str(o.involvedObject?.resourceVersion),
-    'involvedObject.fieldPath': str(o.involvedObject?.fieldPath),
-    reason: str(o.reason),
-    reportingComponent: str(o.reportingComponent),
-    source: str(o.source?.component),
-    type: str(o.type),
-  }),
-  Node: (o) => ({ 'spec.unschedulable': String(o.spec?.unschedulable === true) }),
-  Namespace: (o) => ({ 'status.phase': str(o.status?.phase) }),
-  ReplicaSet: (o) => ({ 'status.replicas': String(o.status?.replicas ?? 0) }),
-  Secret: (o) => ({ type: str(o.type) }),
-};
-
 /** The selectable fields of an object of this resource (metadata.name, metadata.namespace, plus per-kind ones). */
 export function selectableFields(resource: ResourceInfo, obj: KubeObject): Record<string, string> {
   const fields: Record<string, string> = { 'metadata.name': str(obj.metadata?.name) };
   // Cluster-scoped kinds still accept metadata.namespace (always ""), as upstream's DefaultClusterScopedAttr does.
   fields['metadata.namespace'] = resource.namespaced ? str(obj.metadata?.namespace) : '';
-  return { ...fields, ...((kindOf(resource).selectableFields ?? perKind[resource.kind])?.(obj) ?? {}) };
+  return { ...fields, ...(kindOf(resource).selectableFields?.(obj) ?? {}) };
 }
 
 /** Field names a kind supports, without needing an object. */

@@ -9,6 +9,7 @@
 // from, and the Deployment controller would roll out a "new" one.
 
 import type { KubeObject } from './types.js';
+import { kindOf, type ResourceInfo } from './kind.js';
 
 const isObject = (x: unknown): x is Record<string, any> => typeof x === 'object' && x !== null && !Array.isArray(x);
 
@@ -39,34 +40,40 @@ function dropEmptyResources(spec: Record<string, any>): void {
   }
 }
 
+/** A pod spec as Go's decoding leaves it (a Pod's own spec; a template's through normalizePodTemplate). */
+export function normalizePodSpec(spec: unknown): void {
+  if (!isObject(spec)) return;
+  dropNulls(spec);
+  dropEmptyResources(spec);
+}
+
 /** A pod template (metadata and spec) as Go's decoding leaves it. */
 export function normalizePodTemplate(t: unknown): void {
   if (!isObject(t)) return;
   if (isObject(t.metadata)) dropNulls(t.metadata);
-  if (isObject(t.spec)) {
-    dropNulls(t.spec);
-    dropEmptyResources(t.spec);
-  }
+  normalizePodSpec(t.spec);
 }
 
 /**
- * The pod spec, or the pod templates, of an object of any kind, normalised
- * as kube's decoding would (status is left alone: it is written by
- * controllers, and some of its nulls, such as lastProbeTime, are kube's own output).
+ * The pass for a kind that names none of its own (KindDefinition.normalize):
+ * the pod templates wherever kube's kinds keep them (spec.template of the
+ * workloads, spec.jobTemplate.spec.template of a CronJob, a PodTemplate's
+ * template).
  */
-export function normalizeDecoded(kind: string, obj: KubeObject): void {
-  if (!isObject(obj)) return;
+export function normalizePodTemplates(obj: KubeObject): void {
   const o = obj as Record<string, any>;
-  if (kind === 'Pod') {
-    if (isObject(o.spec)) {
-      dropNulls(o.spec);
-      dropEmptyResources(o.spec);
-    }
-    return;
-  }
-  if (kind === 'PodTemplate') return normalizePodTemplate(o.template);
+  if (isObject(o.template)) normalizePodTemplate(o.template);
   if (!isObject(o.spec)) return;
-  // ReplicaSet, Deployment, ReplicationController, DaemonSet, StatefulSet, Job; CronJob one level down.
   if (isObject(o.spec.template)) normalizePodTemplate(o.spec.template);
   if (isObject(o.spec.jobTemplate?.spec?.template)) normalizePodTemplate(o.spec.jobTemplate.spec.template);
+}
+
+/**
+ * An object of any kind normalised as kube's decoding would: the kind's own
+ * pass, else normalizePodTemplates (status is left alone: it is written by
+ * controllers, and some of its nulls, such as lastProbeTime, are kube's own output).
+ */
+export function normalizeDecoded(resource: ResourceInfo, obj: KubeObject): void {
+  if (!isObject(obj)) return;
+  (kindOf(resource).normalize ?? normalizePodTemplates)(obj);
 }

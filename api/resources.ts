@@ -3,47 +3,31 @@
 // (api/kind.ts): the built-in kinds of api/kinds/<group>/, and custom
 // resources registered while the API server runs.
 
-import { apiVersionOf, entry, kindOf, setKindDefinition, type KindDefinition, type ResourceInfo } from './kind.js';
+import { apiVersionOf, kindOf, setKindDefinition, type KindDefinition, type ResourceInfo } from './kind.js';
 import { builtinKinds } from './kinds/registry.js';
 
 export type { ResourceInfo, KindDefinition } from './kind.js';
 export { apiVersionOf, kindOf };
 
-// Kinds not yet moved into a module of api/kinds keep their entry here.
-const tableEntries: ResourceInfo[] = [
-  entry({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true,
-    subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'eviction', 'attach', 'ephemeralcontainers', 'proxy'], hasStatus: true, categories: ['all'] }),
-  entry({ group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
-    subresources: ['status', 'proxy'], hasStatus: true, categories: ['all'] }),
-  entry({ group: '', version: 'v1', kind: 'Endpoints', listKind: 'EndpointsList', plural: 'endpoints', singular: 'endpoints', shortNames: ['ep'], namespaced: true }),
-  entry({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false,
-    subresources: ['status', 'proxy'], hasStatus: true }),
-  entry({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false,
-    subresources: ['status', 'finalize'], hasStatus: true, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
-  entry({ group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true }),
-  entry({ group: '', version: 'v1', kind: 'ConfigMap', plural: 'configmaps', singular: 'configmap', shortNames: ['cm'], namespaced: true }),
-  entry({ group: '', version: 'v1', kind: 'Secret', plural: 'secrets', singular: 'secret', namespaced: true }),
-  entry({ group: '', version: 'v1', kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', shortNames: ['sa'], namespaced: true,
-    subresources: ['token'] }),
-  entry({ group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', shortNames: ['rs'], namespaced: true,
-    subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
-  entry({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'], namespaced: true,
-    subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
-  entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true }),
-  entry({ group: 'discovery.k8s.io', version: 'v1', kind: 'EndpointSlice', plural: 'endpointslices', singular: 'endpointslice', namespaced: true }),
-  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRole', plural: 'clusterroles', singular: 'clusterrole', namespaced: false }),
-  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', namespaced: false }),
-  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'Role', plural: 'roles', singular: 'role', namespaced: true }),
-  entry({ group: 'rbac.authorization.k8s.io', version: 'v1', kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', namespaced: true }),
-  entry({ group: 'certificates.k8s.io', version: 'v1', kind: 'CertificateSigningRequest', plural: 'certificatesigningrequests', singular: 'certificatesigningrequest', shortNames: ['csr'], namespaced: false,
-    subresources: ['status', 'approval'], hasStatus: true }),
-  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'LocalSubjectAccessReview', plural: 'localsubjectaccessreviews', singular: 'localsubjectaccessreview', namespaced: true, verbs: ['create'], ephemeral: true }),
-  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectAccessReview', plural: 'selfsubjectaccessreviews', singular: 'selfsubjectaccessreview', namespaced: false, verbs: ['create'], ephemeral: true }),
-  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SelfSubjectRulesReview', plural: 'selfsubjectrulesreviews', singular: 'selfsubjectrulesreview', namespaced: false, verbs: ['create'], ephemeral: true }),
-  entry({ group: 'authorization.k8s.io', version: 'v1', kind: 'SubjectAccessReview', plural: 'subjectaccessreviews', singular: 'subjectaccessreview', namespaced: false, verbs: ['create'], ephemeral: true }),
-  entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'SelfSubjectReview', plural: 'selfsubjectreviews', singular: 'selfsubjectreview', namespaced: false, verbs: ['create'], ephemeral: true }),
-  entry({ group: 'authentication.k8s.io', version: 'v1', kind: 'TokenReview', plural: 'tokenreviews', singular: 'tokenreview', namespaced: false, verbs: ['create'], ephemeral: true }),
-];
+// Discovery lists groups in this order, core first, as kube's aggregator
+// sorts them by priority: the groups Skiff has always served, in the order
+// its clients have seen them; any other group follows in the order its
+// modules load. Within a group version, resources are sorted by plural, as
+// kube's API installer sorts its paths.
+const groupPriority = ['', 'apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'certificates.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io'];
+
+function discoveryOrder(defs: readonly KindDefinition[]): KindDefinition[] {
+  const groupRank = new Map(groupPriority.map((g, i) => [g, i]));
+  const versionRank = new Map<string, number>();
+  for (const { resource: r } of defs) {
+    if (!groupRank.has(r.group)) groupRank.set(r.group, groupRank.size);
+    if (!versionRank.has(apiVersionOf(r))) versionRank.set(apiVersionOf(r), versionRank.size);
+  }
+  return [...defs].sort(({ resource: a }, { resource: b }) =>
+    groupRank.get(a.group)! - groupRank.get(b.group)!
+    || versionRank.get(apiVersionOf(a))! - versionRank.get(apiVersionOf(b))!
+    || (a.plural < b.plural ? -1 : a.plural > b.plural ? 1 : 0));
+}
 
 /** Every served resource, built-in and custom; registerKind and unregisterKind change it in place. */
 export const resources: ResourceInfo[] = [];
@@ -55,15 +39,26 @@ export function registerKind(def: KindDefinition): void {
   if (at >= 0) resources[at] = r;
   else resources.push(r);
   setKindDefinition(def);
+  for (const fn of listeners) fn();
 }
 
 export function unregisterKind(r: Pick<ResourceInfo, 'group' | 'version' | 'plural'>): void {
   const at = resources.findIndex((x) => x.group === r.group && x.version === r.version && x.plural === r.plural);
   if (at >= 0) resources.splice(at, 1);
+  for (const fn of listeners) fn();
 }
 
-for (const r of tableEntries) registerKind({ resource: r });
-for (const def of builtinKinds) registerKind(def);
+// What generic code builds from the table once (discovery and OpenAPI documents, stores) listens here to
+// follow kinds registered and removed while the server runs (custom resources, apiserver/crd).
+const listeners = new Set<() => void>();
+
+/** Call fn after every registerKind and unregisterKind; returns the unsubscribe. */
+export function onTableChange(fn: () => void): () => void {
+  listeners.add(fn);
+  return () => { listeners.delete(fn); };
+}
+
+for (const def of discoveryOrder(builtinKinds)) registerKind(def);
 
 
 /** Storage key prefix, as kube-apiserver lays out etcd: /registry/<group-less plural>/<ns>/<name>. */

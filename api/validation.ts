@@ -10,6 +10,7 @@ import { validatorFor, type ErrorObject } from './schemas/compile.js';
 import { definitions, kindDefinitionName, resolve, type Schema } from './schemas/index.js';
 import { kindRules, formatValue, redactedSecret } from './schemas/rules.js';
 import { fieldCause } from './errors.js';
+import { kindOf } from './kind.js';
 
 export interface ValidateOptions {
   /** The stored object on update, for immutability rules. */
@@ -127,7 +128,7 @@ export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: Va
   if (def) {
     const v = validatorFor(def);
     if (!v(obj)) {
-      causes.push(...schemaCauses(obj, v.errors ?? [], resource.kind === 'Secret' ? /^\/(data|stringData)(\/|$)/ : undefined));
+      causes.push(...schemaCauses(obj, v.errors ?? [], kindOf(resource).redactedPaths));
       schemaOK = false;
     }
   }

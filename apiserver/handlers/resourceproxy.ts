@@ -16,6 +16,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Request, Response } from 'express';
 import { errors } from '../../api/errors.js';
+import { findByPlural, kindOf } from '../../api/resources.js';
 import type { EndpointSubset } from '../../api/types.js';
 import type { Store } from '../registry/store.js';
 import { kubeletTargetOf, relayUpgraded, type KubeletClient, type KubeletTarget } from './proxy.js';
@@ -138,10 +139,14 @@ export async function nodeLocation(nodes: Store, id: string): Promise<ProxyLocat
   return { scheme: schemeOf(parsed.scheme), host: kubelet.host, port: portNumber(parsed.port, 'node') };
 }
 
+/** The core resource's location rule (KindDefinition.proxyLocation). */
 export async function locate(stores: ProxyStores, plural: string, namespace: string | undefined, id: string): Promise<ProxyLocation> {
-  if (plural === 'pods') return podLocation(stores.pods, namespace!, id);
-  if (plural === 'services') return serviceLocation(stores, namespace!, id);
-  return nodeLocation(stores.nodes, id);
+  const r = findByPlural('', 'v1', plural);
+  const rule = r && kindOf(r).proxyLocation;
+  if (rule === 'pod') return podLocation(stores.pods, namespace!, id);
+  if (rule === 'service') return serviceLocation(stores, namespace!, id);
+  if (rule === 'node') return nodeLocation(stores.nodes, id);
+  throw errors.notFound(plural, id);
 }
 
 /**
@@ -153,9 +158,9 @@ export function proxyPathOf(rawUrl: string, plural: string): { path: string; que
   const pathPart = q >= 0 ? rawUrl.slice(0, q) : rawUrl;
   const query = q >= 0 ? rawUrl.slice(q) : '';
   // By position, not by search: a namespace or a name may itself be "pods" or "proxy".
-  // ['', 'api', 'v1', 'namespaces', ns, plural, name, 'proxy', ...] or ['', 'api', 'v1', 'nodes', name, 'proxy', ...].
+  // ['', 'api', 'v1', 'namespaces', ns, plural, name, 'proxy', ...] or, cluster-scoped, ['', 'api', 'v1', 'nodes', name, 'proxy', ...].
   const segs = pathPart.split('/');
-  const start = plural === 'nodes' ? 6 : 8;
+  const start = findByPlural('', 'v1', plural)?.namespaced === false ? 6 : 8;
   if (segs[start - 1] !== 'proxy') return { path: '', query };
   const rest = segs.slice(start);
   return { path: rest.length ? `/${rest.join('/')}` : '', query };
