@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import { isConflict, isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
-import type { ConfigMap, Container, HTTPGetAction, LifecycleHandler, Pod, Secret, Service } from '../api/types.js';
+import type { ConfigMap, Container, HTTPGetAction, KubeObject, LifecycleHandler, Pod, Secret, Service } from '../api/types.js';
 import type { EventRecorder } from '../client/events.js';
 import { SharedInformerFactory } from '../client/informer.js';
 import type { Client, Informer } from '../client/interfaces.js';
@@ -282,9 +282,11 @@ export class Kubelet {
   private readonly sources: ObjectSource = {
     configMap: (namespace, name) => this.getOrUndefined<ConfigMap>(R.configmaps, namespace, name),
     secret: (namespace, name) => this.getOrUndefined<Secret>(R.secrets, namespace, name),
+    persistentVolumeClaim: (namespace, name) => this.getOrUndefined(R.persistentvolumeclaims, namespace, name),
+    persistentVolume: (name) => this.getOrUndefined(R.persistentvolumes, undefined, name),
   };
 
-  private async getOrUndefined<T extends ConfigMap | Secret>(res: typeof R.configmaps, namespace: string, name: string): Promise<T | undefined> {
+  private async getOrUndefined<T extends KubeObject>(res: typeof R.configmaps, namespace: string | undefined, name: string): Promise<T | undefined> {
     try {
       return await this.o.client.resource<T>(res, namespace).get(name);
     } catch (e) {

@@ -6,8 +6,10 @@
 
 import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { isAlreadyExists, isConflict, isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
+import { localPathRootAnnotation } from '../api/kinds/core/persistentvolumeutil.js';
 import type { KubeObject, Lease, Node, NodeCondition, NodeStatus } from '../api/types.js';
 import type { EventRecorder } from '../client/events.js';
 import type { Client } from '../client/interfaces.js';
@@ -140,6 +142,11 @@ export class NodeAgent {
     };
   }
 
+  /** Where this node's local-path volumes live: under --root-dir, so they go with the node's other state. */
+  private annotations(): Record<string, string> {
+    return { [localPathRootAnnotation]: path.resolve(this.o.rootDir, 'local-path') };
+  }
+
   /**
    * The kubelet's nodeRef: no apiVersion, and the node's name as its uid
    * (the kubelet refers to its Node before it has read the real uid).
@@ -168,14 +175,14 @@ export class NodeAgent {
     const nodes = this.o.client.resource<Node>(R.nodes);
     for (let attempt = 0; ; attempt++) {
       try {
-        const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name: this.o.nodeName, labels: this.labels() }, spec: {}, status: this.status(undefined) };
+        const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name: this.o.nodeName, labels: this.labels(), annotations: this.annotations() }, spec: {}, status: this.status(undefined) };
         let created: Node;
         try {
           created = await nodes.create(node);
         } catch (e) {
           if (!isAlreadyExists(e)) throw e;
           const cur = await nodes.get(this.o.nodeName);
-          await nodes.patch(this.o.nodeName, 'merge', { metadata: { labels: this.labels() } });
+          await nodes.patch(this.o.nodeName, 'merge', { metadata: { labels: this.labels(), annotations: this.annotations() } });
           created = await nodes.patch(this.o.nodeName, 'merge', { status: this.status(cur.status) }, { subresource: 'status' });
         }
         // Some servers drop status on create: make sure it is there.

@@ -11,7 +11,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseQuantity } from '../api/quantity.js';
-import type { ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, Pod, ProjectedVolumeSource, Secret, Volume } from '../api/types.js';
+import type { ConfigMap, Container, DownwardAPIVolumeFile, KeyToPath, KubeObject, Pod, ProjectedVolumeSource, Secret, Volume } from '../api/types.js';
 import { writeAtomic, type FileProjection } from './atomicwriter.js';
 import type { TokenManager } from './tokens.js';
 
@@ -26,6 +26,9 @@ export class ConfigError extends Error {
 export interface ObjectSource {
   configMap(namespace: string, name: string): Promise<ConfigMap | undefined>;
   secret(namespace: string, name: string): Promise<Secret | undefined>;
+  /** A claim the pod mounts and the volume bound to it (the Node authorizer lets a node read just these). */
+  persistentVolumeClaim?(namespace: string, name: string): Promise<KubeObject | undefined>;
+  persistentVolume?(name: string): Promise<KubeObject | undefined>;
 }
 
 export interface VolumeContext {
@@ -204,9 +207,53 @@ async function payloadOf(pod: Pod, v: Volume, ctx: VolumeContext): Promise<{ plu
   return undefined;
 }
 
-/** Volumes whose contents come from the API: read-only in every container, whatever the mount says, as in Kubernetes. */
+/** Volumes whose contents come from the API, and claims mounted readOnly: read-only in every container, whatever the mount says, as in Kubernetes. */
 export function isReadOnlyVolume(v: Volume | undefined): boolean {
-  return !!(v?.configMap || v?.secret || v?.downwardAPI || v?.projected);
+  return !!(v?.configMap || v?.secret || v?.downwardAPI || v?.projected || (v as { persistentVolumeClaim?: { readOnly?: boolean } } | undefined)?.persistentVolumeClaim?.readOnly);
+}
+
+/** hostPath's type checks (and the *OrCreate kinds' creation); returns the problem, if any. */
+function setUpHostPath(p: string, t: string): string | undefined {
+  if (t === 'DirectoryOrCreate') fs.mkdirSync(p, { recursive: true, mode: 0o755 });
+  else if (t === 'FileOrCreate' && !fs.existsSync(p)) {
+    fs.mkdirSync(path.dirname(p), { recursive: true });
+    fs.writeFileSync(p, '', { mode: 0o644 });
+  } else if (t === 'Directory' && !fs.statSync(p, { throwIfNoEntry: false })?.isDirectory()) {
+    return `hostPath type check failed: ${p} is not a directory`;
+  } else if (t === 'File' && !fs.statSync(p, { throwIfNoEntry: false })?.isFile()) {
+    return `hostPath type check failed: ${p} is not a file`;
+  }
+  return undefined;
+}
+
+/**
+ * A persistentVolumeClaim volume: claim -> bound volume -> the path on this
+ * node (hostPath, made when its type asks, as for the local-path
+ * provisioner's volumes; or local, which must exist). Until the claim is
+ * bound the pod waits in ContainerCreating, with kube's words for why.
+ */
+async function claimPath(pod: Pod, claimName: string, sources: ObjectSource): Promise<string> {
+  const key = `${pod.metadata.namespace}/${claimName}`;
+  const claim = await sources.persistentVolumeClaim?.(pod.metadata.namespace!, claimName);
+  if (!claim) throw new Error(`error processing PVC ${key}: failed to fetch PVC from API server: persistentvolumeclaims "${claimName}" not found`);
+  if (claim.metadata.deletionTimestamp) throw new Error(`error processing PVC ${key}: can't start pod because PVC is being deleted`);
+  const pvName = claim.spec?.volumeName;
+  if (!pvName || claim.status?.phase !== 'Bound') throw new Error(`error processing PVC ${key}: PVC is not bound`);
+  const pv = await sources.persistentVolume?.(pvName);
+  if (!pv) throw new Error(`error processing PVC ${key}: failed to fetch PV ${pvName} from API server: persistentvolumes "${pvName}" not found`);
+  if (pv.spec?.claimRef?.uid !== claim.metadata.uid) {
+    throw new Error(`error processing PVC ${key}: found PV object ${pvName} but it has a ClaimRef that is bound to a different claim`);
+  }
+  if (pv.spec?.hostPath?.path) {
+    const problem = setUpHostPath(pv.spec.hostPath.path, pv.spec.hostPath.type ?? '');
+    if (problem) throw new Error(problem);
+    return pv.spec.hostPath.path;
+  }
+  if (pv.spec?.local?.path) {
+    if (!fs.statSync(pv.spec.local.path, { throwIfNoEntry: false })) throw new Error(`path "${pv.spec.local.path}" does not exist`);
+    return pv.spec.local.path;
+  }
+  throw new Error(`volume ${pvName}: this node mounts only hostPath and local persistent volumes`);
 }
 
 /**
@@ -229,17 +276,19 @@ export async function prepareVolumes(pod: Pod, ctx: VolumeContext): Promise<Map<
       continue;
     }
     if (v.hostPath) {
-      const t = v.hostPath.type ?? '';
-      if (t === 'DirectoryOrCreate') fs.mkdirSync(v.hostPath.path, { recursive: true, mode: 0o755 });
-      else if (t === 'FileOrCreate' && !fs.existsSync(v.hostPath.path)) {
-        fs.mkdirSync(path.dirname(v.hostPath.path), { recursive: true });
-        fs.writeFileSync(v.hostPath.path, '', { mode: 0o644 });
-      } else if (t === 'Directory' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isDirectory()) {
-        throw failed(`hostPath type check failed: ${v.hostPath.path} is not a directory`);
-      } else if (t === 'File' && !fs.statSync(v.hostPath.path, { throwIfNoEntry: false })?.isFile()) {
-        throw failed(`hostPath type check failed: ${v.hostPath.path} is not a file`);
-      }
+      const problem = setUpHostPath(v.hostPath.path, v.hostPath.type ?? '');
+      if (problem) throw failed(problem);
       out.set(v.name, v.hostPath.path);
+      continue;
+    }
+    const pvc = (v as { persistentVolumeClaim?: { claimName?: string } }).persistentVolumeClaim;
+    if (pvc?.claimName) {
+      try {
+        out.set(v.name, await claimPath(pod, pvc.claimName, ctx.sources));
+      } catch (e) {
+        // kube's volume manager words a claim it cannot use this way; the pod waits and is retried.
+        throw new ConfigError('ContainerCreating', `Unable to attach or mount volumes: unmounted volumes=[${v.name}]: ${(e as Error).message}`);
+      }
       continue;
     }
     let made: Awaited<ReturnType<typeof payloadOf>>;

@@ -87,7 +87,7 @@ export class AccessControl {
           break;
         case 'Node':
           // Selector-scoped as kube 1.32 (AuthorizeNodeWithSelectors): a kubelet lists only pods with its spec.nodeName.
-          node = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix() });
+          node = new NodeAuthorizer({ storage, podsPrefix: storeOf('pods').listPrefix(), pvcsPrefix: storeOf('persistentvolumeclaims')?.listPrefix() });
           authorizers.push(node);
           break;
         case 'AlwaysAllow': authorizers.push(new AlwaysAllow()); break;

@@ -16,13 +16,12 @@ import { deepCopy, type KubeObject, type Node, type Pod } from '../../api/types.
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';
-import { defaultClassAnnotation, storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
+import { defaultClassAnnotation, localPathRootAnnotation, storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
 import { provisionedByAnnotation, selectedNodeAnnotation, storageProvisionerAnnotation } from '../volume/match.js';
 
 export const localPathProvisioner = 'rancher.io/local-path';
 export const localPathClass = 'local-path';
-/** Where a node keeps its volumes: the kubelet writes it on its Node; upstream's default otherwise. */
-export const localPathRootAnnotation = 'skiff.dev/local-path-root';
+/** Upstream's root, for a node whose kubelet names none (localPathRootAnnotation). */
 export const defaultLocalPathRoot = '/opt/local-path-provisioner';
 const helperLabel = 'skiff.dev/local-path-helper';
 const helperNamespace = 'kube-system';

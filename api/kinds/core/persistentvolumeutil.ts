@@ -40,6 +40,9 @@ export function isDefaultClass(sc: KubeObject | undefined): boolean {
 export const pvcProtectionFinalizer = 'kubernetes.io/pvc-protection';
 export const pvProtectionFinalizer = 'kubernetes.io/pv-protection';
 
+/** Where a node keeps local-path volumes: written by its kubelet on the Node, read by the local-path provisioner. */
+export const localPathRootAnnotation = 'skiff.dev/local-path-root';
+
 /** Storage request or capacity in bytes (0 when missing or malformed). */
 export function storageBytes(list: Record<string, unknown> | undefined): number {
   const q = list?.storage;

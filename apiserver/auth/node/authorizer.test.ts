@@ -243,3 +243,26 @@ describe('NodeAuthorizer', () => {
     expect(await a.rulesFor({ username: 'bob', groups: [] })).toEqual({ resourceRules: [], nonResourceRules: [], incomplete: false });
   });
 });
+
+describe('NodeAuthorizer: persistent volumes through their claims (pv -> pvc -> pod -> node)', () => {
+  it('a node gets the volume bound to a claim its pod mounts, follows the claim watch, and nothing else', async () => {
+    const storage = new MemoryStorage();
+    const pvcs = '/registry/persistentvolumeclaims/';
+    const claim = (name: string, volumeName?: string): KubeObject => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { namespace: 'ns', name }, spec: { volumeName } });
+    await storage.create(`${prefix}ns/db`, pod('ns', 'db', 'n1', { volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }] }));
+    await storage.create(`${pvcs}ns/data`, claim('data', 'pv-1'));
+    await storage.create(`${pvcs}ns/other`, claim('other', 'pv-2'));
+    const a = new NodeAuthorizer({ storage, podsPrefix: prefix, pvcsPrefix: pvcs, retryMs: 10 });
+    storages.push({ a });
+    await a.start();
+    const get = (user: Attributes['user'], name: string) => a.authorize(attrs(user, 'get', 'persistentvolumes', { name }));
+    await vi.waitFor(async () => expect((await get(node('n1'), 'pv-1')).decision).toBe('Allow'));
+    expect((await get(node('n2'), 'pv-1')).decision).toBe('NoOpinion');
+    expect((await get(node('n1'), 'pv-2')).decision).toBe('NoOpinion');
+    expect((await a.authorize(attrs(node('n1'), 'list', 'persistentvolumes'))).decision).toBe('NoOpinion');
+    // Re-bound elsewhere: the old volume is no longer reachable, the new one is.
+    await storage.guaranteedUpdate(`${pvcs}ns/data`, undefined, () => claim('data', 'pv-3'));
+    await vi.waitFor(async () => expect((await get(node('n1'), 'pv-3')).decision).toBe('Allow'));
+    expect((await get(node('n1'), 'pv-1')).decision).toBe('NoOpinion');
+  });
+});

@@ -33,6 +33,12 @@ export interface NodeAuthorizerOptions {
   rules?: readonly PolicyRule[];
   /** Pause before listing again after the pod watch ends. */
   retryMs?: number;
+  /**
+   * The storage prefix of PersistentVolumeClaims: their spec.volumeName makes
+   * kube's pv -> pvc edge, so a node reads the volumes its pods' claims are
+   * bound to. Without it no node reads any PersistentVolume.
+   */
+  pvcsPrefix?: string;
 }
 
 const allow: AuthorizerResult = { decision: 'Allow', reason: '' };
@@ -48,6 +54,10 @@ export class NodeAuthorizer implements Authorizer {
   private running = false;
   private stopped = false;
   private markSynced!: () => void;
+  /** Claim ("namespace/name") -> the volume it is bound to, and the reverse. */
+  private readonly claimVolume = new Map<string, string>();
+  private readonly volumeClaims = new Map<string, Set<string>>();
+  private claimsHandle?: WatchHandle;
   private readonly synced = new Promise<void>((r) => { this.markSynced = r; });
 
   constructor(private readonly o: NodeAuthorizerOptions) {
@@ -63,6 +73,7 @@ export class NodeAuthorizer implements Authorizer {
     if (!this.running && !this.stopped) {
       this.running = true;
       void this.run();
+      if (this.o.pvcsPrefix) void this.runClaims(this.o.pvcsPrefix);
     }
     return this.synced;
   }
@@ -71,6 +82,49 @@ export class NodeAuthorizer implements Authorizer {
     this.stopped = true;
     clearTimeout(this.timer);
     this.handle?.stop();
+    this.claimsHandle?.stop();
+  }
+
+  private setClaim(key: string, volume: string | undefined): void {
+    const prev = this.claimVolume.get(key);
+    if (prev === volume) return;
+    if (prev) {
+      this.volumeClaims.get(prev)?.delete(key);
+      if (!this.volumeClaims.get(prev)?.size) this.volumeClaims.delete(prev);
+    }
+    if (!volume) {
+      this.claimVolume.delete(key);
+      return;
+    }
+    this.claimVolume.set(key, volume);
+    if (!this.volumeClaims.has(volume)) this.volumeClaims.set(volume, new Set());
+    this.volumeClaims.get(volume)!.add(key);
+  }
+
+  /** The claims' watch, as the pods' (list, watch, list again when it ends). */
+  private async runClaims(prefix: string): Promise<void> {
+    const keyOf = (o: { metadata: { namespace?: string; name?: string } }) => `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    while (!this.stopped) {
+      try {
+        const { items, revision } = await this.o.storage.list(prefix);
+        for (const k of [...this.claimVolume.keys()]) this.setClaim(k, undefined);
+        for (const c of items) this.setClaim(keyOf(c), c.spec?.volumeName || undefined);
+        if (this.stopped) return;
+        await new Promise<void>((ended) => {
+          this.claimsHandle = this.o.storage.watch(prefix, { sinceRevision: revision, recursive: true }, {
+            onEvent: (e) => this.setClaim(keyOf(e.object), e.type === 'DELETED' ? undefined : e.object.spec?.volumeName || undefined),
+            onError: (err) => {
+              if (!this.stopped) log.warn('node authorizer claim watch ended, listing again', { error: err.message });
+              ended();
+            },
+          });
+        });
+      } catch (e) {
+        if (!this.stopped) log.warn('node authorizer cannot list claims, retrying', { error: (e as Error).message });
+      }
+      if (this.stopped) return;
+      await new Promise<void>((r) => { this.timer = setTimeout(r, this.retryMs); });
+    }
   }
 
   private async run(): Promise<void> {
@@ -159,7 +213,11 @@ export class NodeAuthorizer implements Authorizer {
 
   private related(nodeName: string, type: VertexType, a: Attributes): AuthorizerResult {
     if (!a.name) return noOpinion('No Object name found');
-    const path = this.graph.hasPathFrom(nodeName, type, a.namespace, a.name);
+    // pv -> pvc -> pod -> node: a volume is related through any claim bound to it.
+    const viaClaims = type === 'pv' ? [...(this.volumeClaims.get(a.name) ?? [])].map((k) => k.split('/')) : undefined;
+    const path = viaClaims
+      ? (viaClaims.map(([ns, n]) => this.graph.hasPathFrom(nodeName, 'pvc', ns, n)).find((r) => r.ok) ?? { ok: false, error: `node '${nodeName}' cannot get pv ${a.name}` })
+      : this.graph.hasPathFrom(nodeName, type, a.namespace, a.name);
     if (!path.ok) {
       log.debug('NODE DENY', { node: nodeName, error: path.error });
       return noOpinion(`no relationship found between node '${nodeName}' and this object`);

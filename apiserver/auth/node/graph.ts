@@ -2,8 +2,9 @@
 // kept from pods alone: every edge kube draws from a pod leads to the pod's
 // node (secret/configmap/pvc/serviceaccount/resourceclaim -> pod -> node), so
 // "is there a path from this object to that node" is an index of object ->
-// nodes with a count of the pods that make each edge. Skiff serves no
-// PersistentVolumes or VolumeAttachments, kube's other edge sources.
+// nodes with a count of the pods that make each edge. PersistentVolumes are
+// reached through their claims (the authorizer keeps pvc -> pv from a claim
+// watch); Skiff serves no VolumeAttachments, kube's other edge source.
 
 import type { KubeObject } from '../../../api/types.js';
 import { isMirrorPod, podClaimNames, podConfigMapNames, podSecretNames } from './podrefs.js';
