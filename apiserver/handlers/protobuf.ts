@@ -158,6 +158,17 @@ const messages: Record<string, Message> = {
   CertificateSigningRequestSpec: { 1: ['request', 'bytes'], 2: ['username', 'string'], 3: ['uid', 'string'], 4: ['groups', '[]string'], 5: ['usages', '[]string'], 7: ['signerName', 'string'], 8: ['expirationSeconds', 'int!'] },
   CertificateSigningRequestStatus: { 1: ['conditions', '[]CertificateSigningRequestCondition'], 2: ['certificate', 'bytes'] },
   CertificateSigningRequestCondition: { 1: ['type', 'string'], 6: ['status', 'string'], 2: ['reason', 'string'], 3: ['message', 'string'] },
+  // batch/v1 (`kubectl create job`, also --from=cronjob/X).
+  Job: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'JobSpec'] },
+  JobSpec: {
+    1: ['parallelism', 'int!'], 2: ['completions', 'int!'], 3: ['activeDeadlineSeconds', 'int!'], 4: ['selector', 'LabelSelector'], 5: ['manualSelector', 'bool!'],
+    6: ['template', 'PodTemplateSpec'], 7: ['backoffLimit', 'int!'], 8: ['ttlSecondsAfterFinished', 'int!'], 9: ['completionMode', 'string!'], 10: ['suspend', 'bool!'],
+    11: ['podFailurePolicy', 'PodFailurePolicy'], 12: ['backoffLimitPerIndex', 'int!'], 13: ['maxFailedIndexes', 'int!'], 14: ['podReplacementPolicy', 'string!'], 15: ['managedBy', 'string!'],
+  },
+  PodFailurePolicy: { 1: ['rules', '[]PodFailurePolicyRule'] },
+  PodFailurePolicyRule: { 1: ['action', 'string'], 2: ['onExitCodes', 'PodFailurePolicyOnExitCodesRequirement'], 3: ['onPodConditions', '[]PodFailurePolicyOnPodConditionsPattern'] },
+  PodFailurePolicyOnExitCodesRequirement: { 1: ['containerName', 'string!'], 2: ['operator', 'string'], 3: ['values', '[]int'] },
+  PodFailurePolicyOnPodConditionsPattern: { 1: ['type', 'string'], 2: ['status', 'string'] },
   TopologySpreadConstraint: {
     1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', 'LabelSelector'], 5: ['minDomains', 'int!'],
     6: ['nodeAffinityPolicy', 'string!'], 7: ['nodeTaintsPolicy', 'string!'], 8: ['matchLabelKeys', '[]string'],
@@ -167,7 +178,7 @@ const messages: Record<string, Message> = {
 const kinds: Record<string, string> = { Pod: 'Pod', Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
   SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
-  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest' };
+  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest', Job: 'Job' };
 
 class Reader {
   pos = 0;
