@@ -370,7 +370,7 @@ class JobSync {
     st.ready = active.filter(isPodReady).length;
     st.terminating = terminating;
     if (this.indexed) st.completedIndexes = formatIndexes(completed);
-    st.uncountedTerminatedPods = uncounted;
+    st.uncountedTerminatedPods = uncountedStatus(uncounted.succeeded, uncounted.failed);
     await this.writeStatus();
 
     // 5. Release the counted pods, then move them from uncounted to the counters.
@@ -380,10 +380,10 @@ class JobSync {
     const flushF = uncounted.failed.filter(gone);
     st.succeeded = this.indexed ? completed.size : (st.succeeded ?? 0) + flushS.length;
     st.failed = (st.failed ?? 0) + flushF.length;
-    st.uncountedTerminatedPods = { succeeded: uncounted.succeeded.filter((u) => !flushS.includes(u)), failed: uncounted.failed.filter((u) => !flushF.includes(u)) };
+    st.uncountedTerminatedPods = uncountedStatus(uncounted.succeeded.filter((u) => !flushS.includes(u)), uncounted.failed.filter((u) => !flushF.includes(u)));
 
     // 6. The final condition once nothing runs and nothing is left uncounted.
-    const left = st.uncountedTerminatedPods.succeeded.length + st.uncountedTerminatedPods.failed.length;
+    const left = (st.uncountedTerminatedPods.succeeded?.length ?? 0) + (st.uncountedTerminatedPods.failed?.length ?? 0);
     if (target && st.active === 0 && terminating === 0 && left === 0) {
       if (target.type === 'SuccessCriteriaMet') {
         this.setCondition('Complete', 'True', target.reason!, target.message!);
@@ -540,6 +540,9 @@ export function pastBackoffLimitOnFailure(job: Job, active: Pod[]): boolean {
   const limit = job.spec?.backoffLimit ?? 6;
   return limit === 0 ? restarts > 0 : restarts >= limit;
 }
+
+/** As kube serializes it: empty lists are omitted, the object stays. */
+const uncountedStatus = (succeeded: string[], failed: string[]) => ({ ...(succeeded.length ? { succeeded } : {}), ...(failed.length ? { failed } : {}) });
 
 const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 

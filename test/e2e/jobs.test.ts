@@ -111,11 +111,11 @@ describe('Jobs and CronJobs against a Skiff cluster', () => {
       const jobs = await c.kubectl.json(['get', 'jobs']);
       scheduled = jobs.items.find((x: any) => /^tick-\d+$/.test(x.metadata.name));
       return !!scheduled;
-    }, 150_000);
+    }, 150_000, 2000);
     const minutes = Number(scheduled.metadata.name.slice('tick-'.length));
     expect(scheduled.metadata.annotations['batch.kubernetes.io/cronjob-scheduled-timestamp']).toBe(new Date(minutes * 60_000).toISOString().replace(/\.\d+Z$/, 'Z'));
-    await waitFor('the CronJob to record its schedule', async () => !!(await c.kubectl.json(['get', 'cj', 'tick'])).status?.lastScheduleTime, 30_000);
+    await waitFor('the CronJob to record its schedule', async () => !!(await c.kubectl.json(['get', 'cj', 'tick'])).status?.lastScheduleTime, 30_000, 1000);
     await k(['wait', '--for=condition=complete', `job/${scheduled.metadata.name}`, '--timeout=120s'], { timeoutMs: 130_000 });
-    await waitFor('lastSuccessfulTime', async () => !!(await c.kubectl.json(['get', 'cj', 'tick'])).status?.lastSuccessfulTime, 30_000);
+    await waitFor('lastSuccessfulTime', async () => !!(await c.kubectl.json(['get', 'cj', 'tick'])).status?.lastSuccessfulTime, 30_000, 1000);
   }, 400_000);
 });
