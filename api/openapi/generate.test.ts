@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { generate, parseDeclaration, splitClassName, type Schema } from './generate.js';
+import { foldExtensions, generate, parseDeclaration, splitClassName, type Schema } from './generate.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..', '..');
@@ -50,6 +50,31 @@ describe('Kubernetes v1.32 definitions rebuilt from the official client', () => 
     expect(defs['io.k8s.api.apps.v1.Deployment']!['x-kubernetes-group-version-kind']).toEqual([{ group: 'apps', kind: 'Deployment', version: 'v1' }]);
     expect(defs['io.k8s.api.autoscaling.v1.Scale']!['x-kubernetes-group-version-kind']).toEqual([{ group: 'autoscaling', kind: 'Scale', version: 'v1' }]);
     expect(defs['io.k8s.api.core.v1.PodSpec']!['x-kubernetes-group-version-kind']).toBeUndefined();
+  });
+});
+
+describe('what the client drops, folded in from extensions.ts', () => {
+  it('carries kube\'s list types, map keys and patch strategies', () => {
+    expect(defs['io.k8s.api.core.v1.Container']!.properties.ports).toMatchObject({
+      'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['containerPort', 'protocol'],
+      'x-kubernetes-patch-strategy': 'merge', 'x-kubernetes-patch-merge-key': 'containerPort',
+    });
+    expect(defs['io.k8s.api.core.v1.PodSpec']!.properties.volumes['x-kubernetes-patch-strategy']).toBe('merge,retainKeys');
+    expect(defs['io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta']!.properties.finalizers).toMatchObject({ 'x-kubernetes-list-type': 'set', 'x-kubernetes-patch-strategy': 'merge' });
+    expect(defs['io.k8s.apimachinery.pkg.apis.meta.v1.LabelSelector']!['x-kubernetes-map-type']).toBe('atomic');
+    expect(defs['io.k8s.api.core.v1.PodSpec']!.properties.restartPolicy.enum).toEqual(['Always', 'Never', 'OnFailure']);
+  });
+
+  it('types resource quantities as Quantity, not the client\'s plain string', () => {
+    const q = '#/components/schemas/io.k8s.apimachinery.pkg.api.resource.Quantity';
+    expect(defs['io.k8s.api.core.v1.ResourceRequirements']!.properties.limits.additionalProperties).toEqual({ $ref: q });
+    expect(defs['io.k8s.api.core.v1.EmptyDirVolumeSource']!.properties.sizeLimit).toEqual({ allOf: [{ $ref: q }], description: expect.any(String) });
+    expect(defs['io.k8s.apimachinery.pkg.api.resource.Quantity']!.oneOf).toEqual([{ type: 'string' }, { type: 'number' }]);
+  });
+
+  it('a table entry naming what kube does not have is refused', () => {
+    expect(() => foldExtensions(structuredClone(defs), { 'io.k8s.api.core.v1.PodSpec': { nope: {} } })).toThrow(/PodSpec.nope/);
+    expect(() => foldExtensions(structuredClone(defs), { 'io.k8s.api.core.v1.Nope': {} })).toThrow(/Nope/);
   });
 });
 

@@ -8,13 +8,15 @@
 // shapes its definitions: the Go package of each (io.k8s.api.apps.v1...,
 // found from the API group whose kinds reach it), the meta and utility types
 // (ObjectMeta, Time, IntOrString, Quantity) as references, and the
-// x-kubernetes-group-version-kind of every kind. List-map keys and patch
-// strategies are not in the client; the API server keeps them in code.
+// x-kubernetes-group-version-kind of every kind. List-map keys, patch
+// strategies, atomic maps and enums are not in the client: they come from
+// the table of extensions.ts (kube's struct tags), folded in here.
 //
 //   node dist/api/openapi/generate.js [--package=node_modules/k8s-openapi-v1.32] [--out=api/openapi/kube-v1.32.json]
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { kubeExtensions } from './extensions.js';
 
 export interface Attribute { name: string; baseName: string; type: string; format: string }
 export type Schema = Record<string, any>;
@@ -50,8 +52,9 @@ const subresourceKinds: Record<string, { group: string; version: string }> = {
 const builtins: Record<string, Schema> = {
   [TIME]: { type: 'string', format: 'date-time', description: 'Time is a wrapper around time.Time which supports correct marshaling to YAML and JSON.  Wrappers are provided for many of the factory methods that the time package offers.' },
   [MICROTIME]: { type: 'string', format: 'date-time', description: 'MicroTime is version of Time with microsecond level precision.' },
-  [INT_OR_STRING]: { type: 'string', format: 'int-or-string', 'x-kubernetes-int-or-string': true, description: 'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.' },
-  'io.k8s.apimachinery.pkg.api.resource.Quantity': { type: 'string', format: 'quantity', description: 'Quantity is a fixed-point representation of a number. It provides convenient marshaling/unmarshaling in JSON and YAML, in addition to String() and AsInt64() accessors.' },
+  // As kube's v3 documents publish them: no `type` of their own (kubectl explain names them by their definition).
+  [INT_OR_STRING]: { format: 'int-or-string', oneOf: [{ type: 'integer' }, { type: 'string' }], description: 'IntOrString is a type that can hold an int32 or a string.  When used in JSON or YAML marshalling and unmarshalling, it produces or consumes the inner type.  This allows you to have, for example, a JSON field that can accept a name or number.' },
+  'io.k8s.apimachinery.pkg.api.resource.Quantity': { oneOf: [{ type: 'string' }, { type: 'number' }], description: 'Quantity is a fixed-point representation of a number. It provides convenient marshaling/unmarshaling in JSON and YAML, in addition to String() and AsInt64() accessors.' },
   [`${META}.Patch`]: { type: 'object', description: 'Patch is provided to give a concrete name and type to the Kubernetes PATCH request body.' },
   [RAW]: { type: 'object', description: 'RawExtension is used to hold extensions in external versions.' },
   [`${META}.FieldsV1`]: { type: 'object', description: "FieldsV1 stores a set of fields in a data structure like a Trie, in JSON format.\n\nEach key is either a '.' representing the field itself, and will always map to an empty set, or a string representing a sub-field or item. The string will follow one of these four formats: 'f:<name>', where <name> is the name of a field in a struct, or key in a map 'v:<value>', where <value> is the exact json formatted value of a list item 'i:<index>', where <index> is integer index of a list item 'k:<keys>', where <keys> is a map of a list item's key fields to their unique values If a key maps to an empty Fields value, the field that represents is always an empty set" },
@@ -72,6 +75,7 @@ export function groupPackage(group: string): string {
   if (group === 'flowcontrol.apiserver.k8s.io') return 'io.k8s.api.flowcontrol';
   if (group === 'internal.apiserver.k8s.io') return 'io.k8s.api.apiserverinternal';
   if (group === 'storagemigration.k8s.io') return 'io.k8s.api.storagemigration';
+  if (group === 'metrics.k8s.io') return 'io.k8s.metrics.pkg.apis.metrics';
   if (group.endsWith('.k8s.io')) return `io.k8s.api.${group.split('.')[0]}`;
   return `io.k8s.api.${group}`;
 }
@@ -211,7 +215,23 @@ export function generate(pkgDir: string): { version: string; definitions: Record
     if (kind) schema['x-kubernetes-group-version-kind'] = [{ group: kind.group, kind: kind.kind, version: kind.version }];
     definitions[name] = schema;
   }
+  foldExtensions(definitions);
   return { version, definitions };
+}
+
+/** Adds kubeExtensions to the definitions; a name the client does not have is a stale table, so it throws. */
+export function foldExtensions(definitions: Record<string, Schema>, table = kubeExtensions): void {
+  for (const [name, props] of Object.entries(table)) {
+    const def = definitions[name];
+    if (!def) throw new Error(`extensions name a definition kube does not have: ${name}`);
+    for (const [prop, ext] of Object.entries(props)) {
+      const target = prop === '' ? def : def.properties?.[prop];
+      if (!target) throw new Error(`extensions name a property kube does not have: ${name}.${prop}`);
+      Object.assign(target, ext);
+      // An undefined in the table removes what the client said (a Quantity's `type: string`).
+      for (const [k, v] of Object.entries(ext)) if (v === undefined) delete target[k];
+    }
+  }
 }
 
 function main(): void {

@@ -8,8 +8,7 @@
 // JSON.stringify would store as null. A Quantity must parse.
 
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { definitions, refPrefix, type Schema } from './index.js';
-import { metaNames } from './meta.js';
+import { definitions, metaNames, refPrefix, type Schema } from './index.js';
 import { quantityError } from '../quantity.js';
 
 /**

@@ -1,9 +1,13 @@
-// Patch strategies of list fields, from the Go struct tags of k8s.io/api
-// (patchStrategy/patchMergeKey for strategic merge patch, listType and
-// listMapKeys for server-side apply). Kept here rather than derived from
-// api/schemas because those carry no patch metadata. Lists not named here are
-// atomic: a strategic patch replaces them whole and server-side apply owns
-// them as one field.
+// Patch strategies of list fields and atomic maps, read from the kind's
+// OpenAPI definition (api/schemas: kube's own, with the patchStrategy /
+// patchMergeKey / listType / listMapKeys / mapType tags of k8s.io/api folded
+// in by api/openapi/generate.ts), the way kube's strategic merge patch and
+// structured-merge-diff read them from the schema. Lists with neither a patch
+// strategy nor a list type are atomic: a strategic patch replaces them whole
+// and server-side apply owns them as one field.
+
+import { resources } from '../../api/resources.js';
+import { definitions, kindDefinitionName, resolve, type Schema } from '../../api/schemas/index.js';
 
 export interface ListStrategy {
   /** Strategic merge patch: merge by this key (undefined: a merged set of primitives). */
@@ -12,70 +16,47 @@ export interface ListStrategy {
   applyKeys?: string[];
 }
 
-type Table = Record<string, ListStrategy>;
-
-const container: Table = {
-  ports: { mergeKey: 'containerPort', applyKeys: ['containerPort', 'protocol'] },
-  env: { mergeKey: 'name' },
-  volumeMounts: { mergeKey: 'mountPath' },
-  volumeDevices: { mergeKey: 'devicePath' },
-};
-
-const podSpec: Table = {
-  volumes: { mergeKey: 'name' },
-  containers: { mergeKey: 'name' },
-  initContainers: { mergeKey: 'name' },
-  ephemeralContainers: { mergeKey: 'name' },
-  imagePullSecrets: { mergeKey: 'name' },
-  hostAliases: { mergeKey: 'ip' },
-  topologySpreadConstraints: { mergeKey: 'topologyKey', applyKeys: ['topologyKey', 'whenUnsatisfiable'] },
-  schedulingGates: { mergeKey: 'name' },
-  resourceClaims: { mergeKey: 'name' },
-  ...nest('containers', container),
-  ...nest('initContainers', container),
-  ...nest('ephemeralContainers', container),
-};
-
-const objectMeta: Table = {
-  finalizers: {},
-  ownerReferences: { mergeKey: 'uid' },
-};
-
-const conditions: Table = { 'status.conditions': { mergeKey: 'type' } };
-
-const podTemplate: Table = nest('spec.template', { ...nest('spec', podSpec), ...nest('metadata', objectMeta) });
-
-const byKind: Record<string, Table> = {
-  Pod: { ...nest('spec', podSpec), ...conditions, 'status.podIPs': { mergeKey: 'ip' }, 'status.hostIPs': { mergeKey: 'ip' } },
-  Service: { 'spec.ports': { mergeKey: 'port', applyKeys: ['port', 'protocol'] }, ...conditions },
-  Node: { 'spec.podCIDRs': {}, ...conditions, 'status.addresses': { mergeKey: 'type' } },
-  Namespace: conditions,
-  Deployment: { ...podTemplate, ...conditions },
-  ReplicaSet: { ...podTemplate, ...conditions },
-};
-
-const meta: Table = nest('metadata', objectMeta);
-
-// Structs and maps marked +structType=atomic / +mapType=atomic: replaced and
-// owned whole by server-side apply (metav1.LabelSelector, selectors, nodeSelector).
-const podSpecAtomic = ['nodeSelector'];
-const atomicByKind: Record<string, string[]> = {
-  Pod: podSpecAtomic.map((p) => `spec.${p}`),
-  Service: ['spec.selector'],
-  Deployment: ['spec.selector', ...podSpecAtomic.map((p) => `spec.template.spec.${p}`)],
-  ReplicaSet: ['spec.selector', ...podSpecAtomic.map((p) => `spec.template.spec.${p}`)],
-};
-
-function nest(prefix: string, t: Table): Table {
-  return Object.fromEntries(Object.entries(t).map(([k, v]) => [`${prefix}.${k}`, v]));
+/**
+ * The schema of the field at a dotted path of field names, list positions
+ * left out (a list steps into its items, a map into its values): the
+ * property's own schema, which carries the extensions, and what it resolves to.
+ */
+function fieldSchema(kind: string, path: string): { own: Schema; target: Schema } | undefined {
+  const r = resources.find((x) => x.kind === kind);
+  const def = r && kindDefinitionName(r);
+  if (!def) return undefined;
+  let own: Schema = definitions[def]!;
+  let target = own;
+  for (const name of path.split('.')) {
+    while (target.type === 'array' && target.items) target = resolve(target.items);
+    const next = target.properties?.[name] ?? (typeof target.additionalProperties === 'object' ? target.additionalProperties : undefined);
+    if (!next) return undefined;
+    own = next;
+    target = resolve(next);
+  }
+  return { own, target };
 }
+
+// Patches and applies ask about the same few paths again and again.
+const listCache = new Map<string, ListStrategy | undefined>();
+const atomicCache = new Map<string, boolean>();
 
 /**
  * The strategy of the list at a dotted path of field names ("spec.containers",
  * list positions left out), or undefined for an atomic list.
  */
 export function listStrategy(kind: string, path: string): ListStrategy | undefined {
-  return byKind[kind]?.[path] ?? meta[path];
+  const key = `${kind}\u0000${path}`;
+  if (listCache.has(key)) return listCache.get(key);
+  const s = fieldSchema(kind, path)?.own;
+  let out: ListStrategy | undefined;
+  if (s && (s['x-kubernetes-list-type'] === 'map' || s['x-kubernetes-list-type'] === 'set' || s['x-kubernetes-patch-strategy']?.split(',').includes('merge'))) {
+    const mergeKey = s['x-kubernetes-patch-merge-key'] ?? s['x-kubernetes-list-map-keys']?.[0];
+    const keys = s['x-kubernetes-list-map-keys'];
+    out = { ...(mergeKey ? { mergeKey } : {}), ...(keys && keys.length > 1 ? { applyKeys: keys } : {}) };
+  }
+  listCache.set(key, out);
+  return out;
 }
 
 /** Server-side apply keys of a keyed list ([] for a set of primitives). */
@@ -83,9 +64,16 @@ export function applyKeys(s: ListStrategy): string[] {
   return s.applyKeys ?? (s.mergeKey ? [s.mergeKey] : []);
 }
 
-/** Whether the map or struct at path is owned and replaced as a whole by server-side apply. */
+/** Whether the map or struct at path is owned and replaced as a whole by server-side apply (+mapType/+structType=atomic). */
 export function isAtomicMap(kind: string, path: string): boolean {
-  return atomicByKind[kind]?.includes(path) ?? false;
+  const key = `${kind}\u0000${path}`;
+  let out = atomicCache.get(key);
+  if (out === undefined) {
+    const f = fieldSchema(kind, path);
+    out = f?.own['x-kubernetes-map-type'] === 'atomic' || f?.target['x-kubernetes-map-type'] === 'atomic';
+    atomicCache.set(key, out);
+  }
+  return out;
 }
 
 /**
