@@ -169,6 +169,11 @@ const messages: Record<string, Message> = {
   PodFailurePolicyRule: { 1: ['action', 'string'], 2: ['onExitCodes', 'PodFailurePolicyOnExitCodesRequirement'], 3: ['onPodConditions', '[]PodFailurePolicyOnPodConditionsPattern'] },
   PodFailurePolicyOnExitCodesRequirement: { 1: ['containerName', 'string!'], 2: ['operator', 'string'], 3: ['values', '[]int'] },
   PodFailurePolicyOnPodConditionsPattern: { 1: ['type', 'string'], 2: ['status', 'string'] },
+  // core/v1 ResourceQuota (`kubectl create quota`).
+  ResourceQuota: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'ResourceQuotaSpec'] },
+  ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'], 3: ['scopeSelector', 'ScopeSelector'] },
+  ScopeSelector: { 1: ['matchExpressions', '[]ScopedResourceSelectorRequirement'] },
+  ScopedResourceSelectorRequirement: { 1: ['scopeName', 'string'], 2: ['operator', 'string'], 3: ['values', '[]string'] },
   TopologySpreadConstraint: {
     1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', 'LabelSelector'], 5: ['minDomains', 'int!'],
     6: ['nodeAffinityPolicy', 'string!'], 7: ['nodeTaintsPolicy', 'string!'], 8: ['matchLabelKeys', '[]string'],
@@ -178,7 +183,7 @@ const messages: Record<string, Message> = {
 const kinds: Record<string, string> = { Pod: 'Pod', Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
   SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
-  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest', Job: 'Job' };
+  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest', Job: 'Job', ResourceQuota: 'ResourceQuota' };
 
 class Reader {
   pos = 0;
