@@ -9,7 +9,7 @@ import { ReplicaCalculator, type PodMetrics } from './replicacalculator.js';
 const now = new Date('2026-06-01T12:00:00Z');
 const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
 
-interface PodSpec { request?: string; ready?: boolean; phase?: string; neverReady?: boolean; deleting?: boolean; startedAgoMs?: number; memory?: string }
+interface PodSpec { request?: string; ready?: boolean; phase?: 'Pending' | 'Running' | 'Failed'; neverReady?: boolean; deleting?: boolean; startedAgoMs?: number; memory?: string }
 
 function pods(specs: PodSpec[]): Pod[] {
   return specs.map((s, i) => ({
