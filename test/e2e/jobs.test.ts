@@ -96,6 +96,27 @@ describe('Jobs and CronJobs against a Skiff cluster', () => {
     expect(lines.map((l) => l.trim()).sort()).toEqual(['0 ix-0', '1 ix-1', '2 ix-2']);
   }, 200_000);
 
+  it('refuses what kube refuses, suspends and resumes, describes, and removes a finished Job after its TTL', async () => {
+    const always = await c.kubectl.run(['apply', '-f', '-'], { input: job('bad', '', 'true', 'Always') });
+    expect(always.code).not.toBe(0);
+    expect(always.stderr).toContain('spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"');
+    const badCron = await c.kubectl.run(['apply', '-f', '-'], { input: cronJob.replace('"*/1 * * * *"', '"x"') });
+    expect(badCron.stderr).toContain('spec.schedule: Invalid value: "x": unparseable schedule');
+
+    await k(['apply', '-f', '-'], { input: job('later', '  suspend: true\n  ttlSecondsAfterFinished: 2', 'echo later') });
+    await k(['wait', '--for=condition=suspended', 'job/later', '--timeout=60s'], { timeoutMs: 70_000 });
+    expect(await k(['get', 'job', 'later', '--no-headers'])).toMatch(/^later\s+Suspended\s+0\/1\s/);
+    expect(await k(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=later', '-o', 'name'])).toBe('');
+    await k(['patch', 'job', 'later', '--type=merge', '-p', '{"spec":{"suspend":false}}']);
+    await k(['wait', '--for=condition=complete', 'job/later', '--timeout=120s'], { timeoutMs: 130_000 });
+    const described = await k(['describe', 'job', 'later']);
+    expect(described).toMatch(/Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
+    expect(described).toContain('Resumed');
+    expect(await k(['get', 'job', 'later', '-o', 'wide', '--no-headers'])).toMatch(/^later\s+Complete\s+1\/1\s+\S+\s+\S+\s+main\s+busybox:latest\s+batch\.kubernetes\.io\/controller-uid=/);
+    // ttl-after-finished-controller: gone 2 s after it finished.
+    await waitFor('the finished Job to be cleaned up', async () => (await c.kubectl.run(['get', 'job', 'later'])).stderr.includes('NotFound'), 60_000, 1000);
+  }, 200_000);
+
   it('a CronJob runs by hand with kubectl create job --from, and by its */1 schedule', async () => {
     await k(['apply', '-f', '-'], { input: cronJob });
     expect(await k(['get', 'cj', 'tick', '--no-headers'])).toMatch(/^tick\s+\*\/1 \* \* \* \*\s+<none>\s+False\s+0\s+<none>\s+\S+\s*$/);
