@@ -14,6 +14,7 @@ import { DefaultStorageClass, StorageObjectInUseProtection } from './defaultstor
 import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
 import { LimitRanger } from './limitranger.js';
 import { ResourceQuotaAdmission } from './resourcequota.js';
+import { Priority } from './priority.js';
 
 export interface AdmissionConfig {
   /** --enable-admission-plugins, --disable-admission-plugins: plugins on beside, and off among, kube's default-on set. */
@@ -82,6 +83,9 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
         break;
       case 'CertificateSubjectRestriction':
         plugins.push(new CertificateSubjectRestriction());
+        break;
+      case 'Priority':
+        plugins.push(new Priority({ getClass: (n) => get('priorityclasses', undefined, n), listClasses: async () => (await storeOf('priorityclasses').list(undefined, {})).items }));
         break;
       case 'DefaultStorageClass':
         plugins.push(new DefaultStorageClass(async () => (await storeOf('storageclasses').list(undefined, {})).items));
