@@ -109,9 +109,58 @@ export interface KindDefinition {
   /** Name rule for metadata.name when it is not kube's default (a DNS-1123 subdomain). */
   nameRule?(name: string): string[];
   strategy?: Partial<Strategy>;
+  /**
+   * What kube's typed decoding does to a body before anything else sees it
+   * (api/normalize.ts): Go's zero values dropped from a pod spec or template.
+   * A kind that says nothing gets the generic pass over spec.template.
+   */
+  normalize?(obj: KubeObject): void;
+  /**
+   * The target of the proxy subresource (kube's ResourceLocation for pods,
+   * services and nodes): which location rule of apiserver/handlers/resourceproxy.ts applies.
+   */
+  proxyLocation?: 'pod' | 'service' | 'node';
+  /** JSON pointers (a pattern) whose values a schema error must not echo: a Secret's data. */
+  redactedPaths?: RegExp;
   printer?: Printer;
   /** Selectable fields beyond metadata.name and metadata.namespace (ToSelectableFields). */
   selectableFields?(obj: KubeObject): Record<string, string>;
+  /**
+   * Objects of this kind are stored as another version or kind (kube's storage
+   * version and conversion: autoscaling/v1 HPAs are stored as v2, events.k8s.io
+   * Events as core v1 Events), so one object is read, listed and watched through
+   * every version with one resourceVersion. The store keys objects by
+   * storageVersion.resource and converts at the storage boundary; this kind's
+   * defaults, validation, strategy and field selectors see its own version.
+   */
+  storageVersion?: StorageVersion;
+  /**
+   * Where /scale reads and writes (a CRD's subresources.scale, simple JSON paths);
+   * without it spec.replicas, status.replicas and spec.selector.
+   */
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  /**
+   * Drop fields the kind does not know beyond what its OpenAPI `schema` says
+   * (a custom resource's structural pruning), returning them as ".spec.foo";
+   * the store treats them as unknown fields (fieldValidation Warn/Strict/Ignore).
+   */
+  prune?(obj: KubeObject): string[];
+  /**
+   * A kind whose schema is none of kube's (a custom resource, `schema: null`):
+   * the OpenAPI definitions it publishes (kubectl explain), by name, with the
+   * names of its kind's and its list's.
+   */
+  openapi?: { kind: string; list: string; definitions: Record<string, object> };
+}
+
+/** How a kind served at a version other than its storage's converts (KindDefinition.storageVersion). */
+export interface StorageVersion {
+  /** The table entry objects are stored as (its storage prefix, apiVersion and kind). */
+  resource: ResourceInfo;
+  /** This version's object to the stored version's; must not modify its argument. */
+  toStorage(obj: KubeObject): KubeObject;
+  /** The stored object to this version's; must not modify its argument (watch events are shared). */
+  fromStorage(obj: KubeObject): KubeObject;
 }
 
 export function apiVersionOf(r: Pick<ResourceInfo, 'group' | 'version'>): string {
