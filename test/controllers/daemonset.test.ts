@@ -42,7 +42,7 @@ describe('DaemonSet controller (kubectl)', () => {
 
   const live = async (): Promise<Pod[]> => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=agent' })).items.filter((p) => !p.metadata.deletionTimestamp);
   // Sorted by node, so two placements compare as strings.
-  const placement = (pods: Pod[]) => Object.fromEntries(pods.map((p): [string, string] => [p.spec.nodeName ?? '<none>', p.spec.containers[0].image]).sort(([a], [b]) => (a < b ? -1 : 1)));
+  const placement = (pods: Pod[]) => Object.fromEntries(pods.map((p): [string, string] => [p.spec.nodeName ?? '<none>', p.spec.containers[0].image ?? '']).sort(([a], [b]) => (a < b ? -1 : 1)));
 
   beforeAll(async () => {
     api = await startApiServer();
