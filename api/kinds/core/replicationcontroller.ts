@@ -38,6 +38,10 @@ export default defineKind({
     return validateRCSpec(rc);
   },
 
+  // /scale reads and writes spec.replicas and status.replicas; the selector is a plain map, not the
+  // metav1.LabelSelector the generic Scale reads from spec.selector, so it is not read from there.
+  scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },
+
   strategy: {
     tracksGeneration: true,
     // ReplicationControllerStatus.replicas is not omitempty: a fresh status still says 0.
