@@ -101,7 +101,7 @@ describe('Jobs and CronJobs against a Skiff cluster', () => {
     expect(always.code).not.toBe(0);
     expect(always.stderr).toContain('spec.template.spec.restartPolicy: Unsupported value: "Always": supported values: "OnFailure", "Never"');
     const badCron = await c.kubectl.run(['apply', '-f', '-'], { input: cronJob.replace('"*/1 * * * *"', '"x"') });
-    expect(badCron.stderr).toContain('spec.schedule: Invalid value: "x": unparseable schedule');
+    expect(badCron.stderr).toContain('spec.schedule: Invalid value: "x": expected exactly 5 fields, found 1: [x]');
 
     await k(['apply', '-f', '-'], { input: job('later', '  suspend: true\n  ttlSecondsAfterFinished: 2', 'echo later') });
     await k(['wait', '--for=condition=suspended', 'job/later', '--timeout=60s'], { timeoutMs: 70_000 });

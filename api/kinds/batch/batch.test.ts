@@ -111,14 +111,21 @@ describe('CronJob kind', () => {
     expect(R.cronjobs.shortNames).toEqual(['cj']);
   });
 
-  it('refuses an unparseable schedule, an unknown time zone and TZ in the schedule', () => {
+  it("refuses an unparseable schedule with robfig/cron's message, an unknown time zone and TZ in the schedule", () => {
     const c = created(cronJob(), R.cronjobs);
     c.spec.schedule = 'x';
     c.spec.timeZone = 'Mars/Olympus';
     expect(messages(validateObject(R.cronjobs, c))).toEqual(expect.arrayContaining([
-      'spec.schedule: Invalid value: "x": unparseable schedule',
+      'spec.schedule: Invalid value: "x": expected exactly 5 fields, found 1: [x]',
       'spec.timeZone: Invalid value: "Mars/Olympus": unknown time zone Mars/Olympus',
     ]));
+    const r = created(cronJob(), R.cronjobs);
+    r.spec.schedule = '61 * * * *';
+    expect(messages(validateObject(R.cronjobs, r))).toEqual(['spec.schedule: Invalid value: "61 * * * *": end of range (61) above maximum (59): 61']);
+    r.spec.schedule = '0 0 * * mon-fri/2';
+    expect(validateObject(R.cronjobs, r)).toEqual([]);
+    r.spec.schedule = '*/0 * * * *';
+    expect(messages(validateObject(R.cronjobs, r))).toEqual(['spec.schedule: Invalid value: "*/0 * * * *": step of range should be a positive number: */0']);
     const d = created(cronJob(), R.cronjobs);
     d.spec.schedule = 'CRON_TZ=UTC 0 * * * *';
     expect(messages(validateObject(R.cronjobs, d))).toContain('spec.schedule: Invalid value: "CRON_TZ=UTC 0 * * * *": cannot use TZ or CRON_TZ in schedule, use timeZone field instead');
@@ -130,6 +137,8 @@ describe('CronJob kind', () => {
     expect(parseSchedule('@midnight').next(t).toISOString()).toBe('2026-01-02T00:00:00.000Z');
     expect(parseSchedule('0 9 * * *', 'Asia/Tokyo').next(t).toISOString()).toBe('2026-01-02T00:00:00.000Z');
     expect(parseSchedule('CRON_TZ=Asia/Tokyo 0 9 * * *').next(t).toISOString()).toBe('2026-01-02T00:00:00.000Z');
-    expect(() => parseSchedule('* * * * * *')).toThrow('expected exactly 5 fields');
+    expect(() => parseSchedule('* * * * * *')).toThrow('expected exactly 5 fields, found 6: [* * * * * *]');
+    expect(() => parseSchedule('@reboot')).toThrow('unrecognized descriptor: @reboot');
+    expect(parseSchedule('@every 1h30m').next(t).toISOString()).toBe('2026-01-01T02:00:00.000Z');
   });
 });

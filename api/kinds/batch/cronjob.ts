@@ -20,10 +20,11 @@ function validateSpec(spec: any, oldSpec: any | undefined): StatusCause[] {
   if (!spec || typeof spec !== 'object') return [field.required('spec')];
   if (!spec.schedule) out.push(field.required('spec.schedule', ''));
   else {
+    // validateScheduleFormat: robfig's ParseStandard on the schedule alone (spec.timeZone is checked below), its error as the detail.
     try {
-      parseSchedule(spec.schedule, spec.timeZone);
-    } catch {
-      out.push(field.invalid('spec.schedule', spec.schedule, 'unparseable schedule'));
+      parseSchedule(spec.schedule);
+    } catch (e) {
+      out.push(field.invalid('spec.schedule', spec.schedule, (e as Error).message));
     }
     // kube 1.32: TZ in the schedule is refused on create and on a change; an existing one may stay.
     const allowTZ = !!oldSpec && hasTZ(oldSpec.schedule);
