@@ -3,7 +3,8 @@
 // (0-100, optionally normalized across nodes), and NodeInfo keeps each node's
 // aggregates incremental (and its pods indexed by label) so a plugin rarely walks a node's pods.
 
-import { objectKey, type ContainerPort, type LabelSelector, type Node, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from '../api/types.js';
+import type { Client } from '../client/interfaces.js';
+import { objectKey, type ContainerPort, type KubeObject, type LabelSelector, type Node, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from '../api/types.js';
 import { milliValue, value } from '../api/quantity.js';
 import { selectorFromLabelSelector, type Selector } from '../api/labels.js';
 import { podRequests, type Resources } from './resources.js';
@@ -41,6 +42,11 @@ export interface ClusterLister {
    * its controlling ReplicaSet's (StatefulSet's, ReplicationController's) selector.
    */
   defaultSpreadSelector(pod: Pod): Selector;
+  /** VolumeBinding's listers (PVC, PV, StorageClass); absent where the API server serves none. */
+  claim?(namespace: string, name: string): KubeObject | undefined;
+  volume?(name: string): KubeObject | undefined;
+  volumes?(): readonly KubeObject[];
+  storageClass?(name: string): KubeObject | undefined;
 }
 
 /** What one scheduling cycle computes once per pod and every plugin shares (kube's CycleState). */
@@ -63,6 +69,16 @@ export interface FilterPlugin {
    */
   preFilter?(ctx: CycleContext, nodes: readonly NodeInfo[]): Status | null;
   filter(ctx: CycleContext, pod: Pod, nodeInfo: NodeInfo): Status | null;
+}
+
+/**
+ * Work between choosing a node and binding the pod (kube's PreBind), in the
+ * binding cycle: it may write objects (VolumeBinding names the node on the
+ * pod's claims) and wait for others; a status keeps the pod from binding.
+ */
+export interface PreBindPlugin {
+  readonly name: string;
+  preBind(ctx: CycleContext, pod: Pod, node: Node, client: Client): Promise<Status | null>;
 }
 
 export interface ScorePlugin {

@@ -17,6 +17,10 @@ export class InformerClusterLister implements ClusterLister {
   private readonly services: Lister<Service>;
   /** Controller kind (apiVersion/kind) -> its lister. */
   private readonly controllers = new Map<string, Lister<WithSelector>>();
+  /** VolumeBinding's: claims, volumes and classes (undefined where the API server serves none). */
+  private readonly claims?: Lister<KubeObject>;
+  private readonly pvs?: Lister<KubeObject>;
+  private readonly classes?: Lister<KubeObject>;
 
   constructor(informers: InformerFactory) {
     this.namespaces = informers.informerFor<Namespace>(R.namespaces).lister;
@@ -25,6 +29,29 @@ export class InformerClusterLister implements ClusterLister {
       const res = findByPlural(group, 'v1', plural);
       if (res) this.controllers.set(kind, informers.informerFor<WithSelector>(res).lister);
     }
+    const lister = (group: string, plural: string) => {
+      const res = findByPlural(group, 'v1', plural);
+      return res ? informers.informerFor(res).lister : undefined;
+    };
+    this.claims = lister('', 'persistentvolumeclaims');
+    this.pvs = lister('', 'persistentvolumes');
+    this.classes = lister('storage.k8s.io', 'storageclasses');
+  }
+
+  claim(namespace: string, name: string): KubeObject | undefined {
+    return this.claims?.get(`${namespace}/${name}`);
+  }
+
+  volume(name: string): KubeObject | undefined {
+    return this.pvs?.get(name);
+  }
+
+  volumes(): readonly KubeObject[] {
+    return this.pvs?.list() ?? [];
+  }
+
+  storageClass(name: string): KubeObject | undefined {
+    return name ? this.classes?.get(name) : undefined;
   }
 
   namespaceLabels(ns: string): Record<string, string> | undefined {

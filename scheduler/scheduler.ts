@@ -11,9 +11,10 @@ import { logger } from '../lib/log.js';
 import { counter, histogram } from '../lib/metrics.js';
 import { Algorithm, FitError } from './algorithm.js';
 import { SchedulerCache } from './cache.js';
-import { newCycleContext, type ClusterLister, type FilterPlugin, type ScorePlugin } from './framework.js';
+import { newCycleContext, unschedulable, type ClusterLister, type CycleContext, type FilterPlugin, type PreBindPlugin, type ScorePlugin } from './framework.js';
 import { InformerClusterLister } from './listers.js';
-import { defaultFilters, defaultScores } from './plugins/index.js';
+import { defaultFilters, defaultPreBinds, defaultScores } from './plugins/index.js';
+import { podClaimNames } from '../controllers/volume/match.js';
 import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from './queue.js';
 
 const log = logger('scheduler');
@@ -25,6 +26,8 @@ export interface EventSink {
   event(obj: KubeObject, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
+const usesClaims = (p: Pod) => podClaimNames(p).length > 0;
+
 export interface SchedulerOptions {
   client: Client;
   informers: InformerFactory;
@@ -32,6 +35,8 @@ export interface SchedulerOptions {
   schedulerName?: string;
   filters?: readonly FilterPlugin[];
   scores?: readonly ScorePlugin[];
+  /** PreBind plugins, run in the binding cycle before the binding (default: VolumeBinding). */
+  preBinds?: readonly PreBindPlugin[];
   random?: () => number;
   /** How long an assumed pod waits for its binding to be observed. */
   assumeTtlMs?: number;
@@ -136,6 +141,14 @@ export class Scheduler {
         this.queue.moveAllToActiveOrBackoffQueue('AssignedPodDelete');
       },
     }));
+    // A claim bound, a volume made or a class added can let a pod VolumeBinding turned away in.
+    for (const res of [R.persistentvolumeclaims, R.persistentvolumes, R.storageclasses]) {
+      if (!res) continue;
+      inf.informerFor(res).addEventHandler({
+        onAdd: () => this.queue.moveToActiveOrBackoffQueueIf(`${res.kind}Add`, usesClaims),
+        onUpdate: () => this.queue.moveToActiveOrBackoffQueueIf(`${res.kind}Update`, usesClaims),
+      });
+    }
     inf.informerFor<Node>(R.nodes).addEventHandler({
       onAdd: (n) => {
         this.cache.addNode(n);
@@ -198,14 +211,24 @@ export class Scheduler {
       return;
     }
     this.cache.assumePod(pod, nodeName);
-    const p = this.bind(info, cycle, nodeName, start);
+    const p = this.bind(info, cycle, nodeName, start, ctx);
     this.inflightBindings.add(p);
     void p.finally(() => this.inflightBindings.delete(p));
   }
 
-  private async bind(info: QueuedPodInfo, cycle: number, nodeName: string, start: number): Promise<void> {
+  private async bind(info: QueuedPodInfo, cycle: number, nodeName: string, start: number, ctx: CycleContext): Promise<void> {
     const pod = info.pod;
     const { namespace, name } = pod.metadata;
+    const node = this.cache.nodeInfos().find((n) => n.node?.metadata.name === nodeName)?.node;
+    for (const plugin of node ? this.opts.preBinds ?? defaultPreBinds : []) {
+      const status = await plugin.preBind(ctx, pod, node!, this.opts.client).catch((e: Error) => unschedulable(e.message));
+      if (!status) continue;
+      this.cache.forgetPod(pod);
+      attempts.inc({ result: 'error', profile: this.name });
+      this.recordEvent(pod, 'Warning', 'FailedScheduling', status.reasons.join(', '));
+      this.queue.addUnschedulable(info, cycle, true);
+      return;
+    }
     try {
       await this.opts.client.resource(R.pods, namespace).createSubresource(name!, 'binding', {
         apiVersion: 'v1',

@@ -1,7 +1,7 @@
 // The default profile: filters in kube-scheduler's order, so the first
 // rejecting plugin (the one reported) is the one kube would report.
 
-import type { FilterPlugin, ScorePlugin } from '../framework.js';
+import type { FilterPlugin, PreBindPlugin, ScorePlugin } from '../framework.js';
 import { balancedAllocation } from './balancedallocation.js';
 import { leastAllocated } from './leastallocated.js';
 import { nodeAffinityFilter, nodeAffinityScore } from './nodeaffinity.js';
@@ -13,6 +13,7 @@ import { nodeUnschedulable } from './nodeunschedulable.js';
 import { interPodAffinityFilter, interPodAffinityScore } from './interpodaffinity.js';
 import { podTopologySpreadFilter, podTopologySpreadScore } from './podtopologyspread.js';
 import { taintTolerationFilter, taintTolerationScore } from './tainttoleration.js';
+import { volumeBinding } from './volumebinding.js';
 
 export const defaultFilters: readonly FilterPlugin[] = [
   nodeUnschedulable,
@@ -22,6 +23,7 @@ export const defaultFilters: readonly FilterPlugin[] = [
   nodeAffinityFilter,
   nodePorts,
   nodeResourcesFit,
+  volumeBinding,
   podTopologySpreadFilter,
   interPodAffinityFilter,
 ];
@@ -35,3 +37,6 @@ export const defaultScores: readonly ScorePlugin[] = [
   interPodAffinityScore,
   balancedAllocation,
 ];
+
+/** Between choosing a node and binding (kube's PreBind): VolumeBinding names the node on WaitForFirstConsumer claims. */
+export const defaultPreBinds: readonly PreBindPlugin[] = [volumeBinding];
