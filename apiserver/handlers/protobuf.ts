@@ -174,6 +174,10 @@ const messages: Record<string, Message> = {
   ResourceQuotaSpec: { 1: ['hard', 'map:Quantity'], 2: ['scopes', '[]string'], 3: ['scopeSelector', 'ScopeSelector'] },
   ScopeSelector: { 1: ['matchExpressions', '[]ScopedResourceSelectorRequirement'] },
   ScopedResourceSelectorRequirement: { 1: ['scopeName', 'string'], 2: ['operator', 'string'], 3: ['values', '[]string'] },
+  // autoscaling/v1 (`kubectl autoscale`).
+  HorizontalPodAutoscaler: { 1: ['metadata', 'ObjectMeta'], 2: ['spec', 'HorizontalPodAutoscalerSpec'] },
+  HorizontalPodAutoscalerSpec: { 1: ['scaleTargetRef', 'CrossVersionObjectReference'], 2: ['minReplicas', 'int!'], 3: ['maxReplicas', 'int'], 4: ['targetCPUUtilizationPercentage', 'int!'] },
+  CrossVersionObjectReference: { 1: ['kind', 'string'], 2: ['name', 'string'], 3: ['apiVersion', 'string'] },
   TopologySpreadConstraint: {
     1: ['maxSkew', 'int'], 2: ['topologyKey', 'string'], 3: ['whenUnsatisfiable', 'string'], 4: ['labelSelector', 'LabelSelector'], 5: ['minDomains', 'int!'],
     6: ['nodeAffinityPolicy', 'string!'], 7: ['nodeTaintsPolicy', 'string!'], 8: ['matchLabelKeys', '[]string'],
@@ -183,7 +187,7 @@ const messages: Record<string, Message> = {
 const kinds: Record<string, string> = { Pod: 'Pod', Namespace: 'Namespace', ConfigMap: 'ConfigMap', Service: 'Service', Deployment: 'Deployment', Secret: 'Secret', ServiceAccount: 'ServiceAccount', TokenRequest: 'TokenRequest',
   Role: 'Role', ClusterRole: 'ClusterRole', RoleBinding: 'RoleBinding', ClusterRoleBinding: 'RoleBinding',
   SubjectAccessReview: 'SubjectAccessReview', LocalSubjectAccessReview: 'SubjectAccessReview', SelfSubjectAccessReview: 'SelfSubjectAccessReview', SelfSubjectRulesReview: 'SelfSubjectRulesReview',
-  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest', Job: 'Job', ResourceQuota: 'ResourceQuota' };
+  SelfSubjectReview: 'SelfSubjectReview', TokenReview: 'TokenReview', CertificateSigningRequest: 'CertificateSigningRequest', Job: 'Job', ResourceQuota: 'ResourceQuota', HorizontalPodAutoscaler: 'HorizontalPodAutoscaler' };
 
 class Reader {
   pos = 0;

@@ -135,7 +135,10 @@ describe('disruption budgets, eviction, HPA and events.k8s.io', () => {
     const table = await kubectl.ok(['get', 'hpa', 'hpa']);
     expect(table.split('\n')[0]).toMatch(/^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE$/);
     expect(table.split('\n')[1]).toMatch(/^hpa\s+Deployment\/hpa\s+cpu: <unknown>\/50%\s+2\s+5\s+\d\s+\d+s$/);
-    const v1 = await kubectl.json(['get', 'hpa.v1.autoscaling', 'hpa']);
+    const raw = await client.request('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/hpa');
+    expect(raw.body).toMatchObject({ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 50, minReplicas: 2, maxReplicas: 5 }, status: { currentReplicas: 2 } });
+    const v1 = await kubectl.json(['get', 'horizontalpodautoscalers.v1.autoscaling', 'hpa']);
+    expect(v1.apiVersion).toBe('autoscaling/v1');
     expect(v1.spec.targetCPUUtilizationPercentage).toBe(50);
     const groups = await client.request('GET', '/apis/autoscaling');
     expect(groups.body.preferredVersion.version).toBe('v2');
