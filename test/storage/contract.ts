@@ -119,6 +119,8 @@ export function storageContract(name: string, open: () => Promise<ContractTarget
       const errors: Error[] = [];
       const h1 = s.watch(p, { sinceRevision: r, recursive: true }, { onEvent: (e) => fromR.push(e), onError: (e) => errors.push(e) });
       const h2 = s.watch(p, { sinceRevision: 0, recursive: true }, { onEvent: (e) => fromZero.push(e), onError: (e) => errors.push(e) });
+      const single: StorageEvent[] = [];
+      const h3 = s.watch(`${p}b`, { sinceRevision: 0, recursive: false }, { onEvent: (e) => single.push(e), onError: (e) => errors.push(e) });
       try {
         await until(() => fromZero.length >= 1, 'the initial ADDED');
         await s.create(`${p}b`, cm('b'));
@@ -129,10 +131,14 @@ export function storageContract(name: string, open: () => Promise<ContractTarget
         expect(fromR.map((e) => e.revision)).toEqual([...fromR.map((e) => e.revision)].sort((x, y) => x - y));
         expect(fromR[2]!.object.metadata.resourceVersion).toBe(del.metadata.resourceVersion);
         expect(fromZero.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED a', 'ADDED b', 'DELETED a']);
+        // A watch of one key sees that key only.
+        await until(() => single.length >= 1, 'the single-key ADDED');
+        expect(single.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED b']);
         expect(errors).toEqual([]);
       } finally {
         h1.stop();
         h2.stop();
+        h3.stop();
       }
     });
 

@@ -1,5 +1,8 @@
-// EtcdStorage against a real etcd: CAS semantics, lists at a revision,
-// pagination, shared watches, restarts, compaction and outages.
+// EtcdStorage against a real etcd: the storage contract every implementation
+// runs (test/storage/contract.ts: create/get, CAS updates, delete, lists at a
+// revision and pages, watches, compaction), over node's http2 and over the
+// API server's worker-thread transport; then what only etcd has: the shared
+// watch cache, dedicated watches for old revisions, restarts and outages.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../api/types.js';
@@ -7,6 +10,7 @@ import { EtcdStorage } from '../../apiserver/storage/etcd.js';
 import { StorageError, type StorageEvent, type WatchHandle } from '../../apiserver/storage/interface.js';
 import { startEtcd, type EtcdProcess } from '../util/etcd.js';
 import { waitFor } from '../util/ports.js';
+import { storageContract } from './contract.js';
 
 let etcd: EtcdProcess;
 let storage: EtcdStorage;
@@ -47,16 +51,6 @@ function record(prefix: string, sinceRevision: number, recursive = true): Record
 }
 
 describe('EtcdStorage CRUD', () => {
-  it('creates, gets and refuses a second create', async () => {
-    const created = await storage.create('/registry/configmaps/default/a', cm('a', { k: 'v' }));
-    expect(Number(created.metadata.resourceVersion)).toBeGreaterThan(0);
-    const got = await storage.get('/registry/configmaps/default/a');
-    expect(got.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
-    expect(dataOf(got)).toEqual({ k: 'v' });
-    expect((await storageError(storage.create('/registry/configmaps/default/a', cm('a')))).code).toBe('KeyExists');
-    expect((await storageError(storage.get('/registry/configmaps/default/missing'))).code).toBe('KeyNotFound');
-  });
-
   it('does not store resourceVersion in the value', async () => {
     const obj = cm('rv');
     obj.metadata.resourceVersion = '999999';
@@ -65,75 +59,13 @@ describe('EtcdStorage CRUD', () => {
     expect((await storage.get('/registry/configmaps/default/rv')).metadata.resourceVersion).toBe(created.metadata.resourceVersion);
   });
 
-  it('50 concurrent guaranteedUpdate increments all land', async () => {
-    const key = '/registry/configmaps/default/counter';
-    await storage.create(key, cm('counter', { n: '0' }));
-    await Promise.all(Array.from({ length: 50 }, () => storage.guaranteedUpdate(key, undefined, (cur) => {
-      dataOf(cur).n = String(Number(dataOf(cur).n) + 1);
-      return cur;
-    })));
-    expect(dataOf(await storage.get(key)).n).toBe('50');
-  });
-
-  it('a stale resourceVersion precondition is a Conflict and writes nothing', async () => {
-    const key = '/registry/configmaps/default/stale';
-    const v1 = await storage.create(key, cm('stale', { n: '1' }));
-    const v2 = await storage.guaranteedUpdate(key, undefined, (cur) => ({ ...cur, data: { n: '2' } } as KubeObject));
-    let called = 0;
-    const err = await storageError(storage.guaranteedUpdate(key, { resourceVersion: v1.metadata.resourceVersion }, (cur) => {
-      called++;
-      return { ...cur, data: { n: '3' } } as KubeObject;
-    }));
-    expect(err.code).toBe('Conflict');
-    expect(called).toBe(0);
-    const now = await storage.get(key);
-    expect(now.metadata.resourceVersion).toBe(v2.metadata.resourceVersion);
-    expect(dataOf(now).n).toBe('2');
-  });
-
-  it('an unchanged update writes nothing', async () => {
-    const key = '/registry/configmaps/default/same';
-    const v1 = await storage.create(key, cm('same', { n: '1' }));
-    const out = await storage.guaranteedUpdate(key, undefined, (cur) => cur);
-    expect(out.metadata.resourceVersion).toBe(v1.metadata.resourceVersion);
-  });
-
-  it('delete returns the object at the deletion revision and honours preconditions', async () => {
-    const key = '/registry/configmaps/default/del';
-    const v1 = await storage.create(key, cm('del'));
-    expect((await storageError(storage.delete(key, { uid: 'other' }))).code).toBe('Conflict');
-    const deleted = await storage.delete(key, { resourceVersion: v1.metadata.resourceVersion });
-    expect(Number(deleted.metadata.resourceVersion)).toBeGreaterThan(Number(v1.metadata.resourceVersion));
-    expect((await storageError(storage.get(key))).code).toBe('KeyNotFound');
-    expect((await storageError(storage.delete(key))).code).toBe('KeyNotFound');
-  });
 });
 
 describe('EtcdStorage list', () => {
   const prefix = '/registry/secrets/list/';
 
-  it('lists at a past revision and paginates at one snapshot', async () => {
-    for (let i = 0; i < 5; i++) await storage.create(`${prefix}s${i}`, cm(`s${i}`, { i: String(i) }));
-    const before = await storage.currentRevision();
-    await storage.create(`${prefix}s5`, cm('s5'));
-    await storage.guaranteedUpdate(`${prefix}s0`, undefined, (cur) => ({ ...cur, data: { i: 'changed' } } as KubeObject));
-
-    const past = await storage.list(prefix, { revision: before });
-    expect(past.revision).toBe(before);
-    expect(past.items.map((o) => o.metadata.name)).toEqual(['s0', 's1', 's2', 's3', 's4']);
-    expect(dataOf(past.items[0]!).i).toBe('0');
-
-    const page1 = await storage.list(prefix, { limit: 4 });
-    expect(page1.items.map((o) => o.metadata.name)).toEqual(['s0', 's1', 's2', 's3']);
-    expect(page1.remainingItemCount).toBe(2);
-    await storage.create(`${prefix}s6`, cm('s6'));
-    const page2 = await storage.list(prefix, { limit: 4, continue: page1.continue });
-    expect(page2.revision).toBe(page1.revision);
-    expect(page2.items.map((o) => o.metadata.name)).toEqual(['s4', 's5']);
-    expect(page2.continue).toBeUndefined();
-  });
-
   it('filters with the predicate before counting the limit', async () => {
+    for (let i = 0; i < 7; i++) await storage.create(`${prefix}s${i}`, cm(`s${i}`, { i: String(i) }));
     const even = (o: KubeObject) => Number(o.metadata.name!.slice(1)) % 2 === 0;
     const page1 = await storage.list(prefix, { limit: 2, predicate: even });
     expect(page1.items.map((o) => o.metadata.name)).toEqual(['s0', 's2']);
@@ -183,19 +115,6 @@ describe('EtcdStorage watch', () => {
     for (const w of watchers) w.handle.stop();
     await new Promise((res) => setTimeout(res, 200));
     for (const w of watchers) expect(w.errors).toEqual([]);
-  });
-
-  it('sinceRevision 0 starts with synthetic ADDED for current objects, then changes', async () => {
-    const prefix = '/registry/services/zero/';
-    await storage.create(`${prefix}a`, cm('a'));
-    await storage.create(`${prefix}b`, cm('b'));
-    const w = record(prefix, 0);
-    await waitFor('initial state', () => w.events.length === 2);
-    await storage.create(`${prefix}c`, cm('c'));
-    await waitFor('change', () => w.events.length === 3);
-    expect(w.events.map((e) => `${e.type} ${e.object.metadata.name}`)).toEqual(['ADDED a', 'ADDED b', 'ADDED c']);
-    expect(w.events[0]!.key).toBe(`${prefix}a`);
-    w.handle.stop();
   });
 
   it('a revision older than the watch cache gets a dedicated etcd watch with full history', async () => {
@@ -281,19 +200,6 @@ describe('EtcdStorage watch', () => {
 });
 
 describe('EtcdStorage compaction and outages', () => {
-  it('a compacted revision is ResourceVersionTooOld for list and watch', async () => {
-    const prefix = '/registry/leases/';
-    const old = (await storage.create(`${prefix}l0`, cm('l0'))).metadata.resourceVersion;
-    await storage.guaranteedUpdate(`${prefix}l0`, undefined, (cur) => ({ ...cur, data: { v: '2' } } as KubeObject));
-    await storage.create(`${prefix}l1`, cm('l1'));
-    await storage.compact(await storage.currentRevision());
-    expect((await storageError(storage.list(prefix, { revision: Number(old) }))).code).toBe('ResourceVersionTooOld');
-    const w = record(prefix, Number(old));
-    await waitFor('watch error', () => w.errors.length === 1);
-    expect((w.errors[0] as StorageError).code).toBe('ResourceVersionTooOld');
-    expect(w.events).toEqual([]);
-  });
-
   it('a revision compacted in etcd is too old even while the shared watch buffer still holds it', async () => {
     const prefix = '/registry/secrets/';
     // Open the shared stream first, so the events below land in its buffer.
@@ -320,6 +226,7 @@ describe('EtcdStorage compaction and outages', () => {
   });
 
   it('fails fast with Unavailable while etcd is down and recovers after', async () => {
+    await storage.create('/registry/configmaps/default/a', cm('a'));
     await etcd.proc.kill('SIGKILL');
     await new Promise((res) => etcd.proc.once('exit', res));
     const started = Date.now();
@@ -338,3 +245,15 @@ async function retry<T>(fn: () => Promise<T>): Promise<T> {
     throw e;
   }), 15_000, 100) as Promise<T>;
 }
+
+storageContract('EtcdStorage (http2 transport)', async () => {
+  const s = new EtcdStorage({ hosts: etcd.endpoint, requestTimeoutMs: 2000 });
+  return { storage: s, close: () => s.close() };
+});
+
+storageContract('EtcdStorage (worker-thread transport, as the API server runs it)', async () => {
+  // The worker thread loads compiled JavaScript: `npx tsc -p tsconfig.json` first.
+  const { ThreadTransport } = (await import(`${'../../dist/apiserver/storage'}/etcdthread.js`)) as typeof import('../../apiserver/storage/etcdthread.js');
+  const s = new EtcdStorage({ hosts: etcd.endpoint, requestTimeoutMs: 2000, transport: (o) => new ThreadTransport(o) });
+  return { storage: s, close: () => s.close() };
+});
