@@ -12,6 +12,7 @@ import { apiVersionOf, entry, type Column, type KindDefinition, type ResourceInf
 import { ageCol, nameCol } from '../../api/printing.js';
 import { metaNames, refPrefix } from '../../api/schemas/index.js';
 import { applyDefaults, compile, listTypeCauses, prune, readPath, schemaCauses, type Props } from '../../api/kinds/apiextensions/schema.js';
+import { celCauses, hasRules } from '../../api/kinds/apiextensions/cel.js';
 
 /** kube's OpenAPI name of a custom kind: the reversed group, the version, the kind (com.example.stable.v1.CronTab). */
 export function crdDefinitionName(group: string, version: string, kind: string): string {
@@ -63,6 +64,7 @@ export function kindsFor(crd: KubeObject): KindDefinition[] {
     const r = v === storageVersion ? storageResource : resourceOf(v);
     const schema: Props = v.schema?.openAPIV3Schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     const check = compile(schema);
+    const rules = hasRules(schema);
     const statusSub = !!v.subresources?.status;
     const columns = v.additionalPrinterColumns ?? [];
     const kindName = crdDefinitionName(group, v.name, names.kind);
@@ -75,10 +77,12 @@ export function kindsFor(crd: KubeObject): KindDefinition[] {
       schema: null,
       prune: (obj) => prune(obj, schema),
       defaults: (obj) => applyDefaults(obj, schema),
-      validate: (obj): StatusCause[] => {
+      validate: (obj, { old }): StatusCause[] => {
         const out: StatusCause[] = [];
-        if (!check(obj)) out.push(...schemaCauses(obj, check.errors ?? []));
+        if (!check(obj)) return schemaCauses(obj, check.errors ?? []);
         out.push(...listTypeCauses(obj, schema, ''));
+        // x-kubernetes-validations run on values of the right shape only, as kube's (after the schema passed).
+        if (rules) out.push(...celCauses(obj, old, schema, ''));
         return out;
       },
       strategy: {

@@ -116,6 +116,37 @@ spec:
     expect(missing.stderr).toContain('spec.secretName: Required value');
   });
 
+  it('runs the schema\'s CEL rules (x-kubernetes-validations), transition rules against the stored object', async () => {
+    const bad = await kubectl.run(['apply', '-f', '-'], { input: 'apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: cel}\nspec: {cronSpec: "* * * * */5", selector: "tier=web"}\n' });
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('spec: Invalid value: "object": selector tier=web must select by app');
+    await kubectl.ok(['apply', '-f', '-'], { input: 'apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: cel}\nspec: {cronSpec: "* * * * */5", selector: "app=web", image: one}\n' });
+    const changed = await kubectl.run(['patch', 'crontab', 'cel', '--type=merge', '-p', '{"spec":{"image":"two"}}']);
+    expect(changed.code).not.toBe(0);
+    expect(changed.stderr).toContain('spec.image: Invalid value: "string": image is immutable');
+    await kubectl.ok(['patch', 'crontab', 'cel', '--type=merge', '-p', '{"spec":{"replicas":3}}']);
+    const broken = await kubectl.run(['apply', '-f', '-'], { input: `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: gadgets.example.com}
+spec:
+  group: example.com
+  scope: Namespaced
+  names: {plural: gadgets, kind: Gadget}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema:
+      openAPIV3Schema:
+        type: object
+        x-kubernetes-validations: [{rule: "self.spec.size >"}]
+        properties:
+          spec: {type: object, properties: {size: {type: integer}}}
+` });
+    expect(broken.code).not.toBe(0);
+    expect(broken.stderr).toContain('spec.versions[0].schema.openAPIV3Schema.x-kubernetes-validations[0].rule: Invalid value: "self.spec.size >": compilation failed');
+  });
+
   it('prunes unknown fields and fills in defaults from the schema', async () => {
     const r = await kubectl.run(['apply', '--validate=false', '-f', '-'], { input: 'apiVersion: stable.example.com/v1\nkind: CronTab\nmetadata: {name: pruned}\nspec: {cronSpec: "* * * * */5", image: app, color: red}\n' });
     expect(r.code, r.stderr).toBe(0);
@@ -197,8 +228,15 @@ spec:
 
   it('applies server-side with list-map keys from the schema', async () => {
     await kubectl.ok(['apply', '--server-side', '--field-manager=a', '-f', '-'], { input: certificate('ssa') });
-    await kubectl.ok(['apply', '--server-side', '--field-manager=a', '--subresource=status', '-f', '-'], { input: 'apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: ssa}\nstatus: {conditions: [{type: Ready, status: "False"}]}\n' }).catch(() => undefined);
+    // status.conditions is a map list keyed by type: two managers each own their own entry.
+    const cond = (type: string) => `apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: ssa}\nstatus: {conditions: [{type: ${type}, status: "False"}]}\n`;
+    await kubectl.ok(['apply', '--server-side', '--field-manager=ready-writer', '--subresource=status', '-f', '-'], { input: cond('Ready') });
+    await kubectl.ok(['apply', '--server-side', '--field-manager=issuing-writer', '--subresource=status', '-f', '-'], { input: cond('Issuing') });
     const got = await kubectl.json(['get', 'certificate', 'ssa', '--show-managed-fields']);
+    expect(got.status.conditions.map((c: any) => c.type).sort()).toEqual(['Issuing', 'Ready']);
+    const owned = got.metadata.managedFields.find((m: any) => m.manager === 'ready-writer');
+    expect(owned).toMatchObject({ operation: 'Apply', subresource: 'status' });
+    expect(JSON.stringify(owned.fieldsV1)).toContain('k:{\\"type\\":\\"Ready\\"}');
     expect(got.metadata.managedFields.some((m: any) => m.manager === 'a' && m.operation === 'Apply')).toBe(true);
     const conflict = await kubectl.run(['apply', '--server-side', '--field-manager=b', '-f', '-'], { input: certificate('ssa').replace('ssa-tls', 'other-tls') });
     expect(conflict.code).not.toBe(0);

@@ -8,6 +8,7 @@ import { defineKind, entry } from '../../kind.js';
 import { nameCol } from '../../printing.js';
 import { field, isDNS1035Label } from '../../schemas/rules.js';
 import { isDNS1123Subdomain } from '../../labels.js';
+import { celCompileErrors } from './cel.js';
 import { applyDefaults, compile, parsePath, parseQuery, prune, structuralErrors, type Props } from './schema.js';
 
 /** The finalizer the API server puts on a CRD being deleted, and removes once every object of it is gone. */
@@ -173,6 +174,7 @@ function fieldCauseType(path: string, v: unknown, type: string): StatusCause {
 function validateSchema(s: Props, path: string): StatusCause[] {
   const out = structuralErrors(s, path);
   if (out.length) return out;
+  out.push(...celCompileErrors(s, path));
   const checkDefaults = (x: Props, p: string) => {
     if (x.default !== undefined) {
       try {
