@@ -6,7 +6,7 @@
 // strategy nor a list type are atomic: a strategic patch replaces them whole
 // and server-side apply owns them as one field.
 
-import { resources } from '../../api/resources.js';
+import { kindOf, resources } from '../../api/resources.js';
 import { definitions, kindDefinitionName, resolve, type Schema } from '../../api/schemas/index.js';
 
 export interface ListStrategy {
@@ -23,9 +23,11 @@ export interface ListStrategy {
  */
 function fieldSchema(kind: string, path: string): { own: Schema; target: Schema } | undefined {
   const r = resources.find((x) => x.kind === kind);
+  // A custom resource's list types and map keys are in its CRD's schema (KindDefinition.openapi).
+  const published = r && kindOf(r).openapi;
   const def = r && kindDefinitionName(r);
-  if (!def) return undefined;
-  let own: Schema = definitions[def]!;
+  if (!def && !published) return undefined;
+  let own: Schema = published ? published.definitions[published.kind] as Schema : definitions[def!]!;
   let target = own;
   for (const name of path.split('.')) {
     while (target.type === 'array' && target.items) target = resolve(target.items);
