@@ -43,7 +43,8 @@ function validateUpdate(pvc: any, old: any): StatusCause[] {
   if (old.status?.phase === 'Bound') {
     const newStorage = next.resources?.requests?.storage;
     if (newStorage !== undefined && prev.resources?.requests) prev.resources.requests.storage = newStorage;
-    prev.volumeAttributesClassName = next.volumeAttributesClassName;
+    if (next.volumeAttributesClassName === undefined) delete prev.volumeAttributesClassName;
+    else prev.volumeAttributesClassName = next.volumeAttributesClassName;
     if (newStorage !== undefined && storageBytes(next.resources.requests) < storageBytes(old.spec?.resources?.requests)) {
       out.push(field.forbidden('spec.resources.requests.storage', 'field can not be less than status.capacity'));
     }
