@@ -207,7 +207,8 @@ const printer = (toV2: (o: KubeObject) => KubeObject): Printer => ({
 });
 
 // HorizontalPodAutoscalerStrategy: a new object starts with an empty status; spec writes never touch it.
-const strategy = { tracksGeneration: true, prepareForCreate: (o: KubeObject) => { o.status = {}; } };
+// v2's desiredReplicas is not omitempty: an empty status still says 0.
+const strategy = { tracksGeneration: true, prepareForCreate: (o: KubeObject) => { o.status = { desiredReplicas: 0 }; } };
 
 export default [
   defineKind({
