@@ -13,6 +13,9 @@ import { EndpointsController } from './endpoints/endpoints.js';
 import { EndpointSliceController } from './endpointslice/endpointslice.js';
 import { EndpointSliceMirroringController } from './endpointslice/mirroring.js';
 import { GarbageCollector } from './garbagecollector/garbagecollector.js';
+import { DisruptionController } from './disruption/disruption.js';
+import { HorizontalController } from './podautoscaler/horizontal.js';
+import { RestMetricsClient, RestScaleClient } from './podautoscaler/clients.js';
 import { NodeIpamController } from './nodeipam/nodeipam.js';
 import { NodeLifecycleController } from './nodelifecycle/nodelifecycle.js';
 import { TaintEvictionController } from './nodelifecycle/taintmanager.js';
@@ -60,6 +63,10 @@ export interface ManagerOptions {
   mirroringConcurrentServiceEndpointSyncs: number;
   mirroringMaxEndpointsPerSubset: number;
   concurrentGcSyncs: number;
+  /** --horizontal-pod-autoscaler-sync-period, -tolerance, -downscale-stabilization, -cpu-initialization-period, -initial-readiness-delay (kube's defaults when unset). */
+  hpa?: { syncPeriodMs?: number; tolerance?: number; downscaleStabilizationMs?: number; cpuInitializationPeriodMs?: number; initialReadinessDelayMs?: number };
+  /** --concurrent-horizontal-pod-autoscaler-syncs (5). */
+  concurrentHorizontalPodAutoscalerSyncs?: number;
   nodeMonitorGracePeriodMs: number;
   nodeMonitorPeriodMs: number;
   /** The CA bundle the root-ca-certificate-publisher-controller puts in every namespace (--root-ca-file); without it that controller does not run. */
@@ -89,10 +96,12 @@ const known = ['replicaset-controller', 'deployment-controller', 'endpoints-cont
   'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller', 'bootstrap-signer-controller', 'token-cleaner-controller',
   'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller',
   'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller',
-  'replicationcontroller-controller', 'resourcequota-controller'] as const;
+  'replicationcontroller-controller', 'resourcequota-controller',
+  'horizontal-pod-autoscaler-controller', 'disruption-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = {
+  horizontalpodautoscaling: 'horizontal-pod-autoscaler-controller', disruption: 'disruption-controller',
   serviceaccount: 'serviceaccount-controller', 'root-ca-cert-publisher': 'root-ca-certificate-publisher-controller',
   csrsigning: 'certificatesigningrequest-signing-controller', csrapproving: 'certificatesigningrequest-approving-controller',
   bootstrapsigner: 'bootstrap-signer-controller', tokencleaner: 'token-cleaner-controller',
@@ -130,6 +139,9 @@ export class ControllerManager {
       if (enabled.has(name)) this.runs.push({ controller: make(), workers });
     };
     add('replicaset-controller', () => new ReplicaSetController({ ...base, recorder: o.recorderFor('replicaset-controller') }), o.concurrentReplicaSetSyncs);
+    add('horizontal-pod-autoscaler-controller', () => new HorizontalController({ ...base, ...o.hpa, recorder: o.recorderFor('horizontal-pod-autoscaler'),
+      metrics: new RestMetricsClient(o.client), scales: new RestScaleClient(o.client) }), o.concurrentHorizontalPodAutoscalerSyncs ?? 5);
+    add('disruption-controller', () => new DisruptionController({ ...base, recorder: o.recorderFor('controllermanager') }), 1);
     add('replicationcontroller-controller', () => new ReplicationManager({ ...base, recorder: o.recorderFor('replication-controller') }), o.concurrentRCSyncs ?? 5);
     add('resourcequota-controller', () => new ResourceQuotaController({ ...base, resyncPeriodMs: o.resourceQuotaSyncPeriodMs }), o.concurrentResourceQuotaSyncs ?? 5);
     add('deployment-controller', () => new DeploymentController({ ...base, recorder: o.recorderFor('deployment-controller') }), o.concurrentDeploymentSyncs);

@@ -197,7 +197,8 @@ export function watch(ctx: RestContext, req: Request, res: Response, info: Reque
   const timeout = query(req, 'timeoutSeconds');
   serveWatch(req, res, {
     resource: r,
-    storage: ctx.storage,
+    // The store's own storage: it converts when the kind is stored as another version.
+    storage: store.storage,
     prefix: store.listPrefix(info.namespace),
     sinceRevision: parseRevision(query(req, 'resourceVersion')),
     predicate,

@@ -141,6 +141,14 @@ function controllerManagerRules(): PolicyRule[] {
     // replication-controller and resourcequota-controller (kube's system:controller:*; pods and events above).
     rule(['get', 'list', 'watch', 'update'], [legacy], ['replicationcontrollers']),
     rule(['update'], [legacy], ['replicationcontrollers/status', 'replicationcontrollers/finalizers', 'resourcequotas/status']),
+    // horizontal-pod-autoscaler and disruption-controller (kube's system:controller:*; events above).
+    rule(['get', 'list', 'watch'], [autoscaling], ['horizontalpodautoscalers']),
+    rule(['update'], [autoscaling], ['horizontalpodautoscalers/status']),
+    rule(['get', 'update'], ['*'], ['*/scale']),
+    rule(['list'], ['metrics.k8s.io'], ['pods']),
+    rule(['get', 'list'], ['custom.metrics.k8s.io', 'external.metrics.k8s.io'], ['*']),
+    rule(['get', 'list', 'watch'], [policy], ['poddisruptionbudgets']),
+    rule(['update'], [policy], ['poddisruptionbudgets/status']),
   ];
 }
 
