@@ -137,5 +137,12 @@ describe('ReplicationController', () => {
     await waitFor('1 pod', async () => (await rcPods()).length === 1, 30_000, 200);
     await kubectl.ok(['-n', 'rc', 'scale', 'rc', 'web', '--replicas=2']);
     await waitFor('2 pods', async () => (await rcPods()).length === 2, 30_000, 200);
+    await waitFor('status.replicas 2', async () => (await kubectl.json(['-n', 'rc', 'get', 'rc', 'web'])).status.replicas === 2, 30_000, 200);
+    expect((await kubectl.ok(['-n', 'rc', 'get', 'rc', '--field-selector=status.replicas=2', '-o', 'name'])).trim()).toBe('replicationcontroller/web');
+    expect((await kubectl.ok(['-n', 'rc', 'get', 'rc', '--field-selector=status.replicas=3', '-o', 'name'])).trim()).toBe('');
+
+    // The garbage collector follows the pods' owner references to the ReplicationController.
+    await kubectl.ok(['-n', 'rc', 'delete', 'rc', 'web']);
+    await waitFor('pods collected', async () => (await rcPods()).length === 0, 30_000, 200);
   });
 });
