@@ -5,7 +5,9 @@ describe('--controllers', () => {
   it('enables all with "*", minus the disabled ones', () => {
     expect([...enabledControllers(['*', '-garbage-collector-controller'])]).toEqual(['replicaset-controller', 'deployment-controller', 'endpoints-controller', 'endpointslice-controller', 'endpointslice-mirroring-controller', 'node-lifecycle-controller', 'node-ipam-controller', 'taint-eviction-controller', 'clusterrole-aggregation-controller', 'serviceaccount-controller', 'root-ca-certificate-publisher-controller',
       'certificatesigningrequest-signing-controller', 'certificatesigningrequest-approving-controller',
-      'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller']);
+      'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller',
+      'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller',
+      'replicationcontroller-controller', 'resourcequota-controller', 'horizontal-pod-autoscaler-controller', 'disruption-controller']);
   });
   it('enables only the named ones without "*"', () => {
     expect([...enabledControllers(['replicaset-controller,endpoints-controller'])]).toEqual(['replicaset-controller', 'endpoints-controller']);
