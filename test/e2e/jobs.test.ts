@@ -103,7 +103,7 @@ describe('Jobs and CronJobs against a Skiff cluster', () => {
     const badCron = await c.kubectl.run(['apply', '-f', '-'], { input: cronJob.replace('"*/1 * * * *"', '"x"') });
     expect(badCron.stderr).toContain('spec.schedule: Invalid value: "x": expected exactly 5 fields, found 1: [x]');
 
-    await k(['apply', '-f', '-'], { input: job('later', '  suspend: true\n  ttlSecondsAfterFinished: 2', 'echo later') });
+    await k(['apply', '-f', '-'], { input: job('later', '  suspend: true\n  ttlSecondsAfterFinished: 20', 'echo later') });
     await k(['wait', '--for=condition=suspended', 'job/later', '--timeout=60s'], { timeoutMs: 70_000 });
     expect(await k(['get', 'job', 'later', '--no-headers'])).toMatch(/^later\s+Suspended\s+0\/1\s/);
     expect(await k(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=later', '-o', 'name'])).toBe('');
@@ -113,8 +113,19 @@ describe('Jobs and CronJobs against a Skiff cluster', () => {
     expect(described).toMatch(/Pods Statuses:\s+0 Active \(0 Ready\) \/ 1 Succeeded \/ 0 Failed/);
     expect(described).toContain('Resumed');
     expect(await k(['get', 'job', 'later', '-o', 'wide', '--no-headers'])).toMatch(/^later\s+Complete\s+1\/1\s+\S+\s+\S+\s+main\s+busybox:latest\s+batch\.kubernetes\.io\/controller-uid=/);
-    // ttl-after-finished-controller: gone 2 s after it finished.
+    // ttl-after-finished-controller: gone 20 s after it finished (long enough for the checks above on a busy machine).
     await waitFor('the finished Job to be cleaned up', async () => (await c.kubectl.run(['get', 'job', 'later'])).stderr.includes('NotFound'), 60_000, 1000);
+  }, 200_000);
+
+  it('deleting a running Job removes its pods, job-tracking finalizer and all', async () => {
+    await k(['apply', '-f', '-'], { input: job('sleepy', '  parallelism: 2\n  completions: 2', 'sleep 3600') });
+    await waitFor('two running pods', async () => {
+      const pods = await c.kubectl.json(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=sleepy']);
+      return pods.items.length === 2 && pods.items.every((p: any) => p.status.phase === 'Running' && p.metadata.finalizers?.includes('batch.kubernetes.io/job-tracking'));
+    }, 90_000, 1000);
+    expect((await c.kubectl.json(['get', 'job', 'sleepy'])).status).toMatchObject({ active: 2 });
+    await k(['delete', 'job', 'sleepy', '--wait=false']);
+    await waitFor('the pods to be gone', async () => (await k(['get', 'pods', '-l', 'batch.kubernetes.io/job-name=sleepy', '-o', 'name'])) === '', 90_000, 1000);
   }, 200_000);
 
   it('a CronJob runs by hand with kubectl create job --from, and by its */1 schedule', async () => {
