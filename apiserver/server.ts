@@ -98,15 +98,20 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const singletons = cfg.singletons ?? true;
   const namespaces = new NamespaceLifecycle(storage, storeOf, singletons);
   const allocators = new ServiceAllocators(cfg);
+  // A plural served at several versions (HPA v1 and v2, core and events.k8s.io Events) has a store per
+  // version; storeOf(plural), which the server's own code uses, answers with the first registered (R's).
+  const byResource = new Map<ResourceInfo, Store>();
   for (const r of resources) {
     if (r.ephemeral) continue;
-    stores.set(r.plural, new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {}));
+    const s = new Store(r, storage, cfg.etcdPrefix, namespaces.phase, r === R.services ? allocators.hooks() : {});
+    byResource.set(r, s);
+    if (!stores.has(r.plural)) stores.set(r.plural, s);
   }
   const access = await AccessControl.create(cfg, { storage, etcdPrefix: cfg.etcdPrefix, storeOf });
   const { filters, serviceAccounts, ephemeral } = access;
   access.start();
   const kubelets = new KubeletClient(cfg.kubeletClient);
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: access.admission };
+  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => byResource.get(r) ?? storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: access.admission };
 
   const app = express();
   app.disable('x-powered-by');

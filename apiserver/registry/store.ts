@@ -5,7 +5,7 @@
 import crypto from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { errors, isAlreadyExists, qualifiedResource } from '../../api/errors.js';
-import { storagePrefix, type ResourceInfo } from '../../api/resources.js';
+import { kindOf, storagePrefix, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { applyDefaults } from '../../api/defaults.js';
 import { normalizeDecoded } from '../../api/normalize.js';
@@ -13,6 +13,7 @@ import { pruneUnknownFields, validateObject } from '../../api/validation.js';
 import { recordUpdate } from '../patch/index.js';
 import { logger } from '../../lib/log.js';
 import { StorageError, type ListResult, type Storage } from '../storage/interface.js';
+import { ConvertingStorage } from '../storage/converting.js';
 import { modifiedMessage, toStatus } from './errors.js';
 import { hasStatusSubresource, strategyFor, type Strategy } from './strategies.js';
 import type { Admission } from '../admission/chain.js';
@@ -85,17 +86,21 @@ function specOf(o: KubeObject): Record<string, unknown> {
 
 export class Store {
   readonly strategy: Strategy;
+  /** What this resource reads, writes and watches through: converting when its kind is stored as another version (KindDefinition.storageVersion). */
+  readonly storage: Storage;
   private readonly prefix: string;
 
   constructor(
     readonly resource: ResourceInfo,
-    private readonly storage: Storage,
+    storage: Storage,
     etcdPrefix: string,
     private readonly namespacePhase: NamespacePhase,
     private readonly hooks: StoreHooks = {},
   ) {
     this.strategy = strategyFor(resource);
-    this.prefix = `${etcdPrefix.replace(/\/$/, '')}/${storagePrefix(resource)}/`;
+    const conv = kindOf(resource).storageVersion;
+    this.storage = conv ? new ConvertingStorage(storage, conv) : storage;
+    this.prefix = `${etcdPrefix.replace(/\/$/, '')}/${storagePrefix(conv?.resource ?? resource)}/`;
   }
 
   key(namespace: string | undefined, name: string): string {

@@ -141,7 +141,9 @@ const samplesDir = path.join(path.dirname(new URL(import.meta.url).pathname), 's
 
 export function sample(r: ResourceInfo, name: string, labels?: Record<string, string>): any {
   const meta = labels ? { name, labels } : { name };
-  const file = path.join(samplesDir, r.group || 'core', `${r.plural}.yaml`);
+  // A kind served at several versions may have a sample per version (<plural>.<version>.yaml).
+  const versioned = path.join(samplesDir, r.group || 'core', `${r.plural}.${r.version}.yaml`);
+  const file = fs.existsSync(versioned) ? versioned : path.join(samplesDir, r.group || 'core', `${r.plural}.yaml`);
   if (fs.existsSync(file)) {
     const obj = yaml.load(fs.readFileSync(file, 'utf8')) as any;
     return { ...obj, apiVersion: apiVersionOf(r), kind: r.kind, metadata: { ...obj.metadata, ...meta } };
