@@ -67,10 +67,11 @@ export default defineKind({
   // printPriorityClass.
   printer: {
     columns: [nameCol,
-      ['Value', 'integer', "value is the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."],
+      ['Value', 'integer', "value represents the integer value of this priority class. This is the actual priority that pods receive when they have the name of this class in their pod spec."],
       ['Global-Default', 'boolean', 'globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class. Only one PriorityClass can be marked as `globalDefault`. However, if more than one PriorityClasses exists with their `globalDefault` field set to true, the smallest value of such global default PriorityClasses will be used as the default priority.'],
       ageCol,
-      ['Preemption-Policy', 'string', 'preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.'],
+      // kube's column is PreemptionPolicy (kubectl shows PREEMPTIONPOLICY).
+      ['PreemptionPolicy', 'string', 'preemptionPolicy is the Policy for preempting pods with lower priority. One of Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset.'],
     ],
     cells: (pc, since) => [pc.metadata.name, pc.value ?? 0, pc.globalDefault === true, since(pc.metadata.creationTimestamp), pc.preemptionPolicy ?? ''],
   },
