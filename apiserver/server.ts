@@ -11,6 +11,7 @@ import { errors, isStatusError, type StatusError } from '../api/errors.js';
 import { R, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
+import { systemPriorityClasses } from '../api/kinds/scheduling/priorityclass.js';
 import { logger } from '../lib/log.js';
 import { checkUpgradeOrigin } from '../lib/origin.js';
 import { collectDefaultMetrics, metricsHandler, registry } from '../lib/metrics.js';
@@ -417,6 +418,8 @@ class Bootstrap {
         spec: { type: 'ClusterIP', clusterIP: this.clusterIP, sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: this.port }] },
       });
       await this.storeOf('endpoints').update('default', 'kubernetes', () => ({
+      // kube's scheduling/bootstrap-system-priority-classes post-start hook.
+      for (const pc of systemPriorityClasses) await this.ensure('priorityclasses', undefined, structuredClone(pc));
         apiVersion: 'v1', kind: 'Endpoints',
         metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
         subsets: [{ addresses: [{ ip: this.address }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
