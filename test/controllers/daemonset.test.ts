@@ -80,6 +80,10 @@ describe('DaemonSet controller (kubectl)', () => {
     const table = await kubectl.ok(['get', 'ds', 'agent']);
     expect(table).toMatch(/^NAME\s+DESIRED\s+CURRENT\s+READY\s+UP-TO-DATE\s+AVAILABLE\s+NODE SELECTOR\s+AGE/);
     expect(table).toMatch(/agent\s+2\s+2\s+2\s+2\s+2\s+<none>/);
+    const described = await kubectl.ok(['describe', 'ds', 'agent']);
+    expect(described).toMatch(/Desired Number of Nodes Scheduled: 2/);
+    expect(described).toMatch(/Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    expect(described).toMatch(/Normal\s+SuccessfulCreate\s+.*daemonset-controller\s+Created pod: agent-/);
   }, 60_000);
 
   it('rolls a new image over every node, and rollout history and undo go back to the first', async () => {

@@ -3,7 +3,9 @@
 // simulated nodes (test/util/simnodes.ts). web-0 comes up before web-1, each
 // with its hostname under the headless Service and its own claim; scaling
 // down removes the highest ordinal first; a new image rolls and `kubectl
-// rollout undo` brings the old one back.
+// rollout undo` brings the old one back. The claims bind to pre-made
+// volumes through the PersistentVolume binder (nothing is mounted: simulated
+// nodes run no containers).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { R } from '../../api/resources.js';
@@ -16,7 +18,17 @@ import { waitFor } from '../util/ports.js';
 import { startSimNodes, type SimNodes } from '../util/simnodes.js';
 import { startControllerManager, type ControllerManagerProcess } from './harness.js';
 
+// Claims bind to these (no StorageClass, as the claim templates ask for none), so the scheduler's
+// volume binding lets the pods run.
+const volumes = [0, 1, 2].map((i) => ({
+  apiVersion: 'v1',
+  kind: 'PersistentVolume',
+  metadata: { name: `sts-pv-${i}` },
+  spec: { capacity: { storage: '1Gi' }, accessModes: ['ReadWriteOnce'], persistentVolumeReclaimPolicy: 'Retain', hostPath: { path: `/tmp/skiff-sts-pv-${i}` } },
+}));
+
 const manifests = [
+  ...volumes,
   { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: 'default' }, spec: { clusterIP: 'None', selector: { app: 'web' }, ports: [{ name: 'http', port: 80 }] } },
   {
     apiVersion: 'apps/v1',
@@ -55,7 +67,7 @@ describe('StatefulSet controller (kubectl)', () => {
     client = new RestClient(api.admin);
     kubectl = new Kubectl(api.url);
     nodes = await startSimNodes(client, { count: 2, prefix: 'n' });
-    cm = await startControllerManager(api.url, ['--controllers=statefulset-controller,garbage-collector-controller']);
+    cm = await startControllerManager(api.url, ['--controllers=statefulset-controller,garbage-collector-controller,persistentvolume-binder-controller']);
     sched = await startScheduler(api.url, ['--leader-elect=false']);
   }, 90_000);
 
@@ -82,6 +94,10 @@ describe('StatefulSet controller (kubectl)', () => {
     expect(claims).toEqual(['data-web-0', 'data-web-1']);
     await kubectl.ok(['rollout', 'status', 'sts/web', '--timeout=30s']);
     expect(await kubectl.ok(['get', 'sts', 'web'])).toMatch(/^NAME\s+READY\s+AGE\nweb\s+2\/2\s+/);
+    const described = await kubectl.ok(['describe', 'sts', 'web']);
+    expect(described).toMatch(/Pods Status:\s+2 Running \/ 0 Waiting \/ 0 Succeeded \/ 0 Failed/);
+    expect(described).toMatch(/Volume Claims:\n\s+Name:\s+data/);
+    expect(described).toMatch(/Normal\s+SuccessfulCreate\s+.*statefulset-controller\s+create Pod web-0 in StatefulSet web successful/);
   }, 90_000);
 
   it('scales up in order and down from the highest ordinal', async () => {
