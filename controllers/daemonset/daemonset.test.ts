@@ -124,6 +124,28 @@ describe('DaemonSet controller', () => {
     expect(created[0].spec.containers[0].image).toBe('busybox:2');
   });
 
+  it('replaces a failed daemon pod, backing off when the pods on its node keep failing', async () => {
+    const ds = daemonSet();
+    const hash = hashOf(ds);
+    const rev = newRevision(ds, { apiVersion: 'apps/v1', kind: 'DaemonSet' }, 1);
+    const failed = (name: string) => {
+      const p = daemonPod(name, 'a', hash);
+      p.status!.phase = 'Failed';
+      return p;
+    };
+    const { c, client, recorder, informers } = setup(ds, [node('a')], [failed('agent-x')], [rev]);
+    await c.sync('default/agent');
+    expect(client.of('delete', 'pods').map((a) => a.name)).toEqual(['agent-x']);
+    expect(recorder.events).toContain('Warning FailedDaemonPod Found failed daemon pod default/agent-x on node a, will try to kill it');
+    // Its replacement fails at once: within the back-off it stays until the delay has run.
+    const pods = informers.informerFor<Pod>(R.pods);
+    pods.emitDelete(pods.get('default/agent-x')!);
+    pods.emitAdd(failed('agent-y'));
+    client.seed('pods', failed('agent-y'));
+    await c.sync('default/agent');
+    expect(client.of('delete', 'pods').map((a) => a.name)).toEqual(['agent-x']);
+  });
+
   it('moves an older revision to the newest number when its template comes back (rollout undo)', async () => {
     const v1 = daemonSet({ image: 'busybox:1' });
     const v2 = daemonSet({ image: 'busybox:2' });

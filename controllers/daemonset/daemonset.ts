@@ -26,6 +26,9 @@ export const templateGenerationLabel = 'pod-template-generation';
 const templateGenerationAnnotation = 'deprecated.daemonset.template.generation';
 /** kube's BurstReplicas for daemon pods. */
 const BURST_REPLICAS = 250;
+/** failedPodsBackoff: a node whose daemon pod keeps failing gets its next replacement after 1 s, doubling to 15 min. */
+const FAILED_POD_BACKOFF_MS = 1000;
+const FAILED_POD_BACKOFF_MAX_MS = 15 * 60 * 1000;
 
 export interface DaemonSetControllerOptions {
   client: Client;
@@ -45,6 +48,8 @@ export class DaemonSetController extends QueueController {
   private readonly nodeInformer: Informer<Node>;
   private readonly revInformer: Informer<ControllerRevision>;
   private readonly now: () => Date;
+  /** Per "<ds key>/<node>": when the next failed pod may be replaced, and the delay after that. */
+  private readonly failedBackoff = new Map<string, { until: number; delayMs: number }>();
 
   constructor(o: DaemonSetControllerOptions) {
     super('daemonset', logger('daemonset-controller'));
@@ -60,6 +65,7 @@ export class DaemonSetController extends QueueController {
       onUpdate: (_, ds) => this.enqueue(ds),
       onDelete: (ds) => {
         this.expectations.delete(objectKey(ds));
+        for (const k of this.failedBackoff.keys()) if (k.startsWith(`${objectKey(ds)}/`)) this.failedBackoff.delete(k);
         this.enqueue(ds);
       },
     });
@@ -214,6 +220,16 @@ export class DaemonSetController extends QueueController {
         if (p.metadata.deletionTimestamp) continue;
         // A failed daemon pod is deleted so a new one can take its place.
         if (p.status?.phase === 'Failed') {
+          // Replaced, but not in a hot loop: each failure on the node doubles the wait before the next replacement.
+          const backoffKey = `${objectKey(ds)}/${name}`;
+          const b = this.failedBackoff.get(backoffKey);
+          const nowMs = this.now().getTime();
+          if (b && nowMs < b.until) {
+            this.queue.addAfter(objectKey(ds), b.until - nowMs);
+            continue;
+          }
+          const delayMs = b ? Math.min(b.delayMs * 2, FAILED_POD_BACKOFF_MAX_MS) : FAILED_POD_BACKOFF_MS;
+          this.failedBackoff.set(backoffKey, { until: nowMs + delayMs, delayMs });
           this.recorder.event(ds, 'Warning', 'FailedDaemonPod', `Found failed daemon pod ${p.metadata.namespace}/${p.metadata.name} on node ${name}, will try to kill it`);
           remove.push(p);
         } else running.push(p);
