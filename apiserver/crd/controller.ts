@@ -113,15 +113,20 @@ export class CRDController {
     if (this.builtins.some((r) => r.group === group && r.plural === n.plural)) return { reason: 'PluralConflict', message: `"${n.plural}" is already in use` };
     const older = [...this.crds.values()].filter((o) => o.metadata.name !== crd.metadata.name && o.spec?.group === group
       && (o.metadata.creationTimestamp! < crd.metadata.creationTimestamp! || (o.metadata.creationTimestamp === crd.metadata.creationTimestamp && o.metadata.name! < crd.metadata.name!)));
+    // As the naming controller: each requested name against every name (plural, singular, short) and kind (kind, listKind) already taken in the group.
+    const names = new Set<string>();
+    const kinds = new Set<string>();
     for (const o of older) {
       const on = o.status?.acceptedNames?.plural ? o.status.acceptedNames : o.spec.names;
-      if (on.plural === n.plural) return { reason: 'PluralConflict', message: `"${n.plural}" is already in use` };
-      if (on.singular && on.singular === n.singular) return { reason: 'SingularConflict', message: `"${n.singular}" is already in use` };
-      if (on.kind === n.kind) return { reason: 'KindConflict', message: `"${n.kind}" is already in use` };
-      if (on.listKind && on.listKind === n.listKind) return { reason: 'ListKindConflict', message: `"${n.listKind}" is already in use` };
-      const short = (n.shortNames ?? []).find((s: string) => (on.shortNames ?? []).includes(s));
-      if (short) return { reason: 'ShortNamesConflict', message: `"${short}" is already in use` };
+      for (const x of [on.plural, on.singular, ...(on.shortNames ?? [])]) if (x) names.add(x);
+      for (const x of [on.kind, on.listKind]) if (x) kinds.add(x);
     }
+    if (names.has(n.plural)) return { reason: 'PluralConflict', message: `"${n.plural}" is already in use` };
+    if (n.singular && names.has(n.singular)) return { reason: 'SingularConflict', message: `"${n.singular}" is already in use` };
+    const short = (n.shortNames ?? []).find((x: string) => names.has(x));
+    if (short) return { reason: 'ShortNamesConflict', message: `"${short}" is already in use` };
+    if (kinds.has(n.kind)) return { reason: 'KindConflict', message: `"${n.kind}" is already in use` };
+    if (n.listKind && kinds.has(n.listKind)) return { reason: 'ListKindConflict', message: `"${n.listKind}" is already in use` };
     return undefined;
   }
 

@@ -55,6 +55,29 @@ describe('CustomResourceDefinitions', () => {
     expect(out).toMatch(/crontabs\.stable\.example\.com\s+\d{4}-\d\d-\d\dT/);
   });
 
+  it('does not serve a CRD whose names another CRD of its group has, and explains CRDs themselves', async () => {
+    await kubectl.ok(['apply', '-f', '-'], { input: `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: crons.stable.example.com}
+spec:
+  group: stable.example.com
+  scope: Namespaced
+  names: {plural: crons, singular: cron, kind: CronTab}
+  versions:
+  - {name: v1, served: true, storage: true, schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}}
+` });
+    await expect.poll(async () => (await kubectl.json(['get', 'crd', 'crons.stable.example.com'])).status?.conditions ?? [], { timeout: 10_000 })
+      .toEqual(expect.arrayContaining([
+        expect.objectContaining({ type: 'NamesAccepted', status: 'False', reason: 'KindConflict', message: '"CronTab" is already in use' }),
+        expect.objectContaining({ type: 'Established', status: 'False', reason: 'NotAccepted' }),
+      ]));
+    expect((await kubectl.run(['get', '--raw', '/apis/stable.example.com/v1/crons'])).code).not.toBe(0);
+    await kubectl.ok(['delete', 'crd', 'crons.stable.example.com']);
+    const explained = await kubectl.ok(['explain', 'crd.spec.versions.schema']);
+    expect(explained).toContain('KIND:       CustomResourceDefinition');
+    expect(explained).toMatch(/FIELD: schema <CustomResourceValidation>[\s\S]*openAPIV3Schema\t<JSONSchemaProps>/);
+  });
+
   it('refuses a CRD that is not structural, with kube\'s field paths', async () => {
     const bad = `apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
