@@ -4,7 +4,8 @@
 
 import type { Request, Response } from 'express';
 import { errors, isConflict, successStatus, type StatusError } from '../../api/errors.js';
-import { R } from '../../api/resources.js';
+import { R, kindOf, type KindDefinition } from '../../api/resources.js';
+import { readPath, writePath } from '../../api/kinds/apiextensions/schema.js';
 import type { KubeObject } from '../../api/types.js';
 import { formatLabelSelector, selectorFromLabelSelector } from '../../api/labels.js';
 import { integerRangeError } from '../../api/schemas/compile.js';
@@ -17,20 +18,24 @@ import { decodeFor, patchType, writeOptions, type RestContext } from './rest.js'
 import { userOf } from '../auth/context.js';
 import { query, type RequestInfo } from './request.js';
 
-function toScale(o: KubeObject): KubeObject {
+function scaleOf(o: KubeObject, paths?: KindDefinition['scale']): KubeObject {
   const m = o.metadata;
+  const selector = paths ? (paths.labelSelectorPath ? readPath(o, paths.labelSelectorPath) : undefined) : formatLabelSelector(o.spec?.selector);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',
     metadata: { name: m.name, namespace: m.namespace, uid: m.uid, resourceVersion: m.resourceVersion, creationTimestamp: m.creationTimestamp },
-    spec: { replicas: o.spec?.replicas ?? 1 },
-    status: { replicas: o.status?.replicas ?? 0, selector: formatLabelSelector(o.spec?.selector) },
+    // A custom resource's paths (its CRD's subresources.scale), read as kube's scale subresource does.
+    spec: { replicas: paths ? readPath(o, paths.specReplicasPath) ?? 0 : o.spec?.replicas ?? 1 },
+    status: { replicas: (paths ? readPath(o, paths.statusReplicasPath) : o.status?.replicas) ?? 0, ...(typeof selector === 'string' && selector ? { selector } : paths ? {} : { selector }) },
   };
 }
 
 export async function scale(ctx: RestContext, req: Request, res: Response, info: RequestInfo): Promise<void> {
   const r = info.resource;
   const store = ctx.store(r);
+  const paths = kindOf(r).scale;
+  const toScale = (o: KubeObject) => scaleOf(o, paths);
   if (info.verb === 'get') {
     res.json(toScale(await store.get(info.namespace, info.name!)));
     return;
@@ -56,7 +61,8 @@ export async function scale(ctx: RestContext, req: Request, res: Response, info:
     if (notInt32 || replicas < 0) {
       throw errors.invalid('Scale', info.name!, [{ reason: 'FieldValueInvalid', field: 'spec.replicas', message: `Invalid value: ${replicas}: ${notInt32 ?? 'must be greater than or equal to 0'}` }], 'autoscaling');
     }
-    current!.spec = { ...current!.spec, replicas };
+    if (paths) writePath(current!, paths.specReplicasPath, replicas);
+    else current!.spec = { ...current!.spec, replicas };
     return current!;
   }, { ...writeOptions(ctx, req, info, 'UPDATE'), subresource: 'scale', fieldManager: query(req, 'fieldManager') });
   res.json(toScale(out.object));

@@ -146,7 +146,9 @@ export function sample(r: ResourceInfo, name: string, labels?: Record<string, st
   const file = fs.existsSync(versioned) ? versioned : path.join(samplesDir, r.group || 'core', `${r.plural}.yaml`);
   if (fs.existsSync(file)) {
     const obj = yaml.load(fs.readFileSync(file, 'utf8')) as any;
-    return { ...obj, apiVersion: apiVersionOf(r), kind: r.kind, metadata: { ...obj.metadata, ...meta } };
+    // A name derived from the object (a CRD's <plural>.<group>) ends in the object's own group: the sample's stands.
+    const own = obj.spec?.group && obj.metadata?.name?.endsWith(`.${obj.spec.group}`) ? { name: obj.metadata.name } : {};
+    return { ...obj, apiVersion: apiVersionOf(r), kind: r.kind, metadata: { ...obj.metadata, ...meta, ...own } };
   }
   const head = { apiVersion: apiVersionOf(r), kind: r.kind, metadata: meta };
   switch (r.kind) {
