@@ -55,10 +55,11 @@ describe('PersistentVolumeClaim', () => {
     const spec = { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } }, storageClassName: 'x' };
     const old = pvc(spec, { phase: 'Pending' });
     expect(pvcKind.validate!(pvc({ ...spec, volumeName: 'pv-1' }), { old })).toEqual([]);
+    expect(pvcKind.validate!(pvc(spec, { phase: 'Pending' }), { old })).toEqual([]);
     const bound = pvc({ ...spec, volumeName: 'pv-1' }, { phase: 'Bound' });
     expect(pvcKind.validate!(pvc({ ...spec, volumeName: 'pv-1', resources: { requests: { storage: '2Gi' } } }, { phase: 'Bound' }), { old: bound })).toEqual([]);
     expect(msgs(pvcKind.validate!(pvc({ ...spec, volumeName: 'pv-1', storageClassName: 'y' }, { phase: 'Bound' }), { old: bound }))).toEqual([
-      'spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims',
+      'spec: Forbidden: spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n  storageClassName: "x" -> "y"',
     ]);
     expect(msgs(pvcKind.validate!(pvc({ ...spec, resources: { requests: { storage: '2Gi' } } }), { old }))[0]).toMatch(/^spec: Forbidden: spec is immutable/);
   });

@@ -38,7 +38,7 @@ function validateUpdate(pvc: any, old: any): StatusCause[] {
   const next = structuredClone(pvc.spec ?? {});
   const prev = structuredClone(old.spec ?? {});
   // The binder writes volumeName once.
-  if (!prev.volumeName) prev.volumeName = next.volumeName;
+  if (!prev.volumeName && next.volumeName !== undefined) prev.volumeName = next.volumeName;
   // A bound claim may grow (expansion) and change its attributes class.
   if (old.status?.phase === 'Bound') {
     const newStorage = next.resources?.requests?.storage;
@@ -49,8 +49,11 @@ function validateUpdate(pvc: any, old: any): StatusCause[] {
       out.push(field.forbidden('spec.resources.requests.storage', 'field can not be less than status.capacity'));
     }
   }
-  if (!isDeepStrictEqual(next, prev)) {
-    out.push(field.forbidden('spec', 'spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims'));
+  const keys = [...new Set([...Object.keys(prev), ...Object.keys(next)])].filter((k) => !isDeepStrictEqual(prev[k], next[k])).sort();
+  if (keys.length) {
+    // kube appends a diff of the two specs; the changed fields, old and new, say the same here.
+    const diff = keys.map((k) => `  ${k}: ${JSON.stringify(prev[k]) ?? '<unset>'} -> ${JSON.stringify(next[k]) ?? '<unset>'}`).join('\n');
+    out.push(field.forbidden('spec', `spec is immutable after creation except resources.requests and volumeAttributesClassName for bound claims\n${diff}`));
   }
   return out;
 }
