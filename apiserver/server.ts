@@ -412,14 +412,14 @@ class Bootstrap {
       for (const name of systemNamespaces) {
         await this.ensure('namespaces', undefined, { apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
       }
+      // kube's scheduling/bootstrap-system-priority-classes post-start hook.
+      for (const pc of systemPriorityClasses) await this.ensure('priorityclasses', undefined, structuredClone(pc));
       await this.ensure('services', 'default', {
         apiVersion: 'v1', kind: 'Service',
         metadata: { name: 'kubernetes', labels: { component: 'apiserver', provider: 'kubernetes' } },
         spec: { type: 'ClusterIP', clusterIP: this.clusterIP, sessionAffinity: 'None', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: this.port }] },
       });
       await this.storeOf('endpoints').update('default', 'kubernetes', () => ({
-      // kube's scheduling/bootstrap-system-priority-classes post-start hook.
-      for (const pc of systemPriorityClasses) await this.ensure('priorityclasses', undefined, structuredClone(pc));
         apiVersion: 'v1', kind: 'Endpoints',
         metadata: { name: 'kubernetes', namespace: 'default', labels: { 'endpointslice.kubernetes.io/skip-mirror': 'true' } },
         subsets: [{ addresses: [{ ip: this.address }], ports: [{ name: 'https', port: this.port, protocol: 'TCP' }] }],
