@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { findByPlural, R } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { StatusError } from '../../api/errors.js';
+import { checkSupportedFields, parseFieldSelector, selectableFields } from '../../api/fields.js';
 import { hpaV1ToV2, hpaV2ToV1, metricSpecsAnnotation } from '../../api/kinds/autoscaling/conversion.js';
 import { coreToEventsV1, eventsV1ToCore } from '../../api/kinds/events/event.js';
 import { toTable } from '../printers.js';
@@ -140,6 +141,16 @@ describe('the store serves one object at every version', () => {
     expect(b).toMatchObject({ apiVersion: 'v1', message: 'synced', reportingComponent: 'example.com/ctl', involvedObject: { kind: 'Pod', name: 'p' } });
     expect(b.note).toBeUndefined();
     expect(toTable(eventsV1, [await events.get('default', 'b')], {}).rows[0].cells.slice(1, 4)).toEqual(['Normal', 'Synced', 'pod/p']);
+
+    // Field selectors are the version's own: regarding.* and reportingController here, involvedObject.* in core.
+    const sel = (r: typeof eventsV1, q: string) => {
+      const m = parseFieldSelector(q);
+      checkSupportedFields(r, m);
+      return (o: KubeObject) => m.matches(selectableFields(r, o));
+    };
+    expect((await events.list('default', { predicate: sel(eventsV1, 'regarding.name=p,reportingController=example.com/ctl') })).items.map((o) => o.metadata.name)).toEqual(['b']);
+    expect((await core.list('default', { predicate: sel(R.events, 'involvedObject.name=p,reportingComponent=example.com/ctl') })).items.map((o) => o.metadata.name)).toEqual(['b']);
+    expect(() => sel(eventsV1, 'involvedObject.name=p')).toThrow('field label not supported: involvedObject.name');
 
     const err = await events.create('default', { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: { name: 'c' }, eventTime: '2026-01-01T00:00:00.000000Z', type: 'Normal' }).catch((e) => e);
     expect(err).toBeInstanceOf(StatusError);

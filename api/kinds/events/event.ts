@@ -6,7 +6,7 @@
 // Validation is kube's ValidateEventCreate for the events.k8s.io group;
 // the table is the core Event's (kube prints the internal object).
 
-import { defineKind, entry } from '../../kind.js';
+import { defineKind, entry, fieldString as str } from '../../kind.js';
 import type { KubeObject, StatusCause } from '../../types.js';
 import { field } from '../../schemas/rules.js';
 import coreEventKind from '../core/event.js';
@@ -100,4 +100,11 @@ export default defineKind({
   // eventStrategy: a PUT may create (recorders update-or-create series).
   strategy: { allowCreateOnUpdate: true },
   storageVersion: { resource: coreEvent, toStorage: eventsV1ToCore, fromStorage: coreToEventsV1 },
+  // AddFieldLabelConversionsForEvent: this version's names for the core Event's selectable fields (no source).
+  selectableFields: (e) => ({
+    ...Object.fromEntries(['kind', 'namespace', 'name', 'uid', 'apiVersion', 'resourceVersion', 'fieldPath'].map((k) => [`regarding.${k}`, str((e.regarding as Obj | undefined)?.[k])])),
+    reason: str(e.reason),
+    reportingController: str(e.reportingController),
+    type: str(e.type),
+  }),
 });
