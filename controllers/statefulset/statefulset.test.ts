@@ -128,6 +128,30 @@ describe('StatefulSet controller', () => {
     expect(fresh.client.of('create', 'persistentvolumeclaims')[0].object!.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'uid-web' }]);
   });
 
+  it('gives an existing claim to the set when whenDeleted becomes Delete, and a condemned pod its claims when whenScaled is Delete', async () => {
+    const set = statefulSet({ claims: true, whenDeleted: 'Delete', replicas: 1 });
+    set.spec.persistentVolumeClaimRetentionPolicy.whenScaled = 'Delete';
+    const rev = revOf(set);
+    const claim = (n: number) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: `data-web-${n}`, namespace: 'default', uid: `uid-data-${n}` }, spec: {} });
+    const { c, client } = setup(set, [member(1, rev)], [rev]);
+    client.seed('persistentvolumeclaims', claim(0), claim(1));
+    await c.sync('default/web');
+    // web-0 is missing: its surviving claim is now the set's, and the pod is created.
+    expect(client.of('create', 'persistentvolumeclaims')).toHaveLength(0);
+    expect(client.of('create', 'pods').map((a) => a.name)).toEqual(['web-0']);
+    const patches = client.of('patch', 'persistentvolumeclaims');
+    expect(patches.map((a) => a.name)).toEqual(['data-web-0']);
+    expect((patches[0].patch as any).metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'web', uid: 'uid-web' }]);
+
+    // Once web-0 runs, web-1 (beyond replicas) is condemned: its claim is handed to the pod before it goes.
+    const next = setup(set, [member(0, rev), member(1, rev)], [rev]);
+    next.client.seed('persistentvolumeclaims', claim(0), claim(1));
+    await next.c.sync('default/web');
+    const handed = next.client.of('patch', 'persistentvolumeclaims').find((a) => a.name === 'data-web-1')!;
+    expect((handed.patch as any).metadata.ownerReferences).toEqual([{ apiVersion: 'v1', kind: 'Pod', name: 'web-1', uid: 'uid-web-1' }]);
+    expect(next.client.of('delete', 'pods').map((a) => a.name)).toEqual(['web-1']);
+  });
+
   it('leaves old pods alone with OnDelete', async () => {
     const old = statefulSet({ image: 'busybox:1' });
     const set = statefulSet({ image: 'busybox:2', strategy: { type: 'OnDelete' } });

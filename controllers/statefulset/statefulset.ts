@@ -294,11 +294,15 @@ export class StatefulSetController extends QueueController {
     const pvcs = this.client.resource(R.persistentvolumeclaims, set.metadata.namespace);
     for (const t of templates) {
       const claim = claimFor(set, t, ord);
+      let existing: KubeObject | undefined;
       try {
-        await pvcs.get(claim.metadata.name!);
-        continue;
+        existing = await pvcs.get(claim.metadata.name!);
       } catch (e) {
         if (!isNotFound(e)) throw e;
+      }
+      if (existing) {
+        await this.reconcileClaimOwner(set, pvcs, existing);
+        continue;
       }
       try {
         await pvcs.create(claim);
@@ -309,6 +313,22 @@ export class StatefulSetController extends QueueController {
         throw e;
       }
     }
+  }
+
+  /**
+   * updateClaimOwnerRefForSetAndPod, for the set's part: a claim that outlived
+   * its pod follows the current whenDeleted (owned by the set for Delete, not
+   * for Retain), so a policy changed later still decides what goes with the set.
+   */
+  private async reconcileClaimOwner(set: StatefulSet, pvcs: ReturnType<Client['resource']>, claim: KubeObject): Promise<void> {
+    const refs = claim.metadata.ownerReferences ?? [];
+    const owned = refs.some((r) => r.uid === set.metadata.uid);
+    const want = set.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted === 'Delete';
+    if (owned === want) return;
+    const next = want
+      ? [...refs, { apiVersion: ownerKind.apiVersion, kind: ownerKind.kind, name: set.metadata.name!, uid: set.metadata.uid! }]
+      : refs.filter((r) => r.uid !== set.metadata.uid);
+    await pvcs.patch(claim.metadata.name!, 'merge', { metadata: { ownerReferences: next.length ? next : null, uid: claim.metadata.uid } });
   }
 
   /** whenScaled: Delete hands a condemned pod's claims to the pod, so the garbage collector removes them with it. */
