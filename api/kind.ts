@@ -136,9 +136,11 @@ export interface KindDefinition {
   storageVersion?: StorageVersion;
   /**
    * Where /scale reads and writes (a CRD's subresources.scale, simple JSON paths);
-   * without it spec.replicas, status.replicas and spec.selector.
+   * without it spec.replicas, status.replicas and spec.selector. `selector` gives
+   * Scale's status.selector when the kind's selector is no LabelSelector at a path
+   * (a ReplicationController's plain label map).
    */
-  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string };
+  scale?: { specReplicasPath: string; statusReplicasPath: string; labelSelectorPath?: string; selector?(obj: KubeObject): string };
   /**
    * Drop fields the kind does not know beyond what its OpenAPI `schema` says
    * (a custom resource's structural pruning), returning them as ".spec.foo";

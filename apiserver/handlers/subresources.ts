@@ -20,7 +20,7 @@ import { query, type RequestInfo } from './request.js';
 
 function scaleOf(o: KubeObject, paths?: KindDefinition['scale']): KubeObject {
   const m = o.metadata;
-  const selector = paths ? (paths.labelSelectorPath ? readPath(o, paths.labelSelectorPath) : undefined) : formatLabelSelector(o.spec?.selector);
+  const selector = paths ? (paths.selector ? paths.selector(o) : paths.labelSelectorPath ? readPath(o, paths.labelSelectorPath) : undefined) : formatLabelSelector(o.spec?.selector);
   return {
     kind: 'Scale',
     apiVersion: 'autoscaling/v1',

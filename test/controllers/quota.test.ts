@@ -133,6 +133,8 @@ describe('ReplicationController', () => {
       return now.length === 3 && !now.some((p) => p.metadata.name === pods[0].metadata.name);
     }, 30_000, 200);
 
+    const scale = JSON.parse(await kubectl.ok(['get', '--raw', '/api/v1/namespaces/rc/replicationcontrollers/web/scale']));
+    expect(scale).toMatchObject({ kind: 'Scale', apiVersion: 'autoscaling/v1', spec: { replicas: 3 }, status: { replicas: 3, selector: 'app=web' } });
     await kubectl.ok(['-n', 'rc', 'scale', 'rc', 'web', '--replicas=1']);
     await waitFor('1 pod', async () => (await rcPods()).length === 1, 30_000, 200);
     await kubectl.ok(['-n', 'rc', 'scale', 'rc', 'web', '--replicas=2']);

@@ -39,8 +39,11 @@ export default defineKind({
   },
 
   // /scale reads and writes spec.replicas and status.replicas; the selector is a plain map, not the
-  // metav1.LabelSelector the generic Scale reads from spec.selector, so it is not read from there.
-  scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' },
+  // metav1.LabelSelector the generic Scale reads from spec.selector: Scale says it as SelectorFromSet does.
+  scale: {
+    specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas',
+    selector: (rc) => (isObject(rc.spec?.selector) ? selectorFromSet(rc.spec.selector).toString() : ''),
+  },
 
   strategy: {
     tracksGeneration: true,
