@@ -5,9 +5,14 @@
 // answers 429 while the budget is spent and succeeds once the controller
 // has counted the replacement; `kubectl drain` waits on a budget and
 // finishes when it allows; `kubectl autoscale` makes an HPA that scales its
-// Deployment to minReplicas and shows kube's TARGETS; an Event written at
+// Deployment to minReplicas and shows kube's TARGETS; an HPA scales up from
+// the usage metrics.k8s.io reports (a stand-in kubelet's /stats/summary on
+// loopback, with the test CA's serving pair); an Event written at
 // core v1 is read and watched at events.k8s.io/v1 and the reverse.
 
+import fs from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findByPlural, R } from '../../api/resources.js';
 import type { KubeObject, Pod } from '../../api/types.js';
@@ -18,6 +23,7 @@ import { Kubectl } from '../util/kubectl.js';
 import { waitFor } from '../util/ports.js';
 import { startSimNodes, type SimNodes } from '../util/simnodes.js';
 import { startControllerManager, type ControllerManagerProcess } from './harness.js';
+import { testPKI } from '../util/pki.js';
 
 const eventsV1 = findByPlural('events.k8s.io', 'v1', 'events')!;
 
@@ -64,7 +70,7 @@ describe('disruption budgets, eviction, HPA and events.k8s.io', () => {
     kubectl = new Kubectl(api.url);
     nodes = await startSimNodes(client, { count: 3, prefix: 'n', bind: true });
     cm = await startControllerManager(api.url, ['--controllers=replicaset-controller,deployment-controller,disruption-controller,horizontal-pod-autoscaler-controller',
-      '--horizontal-pod-autoscaler-sync-period=1s']);
+      '--horizontal-pod-autoscaler-sync-period=1s', '--horizontal-pod-autoscaler-cpu-initialization-period=1s']);
   }, 90_000);
 
   afterAll(async () => {
@@ -142,6 +148,52 @@ describe('disruption budgets, eviction, HPA and events.k8s.io', () => {
     expect(v1.spec.targetCPUUtilizationPercentage).toBe(50);
     const groups = await client.request('GET', '/apis/autoscaling');
     expect(groups.body.preferredVersion.version).toBe('v2');
+  }, 120_000);
+
+  it('scales a Deployment up from the CPU usage metrics.k8s.io reports', async () => {
+    // A stand-in kubelet on loopback whose /stats/summary says each burn pod uses 150m (150% of its request).
+    const pki = await testPKI();
+    const usageNanoCores = 150_000_000;
+    const kubelet = https.createServer({ cert: fs.readFileSync(pki.serving.certFile), key: fs.readFileSync(pki.serving.keyFile) }, (req, res) => {
+      if (req.url !== '/stats/summary') {
+        res.writeHead(404).end();
+        return;
+      }
+      void livePods('burn').then((ps) => {
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({
+          node: { nodeName: 'metrics-0', cpu: { usageNanoCores: 0 }, memory: { workingSetBytes: 0 } },
+          pods: ps.map((p) => ({ podRef: { name: p.metadata.name, namespace: 'default' }, containers: [{ name: 'c', cpu: { usageNanoCores }, memory: { workingSetBytes: 1 << 20 } }] })),
+        }));
+      });
+    });
+    await new Promise<void>((resolve) => kubelet.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (kubelet.address() as AddressInfo).port;
+      const node = await client.resource(R.nodes).create({ apiVersion: 'v1', kind: 'Node', metadata: { name: 'metrics-0' }, spec: { unschedulable: true } });
+      await client.resource(R.nodes).updateStatus({ ...node, status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }], daemonEndpoints: { kubeletEndpoint: { Port: port } } } });
+      await client.resource(R.deployments, 'default').create(deployment('burn', 1));
+      await readyPods('burn', 1);
+      await kubectl.ok(['apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'burn', namespace: 'default' },
+        spec: { scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'burn' }, minReplicas: 1, maxReplicas: 4,
+          metrics: [{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }] } }) });
+      // 150% against 50%: ceil(3 * 1) = 3 replicas on the first sync.
+      await waitFor('burn scaled up', async () => ((await client.resource(R.deployments, 'default').get('burn')).spec.replicas ?? 1) >= 3, 60_000);
+      const events = await kubectl.ok(['get', 'events', '--field-selector', 'involvedObject.name=burn,reason=SuccessfulRescale', '-o', 'jsonpath={.items[*].message}']);
+      expect(events).toContain('New size: 3; reason: cpu resource utilization (percentage of request) above target');
+      const table = await waitFor('TARGETS with the usage', async () => {
+        const t = await kubectl.ok(['get', 'hpa', 'burn', '--no-headers']);
+        return /cpu: 150%\/50%/.test(t) && t;
+      }, 30_000);
+      expect(table).toMatch(/^burn\s+Deployment\/burn\s+cpu: 150%\/50%\s+1\s+4\s+\d\s+\d+s/);
+      const hpa = await client.resource(R.horizontalpodautoscalers, 'default').get('burn');
+      expect(hpa.status.currentMetrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', current: { averageUtilization: 150, averageValue: '150m' } } }]);
+      expect(hpa.status.conditions.find((c: { type: string }) => c.type === 'ScalingActive')).toMatchObject({ status: 'True', reason: 'ValidMetricFound' });
+    } finally {
+      await client.resource(R.horizontalpodautoscalers, 'default').delete('burn').catch(() => {});
+      await client.resource(R.nodes).delete('metrics-0').catch(() => {});
+      await new Promise((resolve) => kubelet.close(resolve));
+      kubelet.closeAllConnections();
+    }
   }, 120_000);
 
   it('reads and watches an Event written at core v1 through events.k8s.io/v1, and the reverse', async () => {
