@@ -110,6 +110,24 @@ describe('ResourceQuota', () => {
   });
 });
 
+describe('claims under a LimitRange and a ResourceQuota', () => {
+  it('holds a claim to the range\'s max storage and the quota\'s requests.storage', async () => {
+    await namespace('storage');
+    const claim = (name: string, size: string) => JSON.stringify({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: size } } } });
+    await kubectl.ok(['-n', 'storage', 'apply', '-f', '-'], { input: JSON.stringify({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'claims' }, spec: { limits: [{ type: 'PersistentVolumeClaim', max: { storage: '2Gi' } }] } }) });
+    await kubectl.ok(['-n', 'storage', 'create', 'quota', 'disk', '--hard=requests.storage=5Gi,persistentvolumeclaims=5']);
+    await quotaReady('storage', 'disk', { 'requests.storage': '0', persistentvolumeclaims: '0' });
+    const big = await kubectl.run(['-n', 'storage', 'apply', '-f', '-'], { input: claim('big', '3Gi') });
+    expect(big.stderr).toContain('persistentvolumeclaims "big" is forbidden: maximum storage usage per PersistentVolumeClaim is 2Gi, but request is 3Gi');
+    await kubectl.ok(['-n', 'storage', 'apply', '-f', '-'], { input: claim('one', '2Gi') });
+    await kubectl.ok(['-n', 'storage', 'apply', '-f', '-'], { input: claim('two', '2Gi') });
+    const third = await kubectl.run(['-n', 'storage', 'apply', '-f', '-'], { input: claim('three', '2Gi') });
+    expect(third.stderr).toContain('persistentvolumeclaims "three" is forbidden: exceeded quota: disk, requested: requests.storage=2Gi, used: requests.storage=4Gi, limited: requests.storage=5Gi');
+    expect((await quotaOf('storage', 'disk')).status.used).toEqual({ 'requests.storage': '4Gi', persistentvolumeclaims: '2' });
+  });
+});
+
 describe('ReplicationController', () => {
   const rcPods = async () => (await c.client.resource<Pod>(R.pods, 'rc').list({ labelSelector: 'app=web' })).items.filter((p) => !p.metadata.deletionTimestamp);
 
