@@ -31,6 +31,7 @@ import { parseRequest, type RequestInfo } from './handlers/request.js';
 import { requestDuration, requestTotal, storageObjects } from './metrics.js';
 import type { Storage } from './storage/interface.js';
 import { serveEphemeral } from './handlers/ephemeral.js';
+import { CRDController } from './crd/controller.js';
 import { AccessControl, type AccessControlConfig } from './auth/accesscontrol.js';
 import type { SubresourceHandler } from './auth/serviceaccount/tokenrequest.js';
 
@@ -95,7 +96,8 @@ function sendError(res: Response, e: StatusError): void {
 export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const { storage } = cfg;
   const stores = new Map<string, Store>();
-  const storeOf = (plural: string) => stores.get(plural)!;
+  // With an entry, that entry's own store (custom resources are not in `stores`, keyed by plural).
+  const storeOf = (plural: string, r?: ResourceInfo) => (r ? storeFor(r) : stores.get(plural)!);
   const singletons = cfg.singletons ?? true;
   const namespaces = new NamespaceLifecycle(storage, storeOf, singletons);
   const allocators = new ServiceAllocators(cfg);
@@ -112,7 +114,18 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   const { filters, serviceAccounts, ephemeral } = access;
   access.start();
   const kubelets = new KubeletClient(cfg.kubeletClient);
-  const ctx: rest.RestContext = { storage, store: (r: ResourceInfo) => byResource.get(r) ?? storeOf(r.plural), bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: access.admission };
+  // A kind registered while the server runs (a custom resource, apiserver/crd) gets its store on first use;
+  // a re-registered one (its CRD changed) a new store with its new rules.
+  function storeFor(r: ResourceInfo): Store {
+    let s = byResource.get(r);
+    if (!s) {
+      s = new Store(r, storage, cfg.etcdPrefix, namespaces.phase);
+      byResource.set(r, s);
+    }
+    return s;
+  }
+  const ctx: rest.RestContext = { storage, store: storeFor, bookmarkIntervalMs: cfg.bookmarkIntervalMs, admission: access.admission };
+  const crds = new CRDController({ storage, storeFor, singletons });
 
   const app = express();
   app.disable('x-powered-by');
@@ -204,16 +217,6 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   ] }));
   app.use(openapiRouter());
   app.use(openapiV2Router());
-  // Skiff serves no CustomResourceDefinitions, but kubectl's field-validation check lists them (CRDFinder)
-  // before it decides a kind it cannot find is simply unknown; without an answer it stops with "failed to
-  // list CRDs" where Kubernetes says `no matches for kind`. The list is truly empty, as on a cluster without any.
-  app.get('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', async (_req, res, next) => {
-    try {
-      rest.sendJSON(res, 200, { kind: 'CustomResourceDefinitionList', apiVersion: 'apiextensions.k8s.io/v1', metadata: { resourceVersion: String(await storage.currentRevision()) }, items: [] });
-    } catch (e) {
-      next(e);
-    }
-  });
   // ServiceAccount issuer discovery, authorized like any other path (kube's system:service-account-issuer-discovery).
   if (serviceAccounts?.oidc) app.use(serviceAccounts.oidc);
   app.use(metricsRouter({
@@ -282,6 +285,8 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
   });
 
   namespaces.start();
+  // Custom resources that exist are served before the server reports itself started.
+  await crds.start();
   const advertise = cfg.advertiseAddress ?? (cfg.bindAddress === '0.0.0.0' || cfg.bindAddress === '::' ? '127.0.0.1' : cfg.bindAddress);
   const bootstrap = new Bootstrap(storeOf, allocators.apiServerIP, advertise, cfg.port);
   bootstrap.start();
@@ -294,6 +299,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
     stores,
     async close() {
       bootstrap.stop();
+      crds.stop();
       access.stop();
       kubelets.close();
       namespaces.stop();
