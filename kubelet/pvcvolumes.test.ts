@@ -29,7 +29,7 @@ describe('persistentVolumeClaim volumes', () => {
         nodeName: NODE,
         containers: [{ name: 'c', image: 'busybox:latest', imagePullPolicy: 'IfNotPresent', volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'ro', mountPath: '/ro' }] }],
         volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'data' } }, { name: 'ro', persistentVolumeClaim: { claimName: 'data', readOnly: true } }],
-      } as Pod['spec'],
+      } as unknown as Pod['spec'],
     };
     const claim: KubeObject = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } }, status: { phase: 'Pending' } };
     const client = new FakeClient([R.pods, p], [R.persistentvolumeclaims, claim]);
