@@ -131,7 +131,8 @@ describe('disruption budgets, eviction, HPA and events.k8s.io', () => {
     await readyPods('hpa', 2);
     const hpa = await waitFor('hpa status', async () => {
       const h = await client.resource(R.horizontalpodautoscalers, 'default').get('hpa');
-      return h.status?.conditions?.some((c: { reason: string }) => c.reason === 'SucceededRescale') && h;
+      // The rescale's own condition lasts one sync period; lastScaleTime stays.
+      return h.status?.lastScaleTime && h.status?.desiredReplicas === 2 && h;
     }, 30_000);
     expect(hpa.apiVersion).toBe('autoscaling/v2');
     expect(hpa.spec.metrics).toEqual([{ type: 'Resource', resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 50 } } }]);
@@ -142,12 +143,19 @@ describe('disruption budgets, eviction, HPA and events.k8s.io', () => {
     expect(table.split('\n')[0]).toMatch(/^NAME\s+REFERENCE\s+TARGETS\s+MINPODS\s+MAXPODS\s+REPLICAS\s+AGE$/);
     expect(table.split('\n')[1]).toMatch(/^hpa\s+Deployment\/hpa\s+cpu: <unknown>\/50%\s+2\s+5\s+\d\s+\d+s$/);
     const raw = await client.request('GET', '/apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers/hpa');
-    expect(raw.body).toMatchObject({ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 50, minReplicas: 2, maxReplicas: 5 }, status: { currentReplicas: 2 } });
+    expect(raw.body).toMatchObject({ apiVersion: 'autoscaling/v1', spec: { targetCPUUtilizationPercentage: 50, minReplicas: 2, maxReplicas: 5 }, status: { desiredReplicas: 2 } });
     const v1 = await kubectl.json(['get', 'horizontalpodautoscalers.v1.autoscaling', 'hpa']);
     expect(v1.apiVersion).toBe('autoscaling/v1');
     expect(v1.spec.targetCPUUtilizationPercentage).toBe(50);
     const groups = await client.request('GET', '/apis/autoscaling');
     expect(groups.body.preferredVersion.version).toBe('v2');
+    // kube's own schema descriptions, and kubectl's describe of the v2 object.
+    expect(await kubectl.ok(['explain', 'hpa.spec.behavior'])).toMatch(/GROUP:\s+autoscaling\s+KIND:\s+HorizontalPodAutoscaler\s+VERSION:\s+v2/);
+    expect(await kubectl.ok(['explain', 'pdb.spec.unhealthyPodEvictionPolicy'])).toContain('IfHealthyBudget');
+    const described = await kubectl.ok(['describe', 'hpa', 'hpa']);
+    expect(described).toMatch(/Reference:\s+Deployment\/hpa/);
+    expect(described).toMatch(/Min replicas:\s+2/);
+    expect(described).toMatch(/AbleToScale\s+True/);
   }, 120_000);
 
   it('scales a Deployment up from the CPU usage metrics.k8s.io reports', async () => {
