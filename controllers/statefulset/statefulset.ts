@@ -112,11 +112,12 @@ export class StatefulSetController extends QueueController {
     const { namespace } = splitKey(key);
     const isMember = (p: Pod) => parentAndOrdinal(p)?.parent === set.metadata.name;
     const matches = labelSelectorMatcher(set.spec?.selector);
-    const pods = await claimObjects(this.podInformer.lister.list({ namespace }), {
+    // Only an orphan named like a member may be adopted (isMemberOf); owned pods go through claiming as they are.
+    const candidates = this.podInformer.lister.list({ namespace }).filter((p) => isMember(p) || controllerOf(p));
+    const pods = await claimObjects(candidates, {
       owner: set,
       ownerRef: controllerRefFor(set, ownerKind.apiVersion, ownerKind.kind),
-      // Only pods named like its members are a set's (isMemberOf).
-      matches: (labels) => matches(labels),
+      matches,
       client: this.client.resource<Pod>(R.pods, namespace),
       canAdopt: async () => {
         const fresh = await this.client.resource<StatefulSet>(R.statefulsets, namespace).get(set.metadata.name!);
