@@ -107,4 +107,50 @@ describe('local-path volumes against a Skiff cluster', () => {
     await waitFor('volume gone', async () => (await c.kubectl.json(['get', 'pv'])).items.length === 0, 120_000);
     expect(fs.existsSync(dir)).toBe(false);
   }, 420_000);
+
+  it('a StatefulSet replica deleted and recreated finds the data on its own claim', async () => {
+    await k(['apply', '-f', '-'], { input: `apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: db
+spec:
+  serviceName: db
+  replicas: 1
+  selector:
+    matchLabels: {app: db}
+  template:
+    metadata:
+      labels: {app: db}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: busybox:latest
+        imagePullPolicy: IfNotPresent
+        command: ["sh", "-c", "[ -f /var/db/first ] || cat /proc/sys/kernel/random/uuid > /var/db/first; sleep 3600"]
+        volumeMounts:
+        - name: data
+          mountPath: /var/db
+  volumeClaimTemplates:
+  - metadata:
+      name: data
+    spec:
+      accessModes: [ReadWriteOnce]
+      resources:
+        requests:
+          storage: 64Mi
+` });
+    await waitFor('db-0 Ready', async () => (await c.kubectl.run(['wait', '--for=condition=Ready', 'pod/db-0', '--timeout=5s'])).code === 0, 150_000);
+    const first = await c.kubectl.json(['get', 'pod', 'db-0']);
+    expect((await c.kubectl.json(['get', 'pvc', 'data-db-0'])).status.phase).toBe('Bound');
+    // A value only the first incarnation wrote: a fresh volume would get another one.
+    const written = await waitFor('first written', async () => (await c.kubectl.run(['exec', 'db-0', '--', 'cat', '/var/db/first'])).stdout.trim() || undefined, 30_000);
+    expect(written).toMatch(/^[0-9a-f-]{36}$/);
+    await k(['delete', 'pod', 'db-0', '--wait=true', '--timeout=60s'], { timeoutMs: 70_000 });
+    await waitFor('db-0 back', async () => {
+      const p = await c.kubectl.run(['get', 'pod', 'db-0', '-o', 'jsonpath={.metadata.uid} {.status.conditions[?(@.type=="Ready")].status}']);
+      return p.code === 0 && !p.stdout.startsWith(first.metadata.uid) && p.stdout.endsWith('True');
+    }, 150_000);
+    expect((await k(['exec', 'db-0', '--', 'cat', '/var/db/first'])).trim()).toBe(written);
+  }, 360_000);
 });
