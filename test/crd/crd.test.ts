@@ -102,6 +102,9 @@ spec:
     const r = await kubectl.run(['apply', '-f', '-'], { input: bad });
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('spec.versions[0].schema.openAPIV3Schema.properties[spec].type: Required value: must not be empty for specified object fields');
+    // kubectl's field validation lists the CRDs before it calls a kind unknown.
+    const unknown = await kubectl.run(['apply', '-f', '-'], { input: 'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w}\n' });
+    expect(unknown.stderr).toContain('no matches for kind "Widget" in version "example.com/v1"');
     const two = bad.replace('storage: true', 'storage: false');
     const r2 = await kubectl.run(['apply', '-f', '-'], { input: two });
     expect(r2.stderr).toContain('must have exactly one version marked as storage version');
