@@ -315,18 +315,24 @@ export class Store {
 
   private prepareFields(obj: KubeObject, opts: WriteOptions): void {
     // As kube's typed decoding: nulls in pod specs are zero values, so a template sent back through Go equals the stored one.
-    normalizeDecoded(this.resource.kind, obj);
+    normalizeDecoded(this.resource, obj);
     const mode = opts.fieldValidation ?? 'Warn';
     if (mode === 'Ignore') {
-      pruneUnknownFields(this.resource, obj);
+      this.pruneUnknown(obj);
       return;
     }
-    const unknown = pruneUnknownFields(this.resource, obj).map((p) => p.replace(/^\./, ''));
+    const unknown = this.pruneUnknown(obj).map((p) => p.replace(/^\./, ''));
     if (!unknown.length) return;
     if (mode === 'Strict') {
       throw errors.badRequest(`strict decoding error: ${unknown.map((f) => `unknown field "${f}"`).join(', ')}`);
     }
     opts.warnings?.push(...unknown.map((f) => `unknown field "${f}"`));
+  }
+
+  /** Unknown fields by the kind's schema, and by its own pruning (a custom resource's structural schema). */
+  private pruneUnknown(obj: KubeObject): string[] {
+    const own = kindOf(this.resource).prune;
+    return own ? [...pruneUnknownFields(this.resource, obj), ...own(obj)] : pruneUnknownFields(this.resource, obj);
   }
 
   private checkIdentity(obj: KubeObject, name: string, namespace: string | undefined): void {
@@ -362,9 +368,12 @@ export class Store {
     }
     if (subresource === 'status' || subresource === 'approval') {
       const status = obj.status;
+      // What a server-side apply to the subresource computed for managedFields stands (an update's are recomputed from the stored ones).
+      const managedFields = obj.metadata?.managedFields;
       const copy = structuredClone(old);
       for (const k of Object.keys(obj)) delete obj[k];
       Object.assign(obj, copy, { status });
+      if (managedFields !== undefined) obj.metadata.managedFields = managedFields;
       this.strategy.prepareForUpdate?.(obj, old, subresource);
       return;
     }
