@@ -14,6 +14,7 @@ import { DefaultStorageClass, StorageObjectInUseProtection } from './defaultstor
 import { PodSecurity, type PodSecurityConfiguration } from './podsecurity/admission.js';
 import { LimitRanger } from './limitranger.js';
 import { ResourceQuotaAdmission } from './resourcequota.js';
+import { CachedLister } from '../registry/lister.js';
 import { Priority } from './priority.js';
 
 export interface AdmissionConfig {
@@ -58,16 +59,20 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
   const plugins: AdmissionPlugin[] = [new CSRUserInfo()];
   for (const name of orderedAdmissionPlugins.filter((n) => on.has(n))) {
     switch (name) {
-      case 'LimitRanger':
-        plugins.push(new LimitRanger({ listLimitRanges: async (ns) => (await storeOf('limitranges').list(ns, {})).items }));
+      case 'LimitRanger': {
+        const limitRanges = new CachedLister(storeOf('limitranges'));
+        plugins.push(new LimitRanger({ listLimitRanges: (ns) => limitRanges.list(ns) }));
         break;
-      case 'ResourceQuota':
+      }
+      case 'ResourceQuota': {
+        const quotas = new CachedLister(storeOf('resourcequotas'));
         plugins.push(new ResourceQuotaAdmission({
-          listQuotas: async (ns) => (await storeOf('resourcequotas').list(ns, {})).items,
+          listQuotas: (ns) => quotas.list(ns),
           // The server's own write (no admission of its own), a CAS on the stored quota that the store retries on conflict.
           updateQuotaStatus: (ns, name, mutate) => storeOf('resourcequotas').update(ns, name, (current) => mutate(current!), { subresource: 'status', fieldManager: 'kube-apiserver' }),
         }));
         break;
+      }
       case 'ServiceAccount':
         // Only where the server issues ServiceAccount tokens (--service-account-*), as kube-apiserver never runs without them.
         if (serviceAccounts) plugins.push(serviceAccounts.admission());
