@@ -72,6 +72,11 @@ describe('what the client drops, folded in from extensions.ts', () => {
     expect(defs['io.k8s.apimachinery.pkg.api.resource.Quantity']!.oneOf).toEqual([{ type: 'string' }, { type: 'number' }]);
   });
 
+  it('describes fields whose type is another definition, from kubernetes-models\' declarations', () => {
+    expect(defs['io.k8s.api.apps.v1.DeploymentSpec']!.properties.strategy.description).toBe('The deployment strategy to use to replace existing pods with new ones.');
+    expect(defs['io.k8s.api.core.v1.HTTPGetAction']!.properties.port.description).toMatch(/^Name or number of the port to access on the container/);
+  });
+
   it('a table entry naming what kube does not have is refused', () => {
     expect(() => foldExtensions(structuredClone(defs), { 'io.k8s.api.core.v1.PodSpec': { nope: {} } })).toThrow(/PodSpec.nope/);
     expect(() => foldExtensions(structuredClone(defs), { 'io.k8s.api.core.v1.Nope': {} })).toThrow(/Nope/);

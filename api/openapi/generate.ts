@@ -216,7 +216,40 @@ export function generate(pkgDir: string): { version: string; definitions: Record
     definitions[name] = schema;
   }
   foldExtensions(definitions);
+  const described = path.join(path.dirname(pkgDir), 'kubernetes-models');
+  if (fs.existsSync(described)) fillDescriptions(definitions, described);
   return { version, definitions };
+}
+
+/**
+ * The client keeps no description on a property whose type is another
+ * definition (DeploymentSpec.strategy) and gives an IntOrString field the
+ * type's text instead of its own; kubernetes-models' declarations,
+ * generated from the same published spec, do. Fills only what is missing.
+ */
+export function fillDescriptions(definitions: Record<string, Schema>, modelsDir: string): void {
+  const walk = (dir: string, rel: string[]): void => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) {
+        if (e.name !== '_schemas' && e.name !== 'node_modules') walk(path.join(dir, e.name), [...rel, e.name]);
+        continue;
+      }
+      if (!e.name.endsWith('.d.ts') || rel.length !== (rel[0] === 'v1' ? 1 : 2)) continue;
+      const [group, version] = rel.length === 1 ? ['', rel[0]!] : [rel[0]!, rel[1]!];
+      const def = definitions[`${groupPackage(group)}.${version}.${e.name.slice(0, -5)}`];
+      if (!def?.properties) continue;
+      const dts = fs.readFileSync(path.join(dir, e.name), 'utf8');
+      const body = /export interface I\w+[^{]*\{([\s\S]*?)\n\}/.exec(dts)?.[1] ?? '';
+      for (const m of body.matchAll(/\/\*\*\n((?:(?!\*\/)[\s\S])*?)\*\/\s*"([^"]+)"\??:/g)) {
+        const prop = def.properties[m[2]!];
+        // The client describes an IntOrString field by the IntOrString type's own text.
+        if (!prop || (prop.description && !prop.description.startsWith('IntOrString is a type that can hold'))) continue;
+        const text = m[1]!.split('\n').map((l) => l.replace(/^\s*\*\s?/, '')).join('\n').trim();
+        if (text) prop.description = text;
+      }
+    }
+  };
+  walk(modelsDir, []);
 }
 
 /** Adds kubeExtensions to the definitions; a name the client does not have is a stale table, so it throws. */
