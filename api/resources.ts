@@ -10,11 +10,13 @@ export type { ResourceInfo, KindDefinition } from './kind.js';
 export { apiVersionOf, kindOf };
 
 // Discovery lists groups in this order, core first, as kube's aggregator
-// sorts them by priority: the groups Skiff has always served, in the order
-// its clients have seen them; any other group follows in the order its
-// modules load. Within a group version, resources are sorted by plural, as
-// kube's API installer sorts its paths.
-const groupPriority = ['', 'apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'certificates.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io'];
+// sorts them by priority (apiVersionPriorities in pkg/controlplane/apiserver/
+// aggregator.go); a group kube does not know (a custom resource's) follows
+// in the order its kind registers. Within a group version, resources are
+// sorted by plural, as kube's API installer sorts its paths.
+const groupPriority = ['', 'apiregistration.k8s.io', 'apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch',
+  'certificates.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'admissionregistration.k8s.io',
+  'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'node.k8s.io', 'discovery.k8s.io', 'flowcontrol.apiserver.k8s.io'];
 
 function discoveryOrder(defs: readonly KindDefinition[]): KindDefinition[] {
   const groupRank = new Map(groupPriority.map((g, i) => [g, i]));

@@ -36,7 +36,7 @@ describe('discovery', () => {
     expect(apps.resources.find((r: any) => r.name === 'deployments/scale')).toMatchObject({ group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] });
     const groups = (await get('/apis')).body;
     expect(groups.kind).toBe('APIGroupList');
-    expect(groups.groups.map((g: any) => g.name)).toEqual(['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'certificates.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'metrics.k8s.io']);
+    expect(groups.groups.map((g: any) => g.name)).toEqual(['apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'metrics.k8s.io']);
     // Create-only kinds: only create is advertised, and nothing stored means no storage version.
     const ssar = (await get('/apis/authorization.k8s.io/v1')).body.resources.find((r: any) => r.name === 'selfsubjectaccessreviews');
     expect(ssar).toEqual({ name: 'selfsubjectaccessreviews', singularName: 'selfsubjectaccessreview', namespaced: false, kind: 'SelfSubjectAccessReview', verbs: ['create'] });
@@ -54,7 +54,7 @@ describe('discovery', () => {
     expect(podRes.subresources.find((s: any) => s.subresource === 'status').verbs).toEqual(['get', 'patch', 'update']);
     const apis = await get('/apis', 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList');
     expect(apis.body.apiVersion).toBe('apidiscovery.k8s.io/v2beta1');
-    expect(apis.body.items.map((i: any) => i.metadata.name)).toEqual(['apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'certificates.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io', 'metrics.k8s.io']);
+    expect(apis.body.items.map((i: any) => i.metadata.name)).toEqual(['apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'metrics.k8s.io']);
     expect(aggregatedVersion('application/vnd.kubernetes.protobuf;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList')).toBeUndefined();
   });
 });
@@ -62,7 +62,7 @@ describe('discovery', () => {
 describe('openapi v3', () => {
   it('index points at hashed per-group-version documents', async () => {
     const index = (await get('/openapi/v3')).body;
-    expect(Object.keys(index.paths).sort()).toEqual(['api/v1', 'apis/apps/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/certificates.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1', 'apis/rbac.authorization.k8s.io/v1']);
+    expect(Object.keys(index.paths).sort()).toEqual(['api/v1', 'apis/apiextensions.k8s.io/v1', 'apis/apps/v1', 'apis/authentication.k8s.io/v1', 'apis/authorization.k8s.io/v1', 'apis/autoscaling/v1', 'apis/autoscaling/v2', 'apis/batch/v1', 'apis/certificates.k8s.io/v1', 'apis/coordination.k8s.io/v1', 'apis/discovery.k8s.io/v1', 'apis/events.k8s.io/v1', 'apis/networking.k8s.io/v1', 'apis/policy/v1', 'apis/rbac.authorization.k8s.io/v1', 'apis/scheduling.k8s.io/v1', 'apis/storage.k8s.io/v1']);
     // A create-only kind has a POST and nothing else, and no List kind.
     const authz = (await get(index.paths['apis/authorization.k8s.io/v1'].serverRelativeURL)).body;
     expect(Object.keys(authz.paths['/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'])).toEqual(['post', 'parameters']);

@@ -80,9 +80,9 @@ describe('one place per kind', () => {
     expect(kindOf(findByPlural('', 'v1', 'nodes')!).proxyLocation).toBe('node');
   });
 
-  it('discovery order: core first, then the groups Skiff has always served in their order, resources by plural within a group version', () => {
+  it('discovery order: core first, then the groups in kube\'s aggregator priority, resources by plural within a group version', () => {
     const groups = [...new Set(resources.map((r) => r.group))];
-    expect(groups.slice(0, 8)).toEqual(['', 'apps', 'coordination.k8s.io', 'discovery.k8s.io', 'rbac.authorization.k8s.io', 'certificates.k8s.io', 'authorization.k8s.io', 'authentication.k8s.io']);
+    expect(groups).toEqual(['', ...(['apps', 'events.k8s.io', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'networking.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'storage.k8s.io', 'apiextensions.k8s.io', 'scheduling.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'metrics.k8s.io']).slice(0, -1)]);
     const core = resources.filter((r) => r.group === '').map((r) => r.plural);
     expect(core).toEqual([...core].sort());
     expect(core).toEqual(expect.arrayContaining(['pods', 'services', 'nodes', 'namespaces']));

@@ -25,6 +25,7 @@ const quantities: Ext = { additionalProperties: QUANTITY };
 const quantity: Ext = { type: undefined, format: undefined, allOf: [QUANTITY] };
 
 const protocol = enumOf('SCTP', 'TCP', 'UDP');
+const anyJSON: Ext = { type: undefined };
 const container: Record<string, Ext> = {
   ports: mapList('containerPort', ['protocol']),
   env: mapList('name'),
@@ -117,4 +118,11 @@ export const kubeExtensions: Record<string, Record<string, Ext>> = {
   'io.k8s.api.networking.v1.HTTPIngressPath': { pathType: enumOf('Exact', 'ImplementationSpecific', 'Prefix') },
   'io.k8s.api.networking.v1.NetworkPolicyPort': { protocol },
   'io.k8s.api.scheduling.v1.PriorityClass': { preemptionPolicy: enumOf('Never', 'PreemptLowerPriority') },
+  // apiextensions' JSON, JSONSchemaPropsOrBool and JSONSchemaPropsOrArray hold any JSON value (kube publishes
+  // them with no type); the client calls them objects, which would refuse `additionalProperties: false`.
+  'io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.v1.JSONSchemaProps': {
+    additionalItems: anyJSON, additionalProperties: anyJSON, default: anyJSON, example: anyJSON, items: anyJSON,
+    enum: { items: { 'x-kubernetes-preserve-unknown-fields': true } },
+    dependencies: { additionalProperties: { 'x-kubernetes-preserve-unknown-fields': true } },
+  },
 };

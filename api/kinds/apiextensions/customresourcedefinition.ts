@@ -209,10 +209,6 @@ export default defineKind({
     singular: 'customresourcedefinition', shortNames: ['crd', 'crds'], namespaced: false, subresources: ['status'], hasStatus: true,
     categories: ['api-extensions'],
   }),
-  // Not checked against kube's published definition: there JSON (enum items, default, example) and
-  // JSONSchemaPropsOrBool (additionalProperties: false) read as objects, and would refuse real CRDs.
-  // validate() checks the shape it reads; OpenAPI still publishes kube's definition (explain).
-  schema: null,
   defaults,
   validate,
   strategy: {
