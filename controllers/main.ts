@@ -60,6 +60,8 @@ const flags = parseFlags(
     pvclaimbinderSyncPeriod: '15s',
     // The local-path provisioner's helper pod image (removes a released volume's directory on its node).
     localPathHelperImage: 'busybox:latest',
+    // The pod GC's: finished pods kept before the oldest are deleted (0 disables that part).
+    terminatedPodGcThreshold: 12500,
     port: 10257,
     bindAddress: '127.0.0.1',
     v: '',
@@ -124,6 +126,7 @@ const manager = new ControllerManager({
   clusterSigningDurationMs: parseDuration(flags.clusterSigningDuration),
   pvclaimbinderSyncPeriodMs: parseDuration(flags.pvclaimbinderSyncPeriod),
   localPathHelperImage: flags.localPathHelperImage,
+  terminatedPodGCThreshold: flags.terminatedPodGcThreshold,
 });
 
 collectDefaultMetrics();

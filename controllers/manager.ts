@@ -29,6 +29,7 @@ import { ClusterRoleAggregationController } from './clusterroleaggregation/clust
 import { JobController } from './job/job.js';
 import { CronJobController } from './cronjob/cronjob.js';
 import { TTLAfterFinishedController } from './ttlafterfinished/ttlafterfinished.js';
+import { PodGCController } from './podgc/podgc.js';
 import { PersistentVolumeBinder } from './volume/binder.js';
 import { PVCProtectionController, PVProtectionController } from './volume/protection.js';
 import { LocalPathProvisioner } from './localpath/provisioner.js';
@@ -89,6 +90,10 @@ export interface ManagerOptions {
   pvclaimbinderSyncPeriodMs?: number;
   /** The image of the local-path provisioner's helper pod (removes a released volume's directory). */
   localPathHelperImage?: string;
+  /** --terminated-pod-gc-threshold (12500; 0 disables that part of the pod GC). */
+  terminatedPodGCThreshold?: number;
+  /** The pod GC's node quarantine; tests only, as kube's NewPodGCInternal (kube's 40 s when unset). */
+  podGCQuarantineMs?: number;
 }
 
 /** Controller names as kube-controller-manager 1.32 spells them for --controllers. */
@@ -97,7 +102,7 @@ const known = ['replicaset-controller', 'deployment-controller', 'endpoints-cont
   'daemonset-controller', 'statefulset-controller', 'job-controller', 'cronjob-controller', 'ttl-after-finished-controller',
   'persistentvolume-binder-controller', 'persistentvolume-protection-controller', 'persistentvolumeclaim-protection-controller', 'local-path-provisioner-controller',
   'replicationcontroller-controller', 'resourcequota-controller',
-  'horizontal-pod-autoscaler-controller', 'disruption-controller'] as const;
+  'horizontal-pod-autoscaler-controller', 'disruption-controller', 'pod-garbage-collector-controller'] as const;
 type Name = (typeof known)[number];
 /** Older names kube-controller-manager still accepts (its ControllerDescriptor aliases). */
 const aliases: Record<string, Name> = {
@@ -108,6 +113,7 @@ const aliases: Record<string, Name> = {
   daemonset: 'daemonset-controller', statefulset: 'statefulset-controller', job: 'job-controller', cronjob: 'cronjob-controller', 'ttl-after-finished': 'ttl-after-finished-controller',
   'persistentvolume-binder': 'persistentvolume-binder-controller', 'pv-protection': 'persistentvolume-protection-controller', 'pvc-protection': 'persistentvolumeclaim-protection-controller',
   replicationcontroller: 'replicationcontroller-controller', resourcequota: 'resourcequota-controller',
+  podgc: 'pod-garbage-collector-controller',
 };
 /** kube's ControllersDisabledByDefault: "*" leaves them out; kubeadm names them (--controllers=*,bootstrapsigner,tokencleaner). */
 const disabledByDefault = new Set<Name>(['bootstrap-signer-controller', 'token-cleaner-controller']);
@@ -150,6 +156,7 @@ export class ControllerManager {
     add('job-controller', () => new JobController({ ...base, recorder: o.recorderFor('job-controller') }), o.concurrentJobSyncs ?? 5);
     add('cronjob-controller', () => new CronJobController({ ...base, recorder: o.recorderFor('cronjob-controller') }), o.concurrentCronJobSyncs ?? 5);
     add('ttl-after-finished-controller', () => new TTLAfterFinishedController(base), o.concurrentTTLSyncs ?? 5);
+    add('pod-garbage-collector-controller', () => new PodGCController({ ...base, terminatedPodGCThreshold: o.terminatedPodGCThreshold, quarantineMs: o.podGCQuarantineMs }), 1);
     add('endpoints-controller', () => new EndpointsController(base), o.concurrentEndpointSyncs);
     add('endpointslice-controller', () => new EndpointSliceController({ ...base, maxEndpointsPerSlice: o.maxEndpointsPerSlice }), o.concurrentServiceEndpointSyncs);
     add('endpointslice-mirroring-controller', () => new EndpointSliceMirroringController({ ...base, recorder: o.recorderFor('endpoint-slice-mirroring-controller'), maxEndpointsPerSubset: o.mirroringMaxEndpointsPerSubset }), o.mirroringConcurrentServiceEndpointSyncs);

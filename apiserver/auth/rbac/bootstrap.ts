@@ -149,6 +149,10 @@ function controllerManagerRules(): PolicyRule[] {
     rule(['get', 'list'], ['custom.metrics.k8s.io', 'external.metrics.k8s.io'], ['*']),
     rule(['get', 'list', 'watch'], [policy], ['poddisruptionbudgets']),
     rule(['update'], [policy], ['poddisruptionbudgets/status']),
+    // pod-garbage-collector (kube's system:controller:pod-garbage-collector).
+    rule(['list', 'watch', 'delete'], [legacy], ['pods']),
+    rule(['get', 'list'], [legacy], ['nodes']),
+    rule(['patch'], [legacy], ['pods/status']),
   ];
 }
 
