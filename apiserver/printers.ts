@@ -45,7 +45,7 @@ function rowObject(r: ResourceInfo, o: KubeObject, include: TableOptions['includ
  * A kind stored as another version (KindDefinition.storageVersion) without columns of its own prints as
  * its storage version does, on the converted object: kube prints the internal object, whatever the version.
  */
-function printerOf(resource: ResourceInfo): Printer {
+export function printerOf(resource: ResourceInfo): Printer {
   const def = kindOf(resource);
   if (def.printer) return def.printer;
   const conv = def.storageVersion;
