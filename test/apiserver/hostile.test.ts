@@ -550,7 +550,8 @@ describe('generated hostile input (fast-check)', () => {
 
   itProp.prop([fc.constantFrom(...stored.filter((r) => r.kind !== 'Namespace')), patchOf], { numRuns: 200 })(
     'every kind: random patches to a stored object answer 2xx or 4xx and leave it whole', async (r, p) => {
-      const name = `fuzz-patch-${r.singular}`;
+      // The sample's own name where the kind derives it (a CRD's <plural>.<group>).
+      const name: string = sample(r, `fuzz-patch-${r.singular}`).metadata.name;
       let cur = await send('GET', `${base(r)}/${name}`);
       if (cur.status === 404) cur = await send('POST', base(r), json(sample(r, name)));
       expect(cur.status, cur.text).toBeLessThan(300);
