@@ -123,6 +123,12 @@ export interface KindDefinition {
   /** JSON pointers (a pattern) whose values a schema error must not echo: a Secret's data. */
   redactedPaths?: RegExp;
   printer?: Printer;
+  /**
+   * The kind's Go zero value as kube serialises it (struct fields present even when empty, nil
+   * slices and pointers as null): what a first server-side apply compares an untracked object
+   * against. Default { metadata: {} }.
+   */
+  zeroValue?(): Record<string, unknown>;
   /** Selectable fields beyond metadata.name and metadata.namespace (ToSelectableFields). */
   selectableFields?(obj: KubeObject): Record<string, string>;
   /**

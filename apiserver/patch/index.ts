@@ -149,7 +149,7 @@ function serverSideApply(current: KubeObject | undefined, text: string, ctx: Pat
   const time = nowTime();
   if (managers.size === 0 && current) {
     // An object written before anything tracked ownership: its fields belong to an updater, so an apply must not silently drop them.
-    const before = compare(kind, view(zeroObject(kind)), view(live));
+    const before = compare(kind, view(zeroObject(r)), view(live));
     const set = before.added.union(before.modified);
     const m: Manager = { manager: beforeFirstApply, operation: 'Update', apiVersion, time, set };
     if (!set.empty()) managers.set(managerId(m), m);
@@ -278,7 +278,7 @@ function updateManagedFields(r: ResourceInfo, oldObj: KubeObject | undefined, ne
   const kind = newObj.kind ?? r.kind;
   const apiVersion = apiVersionOf(r);
   const hasStatus = statusSubresource(r);
-  const live = oldObj ?? zeroObject(kind);
+  const live = oldObj ?? zeroObject(r);
   const diff = compare(kind, managedView(live, hasStatus, subresource), managedView(newObj, hasStatus, subresource));
   const took = diff.added.union(diff.modified);
   for (const [id, m] of managers) {

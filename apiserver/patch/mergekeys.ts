@@ -6,7 +6,7 @@
 // strategy nor a list type are atomic: a strategic patch replaces them whole
 // and server-side apply owns them as one field.
 
-import { kindOf, resources } from '../../api/resources.js';
+import { kindOf, resources, type ResourceInfo } from '../../api/resources.js';
 import { definitions, kindDefinitionName, resolve, type Schema } from '../../api/schemas/index.js';
 
 export interface ListStrategy {
@@ -84,25 +84,6 @@ export function isAtomicMap(kind: string, path: string): boolean {
  * object against this, which is why kube's managedFields give f:spec no "."
  * while f:labels (omitempty) gets one.
  */
-export function zeroObject(kind: string): Record<string, unknown> {
-  switch (kind) {
-    case 'Deployment':
-      return { metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } }, strategy: {} }, status: {} };
-    case 'ReplicaSet':
-      return { metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } } }, status: {} };
-    case 'Pod':
-      return { metadata: {}, spec: { containers: null }, status: {} };
-    case 'Namespace':
-      return { metadata: {}, spec: {}, status: {} };
-    case 'Service':
-      return { metadata: {}, spec: {}, status: { loadBalancer: {} } };
-    case 'Node':
-      return { metadata: {}, spec: {}, status: { daemonEndpoints: { kubeletEndpoint: {} }, nodeInfo: {} } };
-    case 'Lease':
-      return { metadata: {}, spec: {} };
-    case 'Event':
-      return { metadata: {}, involvedObject: {}, source: {} };
-    default:
-      return { metadata: {} };
-  }
+export function zeroObject(r: ResourceInfo): Record<string, unknown> {
+  return kindOf(r).zeroValue?.() ?? { metadata: {} };
 }

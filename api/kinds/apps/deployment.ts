@@ -30,6 +30,7 @@ function validateDeployment(obj: KubeObject) {
 export default defineKind({
   resource: entry({ group: 'apps', version: 'v1', kind: 'Deployment', plural: 'deployments', singular: 'deployment', shortNames: ['deploy'], namespaced: true,
     subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
+  zeroValue: () => ({ metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } }, strategy: {} }, status: {} }),
 
   defaults(o) {
     const spec = objectAt(o, 'spec');

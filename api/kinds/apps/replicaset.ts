@@ -9,6 +9,7 @@ import { age, ageCol, containerCells, containerCols, nameCol } from '../../print
 export default defineKind({
   resource: entry({ group: 'apps', version: 'v1', kind: 'ReplicaSet', plural: 'replicasets', singular: 'replicaset', shortNames: ['rs'], namespaced: true,
     subresources: ['status', 'scale'], hasStatus: true, categories: ['all'] }),
+  zeroValue: () => ({ metadata: {}, spec: { selector: null, template: { metadata: {}, spec: { containers: null } } }, status: {} }),
 
   defaults(o) {
     const spec = objectAt(o, 'spec');

@@ -7,6 +7,7 @@ import { age, ageCol, nameCol } from '../../printing.js';
 
 export default defineKind({
   resource: entry({ group: 'coordination.k8s.io', version: 'v1', kind: 'Lease', plural: 'leases', singular: 'lease', namespaced: true }),
+  zeroValue: () => ({ metadata: {}, spec: {} }),
 
   // No SetDefaults_Lease; the spec only needs to exist.
   defaults: (o) => { objectAt(o, 'spec'); },

@@ -23,6 +23,7 @@ function eventCells(e: KubeObject, since: (t?: string | null) => string): unknow
 
 export default defineKind({
   resource: entry({ group: '', version: 'v1', kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true }),
+  zeroValue: () => ({ metadata: {}, involvedObject: {}, source: {} }),
 
   // eventStrategy.AllowCreateOnUpdate: recorders PUT a series' next count.
   strategy: { allowCreateOnUpdate: true },

@@ -8,6 +8,7 @@ import { age, ageCol, nameCol } from '../../printing.js';
 export default defineKind({
   resource: entry({ group: '', version: 'v1', kind: 'Namespace', plural: 'namespaces', singular: 'namespace', shortNames: ['ns'], namespaced: false,
     subresources: ['status', 'finalize'], hasStatus: true, verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
+  zeroValue: () => ({ metadata: {}, spec: {}, status: {} }),
 
   // ValidateNamespace: a namespace's name is a DNS-1123 label.
   nameRule: isDNS1123Label,

@@ -52,6 +52,7 @@ function nodeCells(n: KubeObject, since: (t?: string | null) => string): unknown
 export default defineKind({
   resource: entry({ group: '', version: 'v1', kind: 'Node', plural: 'nodes', singular: 'node', shortNames: ['no'], namespaced: false,
     subresources: ['status', 'proxy'], hasStatus: true }),
+  zeroValue: () => ({ metadata: {}, spec: {}, status: { daemonEndpoints: { kubeletEndpoint: {} }, nodeInfo: {} } }),
 
   // core/v1 has no SetDefaults_Node; the spec only needs to exist.
   defaults: (o) => { objectAt(o, 'spec'); },

@@ -94,6 +94,7 @@ function podCells(pod: KubeObject, since: (t?: string | null) => string): unknow
 export default defineKind({
   resource: entry({ group: '', version: 'v1', kind: 'Pod', plural: 'pods', singular: 'pod', shortNames: ['po'], namespaced: true,
     subresources: ['status', 'binding', 'log', 'exec', 'portforward', 'eviction', 'attach', 'ephemeralcontainers', 'proxy'], hasStatus: true, categories: ['all'] }),
+  zeroValue: () => ({ metadata: {}, spec: { containers: null }, status: {} }),
 
   defaults(o) {
     const spec = objectAt(o, 'spec');

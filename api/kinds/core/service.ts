@@ -62,6 +62,7 @@ function servicePorts(ports: any[] | undefined): string {
 export default defineKind({
   resource: entry({ group: '', version: 'v1', kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true,
     subresources: ['status', 'proxy'], hasStatus: true, categories: ['all'] }),
+  zeroValue: () => ({ metadata: {}, spec: {}, status: { loadBalancer: {} } }),
 
   // ValidateService: a Service's name is a DNS-1035 label (it becomes a DNS name and environment variables).
   nameRule: isDNS1035Label,
