@@ -19,7 +19,7 @@ const root = path.resolve(here, '../..');
 
 /** Generic code that reads KindDefinitions and must not name a kind. */
 const genericFiles = [
-  'apiserver/registry/store.ts', 'apiserver/registry/strategies.ts', 'apiserver/printers.ts', 'apiserver/handlers/resourceproxy.ts',
+  'apiserver/registry/store.ts', 'apiserver/registry/strategies.ts', 'apiserver/printers.ts', 'apiserver/handlers/resourceproxy.ts', 'apiserver/patch/mergekeys.ts', 'apiserver/patch/index.ts', 'apiserver/discovery.ts', 'apiserver/openapi.ts',
   'api/defaults.ts', 'api/fields.ts', 'api/schemas/rules.ts', 'api/normalize.ts', 'api/resources.ts', 'api/validation.ts',
 ];
 
