@@ -102,6 +102,13 @@ export interface KindDefinition {
    * kind's own. null: objects of the kind are not schema-checked.
    */
   schema?: string | null;
+  /**
+   * Loads what the kind's validation needs beyond plain code (a CSR parser, a cron parser, a CEL
+   * and JSON Schema compiler). The API server awaits every kind's load before it serves
+   * (loadKinds in api/resources.ts); the other processes read the table for its entries only and
+   * never pay for these (each would cost every component tens of MiB).
+   */
+  load?(): Promise<void>;
   /** SetDefaults_<Kind>: fill in defaults in place, before validation; must tolerate a body of the wrong shape. */
   defaults?(obj: KubeObject): void;
   /** Rules beyond the schema and ObjectMeta (pkg/apis/<group>/validation), with kube's field paths and messages. */

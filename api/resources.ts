@@ -34,6 +34,11 @@ function discoveryOrder(defs: readonly KindDefinition[]): KindDefinition[] {
 /** Every served resource, built-in and custom; registerKind and unregisterKind change it in place. */
 export const resources: ResourceInfo[] = [];
 
+/** Awaits every kind's load hook: the API server, before it validates anything. */
+export async function loadKinds(): Promise<void> {
+  await Promise.all(resources.map((r) => kindOf(r).load?.()));
+}
+
 /** Add a kind to the table (a built-in at load, a custom resource when its CRD is established). */
 export function registerKind(def: KindDefinition): void {
   const r = def.resource;

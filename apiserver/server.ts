@@ -8,7 +8,7 @@ import https from 'node:https';
 import type net from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { errors, isStatusError, type StatusError } from '../api/errors.js';
-import { R, resources, type ResourceInfo } from '../api/resources.js';
+import { R, loadKinds, resources, type ResourceInfo } from '../api/resources.js';
 import type { KubeObject, Status } from '../api/types.js';
 import { compileValidators } from '../api/validation.js';
 import { systemPriorityClasses } from '../api/kinds/scheduling/priorityclass.js';
@@ -94,6 +94,8 @@ function sendError(res: Response, e: StatusError): void {
 }
 
 export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
+  // What validation needs beyond plain code (KindDefinition.load), before any object is read or written.
+  await loadKinds();
   const { storage } = cfg;
   const stores = new Map<string, Store>();
   // With an entry, that entry's own store (custom resources are not in `stores`, keyed by plural).
@@ -278,6 +280,7 @@ export async function startServer(cfg: ServerConfig): Promise<ApiServer> {
       refuseUpgrade(socket, isStatusError(err) ? err.status : errors.internal(String(err)).status);
     });
   });
+  // Every kind's schema, compiled before anything is served.
   compileValidators(resources);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -11,8 +11,8 @@ import type { KubeObject, StatusCause } from '../../api/types.js';
 import { apiVersionOf, entry, type Column, type KindDefinition, type ResourceInfo } from '../../api/kind.js';
 import { ageCol, nameCol } from '../../api/printing.js';
 import { metaNames, refPrefix } from '../../api/schemas/index.js';
-import { applyDefaults, compile, listTypeCauses, prune, readPath, schemaCauses, type Props } from '../../api/kinds/apiextensions/schema.js';
-import { celCauses, hasRules } from '../../api/kinds/apiextensions/cel.js';
+import { applyDefaults, compile, listTypeCauses, prune, readPath, schemaCauses, type Props } from '../../api/kinds/apiextensions/structural/schema.js';
+import { celCauses, hasRules } from '../../api/kinds/apiextensions/structural/cel.js';
 
 /** kube's OpenAPI name of a custom kind: the reversed group, the version, the kind (com.example.stable.v1.CronTab). */
 export function crdDefinitionName(group: string, version: string, kind: string): string {

@@ -5,7 +5,7 @@
 import type { Request, Response } from 'express';
 import { errors, isConflict, successStatus, type StatusError } from '../../api/errors.js';
 import { R, kindOf, type KindDefinition } from '../../api/resources.js';
-import { readPath, writePath } from '../../api/kinds/apiextensions/schema.js';
+import { readPath, writePath } from '../../api/kinds/apiextensions/structural/schema.js';
 import type { KubeObject } from '../../api/types.js';
 import { formatLabelSelector, selectorFromLabelSelector } from '../../api/labels.js';
 import { integerRangeError } from '../../api/schemas/compile.js';

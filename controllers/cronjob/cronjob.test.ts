@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyDefaults } from '../../api/defaults.js';
 import { R } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
-import { parseSchedule } from '../../api/kinds/batch/cron.js';
+import { parseSchedule } from '../../api/kinds/batch/schedule/cron.js';
 import { FakeInformerFactory, FakeRecorder, RecordingClient } from '../testing/fake.js';
 import { CronJobController, formatInZone, mostRecentScheduleTime } from './cronjob.js';
 import { TTLAfterFinishedController } from '../ttlafterfinished/ttlafterfinished.js';

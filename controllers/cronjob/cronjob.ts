@@ -10,7 +10,7 @@ import { isAlreadyExists, isNotFound } from '../../api/errors.js';
 import { R } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { controllerOf, deepCopy, objectKey, splitKey } from '../../api/types.js';
-import { parseSchedule, type Schedule } from '../../api/kinds/batch/cron.js';
+import { parseSchedule, type Schedule } from '../../api/kinds/batch/schedule/cron.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';

@@ -8,8 +8,21 @@ import { defineKind, entry } from '../../kind.js';
 import { nameCol } from '../../printing.js';
 import { field, isDNS1035Label } from '../../schemas/rules.js';
 import { isDNS1123Subdomain } from '../../labels.js';
-import { celCompileErrors } from './cel.js';
-import { applyDefaults, compile, parsePath, parseQuery, prune, structuralErrors, type Props } from './schema.js';
+import type * as Cel from './structural/cel.js';
+import type * as Schema from './structural/schema.js';
+import type { Props } from './structural/schema.js';
+
+// The JSON Schema and CEL compilers are loaded by the API server only (KindDefinition.load).
+let schemaModule: typeof Schema | undefined;
+let celModule: typeof Cel | undefined;
+function structural(): typeof Schema {
+  if (!schemaModule) throw new Error('CustomResourceDefinition validation used before the kind was loaded');
+  return schemaModule;
+}
+function cel(): typeof Cel {
+  if (!celModule) throw new Error('CustomResourceDefinition validation used before the kind was loaded');
+  return celModule;
+}
 
 /** The finalizer the API server puts on a CRD being deleted, and removes once every object of it is gone. */
 export const cleanupFinalizer = 'customresourcecleanup.apiextensions.k8s.io';
@@ -39,8 +52,8 @@ function defaults(crd: KubeObject): void {
 function defaultDefaults(s: Props): void {
   if (!isObject(s)) return;
   if (s.default !== undefined && (isObject(s.default) || Array.isArray(s.default))) {
-    prune(s.default, s, '', false);
-    applyDefaults(s.default, s);
+    structural().prune(s.default, s, '', false);
+    structural().applyDefaults(s.default, s);
   }
   for (const p of Object.values(s.properties ?? {})) defaultDefaults(p);
   if (isObject(s.items)) defaultDefaults(s.items);
@@ -112,7 +125,7 @@ function validate(crd: KubeObject, opts: { old?: KubeObject; subresource?: strin
           if (need) out.push(field.required(`${sp}.${f}`, ''));
           return;
         }
-        if (typeof val !== 'string' || !parsePath(val)) out.push(field.invalid(`${sp}.${f}`, val, 'must be a valid path'));
+        if (typeof val !== 'string' || !structural().parsePath(val)) out.push(field.invalid(`${sp}.${f}`, val, 'must be a valid path'));
         else if (!val.startsWith(under)) out.push(field.invalid(`${sp}.${f}`, val, `should be a json path under ${under}`));
       };
       checkPath('specReplicasPath', sub.scale.specReplicasPath, '.spec', true);
@@ -124,7 +137,7 @@ function validate(crd: KubeObject, opts: { old?: KubeObject; subresource?: strin
       if (!c?.name) out.push(field.required(`${cp}.name`, ''));
       if (!['integer', 'number', 'string', 'boolean', 'date'].includes(c?.type)) out.push(c?.type ? field.notSupported(`${cp}.type`, c.type, ['integer', 'number', 'string', 'boolean', 'date']) : field.required(`${cp}.type`, ''));
       if (!c?.jsonPath) out.push(field.required(`${cp}.JSONPath`, ''));
-      else if (!parseQuery(c.jsonPath)) out.push(field.invalid(`${cp}.JSONPath`, c.jsonPath, 'must be a valid JSONPath'));
+      else if (!structural().parseQuery(c.jsonPath)) out.push(field.invalid(`${cp}.JSONPath`, c.jsonPath, 'must be a valid JSONPath'));
     });
   });
   if (spec.conversion?.strategy && !['None', 'Webhook'].includes(spec.conversion.strategy)) out.push(field.notSupported('spec.conversion.strategy', spec.conversion.strategy, ['None', 'Webhook']));
@@ -172,13 +185,13 @@ function fieldCauseType(path: string, v: unknown, type: string): StatusCause {
 
 /** The schema itself: structural, and every default valid against (and pruned to) its own schema. */
 function validateSchema(s: Props, path: string): StatusCause[] {
-  const out = structuralErrors(s, path);
+  const out = structural().structuralErrors(s, path);
   if (out.length) return out;
-  out.push(...celCompileErrors(s, path));
+  out.push(...cel().celCompileErrors(s, path));
   const checkDefaults = (x: Props, p: string) => {
     if (x.default !== undefined) {
       try {
-        const check = compile({ ...x, properties: x.properties });
+        const check = structural().compile({ ...x, properties: x.properties });
         const copy = structuredClone(x.default);
         if (!check(copy)) out.push(field.invalid(`${p}.default`, x.default, (check.errors ?? []).map((e) => `${e.instancePath.replace(/\//g, '.').replace(/^\./, '') || 'value'} ${e.message}`).join(', ')));
       } catch (e) {
@@ -204,6 +217,10 @@ function setCondition(crd: KubeObject, c: { type: string; status: string; reason
 export { setCondition };
 
 export default defineKind({
+  async load() {
+    schemaModule ??= await import('./structural/schema.js');
+    celModule ??= await import('./structural/cel.js');
+  },
   resource: entry({
     group: 'apiextensions.k8s.io', version: 'v1', kind: 'CustomResourceDefinition', plural: 'customresourcedefinitions',
     singular: 'customresourcedefinition', shortNames: ['crd', 'crds'], namespaced: false, subresources: ['status'], hasStatus: true,

@@ -1,10 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { applyDefaults } from '../../defaults.js';
 import { kindOf } from '../../kind.js';
-import { R } from '../../resources.js';
+import { R, loadKinds } from '../../resources.js';
 import { validateObject } from '../../validation.js';
 import type { KubeObject } from '../../types.js';
-import { parseSchedule } from './cron.js';
+import { parseSchedule } from './schedule/cron.js';
 
 const job = (): KubeObject => ({
   apiVersion: 'batch/v1', kind: 'Job',
@@ -104,6 +104,9 @@ const cronJob = (): KubeObject => ({
 });
 
 describe('CronJob kind', () => {
+  // The cron parser comes with the kind's load hook, as the API server loads it.
+  beforeAll(() => loadKinds());
+
   it('defaults as SetDefaults_CronJob and validates', () => {
     const c = created(cronJob(), R.cronjobs);
     expect(c.spec).toMatchObject({ concurrencyPolicy: 'Allow', suspend: false, successfulJobsHistoryLimit: 3, failedJobsHistoryLimit: 1 });

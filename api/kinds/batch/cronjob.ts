@@ -8,8 +8,15 @@ import { formatLabelSelector } from '../../labels.js';
 import { ageCol, nameCol } from '../../printing.js';
 import { field, validateAnnotations, validateLabels } from '../../schemas/rules.js';
 import type { StatusCause } from '../../types.js';
-import { parseSchedule, timeZoneError } from './cron.js';
+import type * as Cron from './schedule/cron.js';
 import { boolPtr, validateJobSpec } from './jobspec.js';
+
+// The cron parser (and luxon's time zones) is loaded by the API server only (KindDefinition.load).
+let cronModule: typeof Cron | undefined;
+function cron(): typeof Cron {
+  if (!cronModule) throw new Error('CronJob validation used before the kind was loaded');
+  return cronModule;
+}
 
 /** Job names are <cronjob>-<minutes since epoch> (11 characters more), and must stay DNS-1035 labels of 63. */
 const maxNameLength = 52;
@@ -22,7 +29,7 @@ function validateSpec(spec: any, oldSpec: any | undefined): StatusCause[] {
   else {
     // validateScheduleFormat: robfig's ParseStandard on the schedule alone (spec.timeZone is checked below), its error as the detail.
     try {
-      parseSchedule(spec.schedule);
+      cron().parseSchedule(spec.schedule);
     } catch (e) {
       out.push(field.invalid('spec.schedule', spec.schedule, (e as Error).message));
     }
@@ -38,7 +45,7 @@ function validateSpec(spec: any, oldSpec: any | undefined): StatusCause[] {
     if (tz === '') out.push(field.invalid('spec.timeZone', tz, 'timeZone must be nil or non-empty string'));
     else if (String(tz).toLowerCase() === 'local') out.push(field.invalid('spec.timeZone', tz, 'timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones'));
     else {
-      const err = timeZoneError(tz);
+      const err = cron().timeZoneError(tz);
       if (err) out.push(field.invalid('spec.timeZone', tz, err));
     }
   }
@@ -59,6 +66,7 @@ function validateSpec(spec: any, oldSpec: any | undefined): StatusCause[] {
 }
 
 export default defineKind({
+  async load() { cronModule ??= await import('./schedule/cron.js'); },
   resource: entry({
     group: 'batch', version: 'v1', kind: 'CronJob', plural: 'cronjobs', singular: 'cronjob', namespaced: true,
     shortNames: ['cj'], subresources: ['status'], hasStatus: true, categories: ['all'],

@@ -5,8 +5,15 @@ import type { KubeObject, StatusCause } from '../../types.js';
 import { defineKind, entry } from '../../kind.js';
 import { isDNS1123Subdomain } from '../../labels.js';
 import { field } from '../../schemas/rules.js';
-import { knownKeyUsages, parseCSR } from '../../../lib/pki.js';
+import type * as Pki from '../../../lib/pki.js';
 import { age, ageCol, humanDuration, nameCol } from '../../printing.js';
+
+// The X.509 stack is loaded by the API server only (KindDefinition.load).
+let pkiModule: typeof Pki | undefined;
+function pki(): typeof Pki {
+  if (!pkiModule) throw new Error('CertificateSigningRequest validation used before the kind was loaded');
+  return pkiModule;
+}
 
 const bytesValue = '[]byte{...}';
 const decodeB64 = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : '');
@@ -18,7 +25,7 @@ function validateCSR(obj: KubeObject, old: KubeObject | undefined, subresource?:
   if (!old) {
     if (!spec.request) out.push(field.required('spec.request'));
     else {
-      try { parseCSR(decodeB64(spec.request)); } catch (e) { out.push(field.invalid('spec.request', bytesValue, (e as Error).message)); }
+      try { pki().parseCSR(decodeB64(spec.request)); } catch (e) { out.push(field.invalid('spec.request', bytesValue, (e as Error).message)); }
     }
     const signer: string = spec.signerName ?? '';
     if (!signer) out.push(field.required('spec.signerName'));
@@ -32,7 +39,7 @@ function validateCSR(obj: KubeObject, old: KubeObject | undefined, subresource?:
     if (!usages.length) out.push(field.required('spec.usages', 'usages must be provided'));
     const seen = new Set<string>();
     usages.forEach((u, i) => {
-      if (!knownKeyUsages.includes(u)) out.push(field.notSupported(`spec.usages[${i}]`, u, knownKeyUsages));
+      if (!pki().knownKeyUsages.includes(u)) out.push(field.notSupported(`spec.usages[${i}]`, u, pki().knownKeyUsages));
       if (seen.has(u)) out.push(field.duplicate(`spec.usages[${i}]`, u));
       seen.add(u);
     });
@@ -102,6 +109,7 @@ function csrCondition(csr: KubeObject): string {
 }
 
 export default defineKind({
+  async load() { pkiModule ??= await import('../../../lib/pki.js'); },
   resource: entry({ group: 'certificates.k8s.io', version: 'v1', kind: 'CertificateSigningRequest', plural: 'certificatesigningrequests', singular: 'certificatesigningrequest', shortNames: ['csr'], namespaced: false,
     subresources: ['status', 'approval'], hasStatus: true }),
 

@@ -8,9 +8,9 @@
 
 import { celEnv, isCelError, parse, plan, type CelEnv } from '@bufbuild/cel';
 import { strings } from '@bufbuild/cel/ext';
-import type { StatusCause } from '../../types.js';
-import { fieldCause } from '../../errors.js';
-import { field } from '../../schemas/rules.js';
+import type { StatusCause } from '../../../types.js';
+import { fieldCause } from '../../../errors.js';
+import { field } from '../../../schemas/rules.js';
 import type { Props } from './schema.js';
 
 type Program = (bindings: Record<string, unknown>) => unknown;

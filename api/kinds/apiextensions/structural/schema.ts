@@ -8,9 +8,9 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import type { StatusCause } from '../../types.js';
-import { fieldCause } from '../../errors.js';
-import { field, formatValue } from '../../schemas/rules.js';
+import type { StatusCause } from '../../../types.js';
+import { fieldCause } from '../../../errors.js';
+import { field, formatValue } from '../../../schemas/rules.js';
 
 /** JSONSchemaProps, the parts read here. */
 export interface Props {
