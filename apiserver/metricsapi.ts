@@ -7,6 +7,7 @@ import express from 'express';
 import type { Node } from '../api/types.js';
 import { errors, type StatusError } from '../api/errors.js';
 import { parseSelector } from '../api/labels.js';
+import { metaTime } from '../api/time.js';
 
 export const metricsGroupVersion = { group: 'metrics.k8s.io', version: 'v1beta1' };
 
@@ -36,7 +37,6 @@ const memory = (u?: Usage) => `${Math.round((u?.workingSetBytes ?? 0) / 1024)}Ki
 export function metricsRouter(source: MetricsSource): express.Router {
   const router = express.Router();
   const base = `/apis/${metricsGroupVersion.group}/${metricsGroupVersion.version}`;
-  const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
   async function allSummaries(): Promise<Summary[]> {
     const nodes = await source.nodes();
@@ -45,16 +45,16 @@ export function metricsRouter(source: MetricsSource): express.Router {
   }
 
   const nodeMetrics = (s: Summary) => ({
-    metadata: { name: s.node.nodeName, creationTimestamp: now() },
-    timestamp: now(),
+    metadata: { name: s.node.nodeName, creationTimestamp: metaTime() },
+    timestamp: metaTime(),
     window: '10s',
     usage: { cpu: cpu(s.node.cpu), memory: memory(s.node.memory) },
   });
 
   // metrics-server copies the pod's labels onto its PodMetrics.
   const podMetrics = (p: SummaryPod, labels: Record<string, string> | undefined) => ({
-    metadata: { name: p.podRef.name, namespace: p.podRef.namespace, creationTimestamp: now(), ...(labels ? { labels } : {}) },
-    timestamp: now(),
+    metadata: { name: p.podRef.name, namespace: p.podRef.namespace, creationTimestamp: metaTime(), ...(labels ? { labels } : {}) },
+    timestamp: metaTime(),
     window: '10s',
     containers: (p.containers ?? []).map((c) => ({ name: c.name, usage: { cpu: cpu(c.cpu), memory: memory(c.memory) } })),
   });

@@ -16,6 +16,7 @@ import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';
 import { controllerRefFor } from '../ownership.js';
 import { isJobFinished } from '../job/job.js';
+import { metaTime } from '../../api/time.js';
 
 type CronJob = KubeObject;
 type Job = KubeObject;
@@ -157,7 +158,7 @@ export class CronJobController extends QueueController {
     if (!scheduled) return untilNext();
     const sds = cj.spec.startingDeadlineSeconds;
     if (typeof sds === 'number' && scheduled.getTime() + sds * 1000 < now.getTime()) {
-      this.recorder.event(cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${scheduled.toISOString().replace(/\.\d+Z$/, 'Z')}`);
+      this.recorder.event(cj, 'Warning', 'MissSchedule', `Missed scheduled time to start a job: ${metaTime(scheduled)}`);
       return untilNext();
     }
     const name = jobNameFor(cj, scheduled);
@@ -195,7 +196,7 @@ export class CronJobController extends QueueController {
       return untilNext();
     }
     status.active = [...(status.active ?? []), jobRef(created)];
-    status.lastScheduleTime = scheduled.toISOString().replace(/\.\d+Z$/, 'Z');
+    status.lastScheduleTime = metaTime(scheduled);
     return untilNext();
   }
 
@@ -243,7 +244,7 @@ function jobRef(j: Job) {
 
 /** RFC 3339 in the CronJob's time zone (kube formats the scheduled time in its location), UTC without one. */
 export function formatInZone(t: Date, tz?: string | null): string {
-  if (!tz) return t.toISOString().replace(/\.\d+Z$/, 'Z');
+  if (!tz) return metaTime(t);
   const parts = Object.fromEntries(new Intl.DateTimeFormat('en-US', { timeZone: tz, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
     .formatToParts(t).map((p) => [p.type, p.value]));
   const local = Date.UTC(+parts.year, +parts.month - 1, +parts.day, +parts.hour, +parts.minute, +parts.second);

@@ -3,6 +3,7 @@
 
 import type { Deployment, DeploymentCondition, DeploymentStatus, PodTemplateSpec, ReplicaSet } from '../../api/types.js';
 import { canonicalJSON } from '../canonical.js';
+import { metaTime } from '../../api/time.js';
 
 export const REVISION = 'deployment.kubernetes.io/revision';
 export const DESIRED_REPLICAS = 'deployment.kubernetes.io/desired-replicas';
@@ -180,7 +181,7 @@ export function setCondition(status: DeploymentStatus, cond: DeploymentCondition
 }
 
 export function newCondition(type: string, status: DeploymentCondition['status'], reason: string, message: string, now: Date): DeploymentCondition {
-  const t = now.toISOString().replace(/\.\d+Z$/, 'Z');
+  const t = metaTime(now);
   return { type, status, lastUpdateTime: t, lastTransitionTime: t, reason, message };
 }
 

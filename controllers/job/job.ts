@@ -23,6 +23,7 @@ import { compareForDeletion, isPodReady, slowStartBatch } from '../podutil.js';
 import { labelSelectorMatcher } from '../selector.js';
 import { completionIndexAnnotation, formatIndexes, parseIndexes, podIndex } from './indexes.js';
 import { matchPodFailurePolicy } from './podfailurepolicy.js';
+import { metaTime } from '../../api/time.js';
 
 export type Job = KubeObject;
 
@@ -224,7 +225,7 @@ class JobSync {
 
   private setCondition(type: string, status: 'True' | 'False', reason: string, message: string): boolean {
     const conds: Condition[] = (this.status.conditions ??= []);
-    const t = this.now.toISOString().replace(/\.\d+Z$/, 'Z');
+    const t = metaTime(this.now);
     const c = conds.find((x) => x.type === type);
     if (c) {
       if (c.status === status && c.reason === reason && c.message === message) return false;
@@ -348,9 +349,9 @@ class JobSync {
         this.setCondition('Suspended', 'False', 'JobResumed', 'Job resumed');
         events.push(['Normal', 'Resumed', 'Job resumed']);
         // The deadline counts from the resume.
-        st.startTime = isoSeconds(this.now);
+        st.startTime = metaTime(this.now);
       }
-      st.startTime ??= isoSeconds(this.now);
+      st.startTime ??= metaTime(this.now);
       if (satisfied) {
         try {
           const r = await this.manage(active, terminating, succeededTotal, completed);
@@ -387,7 +388,7 @@ class JobSync {
     if (target && st.active === 0 && terminating === 0 && left === 0) {
       if (target.type === 'SuccessCriteriaMet') {
         this.setCondition('Complete', 'True', target.reason!, target.message!);
-        st.completionTime = isoSeconds(this.now);
+        st.completionTime = metaTime(this.now);
         events.push(['Normal', 'Completed', 'Job completed']);
       } else {
         this.setCondition('Failed', 'True', target.reason!, target.message!);
@@ -544,7 +545,6 @@ export function pastBackoffLimitOnFailure(job: Job, active: Pod[]): boolean {
 /** As kube serializes it: empty lists are omitted, the object stays. */
 const uncountedStatus = (succeeded: string[], failed: string[]) => ({ ...(succeeded.length ? { succeeded } : {}), ...(failed.length ? { failed } : {}) });
 
-const isoSeconds = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** Status as compared for "changed": empty uncounted lists are no change. */
 function normalize(st: any): any {

@@ -16,6 +16,7 @@ import { logger } from '../../lib/log.js';
 import type { Controller, EventRecorder } from '../controller.js';
 import { canonicalJSON } from '../canonical.js';
 import { NOT_READY, UNREACHABLE } from './taints.js';
+import { metaTime } from '../../api/time.js';
 
 export const NODE_LEASE_NAMESPACE = 'kube-node-lease';
 const monitoredConditions = ['Ready', 'MemoryPressure', 'DiskPressure', 'PIDPressure'];
@@ -142,7 +143,7 @@ export class NodeLifecycleController implements Controller {
   /** tryUpdateNodeHealth: every monitored condition becomes Unknown, keeping its last heartbeat. */
   private async markUnknown(cached: Node, now: number): Promise<Node> {
     const node = deepCopy(cached);
-    const at = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    const at = metaTime(now);
     const conditions: NodeCondition[] = node.status?.conditions ?? [];
     for (const type of monitoredConditions) {
       const c = conditions.find((x) => x.type === type);
@@ -165,7 +166,7 @@ export class NodeLifecycleController implements Controller {
       if (ready?.status !== 'True' || pod.metadata.deletionTimestamp) continue;
       const copy = deepCopy(pod);
       const c = copy.status!.conditions!.find((x) => x.type === 'Ready')!;
-      Object.assign(c, { status: 'False', lastTransitionTime: new Date(now).toISOString().replace(/\.\d+Z$/, 'Z') });
+      Object.assign(c, { status: 'False', lastTransitionTime: metaTime(now) });
       await this.client.resource<Pod>(R.pods, pod.metadata.namespace).updateStatus(copy);
     }
   }
@@ -194,7 +195,7 @@ export class NodeLifecycleController implements Controller {
     const keep = current.filter((t) => !managed.has(t.key) || t.key === key);
     const want: Taint[] = [...keep];
     if (key) {
-      const at = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+      const at = metaTime(now);
       if (!keep.some((t) => t.key === key && t.effect === 'NoSchedule')) want.push({ key, effect: 'NoSchedule' });
       if (!keep.some((t) => t.key === key && t.effect === 'NoExecute')) want.push({ key, effect: 'NoExecute', timeAdded: at });
     }

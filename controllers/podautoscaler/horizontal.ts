@@ -18,6 +18,7 @@ import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';
 import { formatMilliQuantity, type MetricsClient, type Scale, type ScaleClient } from './clients.js';
 import { ReplicaCalculator } from './replicacalculator.js';
+import { metaTime } from '../../api/time.js';
 
 type Obj = Record<string, any>;
 type HPA = KubeObject;
@@ -44,14 +45,13 @@ export interface HorizontalControllerOptions {
 interface Recommendation { replicas: number; at: number }
 interface ScaleEvent { change: number; at: number; outdated?: boolean }
 
-const rfc3339 = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
 
 /** setCondition: lastTransitionTime moves only when status does. */
 function setCondition(hpa: HPA, type: string, status: 'True' | 'False', reason: string, message: string, now: Date): void {
   hpa.status ??= {};
   const conds: Obj[] = hpa.status.conditions ?? [];
   const old = conds.find((c) => c.type === type);
-  const next = { type, status, reason, message, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : rfc3339(now) };
+  const next = { type, status, reason, message, lastTransitionTime: old && old.status === status ? old.lastTransitionTime : metaTime(now) };
   hpa.status.conditions = old ? conds.map((c) => (c === old ? next : c)) : [...conds, next];
 }
 
@@ -183,7 +183,7 @@ export class HorizontalController extends QueueController {
       ...hpa.status,
       currentReplicas,
       desiredReplicas,
-      ...(rescale ? { lastScaleTime: rfc3339(now) } : {}),
+      ...(rescale ? { lastScaleTime: metaTime(now) } : {}),
       ...(metricStatuses.length ? { currentMetrics: metricStatuses } : {}),
     };
     if (!metricStatuses.length) delete hpa.status.currentMetrics;

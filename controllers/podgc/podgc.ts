@@ -21,6 +21,7 @@ import type { Client, Informer, InformerFactory } from '../../client/interfaces.
 import { logger } from '../../lib/log.js';
 import { counter } from '../../lib/metrics.js';
 import { QueueController } from '../controller.js';
+import { metaTime } from '../../api/time.js';
 
 /** kube's gcCheckPeriod and quarantineTime. */
 export const defaultGCCheckPeriodMs = 20_000;
@@ -235,6 +236,6 @@ export class PodGCController extends QueueController {
 /** apipod.UpdatePodCondition: the transition time moves only when the status does. */
 function withTransitionTime(pod: Pod, c: PodCondition, now: number): PodCondition {
   const old = pod.status?.conditions?.find((x) => x.type === c.type);
-  const at = old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+  const at = old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : metaTime(now);
   return { ...c, lastTransitionTime: at };
 }

@@ -11,6 +11,7 @@ import { isDNS1123Subdomain } from '../../labels.js';
 import type * as Cel from './structural/cel.js';
 import type * as Schema from './structural/schema.js';
 import type { Props } from './structural/schema.js';
+import { metaTime } from '../../time.js';
 
 // The JSON Schema and CEL compilers are loaded by the API server only (KindDefinition.load).
 let schemaModule: typeof Schema | undefined;
@@ -210,7 +211,7 @@ function setCondition(crd: KubeObject, c: { type: string; status: string; reason
   crd.status = isObject(crd.status) ? crd.status : {};
   const conds: any[] = Array.isArray(crd.status.conditions) ? crd.status.conditions : [];
   const old = conds.find((x) => x.type === c.type);
-  const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+  const lastTransitionTime = old && old.status === c.status ? old.lastTransitionTime : metaTime();
   crd.status.conditions = [...conds.filter((x) => x.type !== c.type), { ...c, lastTransitionTime }];
 }
 

@@ -7,6 +7,7 @@ import { isDNS1123Subdomain } from '../../labels.js';
 import { field } from '../../schemas/rules.js';
 import type * as Pki from '../../../lib/pki.js';
 import { age, ageCol, humanDuration, nameCol } from '../../printing.js';
+import { metaTime } from '../../time.js';
 
 // The X.509 stack is loaded by the API server only (KindDefinition.load).
 let pkiModule: typeof Pki | undefined;
@@ -91,7 +92,7 @@ function csrPrepareForUpdate(obj: KubeObject, old: KubeObject, subresource?: str
   if (conditions.length) status.conditions = conditions.map((c: any) => {
     // populateConditionTimestamps: a condition without times gets now; an unchanged one keeps its old times.
     const before: any = oldConds.find((o) => o.type === c.type);
-    const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const stamp = metaTime();
     const same = before && before.status === c.status && before.reason === c.reason && before.message === c.message;
     return { ...c, lastUpdateTime: c.lastUpdateTime ?? (same ? before.lastUpdateTime : stamp), lastTransitionTime: c.lastTransitionTime ?? (before?.status === c.status ? before.lastTransitionTime ?? stamp : stamp) };
   });

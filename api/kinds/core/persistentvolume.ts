@@ -11,6 +11,7 @@ import { field, isValidPathSegmentName } from '../../schemas/rules.js';
 import {
   accessModesAsString, storageClassOf, validateAccessModes, validateClassName, validateNoBacksteps, validateStorageQuantity, validateVolumeMode,
 } from './persistentvolumeutil.js';
+import { metaTime } from '../../time.js';
 
 /** The volume sources of PersistentVolumeSpec (PersistentVolumeSource, inlined), hostPath first as kube checks it. */
 const volumeSources = [
@@ -19,7 +20,6 @@ const volumeSources = [
   'local', 'storageos', 'csi',
 ];
 
-const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
 function validateSpec(spec: any): StatusCause[] {
   const out: StatusCause[] = [];
@@ -108,12 +108,12 @@ export default defineKind({
   strategy: {
     // persistentvolumeStrategy.PrepareForCreate: a new volume is Pending, since now.
     prepareForCreate(pv) {
-      pv.status = { phase: 'Pending', lastPhaseTransitionTime: now() };
+      pv.status = { phase: 'Pending', lastPhaseTransitionTime: metaTime() };
     },
     // persistentvolumeStatusStrategy: a phase change moves lastPhaseTransitionTime unless the writer set it.
     prepareForUpdate(pv, old, subresource) {
       if (subresource !== 'status' || !pv.status || typeof pv.status !== 'object') return;
-      if (pv.status.phase !== old.status?.phase && pv.status.lastPhaseTransitionTime === old.status?.lastPhaseTransitionTime) pv.status.lastPhaseTransitionTime = now();
+      if (pv.status.phase !== old.status?.phase && pv.status.lastPhaseTransitionTime === old.status?.lastPhaseTransitionTime) pv.status.lastPhaseTransitionTime = metaTime();
     },
   },
 

@@ -10,6 +10,7 @@ import { validateEphemeralContainersUpdate, validateNoEphemeralOnCreate } from '
 import { normalizePodSpec } from '../../normalize.js';
 import { podQOSClass } from '../../qos.js';
 import { age, ageCol, nameCol, orNone } from '../../printing.js';
+import { metaTime } from '../../time.js';
 
 /** ValidatePodUpdate: only images, activeDeadlineSeconds and added tolerations may change. */
 function validatePodUpdate(obj: KubeObject, old: KubeObject) {
@@ -131,7 +132,7 @@ export default defineKind({
       if (meta.deletionGracePeriodSeconds !== undefined) grace = Math.min(grace, meta.deletionGracePeriodSeconds);
       if (grace <= 0) return false;
       if (meta.deletionGracePeriodSeconds !== grace) {
-        meta.deletionTimestamp = new Date(Date.now() + grace * 1000).toISOString().replace(/\.\d+Z$/, 'Z');
+        meta.deletionTimestamp = metaTime(Date.now() + grace * 1000);
         meta.deletionGracePeriodSeconds = grace;
       }
       return true;

@@ -2,9 +2,9 @@
 // PodDisruptionBudget's status (kube's pkg/apis/policy/helper and
 // apimeta.SetStatusCondition).
 
-type Status = Record<string, any>;
+import { metaTime } from '../../time.js';
 
-const rfc3339 = (d = new Date()) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+type Status = Record<string, any>;
 
 /** UpdateDisruptionAllowedCondition: DisruptionAllowed True (SufficientPods) while disruptionsAllowed > 0, else False (InsufficientPods). */
 export function setDisruptionAllowedCondition(status: Status, at = new Date()): void {
@@ -19,11 +19,11 @@ export function setCondition(status: Status, cond: { type: string; status: strin
   const conditions: Status[] = Array.isArray(status.conditions) ? status.conditions : [];
   const i = conditions.findIndex((c) => c.type === cond.type);
   if (i < 0) {
-    status.conditions = [...conditions, { ...cond, lastTransitionTime: rfc3339(at) }];
+    status.conditions = [...conditions, { ...cond, lastTransitionTime: metaTime(at) }];
     return;
   }
   const old = conditions[i];
-  const next = { ...old, ...cond, lastTransitionTime: old.status === cond.status && old.lastTransitionTime ? old.lastTransitionTime : rfc3339(at) };
+  const next = { ...old, ...cond, lastTransitionTime: old.status === cond.status && old.lastTransitionTime ? old.lastTransitionTime : metaTime(at) };
   status.conditions = conditions.map((c, j) => (j === i ? next : c));
 }
 
