@@ -7,7 +7,7 @@
 import { R, resources, type ResourceInfo } from '../../api/resources.js';
 import type { KubeObject } from '../../api/types.js';
 import { logger } from '../../lib/log.js';
-import { StorageError, type Storage, type WatchHandle } from '../storage/interface.js';
+import type { Storage, WatchHandle } from '../storage/interface.js';
 import type { Store } from './store.js';
 
 const log = logger('apiserver');
@@ -64,18 +64,29 @@ export class NamespaceLifecycle {
     this.watchHandle?.stop();
   }
 
+  /**
+   * Level-based, as kube's namespace controller: pass over the namespace's
+   * content until none is left, then drop the finalizer. A failed pass (etcd
+   * unavailable, a custom resource's CRD going away mid-list) is retried
+   * rather than ending the loop, since no further namespace event may come to
+   * start it again.
+   */
   private async finalize(namespace: string): Promise<void> {
     if (this.finalizing.has(namespace)) return;
     this.finalizing.add(namespace);
     try {
-      while (!this.stopped) {
-        if (await this.emptyOnce(namespace)) break;
+      while (!this.stopped && this.phases.get(namespace) === 'Terminating') {
+        try {
+          if (await this.emptyOnce(namespace)) {
+            await this.stores('namespaces').update(undefined, namespace, (ns) => dropKubernetesFinalizer(ns!), { fieldManager: 'kube-apiserver' });
+            return;
+          }
+        } catch (e) {
+          if ((e as { code?: number }).code === 404) return; // the namespace itself is gone
+          log.warn('namespace finalization failed, retrying', { namespace, error: (e as Error).message });
+        }
         await new Promise((r) => setTimeout(r, 1000));
       }
-      if (this.stopped) return;
-      await this.stores('namespaces').update(undefined, namespace, (ns) => dropKubernetesFinalizer(ns!), { fieldManager: 'kube-apiserver' });
-    } catch (e) {
-      if ((e as { code?: number }).code !== 404 && !(e instanceof StorageError)) log.warn('namespace finalization failed', { namespace, error: (e as Error).message });
     } finally {
       this.finalizing.delete(namespace);
     }
@@ -87,7 +98,13 @@ export class NamespaceLifecycle {
     for (const r of resources.filter((x) => x.namespaced && !x.ephemeral)) {
       // By entry, not plural: a custom resource may share a plural with another group's.
       const store = this.stores(r.plural, r);
-      const { items } = await store.list(namespace, {});
+      let items: KubeObject[];
+      try {
+        ({ items } = await store.list(namespace, {}));
+      } catch (e) {
+        if (resources.includes(r)) throw e;
+        continue; // a custom resource unregistered since the pass began: its CRD's own cleanup removes its objects
+      }
       remaining += items.length;
       for (const o of items) {
         if (o.metadata.deletionTimestamp && r !== R.pods) continue;
