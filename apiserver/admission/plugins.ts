@@ -89,22 +89,34 @@ export function admissionPlugins(cfg: AdmissionConfig, storeOf: (plural: string)
       case 'CertificateSubjectRestriction':
         plugins.push(new CertificateSubjectRestriction());
         break;
-      case 'Priority':
-        plugins.push(new Priority({ getClass: (n) => get('priorityclasses', undefined, n), listClasses: async () => (await storeOf('priorityclasses').list(undefined, {})).items }));
+      case 'Priority': {
+        // Every pod create reads the classes (the global default), so from an informer's cache; a class's own
+        // write checks for a second default live, so that two writes in a row see each other.
+        const classes = new CachedLister(storeOf('priorityclasses'));
+        plugins.push(new Priority({
+          getClass: (n) => classes.get(undefined, n),
+          listClasses: () => classes.list(''),
+          listClassesLive: async () => (await storeOf('priorityclasses').list(undefined, {})).items,
+        }));
         break;
-      case 'DefaultStorageClass':
-        plugins.push(new DefaultStorageClass(async () => (await storeOf('storageclasses').list(undefined, {})).items));
+      }
+      case 'DefaultStorageClass': {
+        const classes = new CachedLister(storeOf('storageclasses'));
+        plugins.push(new DefaultStorageClass(() => classes.list('')));
         break;
+      }
       case 'StorageObjectInUseProtection':
         plugins.push(new StorageObjectInUseProtection());
         break;
-      case 'PodSecurity':
+      case 'PodSecurity': {
+        const namespaces = new CachedLister(storeOf('namespaces'));
         plugins.push(new PodSecurity({
-          getNamespace: (n) => get('namespaces', undefined, n),
+          getNamespace: (n) => namespaces.get(undefined, n),
           listPods: async (ns) => (await storeOf('pods').list(ns, {})).items,
           configuration: cfg.podSecurityConfiguration,
         }));
         break;
+      }
     }
   }
   return plugins;

@@ -14,6 +14,8 @@ const defaultPriorityWhenNoDefaultClass = 0;
 export interface PrioritySource {
   getClass(name: string): Promise<KubeObject | undefined>;
   listClasses(): Promise<KubeObject[]>;
+  /** For the one-default check on a class's own write, when listClasses is a cache that may lag it: read live. */
+  listClassesLive?(): Promise<KubeObject[]>;
 }
 
 /** getDefaultPriorityClass: of the global defaults, the one with the lowest value. */
@@ -71,7 +73,7 @@ export class Priority implements AdmissionPlugin {
     if (a.resource.group !== 'scheduling.k8s.io' || a.resource.plural !== 'priorityclasses' || a.subresource || !a.object) return;
     if (a.operation !== 'CREATE' && a.operation !== 'UPDATE') return;
     if (a.object.globalDefault !== true) return;
-    const def = defaultPriorityClass(await this.source.listClasses());
+    const def = defaultPriorityClass(await (this.source.listClassesLive?.() ?? this.source.listClasses()));
     if (def && (a.operation === 'CREATE' || def.metadata.name !== a.object.metadata.name)) {
       throw errors.forbiddenResource(a.resource.plural, a.resource.group, a.name || a.object.metadata?.name || '', `PriorityClass ${def.metadata.name} is already marked as default. Only one default can exist`);
     }

@@ -41,13 +41,15 @@ export class FieldSet {
 
   union(o: FieldSet): FieldSet {
     const out = this.clone();
-    out.merge(o);
+    out.add(o);
     return out;
   }
 
-  private merge(o: FieldSet): void {
+  /** Makes this set the union of itself and o (sharing none of o's nodes). */
+  add(o: FieldSet): this {
     this.self ||= o.self;
-    for (const [pe, c] of o.children) this.child(pe).merge(c);
+    for (const [pe, c] of o.children) this.child(pe).add(c);
+    return this;
   }
 
   /** Members of this set that are not members of o. */
@@ -109,11 +111,23 @@ export class FieldSet {
   }
 
   toFieldsV1(): Record<string, unknown> {
+    return this.encode() ?? {};
+  }
+
+  /** FieldsV1 of this node, undefined when it holds no member; one pass, not an empty() per level. */
+  private encode(): Record<string, unknown> | undefined {
     const out: Record<string, unknown> = {};
-    const kids = sortedElements(this.children.keys()).filter((pe) => !this.children.get(pe)!.empty());
-    if (this.self && kids.length) out['.'] = {};
-    for (const pe of kids) out[pe] = this.children.get(pe)!.toFieldsV1();
-    return out;
+    if (this.self) out['.'] = {};
+    let kids = 0;
+    for (const pe of sortedElements(this.children.keys())) {
+      const v = this.children.get(pe)!.encode();
+      if (v) {
+        out[pe] = v;
+        kids++;
+      }
+    }
+    if (kids) return out;
+    return this.self ? {} : undefined;
   }
 }
 

@@ -280,7 +280,7 @@ function updateManagedFields(r: ResourceInfo, oldObj: KubeObject | undefined, ne
   const hasStatus = statusSubresource(r);
   const live = oldObj ?? zeroObject(r);
   const diff = compare(kind, managedView(live, hasStatus, subresource), managedView(newObj, hasStatus, subresource));
-  const took = diff.added.union(diff.modified);
+  const took = diff.added.add(diff.modified);
   for (const [id, m] of managers) {
     m.set = m.set.difference(took).difference(diff.removed);
     if (m.set.empty()) managers.delete(id);

@@ -91,6 +91,9 @@ function shape(kind: string, v: Json, path: string): 'leaf' | 'map' | 'list' {
   return Array.isArray(v) ? 'list' : 'map';
 }
 
+// `at` is one stack pushed and popped along the walk (FieldSet.insert copies
+// nothing from it): every write compares whole objects, and a fresh path array
+// per node was most of what a create's bookkeeping allocated.
 function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[], c: Comparison): void {
   let ls = l === undefined ? undefined : shape(kind, l, path);
   let rs = r === undefined ? undefined : shape(kind, r, path);
@@ -114,14 +117,24 @@ function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[],
   if ((ls ?? rs) === 'map') {
     const lo = (l ?? {}) as Obj;
     const ro = (r ?? {}) as Obj;
-    const keys = new Set([...Object.keys(lo), ...Object.keys(ro)]);
-    for (const k of keys) walkCompare(kind, lo[k], ro[k], childPath(path, k), [...at, `f:${k}`], c);
+    const child = (k: string) => {
+      at.push(`f:${k}`);
+      walkCompare(kind, lo[k], ro[k], childPath(path, k), at, c);
+      at.pop();
+    };
+    for (const k of Object.keys(lo)) child(k);
+    for (const k of Object.keys(ro)) if (!Object.hasOwn(lo, k)) child(k);
   } else {
     const s = listStrategy(kind, path)!;
     const li = indexItems(s, (l ?? []) as Json[], path);
     const ri = indexItems(s, (r ?? []) as Json[], path);
-    const pes = new Set([...li.keys(), ...ri.keys()]);
-    for (const pe of pes) walkCompare(kind, li.get(pe), ri.get(pe), path, [...at, pe], c);
+    const item = (pe: string) => {
+      at.push(pe);
+      walkCompare(kind, li.get(pe), ri.get(pe), path, at, c);
+      at.pop();
+    };
+    for (const pe of li.keys()) item(pe);
+    for (const pe of ri.keys()) if (!li.has(pe)) item(pe);
   }
   if (present) return;
   if (l === undefined) c.added.insert(at);

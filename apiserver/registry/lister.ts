@@ -1,6 +1,7 @@
-// A namespaced lister over one resource of the API server's own storage, for
-// admission plugins that read other objects on every request (ResourceQuota,
-// LimitRanger), as kube-apiserver gives them informers. Without it each
+// A lister over one resource of the API server's own storage, for admission
+// plugins that read other objects on every request (ResourceQuota,
+// LimitRanger, Priority, PodSecurity's namespaces, DefaultStorageClass), as
+// kube-apiserver gives them informers. Without it each
 // create of any namespaced object read etcd once more, and failed when etcd
 // was unreachable before its own write was even tried.
 //
@@ -10,6 +11,7 @@
 // quota controller recounts usage in any case, so an empty namespace is
 // taken as empty once the first list has arrived.
 
+import { isNotFound } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
 import { logger } from '../../lib/log.js';
 import type { WatchHandle } from '../storage/interface.js';
@@ -29,10 +31,24 @@ export class CachedLister {
     this.start();
   }
 
-  /** The namespace's objects: from the cache once synced, until then (or while the watch restarts) read live. */
+  /** The namespace's objects ('' for a cluster-scoped resource): from the cache once synced, until then (or while the watch restarts) read live. */
   async list(namespace: string): Promise<KubeObject[]> {
-    if (!this.synced) return (await this.store.list(namespace, {})).items;
+    if (!this.synced) return (await this.store.list(namespace || undefined, {})).items;
     return [...(this.byNamespace.get(namespace)?.values() ?? [])];
+  }
+
+  /**
+   * One object: from the cache once synced. A miss is read live, as kube's
+   * NamespaceLifecycle does: an object written a moment ago (a PriorityClass,
+   * then a pod naming it) may not have reached the cache, and misses are rare.
+   */
+  async get(namespace: string | undefined, name: string): Promise<KubeObject | undefined> {
+    const cached = this.synced ? this.byNamespace.get(namespace ?? '')?.get(name) : undefined;
+    if (cached) return cached;
+    return this.store.get(namespace, name).catch((e) => {
+      if (isNotFound(e)) return undefined;
+      throw e;
+    });
   }
 
   stop(): void {

@@ -25,12 +25,12 @@ class FlakyStorage extends MemoryStorage {
 function cluster() {
   const storage = new FlakyStorage();
   const byResource = new Map<ResourceInfo, Store>();
-  const storeFor = (r: ResourceInfo) => {
+  const storeFor = (r: ResourceInfo): Store => {
     let s = byResource.get(r);
     if (!s) byResource.set(r, (s = new Store(r, storage, '/registry', lifecycle.phase)));
     return s;
   };
-  const storeOf = (plural: string, r?: ResourceInfo) => storeFor(r ?? resources.find((x) => x.plural === plural)!);
+  const storeOf = (plural: string, r?: ResourceInfo): Store => storeFor(r ?? resources.find((x) => x.plural === plural)!);
   const lifecycle = new NamespaceLifecycle(storage, storeOf);
   return { storage, lifecycle, namespaces: storeOf('namespaces'), configmaps: storeOf('configmaps') };
 }
