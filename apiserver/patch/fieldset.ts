@@ -3,17 +3,32 @@
 // for items of keyed lists, "v:<json>" for items of sets, "." for a node that
 // is itself a member besides having children.
 
+const none: ReadonlyMap<string, FieldSet> = new Map();
+
 export class FieldSet {
   self = false;
-  readonly children = new Map<string, FieldSet>();
+  // Made on a node's first child: most nodes of a set are leaves, and every write builds sets of whole objects.
+  private kids?: Map<string, FieldSet>;
+
+  get children(): ReadonlyMap<string, FieldSet> {
+    return this.kids ?? none;
+  }
 
   child(pe: string): FieldSet {
-    let c = this.children.get(pe);
+    let c = this.kids?.get(pe);
     if (!c) {
       c = new FieldSet();
-      this.children.set(pe, c);
+      this.setChild(pe, c);
     }
     return c;
+  }
+
+  setChild(pe: string, c: FieldSet): void {
+    (this.kids ??= new Map()).set(pe, c);
+  }
+
+  removeChild(pe: string): void {
+    this.kids?.delete(pe);
   }
 
   insert(path: string[]): void {
@@ -58,7 +73,7 @@ export class FieldSet {
     out.self = this.self && !o?.self;
     for (const [pe, c] of this.children) {
       const d = c.difference(o?.children.get(pe));
-      if (!d.empty()) out.children.set(pe, d);
+      if (!d.empty()) out.setChild(pe, d);
     }
     return out;
   }
@@ -71,7 +86,7 @@ export class FieldSet {
       const oc = o.children.get(pe);
       if (!oc) continue;
       const d = c.intersection(oc);
-      if (!d.empty()) out.children.set(pe, d);
+      if (!d.empty()) out.setChild(pe, d);
     }
     return out;
   }
@@ -79,7 +94,7 @@ export class FieldSet {
   clone(): FieldSet {
     const out = new FieldSet();
     out.self = this.self;
-    for (const [pe, c] of this.children) out.children.set(pe, c.clone());
+    for (const [pe, c] of this.children) out.setChild(pe, c.clone());
     return out;
   }
 
@@ -105,7 +120,7 @@ export class FieldSet {
       }
       const child = FieldSet.fromFieldsV1(c);
       if (c && typeof c === 'object' && Object.keys(c).length === 0) child.self = true;
-      s.children.set(k, child);
+      s.setChild(k, child);
     }
     return s;
   }
@@ -116,11 +131,12 @@ export class FieldSet {
 
   /** FieldsV1 of this node, undefined when it holds no member; one pass, not an empty() per level. */
   private encode(): Record<string, unknown> | undefined {
+    if (!this.kids) return this.self ? {} : undefined;
     const out: Record<string, unknown> = {};
     if (this.self) out['.'] = {};
     let kids = 0;
-    for (const pe of sortedElements(this.children.keys())) {
-      const v = this.children.get(pe)!.encode();
+    for (const pe of sortedElements(this.kids.keys())) {
+      const v = this.kids.get(pe)!.encode();
       if (v) {
         out[pe] = v;
         kids++;

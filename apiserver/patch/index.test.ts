@@ -18,6 +18,16 @@ function statusOf(f: () => unknown): { code: number; reason: string; message: st
 }
 
 describe('patches keep what an object is', () => {
+  it('a json or merge patch that makes apiVersion or kind a non-string is 422 on "patch" with the decoder\'s words, never a 500', () => {
+    // fast-check found {"apiVersion":{"toString":[]}}: formatting that value with String() threw a TypeError.
+    for (const [body, field, type] of [[{ apiVersion: { toString: [] } }, 'apiVersion', 'object'], [{ kind: ['x'] }, 'kind', 'array'], [{ kind: 7 }, 'kind', 'number']] as const) {
+      const s = statusOf(() => patch('application/merge-patch+json', body));
+      expect(s).toMatchObject({ code: 422, reason: 'Invalid' });
+      expect(s.message).toContain(`json: cannot unmarshal ${type} into Go struct field .${field} of type string`);
+    }
+    expect(statusOf(() => patch('application/json-patch+json', [{ op: 'replace', path: '/apiVersion', value: true }])).message).toContain('cannot unmarshal bool into Go struct field .apiVersion');
+  });
+
   it('refuses a strategic merge patch that deletes or replaces the root without a name (kube checkName: 400)', () => {
     const msg = 'the name of the object (cm based on URL) was undeterminable: name must be provided';
     expect(statusOf(() => patch('application/strategic-merge-patch+json', { $patch: 'delete' }))).toMatchObject({ code: 400, message: msg });

@@ -96,11 +96,17 @@ function keepType(contentType: PatchContentType, current: KubeObject, out: Recor
   if (contentType !== 'application/strategic-merge-patch+json') {
     const av = out.apiVersion ?? apiVersion;
     const k = out.kind ?? kind;
+    if (typeof av !== 'string' || typeof k !== 'string') {
+      // The decoder reads apiVersion and kind into strings before anything else (json.Interpret's findKind).
+      const [field, v] = typeof av !== 'string' ? ['apiVersion', av] : ['kind', k];
+      const jsonType = Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v === 'boolean' ? 'bool' : typeof v;
+      const why = `couldn't get version/kind; json parse error: json: cannot unmarshal ${jsonType} into Go struct field .${field} of type string`;
+      throw errors.invalid('', '', [fieldCause('patch', 'FieldValueInvalid', `Invalid value: ${JSON.stringify(JSON.stringify(out))}: ${why}`)]);
+    }
     if (av !== apiVersion || k !== kind) {
-      const known = typeof av === 'string' && typeof k === 'string' && !!findByKind(av, k);
-      const why = known
-        ? `converting (${String(av).split('/').pop()}.${String(k)}) to (${apiVersion.includes('/') ? apiVersion.split('/')[0] : 'core'}.${kind}): unknown conversion`
-        : `no kind ${JSON.stringify(String(k))} is registered for version ${JSON.stringify(String(av))}`;
+      const why = findByKind(av, k)
+        ? `converting (${av.split('/').pop()}.${k}) to (${apiVersion.includes('/') ? apiVersion.split('/')[0] : 'core'}.${kind}): unknown conversion`
+        : `no kind ${JSON.stringify(k)} is registered for version ${JSON.stringify(av)}`;
       throw errors.invalid('', '', [fieldCause('patch', 'FieldValueInvalid', `Invalid value: ${JSON.stringify(JSON.stringify(out))}: ${why}`)]);
     }
   }

@@ -368,12 +368,12 @@ const stripped = ['name', 'namespace', 'creationTimestamp', 'selfLink', 'uid', '
 
 /** stripmeta: the fields nobody owns, taken out of a computed set. */
 export function stripSet(s: FieldSet): FieldSet {
-  s.children.delete('f:apiVersion');
-  s.children.delete('f:kind');
+  s.removeChild('f:apiVersion');
+  s.removeChild('f:kind');
   const meta = s.children.get('f:metadata');
   if (meta) {
-    for (const f of stripped) meta.children.delete(`f:${f}`);
-    if (meta.empty()) s.children.delete('f:metadata');
+    for (const f of stripped) meta.removeChild(`f:${f}`);
+    if (meta.empty()) s.removeChild('f:metadata');
   }
   return s;
 }

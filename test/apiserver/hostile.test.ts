@@ -541,10 +541,12 @@ describe('generated hostile input (fast-check)', () => {
       const a = await send('POST', base(r), text, asYAML ? 'application/yaml' : 'application/json');
       expect(a.status, `${r.kind} ${text}\n${a.text.slice(0, 500)}`).toBeLessThan(500);
       if (a.status !== 201) return;
-      const got = await send('GET', `${base(r)}/${a.body.metadata.name}`);
+      // Escaped: kube's path-segment names (a PersistentVolume's) may hold a space.
+      const at = `${base(r)}/${encodeURIComponent(a.body.metadata.name)}`;
+      const got = await send('GET', at);
       expect(got.status, got.text).toBe(200);
       expect(got.body).toMatchObject({ apiVersion: apiVersionOf(r), kind: r.kind, metadata: { uid: a.body.metadata.uid } });
-      const del = await send('DELETE', `${base(r)}/${a.body.metadata.name}`);
+      const del = await send('DELETE', at);
       expect(del.status, del.text).toBeLessThan(500);
     });
 
