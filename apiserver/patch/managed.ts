@@ -6,7 +6,7 @@
 import { errors } from '../../api/errors.js';
 import type { ManagedFieldsEntry, KubeObject } from '../../api/types.js';
 import { FieldSet, pathString } from './fieldset.js';
-import { applyKeys, isAtomicMap, listStrategy, type ListStrategy } from './mergekeys.js';
+import { applyKeys, isAtomicMap, listStrategy, schemaRoot, type ListStrategy, type SchemaNode } from './mergekeys.js';
 import { deepEqual, isObject } from './jsonpatch.js';
 
 type Json = unknown;
@@ -33,41 +33,46 @@ export function itemElement(s: ListStrategy, item: Json): string | undefined {
   return `k:${JSON.stringify(key)}`;
 }
 
-function requireElement(s: ListStrategy, item: Json, path: string, i: number): string {
+function requireElement(s: ListStrategy, item: Json, path: string | (() => string), i: number): string {
   const pe = itemElement(s, item);
   if (pe === undefined) {
     const missing = applyKeys(s).find((k) => !isObject(item) || (item[k] === undefined && keyDefaults[k] === undefined));
-    throw new Error(`.${path}: element ${i}: associative list with keys has an element that omits key field "${missing}" (and doesn't have default value)`);
+    throw new Error(`.${typeof path === 'string' ? path : path()}: element ${i}: associative list with keys has an element that omits key field "${missing}" (and doesn't have default value)`);
   }
   return pe;
 }
 
 /** Leaves for ownership: scalars, nulls, atomic lists and atomic maps. */
-function isLeaf(kind: string, v: Json, path: string): boolean {
-  if (Array.isArray(v)) return !listStrategy(kind, path);
-  if (isObject(v)) return isAtomicMap(kind, path);
+function isLeaf(node: SchemaNode, v: Json): boolean {
+  if (Array.isArray(v)) return !node.list;
+  if (isObject(v)) return node.atomicMap;
   return true;
+}
+
+/** The dotted field path of an element stack (list items left out), for messages. */
+function fieldPath(at: readonly string[]): string {
+  return at.filter((pe) => pe.startsWith('f:')).map((pe) => pe.slice(2)).join('.');
 }
 
 /** typed.ToFieldSet: the fields an applied configuration sets. */
 export function fieldSetOf(kind: string, v: Json): FieldSet {
-  return stripSet(toFieldSet(kind, v));
+  return stripSet(toFieldSet(schemaRoot(kind), v, ''));
 }
 
-function toFieldSet(kind: string, v: Json, path = '', node = new FieldSet()): FieldSet {
-  if (isLeaf(kind, v, path)) {
+function toFieldSet(schema: SchemaNode, v: Json, path: string, node = new FieldSet()): FieldSet {
+  if (isLeaf(schema, v)) {
     node.self = true;
   } else if (Array.isArray(v)) {
-    const s = listStrategy(kind, path)!;
+    const s = schema.list!;
     v.forEach((item, i) => {
       const c = node.child(requireElement(s, item, path, i));
-      if (!isLeaf(kind, item, path)) toFieldSet(kind, item, path, c);
+      if (!isLeaf(schema, item)) toFieldSet(schema, item, path, c);
       c.self = true;
     });
   } else if (isObject(v)) {
     for (const [k, x] of Object.entries(v)) {
       const c = node.child(`f:${k}`);
-      toFieldSet(kind, x, childPath(path, k), c);
+      toFieldSet(schema.child(k), x, childPath(path, k), c);
       if (x === null || (isObject(x) && Object.keys(x).length === 0)) c.self = true;
     }
   }
@@ -79,24 +84,25 @@ export interface Comparison { added: FieldSet; modified: FieldSet; removed: Fiel
 /** typed.Compare: the fields added, changed and removed from lhs to rhs. */
 export function compare(kind: string, lhs: Json, rhs: Json): Comparison {
   const c: Comparison = { added: new FieldSet(), modified: new FieldSet(), removed: new FieldSet() };
-  walkCompare(kind, lhs, rhs, '', [], c);
+  walkCompare(schemaRoot(kind), lhs, rhs, [], c);
   stripSet(c.added);
   stripSet(c.modified);
   stripSet(c.removed);
   return c;
 }
 
-function shape(kind: string, v: Json, path: string): 'leaf' | 'map' | 'list' {
-  if (v === undefined || isLeaf(kind, v, path)) return 'leaf';
+function shape(node: SchemaNode, v: Json): 'leaf' | 'map' | 'list' {
+  if (v === undefined || isLeaf(node, v)) return 'leaf';
   return Array.isArray(v) ? 'list' : 'map';
 }
 
-// `at` is one stack pushed and popped along the walk (FieldSet.insert copies
-// nothing from it): every write compares whole objects, and a fresh path array
-// per node was most of what a create's bookkeeping allocated.
-function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[], c: Comparison): void {
-  let ls = l === undefined ? undefined : shape(kind, l, path);
-  let rs = r === undefined ? undefined : shape(kind, r, path);
+// Every write compares whole objects, so the walk allocates as little as it
+// can: `at` is one stack pushed and popped (FieldSet.insert copies nothing
+// from it), the schema travels as SchemaNodes rather than path strings, and a
+// message's path is built only when there is an error to report.
+function walkCompare(node: SchemaNode, l: Json, r: Json, at: string[], c: Comparison): void {
+  let ls = l === undefined ? undefined : shape(node, l);
+  let rs = r === undefined ? undefined : shape(node, r);
   // A null map or list (Go's nil slice in a zero object) is an empty one that is there, not an added or removed field.
   let present = false;
   if (l === null && rs && rs !== 'leaf') {
@@ -117,31 +123,41 @@ function walkCompare(kind: string, l: Json, r: Json, path: string, at: string[],
   if ((ls ?? rs) === 'map') {
     const lo = (l ?? {}) as Obj;
     const ro = (r ?? {}) as Obj;
-    const child = (k: string) => {
+    for (const k of Object.keys(lo)) {
       at.push(`f:${k}`);
-      walkCompare(kind, lo[k], ro[k], childPath(path, k), at, c);
+      // Own properties only: a body's "constructor" is a field, not Object.prototype's.
+      walkCompare(node.child(k), lo[k], Object.hasOwn(ro, k) ? ro[k] : undefined, at, c);
       at.pop();
-    };
-    for (const k of Object.keys(lo)) child(k);
-    for (const k of Object.keys(ro)) if (!Object.hasOwn(lo, k)) child(k);
+    }
+    for (const k of Object.keys(ro)) {
+      if (Object.hasOwn(lo, k)) continue;
+      at.push(`f:${k}`);
+      walkCompare(node.child(k), undefined, ro[k], at, c);
+      at.pop();
+    }
   } else {
-    const s = listStrategy(kind, path)!;
+    const s = node.list!;
+    const path = () => fieldPath(at);
     const li = indexItems(s, (l ?? []) as Json[], path);
     const ri = indexItems(s, (r ?? []) as Json[], path);
-    const item = (pe: string) => {
+    for (const [pe, item] of li) {
       at.push(pe);
-      walkCompare(kind, li.get(pe), ri.get(pe), path, at, c);
+      walkCompare(node, item, ri.get(pe), at, c);
       at.pop();
-    };
-    for (const pe of li.keys()) item(pe);
-    for (const pe of ri.keys()) if (!li.has(pe)) item(pe);
+    }
+    for (const [pe, item] of ri) {
+      if (li.has(pe)) continue;
+      at.push(pe);
+      walkCompare(node, undefined, item, at, c);
+      at.pop();
+    }
   }
   if (present) return;
   if (l === undefined) c.added.insert(at);
   else if (r === undefined) c.removed.insert(at);
 }
 
-function indexItems(s: ListStrategy, list: Json[], path: string): Map<string, Json> {
+function indexItems(s: ListStrategy, list: Json[], path: string | (() => string)): Map<string, Json> {
   const m = new Map<string, Json>();
   list.forEach((item, i) => m.set(requireElement(s, item, path, i), item));
   return m;

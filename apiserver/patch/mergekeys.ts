@@ -6,7 +6,7 @@
 // strategy nor a list type are atomic: a strategic patch replaces them whole
 // and server-side apply owns them as one field.
 
-import { kindOf, resources, type ResourceInfo } from '../../api/resources.js';
+import { kindOf, onTableChange, resources, type ResourceInfo } from '../../api/resources.js';
 import { definitions, kindDefinitionName, resolve, type Schema } from '../../api/schemas/index.js';
 
 export interface ListStrategy {
@@ -17,48 +17,93 @@ export interface ListStrategy {
 }
 
 /**
- * The schema of the field at a dotted path of field names, list positions
- * left out (a list steps into its items, a map into its values): the
- * property's own schema, which carries the extensions, and what it resolves to.
+ * A field's place in a kind's schema: what structured-merge-diff's typed
+ * walk carries from node to node. Children are made once and kept, so the
+ * walks every write does (managedFields) build no path strings and no cache
+ * keys; every key of a map (labels, a ConfigMap's data) shares its one value
+ * node, and a field the schema does not know is the one `unknownField`, so
+ * what is kept is bounded by the schema, not by the objects written.
  */
-function fieldSchema(kind: string, path: string): { own: Schema; target: Schema } | undefined {
+export class SchemaNode {
+  private named?: Map<string, SchemaNode>;
+  private anyKey?: SchemaNode;
+  private strategy?: { value: ListStrategy | undefined };
+  private atomic?: boolean;
+
+  /** own: the property's schema, which carries the extensions; target: what it resolves to. */
+  constructor(private readonly own?: Schema, private readonly target?: Schema) {}
+
+  /** The field `name` below this one (a list steps into its items, a map into its values). */
+  child(name: string): SchemaNode {
+    let t = this.target;
+    while (t?.type === 'array' && t.items) t = resolve(t.items);
+    if (!t) return unknownField;
+    const prop = t.properties && Object.hasOwn(t.properties, name) ? t.properties[name] : undefined;
+    if (prop) {
+      let c = this.named?.get(name);
+      if (!c) (this.named ??= new Map()).set(name, (c = new SchemaNode(prop, resolve(prop))));
+      return c;
+    }
+    if (t.additionalProperties && typeof t.additionalProperties === 'object') {
+      return (this.anyKey ??= new SchemaNode(t.additionalProperties, resolve(t.additionalProperties)));
+    }
+    return unknownField;
+  }
+
+  /** The strategy of the list here, or undefined for an atomic list (or no list). */
+  get list(): ListStrategy | undefined {
+    if (this.strategy) return this.strategy.value;
+    const s = this.own;
+    let out: ListStrategy | undefined;
+    if (s && (s['x-kubernetes-list-type'] === 'map' || s['x-kubernetes-list-type'] === 'set' || s['x-kubernetes-patch-strategy']?.split(',').includes('merge'))) {
+      const mergeKey = s['x-kubernetes-patch-merge-key'] ?? s['x-kubernetes-list-map-keys']?.[0];
+      const keys = s['x-kubernetes-list-map-keys'];
+      out = { ...(mergeKey ? { mergeKey } : {}), ...(keys && keys.length > 1 ? { applyKeys: keys } : {}) };
+    }
+    this.strategy = { value: out };
+    return out;
+  }
+
+  /** Whether the map or struct here is owned and replaced as a whole (+mapType/+structType=atomic). */
+  get atomicMap(): boolean {
+    return (this.atomic ??= this.own?.['x-kubernetes-map-type'] === 'atomic' || this.target?.['x-kubernetes-map-type'] === 'atomic');
+  }
+}
+
+const unknownField = new SchemaNode();
+const roots = new Map<string, SchemaNode>();
+// A CRD registered, changed or removed: its kind's list types and map keys are its new schema's.
+onTableChange(() => roots.clear());
+
+/** The root of a kind's schema. */
+export function schemaRoot(kind: string): SchemaNode {
+  const cached = roots.get(kind);
+  if (cached) return cached;
   const r = resources.find((x) => x.kind === kind);
   // A custom resource's list types and map keys are in its CRD's schema (KindDefinition.openapi).
   const published = r && kindOf(r).openapi;
   const def = r && kindDefinitionName(r);
-  if (!def && !published) return undefined;
-  let own: Schema = published ? published.definitions[published.kind] as Schema : definitions[def!]!;
-  let target = own;
-  for (const name of path.split('.')) {
-    while (target.type === 'array' && target.items) target = resolve(target.items);
-    const next = target.properties?.[name] ?? (typeof target.additionalProperties === 'object' ? target.additionalProperties : undefined);
-    if (!next) return undefined;
-    own = next;
-    target = resolve(next);
-  }
-  return { own, target };
+  // Not kept: a custom resource's kind may register later.
+  if (!def && !published) return unknownField;
+  const own: Schema = published ? published.definitions[published.kind] as Schema : definitions[def!]!;
+  const root = new SchemaNode(own, own);
+  roots.set(kind, root);
+  return root;
 }
 
-// Patches and applies ask about the same few paths again and again.
-const listCache = new Map<string, ListStrategy | undefined>();
-const atomicCache = new Map<string, boolean>();
+/** The node at a dotted path of field names, list positions left out ("spec.containers"). */
+function nodeAt(kind: string, path: string): SchemaNode {
+  let n = schemaRoot(kind);
+  for (const name of path.split('.')) n = n.child(name);
+  return n;
+}
 
 /**
  * The strategy of the list at a dotted path of field names ("spec.containers",
  * list positions left out), or undefined for an atomic list.
  */
 export function listStrategy(kind: string, path: string): ListStrategy | undefined {
-  const key = `${kind}\u0000${path}`;
-  if (listCache.has(key)) return listCache.get(key);
-  const s = fieldSchema(kind, path)?.own;
-  let out: ListStrategy | undefined;
-  if (s && (s['x-kubernetes-list-type'] === 'map' || s['x-kubernetes-list-type'] === 'set' || s['x-kubernetes-patch-strategy']?.split(',').includes('merge'))) {
-    const mergeKey = s['x-kubernetes-patch-merge-key'] ?? s['x-kubernetes-list-map-keys']?.[0];
-    const keys = s['x-kubernetes-list-map-keys'];
-    out = { ...(mergeKey ? { mergeKey } : {}), ...(keys && keys.length > 1 ? { applyKeys: keys } : {}) };
-  }
-  listCache.set(key, out);
-  return out;
+  return nodeAt(kind, path).list;
 }
 
 /** Server-side apply keys of a keyed list ([] for a set of primitives). */
@@ -68,14 +113,7 @@ export function applyKeys(s: ListStrategy): string[] {
 
 /** Whether the map or struct at path is owned and replaced as a whole by server-side apply (+mapType/+structType=atomic). */
 export function isAtomicMap(kind: string, path: string): boolean {
-  const key = `${kind}\u0000${path}`;
-  let out = atomicCache.get(key);
-  if (out === undefined) {
-    const f = fieldSchema(kind, path);
-    out = f?.own['x-kubernetes-map-type'] === 'atomic' || f?.target['x-kubernetes-map-type'] === 'atomic';
-    atomicCache.set(key, out);
-  }
-  return out;
+  return nodeAt(kind, path).atomicMap;
 }
 
 /**
