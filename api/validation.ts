@@ -146,12 +146,18 @@ export function validateObject(resource: ResourceInfo, obj: KubeObject, opts: Va
   });
 }
 
-function prune(value: unknown, schema: Schema, path: string, found: string[]): void {
+// `at` is one stack of keys and list positions; a path string is made only for a field that is pruned.
+function prune(value: unknown, schema: Schema, at: (string | number)[], found: string[]): void {
   if (value === null || typeof value !== 'object') return;
   const s = resolve(schema, definitions);
   if (s['x-kubernetes-preserve-unknown-fields']) return;
   if (Array.isArray(value)) {
-    if (s.items) value.forEach((v, i) => prune(v, s.items!, `${path}[${i}]`, found));
+    if (!s.items) return;
+    for (let i = 0; i < value.length; i++) {
+      at.push(i);
+      prune(value[i], s.items, at, found);
+      at.pop();
+    }
     return;
   }
   const o = value as Record<string, unknown>;
@@ -159,16 +165,27 @@ function prune(value: unknown, schema: Schema, path: string, found: string[]): v
     for (const k of Object.keys(o)) {
       // Own properties only: "__proto__" or "constructor" in a body are unknown fields, not Object.prototype's.
       const ps = Object.prototype.hasOwnProperty.call(s.properties, k) ? s.properties[k] : undefined;
+      at.push(k);
       if (!ps) {
-        found.push(`${path}.${k}`);
+        found.push(pathOf(at));
         delete o[k];
       } else {
-        prune(o[k], ps, `${path}.${k}`, found);
+        prune(o[k], ps, at, found);
       }
+      at.pop();
     }
   } else if (s.additionalProperties && typeof s.additionalProperties === 'object') {
-    for (const k of Object.keys(o)) prune(o[k], s.additionalProperties, `${path}.${k}`, found);
+    for (const k of Object.keys(o)) {
+      at.push(k);
+      prune(o[k], s.additionalProperties, at, found);
+      at.pop();
+    }
   }
+}
+
+/** ".spec.containers[0].foo" */
+function pathOf(at: readonly (string | number)[]): string {
+  return at.map((x) => (typeof x === 'number' ? `[${x}]` : `.${x}`)).join('');
 }
 
 /**
@@ -181,6 +198,6 @@ export function pruneUnknownFields(resource: ResourceInfo, obj: KubeObject): str
   const def = kindDefinitionName(resource);
   if (!def) return [];
   const found: string[] = [];
-  prune(obj, definitions[def], '', found);
+  prune(obj, definitions[def], [], found);
   return found;
 }
