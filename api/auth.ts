@@ -42,3 +42,6 @@ export type Decision = 'Allow' | 'Deny' | 'NoOpinion';
 
 export interface AuthorizerResult { decision: Decision; reason: string }
 
+/** k8s.io/cluster-bootstrap/token/api: a bootstrap token is "<id>.<secret>", kept in a Secret of this type in kube-system. */
+export const bootstrapTokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
+export const bootstrapTokenSecretType = 'bootstrap.kubernetes.io/token';

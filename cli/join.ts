@@ -30,7 +30,7 @@ import type { CertificateSigningRequest, ConfigMap, KubeObject } from '../api/ty
 import { writeKubeconfig, loadKubeconfig, type ConnectionConfig } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import type { Client } from '../client/interfaces.js';
-import { bootstrapTokenPattern } from '../apiserver/auth/bootstraptoken.js';
+import { bootstrapTokenPattern } from '../api/auth.js';
 import { detachedSignatureValid } from '../controllers/bootstrap/jws.js';
 import { clusterInfoName, clusterInfoNamespace, jwsKeyPrefix } from '../controllers/bootstrap/tokens.js';
 import { parseFlags } from '../lib/flags.js';

@@ -9,7 +9,7 @@ import { isNotFound } from '../api/errors.js';
 import { R } from '../api/resources.js';
 import type { KubeObject } from '../api/types.js';
 import type { Client } from '../client/interfaces.js';
-import { bootstrapTokenPattern, bootstrapTokenSecretType } from '../apiserver/auth/bootstraptoken.js';
+import { bootstrapTokenPattern, bootstrapTokenSecretType } from '../api/auth.js';
 
 export const defaultTokenGroups = ['system:bootstrappers:kubeadm:default-node-token'];
 const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789';

@@ -15,7 +15,7 @@
 //    marked for masquerade (a hairpin, a NodePort) are left to kube-proxy.
 
 import { spawn } from 'node:child_process';
-import { masqueradeMark } from '../kube-proxy/iptables/rules.js';
+import { masqueradeMark } from '../lib/masquerade.js';
 import type { NetBackend, Route, RuleSpec } from './backend.js';
 
 /** The rtnetlink protocol number marking the agent's routes (unassigned in /etc/iproute2/rt_protos). */

@@ -14,7 +14,7 @@ import { SchedulerCache } from './cache.js';
 import { newCycleContext, unschedulable, type ClusterLister, type CycleContext, type FilterPlugin, type PreBindPlugin, type ScorePlugin } from './framework.js';
 import { InformerClusterLister } from './listers.js';
 import { defaultFilters, defaultPreBinds, defaultScores } from './plugins/index.js';
-import { podClaimNames } from '../controllers/volume/match.js';
+import { podClaimNames } from '../api/podrefs.js';
 import { SchedulingQueue, type QueueOptions, type QueuedPodInfo } from './queue.js';
 
 const log = logger('scheduler');

@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { errors, type StatusError } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
 import { nodeIdentity } from '../auth/node/identity.js';
-import { isMirrorPod, podConfigMapNames, podSecretNames } from '../auth/node/podrefs.js';
+import { isMirrorPod, podConfigMapNames, podSecretNames } from '../../api/podrefs.js';
 import type { AdmissionAttributes, AdmissionPlugin } from '../auth/types.js';
 
 export interface NodeRestrictionOptions {

@@ -5,14 +5,13 @@
 // may only do what a node needs to join.
 
 import crypto from 'node:crypto';
+import { bootstrapTokenPattern, bootstrapTokenSecretType } from '../../api/auth.js';
 import type { KubeObject } from '../../api/types.js';
 import { logger } from '../../lib/log.js';
 import { groups, type TokenAuthenticator, type UserInfo } from './types.js';
 
 const log = logger('apiserver');
 
-export const bootstrapTokenPattern = /^([a-z0-9]{6})\.([a-z0-9]{16})$/;
-export const bootstrapTokenSecretType = 'bootstrap.kubernetes.io/token';
 const extraGroupPattern = /^system:bootstrappers:[a-z0-9:-]{0,255}[a-z0-9]$/;
 
 /** Reads a Secret in kube-system, undefined when absent. */

@@ -2,7 +2,7 @@
 // kube-system) as kube's bootstrap helpers do.
 
 import type { Secret } from '../../api/types.js';
-import { bootstrapTokenSecretType } from '../../apiserver/auth/bootstraptoken.js';
+import { bootstrapTokenSecretType } from '../../api/auth.js';
 
 export const clusterInfoNamespace = 'kube-public';
 export const clusterInfoName = 'cluster-info';

@@ -3,8 +3,7 @@
 // k8s.io/component-helpers' daemon pod tolerations).
 
 import type { KubeObject, Node, NodeSelectorTerm, Pod, PodSpec, Taint, Toleration } from '../../api/types.js';
-import { podMatchesNode } from '../../scheduler/plugins/nodeaffinity.js';
-import { toleratedBy } from '../../scheduler/plugins/tainttoleration.js';
+import { podMatchesNode, toleratedBy } from '../../api/scheduling.js';
 
 /** The tolerations kube's DaemonSet controller adds to every daemon pod (AddOrUpdateDaemonPodTolerations). */
 export function daemonTolerations(spec: PodSpec): Toleration[] {

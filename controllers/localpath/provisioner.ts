@@ -17,7 +17,7 @@ import type { Client, Informer, InformerFactory } from '../../client/interfaces.
 import { logger } from '../../lib/log.js';
 import { QueueController, type EventRecorder } from '../controller.js';
 import { defaultClassAnnotation, localPathRootAnnotation, storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
-import { provisionedByAnnotation, selectedNodeAnnotation, storageProvisionerAnnotation } from '../volume/match.js';
+import { provisionedByAnnotation, selectedNodeAnnotation, storageProvisionerAnnotation } from '../../api/volume.js';
 
 export const localPathProvisioner = 'rancher.io/local-path';
 export const localPathClass = 'local-path';

@@ -19,7 +19,7 @@ import { storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
 import {
   betaStorageProvisionerAnnotation, bindCompletedAnnotation, boundByControllerAnnotation, findMatchingVolume, isPreBoundTo, noProvisioner,
   provisionedByAnnotation, selectedNodeAnnotation, storageProvisionerAnnotation,
-} from './match.js';
+} from '../../api/volume.js';
 
 export interface BinderOptions {
   client: Client;

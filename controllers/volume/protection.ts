@@ -11,7 +11,7 @@ import { deepCopy, type KubeObject, type Pod } from '../../api/types.js';
 import type { Client, Informer, InformerFactory } from '../../client/interfaces.js';
 import { logger } from '../../lib/log.js';
 import { QueueController } from '../controller.js';
-import { podClaimNames } from './match.js';
+import { podClaimNames } from '../../api/podrefs.js';
 import { pvcProtectionFinalizer, pvProtectionFinalizer } from '../../api/kinds/core/persistentvolumeutil.js';
 
 export interface ProtectionOptions {

@@ -9,9 +9,8 @@
 // gives a cluster its own, so clusters sharing a kernel do not collide.
 
 import { hash } from 'node:crypto';
+import { masqueradeMark } from '../../lib/masquerade.js';
 import type { ServicePortInfo } from '../backend.js';
-
-export const masqueradeMark = '0x4000';
 
 /** Kube's own chain prefix, and the default. */
 export const defaultChainPrefix = 'KUBE';

@@ -3,7 +3,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ServicePortInfo } from '../backend.js';
 import { Balancer, UserspaceBackend } from './proxy.js';
-import { freePort } from '../../cli/ports.js';
+import { freePort } from '../../test/util/ports.js';
 
 /** A TCP server that writes its name and closes, on a kernel-chosen port. */
 async function namedServer(name: string): Promise<{ port: number; server: net.Server }> {

@@ -5,7 +5,8 @@
 
 import type { Taint } from '../../api/types.js';
 import { unresolvable, type FilterPlugin } from '../framework.js';
-import { toleratedBy, untoleratedTaintReason } from './tainttoleration.js';
+import { toleratedBy } from '../../api/scheduling.js';
+import { untoleratedTaintReason } from './tainttoleration.js';
 
 const notReady: Taint = { key: 'node.kubernetes.io/not-ready', effect: 'NoSchedule' };
 const unreachable: Taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoSchedule' };

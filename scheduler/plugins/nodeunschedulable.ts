@@ -2,7 +2,7 @@
 // unless the pod tolerates the node.kubernetes.io/unschedulable taint.
 
 import { unresolvable, type FilterPlugin } from '../framework.js';
-import { toleratedBy } from './tainttoleration.js';
+import { toleratedBy } from '../../api/scheduling.js';
 
 export const nodeUnschedulable: FilterPlugin = {
   name: 'NodeUnschedulable',

@@ -9,8 +9,7 @@
 import type { Pod, TopologySpreadConstraint } from '../../api/types.js';
 import { selectorFromLabelSelector, type Selector } from '../../api/labels.js';
 import { MAX_NODE_SCORE, podQuery, unresolvable, unschedulable, type CycleContext, type FilterPlugin, type NodeInfo, type PodQuery, type ScorePlugin } from '../framework.js';
-import { podMatchesNode } from './nodeaffinity.js';
-import { toleratedBy } from './tainttoleration.js';
+import { podMatchesNode, toleratedBy } from '../../api/scheduling.js';
 
 export const NAME = 'PodTopologySpread';
 export const ERR_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints";

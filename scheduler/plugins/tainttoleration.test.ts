@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { newCycleContext } from '../framework.js';
 import { makeNode, makeNodeInfo, makePod } from '../testing.js';
-import { taintTolerationFilter, taintTolerationScore, tolerates } from './tainttoleration.js';
+import { tolerates } from '../../api/scheduling.js';
+import { taintTolerationFilter, taintTolerationScore } from './tainttoleration.js';
 
 describe('TaintToleration', () => {
   const tainted = makeNode('n1', { taints: [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' }] });

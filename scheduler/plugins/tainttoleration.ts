@@ -1,21 +1,9 @@
 // TaintToleration: a node's NoSchedule/NoExecute taints keep off every pod
 // that does not tolerate them; PreferNoSchedule taints only lower the score.
 
-import type { Taint, Toleration } from '../../api/types.js';
+import type { Taint } from '../../api/types.js';
+import { toleratedBy } from '../../api/scheduling.js';
 import { MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
-
-/** v1.Toleration.ToleratesTaint. */
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (t.key && t.key !== taint.key) return false;
-  // An empty key with Exists tolerates every taint.
-  if (t.operator === 'Exists') return true;
-  return !t.key ? false : (t.value ?? '') === (taint.value ?? '');
-}
-
-export function toleratedBy(tolerations: Toleration[] | undefined, taint: Taint): boolean {
-  return (tolerations ?? []).some((t) => tolerates(t, taint));
-}
 
 export function untoleratedTaintReason(taint: Taint): string {
   return `node(s) had untolerated taint {${taint.key}: ${taint.value ?? ''}}`;

@@ -9,9 +9,8 @@
 import type { KubeObject, Node, Pod } from '../../api/types.js';
 import { R } from '../../api/resources.js';
 import { storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
-import {
-  boundByControllerAnnotation, findMatchingVolume, noProvisioner, podClaimNames, selectedNodeAnnotation, volumeFitsNode,
-} from '../../controllers/volume/match.js';
+import { podClaimNames } from '../../api/podrefs.js';
+import { boundByControllerAnnotation, findMatchingVolume, noProvisioner, selectedNodeAnnotation, volumeFitsNode } from '../../api/volume.js';
 import { unresolvable, unschedulable, type CycleContext, type FilterPlugin, type PreBindPlugin, type Status } from '../framework.js';
 
 export const reasonUnboundImmediate = 'pod has unbound immediate PersistentVolumeClaims';

@@ -18,7 +18,7 @@ import { loadKubeconfig } from '../../client/kubeconfig.js';
 import { RestClient } from '../../client/rest.js';
 import { prepareJoin } from '../../cli/join.js';
 import { createToken } from '../../cli/token.js';
-import { bootstrapTokenSecretType } from '../../apiserver/auth/bootstraptoken.js';
+import { bootstrapTokenSecretType } from '../../api/auth.js';
 import { caCertHash } from '../../lib/pki.js';
 import { startApiServer, type ApiServerProcess } from '../util/apiserver.js';
 import { freePort, waitFor } from '../util/ports.js';

@@ -7,7 +7,7 @@
 // watch); Skiff serves no VolumeAttachments, kube's other edge source.
 
 import type { KubeObject } from '../../../api/types.js';
-import { isMirrorPod, podClaimNames, podConfigMapNames, podSecretNames } from './podrefs.js';
+import { isMirrorPod, podClaimNames, podConfigMapNames, podSecretNames } from '../../../api/podrefs.js';
 
 export type VertexType = 'pod' | 'secret' | 'configmap' | 'pvc' | 'pv' | 'serviceAccount' | 'resourceclaim' | 'volumeattachment';
 

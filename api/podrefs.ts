@@ -2,7 +2,7 @@
 // VisitPodSecretNames and VisitPodConfigmapNames): what the Node authorizer
 // lets the pod's node read, and what NodeRestriction forbids in mirror pods.
 
-import type { KubeObject } from '../../../api/types.js';
+import type { KubeObject } from './types.js';
 
 type Spec = Record<string, any>;
 

@@ -4,13 +4,11 @@
 // them: FindMatchingVolume's rules (class, access modes, size, selector,
 // volume mode, node affinity for a claim waiting for its first consumer).
 
-import type { KubeObject, Node } from '../../api/types.js';
-import { selectorFromLabelSelector } from '../../api/labels.js';
-import { storageBytes, storageClassOf } from '../../api/kinds/core/persistentvolumeutil.js';
-import { matchTerm } from '../../scheduler/plugins/nodeaffinity.js';
+import type { KubeObject, Node } from './types.js';
+import { selectorFromLabelSelector } from './labels.js';
+import { storageBytes, storageClassOf } from './kinds/core/persistentvolumeutil.js';
+import { matchTerm } from './scheduling.js';
 
-// The claims a pod mounts: the Node authorizer's reading of a pod is the one implementation.
-export { podClaimNames } from '../../apiserver/auth/node/podrefs.js';
 
 export const selectedNodeAnnotation = 'volume.kubernetes.io/selected-node';
 export const storageProvisionerAnnotation = 'volume.kubernetes.io/storage-provisioner';
