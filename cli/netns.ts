@@ -21,6 +21,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { intToIp, ipToInt } from '../lib/ipv4.js';
 import type { ComponentSpec } from './supervisor.js';
 
 export type NodeMode = 'netns' | 'shared';
@@ -55,21 +56,12 @@ export interface NetnsLayout {
   nodes: NetnsNode[];
 }
 
-function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`not an IPv4 address: ${ip}`);
-  return parts.reduce((a, o) => a * 256 + o, 0);
-}
-
-function intToIp(n: number): string {
-  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
-}
-
 export function parseCidr(cidr: string): { base: number; bits: number } {
   const [ip, len] = cidr.split('/');
   const bits = Number(len);
   if (!Number.isInteger(bits) || bits < 0 || bits > 32) throw new Error(`not an IPv4 CIDR: ${cidr}`);
-  const base = ipToInt(ip);
+  const base = ipToInt(ip ?? '');
+  if (Number.isNaN(base)) throw new Error(`not an IPv4 address: ${ip}`);
   const size = 2 ** (32 - bits);
   if (base % size !== 0) throw new Error(`${cidr} has host bits set`);
   return { base, bits };

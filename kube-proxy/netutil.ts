@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { promisify } from 'node:util';
+import { cidrContainsIP } from '../lib/ipv4.js';
 import { logger } from '../lib/log.js';
 
 const run = promisify(execFile);
@@ -34,14 +35,8 @@ export function localAddresses(): string[] {
   return out;
 }
 
-function ipToInt(ip: string): number {
-  return ip.split('.').reduce((n, o) => (n << 8) + Number(o), 0) >>> 0;
-}
-
+/** Whether an IPv4 address lies in a CIDR (or equals a bare address); false for IPv6 on either side. */
 export function cidrContains(cidr: string, ip: string): boolean {
-  const [base, bitsStr] = cidr.split('/');
-  const bits = Number(bitsStr ?? 32);
-  if (ip.includes(':') || base.includes(':')) return false;
-  const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-  return (ipToInt(ip) & mask) === (ipToInt(base) & mask);
+  if (ip.includes(':') || cidr.includes(':')) return false;
+  return cidrContainsIP(cidr.includes('/') ? cidr : `${cidr}/32`, ip);
 }

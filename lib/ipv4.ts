@@ -1,7 +1,6 @@
-// IPv4 addresses and CIDRs as 32-bit unsigned integers: what the node IPAM
-// allocator, the kubelet's pod network and the network agent compute with.
-// (apiserver/allocators/range.ts and kube-proxy/netutil.ts keep older copies
-// of the first two functions.)
+// IPv4 addresses and CIDRs as 32-bit unsigned integers: what the service IP
+// and node IPAM allocators, the kubelet's pod network, kube-proxy, the
+// network agent and the VM-like nodes' LAN compute with.
 
 export function ipToInt(ip: string): number {
   const parts = ip.split('.');

@@ -5,6 +5,7 @@
 // contend on one shared bitmap.
 
 import type { KubeObject } from '../../api/types.js';
+import { ipToInt } from '../../lib/ipv4.js';
 import { StorageError, type Storage } from '../storage/interface.js';
 
 export interface Owner { namespace?: string; name?: string }
@@ -88,16 +89,6 @@ export class RangeAllocator {
       if (!(e instanceof StorageError && e.code === 'KeyNotFound')) throw e;
     }
   }
-}
-
-export function ipToInt(ip: string): number {
-  const parts = ip.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) return NaN;
-  return ((parts[0] << 24) >>> 0) + (parts[1] << 16) + (parts[2] << 8) + parts[3];
-}
-
-export function intToIp(n: number): string {
-  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
 }
 
 /** "10.96.0.0/12" -> [network, broadcast]. */

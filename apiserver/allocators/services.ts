@@ -7,7 +7,8 @@ import { errors, fieldCause } from '../../api/errors.js';
 import type { KubeObject } from '../../api/types.js';
 import type { Storage } from '../storage/interface.js';
 import type { StoreHooks } from '../registry/store.js';
-import { AlreadyAllocated, RangeAllocator, RangeFull, intToIp, ipToInt, parseCIDR, parsePortRange } from './range.js';
+import { intToIp, ipToInt } from '../../lib/ipv4.js';
+import { AlreadyAllocated, RangeAllocator, RangeFull, parseCIDR, parsePortRange } from './range.js';
 
 export interface ServiceAllocatorConfig {
   storage: Storage;
