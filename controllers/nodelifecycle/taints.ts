@@ -1,16 +1,11 @@
-// Taint and toleration matching (k8s.io/api/core/v1 toleration.go).
+// NoExecute taints and when the pods that tolerate them for a while must go
+// (toleration matching itself is api/scheduling.ts's, as the scheduler's).
 
+import { tolerates } from '../../api/scheduling.js';
 import type { Taint, Toleration } from '../../api/types.js';
 
 export const UNREACHABLE = 'node.kubernetes.io/unreachable';
 export const NOT_READY = 'node.kubernetes.io/not-ready';
-
-export function tolerates(t: Toleration, taint: Taint): boolean {
-  if (t.effect && t.effect !== taint.effect) return false;
-  if (!t.key) return t.operator === 'Exists';
-  if (t.key !== taint.key) return false;
-  return t.operator === 'Exists' || (t.value ?? '') === (taint.value ?? '');
-}
 
 /**
  * When a pod must leave a node with these NoExecute taints: now if one is not

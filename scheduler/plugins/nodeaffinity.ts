@@ -1,7 +1,6 @@
 // NodeAffinity: spec.nodeSelector and required node affinity must both match
 // the node's labels; preferred terms add their weights to the node's score.
 
-import type { Node, Pod } from '../../api/types.js';
 import { matchTerm, podMatchesNode } from '../../api/scheduling.js';
 import { MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
 
