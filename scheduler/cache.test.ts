@@ -76,4 +76,45 @@ describe('SchedulerCache', () => {
     cache.removePod(makePod('p', { nodeName: 'late' }));
     expect(cache.nodeInfo('late')).toBeUndefined();
   });
+
+  it('lists the nodes holding pods with affinity and with required anti-affinity as pods come and go', () => {
+    const { cache } = setup();
+    cache.addNode(makeNode('n2'));
+    cache.addNode(makeNode('n3'));
+    const term = { labelSelector: { matchLabels: { app: 'web' } }, topologyKey: 'kubernetes.io/hostname' };
+    const anti = makePod('anti', { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term] } } });
+    const preferred = makePod('pref', { nodeName: 'n2', affinity: { podAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 1, podAffinityTerm: term }] } } });
+    const names = (l: Iterable<{ name: string }>) => [...l].map((n) => n.name).sort();
+    cache.addPod(makePod('plain', { nodeName: 'n3' }));
+    cache.assumePod(anti, 'n1');
+    cache.addPod(preferred);
+    expect(names(cache.havePodsWithAffinityList())).toEqual(['n1', 'n2']);
+    expect(names(cache.havePodsWithRequiredAntiAffinityList())).toEqual(['n1']);
+    // Confirmed on another node than assumed: the lists follow the pod.
+    cache.addPod({ ...anti, spec: { ...anti.spec, nodeName: 'n3' } });
+    expect(names(cache.havePodsWithAffinityList())).toEqual(['n2', 'n3']);
+    expect(names(cache.havePodsWithRequiredAntiAffinityList())).toEqual(['n3']);
+    cache.removePod(preferred);
+    cache.removePod({ ...anti, spec: { ...anti.spec, nodeName: 'n3' } });
+    expect(names(cache.havePodsWithAffinityList())).toEqual([]);
+    expect(names(cache.havePodsWithRequiredAntiAffinityList())).toEqual([]);
+    cache.assumePod(anti, 'n2');
+    cache.forgetPod(anti);
+    expect(names(cache.havePodsWithRequiredAntiAffinityList())).toEqual([]);
+  });
+
+  it('keeps what filters read of a node in step with its updates and removal', () => {
+    const { cache } = setup();
+    const ni = cache.nodeInfo('n1')!;
+    expect([ni.name, ni.unschedulable, ni.readyStatus, ni.taints]).toEqual(['n1', false, 'True', []]);
+    const taints = [{ key: 'dedicated', value: 'gpu', effect: 'NoSchedule' as const }];
+    cache.updateNode(makeNode('n1', { unschedulable: true, ready: 'Unknown', taints, cpu: '2' }));
+    expect([ni.unschedulable, ni.readyStatus, ni.taints, ni.allocatable.milliCPU]).toEqual([true, 'Unknown', taints, 2000]);
+    cache.updateNode(makeNode('n1', { ready: null }));
+    expect([ni.unschedulable, ni.readyStatus, ni.taints]).toEqual([false, undefined, []]);
+    cache.addPod(makePod('p', { nodeName: 'n1' }));
+    cache.updateNode(makeNode('n1', { unschedulable: true, taints }));
+    cache.removeNode(makeNode('n1'));
+    expect([ni.node, ni.name, ni.unschedulable, ni.readyStatus, ni.taints]).toEqual([undefined, '', false, undefined, []]);
+  });
 });

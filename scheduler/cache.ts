@@ -5,7 +5,7 @@
 // An assumed pod whose binding is never observed expires after ttlMs.
 
 import { objectKey, type Node, type Pod } from '../api/types.js';
-import { NodeInfo } from './framework.js';
+import { NodeInfo, type NodeInfoLister } from './framework.js';
 
 interface PodState {
   pod: Pod;
@@ -15,8 +15,11 @@ interface PodState {
   deadline?: number;
 }
 
-export class SchedulerCache {
+export class SchedulerCache implements NodeInfoLister {
   private readonly nodes = new Map<string, NodeInfo>();
+  /** NodeInfos holding pods with any pod (anti-)affinity, and with required anti-affinity (kube's snapshot lists of the same names). */
+  private readonly withAffinity = new Set<NodeInfo>();
+  private readonly withRequiredAntiAffinity = new Set<NodeInfo>();
   /** Nodes with a Node object, in insertion order, for the round-robin search start. */
   private nodeList: NodeInfo[] = [];
   private readonly podStates = new Map<string, PodState>();
@@ -45,7 +48,7 @@ export class SchedulerCache {
     this.nodeList = this.nodeList.filter((n) => n !== ni);
     // Pods still bound there keep their NodeInfo until they go, as in kube.
     if (ni.pods.size === 0) this.nodes.delete(name);
-    else ni.node = undefined;
+    else ni.clearNode();
   }
 
   /** Schedulable candidates: every node with a Node object. */
@@ -61,6 +64,21 @@ export class SchedulerCache {
     return this.nodeList.length;
   }
 
+  havePodsWithAffinityList(): Iterable<NodeInfo> {
+    return this.withAffinity;
+  }
+
+  havePodsWithRequiredAntiAffinityList(): Iterable<NodeInfo> {
+    return this.withRequiredAntiAffinity;
+  }
+
+  private track(ni: NodeInfo): void {
+    if (ni.podsWithAffinity.size) this.withAffinity.add(ni);
+    else this.withAffinity.delete(ni);
+    if (ni.requiredAntiAffinityTerms.size) this.withRequiredAntiAffinity.add(ni);
+    else this.withRequiredAntiAffinity.delete(ni);
+  }
+
   private infoFor(nodeName: string): NodeInfo {
     let ni = this.nodes.get(nodeName);
     if (!ni) {
@@ -71,13 +89,16 @@ export class SchedulerCache {
   }
 
   private place(pod: Pod, nodeName: string): void {
-    this.infoFor(nodeName).addPod(pod);
+    const ni = this.infoFor(nodeName);
+    ni.addPod(pod);
+    this.track(ni);
   }
 
   private unplace(pod: Pod, nodeName: string): void {
     const ni = this.nodes.get(nodeName);
     if (!ni) return;
     ni.removePod(pod);
+    this.track(ni);
     if (!ni.node && ni.pods.size === 0) this.nodes.delete(nodeName);
   }
 

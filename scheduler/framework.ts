@@ -4,7 +4,7 @@
 // aggregates incremental (and its pods indexed by label) so a plugin rarely walks a node's pods.
 
 import type { Client } from '../client/interfaces.js';
-import { objectKey, type ContainerPort, type KubeObject, type LabelSelector, type Node, type Pod, type PodAffinityTerm, type WeightedPodAffinityTerm } from '../api/types.js';
+import { objectKey, type ContainerPort, type KubeObject, type LabelSelector, type Node, type Pod, type PodAffinityTerm, type Taint, type WeightedPodAffinityTerm } from '../api/types.js';
 import { milliValue, value } from '../api/quantity.js';
 import { selectorFromLabelSelector, type Selector } from '../api/labels.js';
 import { podRequests, type Resources } from './resources.js';
@@ -49,10 +49,24 @@ export interface ClusterLister {
   storageClass?(name: string): KubeObject | undefined;
 }
 
+/**
+ * kube's NodeInfoLister lists beyond List(): the nodes holding pods with
+ * (required anti-)affinity, kept by the cache as pods come and go, so a plugin
+ * that only needs those nodes does not walk every node each cycle. Nodes
+ * without a Node object may be included; plugins skip them as they skip them in
+ * the full list.
+ */
+export interface NodeInfoLister {
+  havePodsWithAffinityList(): Iterable<NodeInfo>;
+  havePodsWithRequiredAntiAffinityList(): Iterable<NodeInfo>;
+}
+
 /** What one scheduling cycle computes once per pod and every plugin shares (kube's CycleState). */
 export interface CycleContext {
   pod: Pod;
   cluster?: ClusterLister;
+  /** Absent (unit tests), plugins find those nodes by walking the full list. */
+  nodeLister?: NodeInfoLister;
   /** Plugin state from PreFilter/PreScore, by plugin name. */
   state: Map<string, unknown>;
   requests: Resources;
@@ -109,10 +123,11 @@ export function podHostPorts(pod: Pod): HostPort[] {
   return out;
 }
 
-export function newCycleContext(pod: Pod, cluster?: ClusterLister): CycleContext {
+export function newCycleContext(pod: Pod, cluster?: ClusterLister, nodeLister?: NodeInfoLister): CycleContext {
   return {
     pod,
     cluster,
+    nodeLister,
     state: new Map(),
     requests: podRequests(pod),
     nonZeroRequests: podRequests(pod, true),
@@ -229,13 +244,26 @@ export function podQuery(namespaces: ReadonlySet<string> | null, selector: Selec
   return { namespaces, selector, nothing, keys };
 }
 
+const NO_TAINTS: readonly Taint[] = [];
+
 /** One node and what is placed on it, assumed pods included. */
 export class NodeInfo {
+  /** Set through setNode() and clearNode(), which keep the fields read from it below. */
   node?: Node;
+  /*
+   * What every filter reads from the Node for each node it checks, kept on the
+   * NodeInfo: at thousands of nodes each Node object is a cache miss or more per
+   * field chain, and filters visit hundreds of nodes per pod.
+   */
+  name = '';
+  unschedulable = false;
+  /** The Ready condition's status; undefined when the node has none. */
+  readyStatus?: string;
+  taints: readonly Taint[] = NO_TAINTS;
   readonly pods = new Map<string, PodEntry>();
   readonly requested: Resources = { milliCPU: 0, memory: 0 };
   readonly nonZeroRequested: Resources = { milliCPU: 0, memory: 0 };
-  allocatable = { milliCPU: 0, memory: 0, pods: 0 };
+  readonly allocatable = { milliCPU: 0, memory: 0, pods: 0 };
   readonly usedPorts: HostPort[] = [];
   /** Pods with any podAffinity/podAntiAffinity (kube's PodsWithAffinity). */
   readonly podsWithAffinity = new Set<PodEntry>();
@@ -248,18 +276,26 @@ export class NodeInfo {
     if (node) this.setNode(node);
   }
 
-  get name(): string {
-    return this.node?.metadata.name ?? '';
-  }
-
   setNode(node: Node): void {
     this.node = node;
+    this.name = node.metadata.name ?? '';
+    this.unschedulable = !!node.spec?.unschedulable;
+    this.readyStatus = node.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+    this.taints = node.spec?.taints ?? NO_TAINTS;
     const a = node.status?.allocatable ?? node.status?.capacity ?? {};
-    this.allocatable = {
-      milliCPU: milliValue(a.cpu),
-      memory: value(a.memory),
-      pods: value(a.pods),
-    };
+    // In place: the object stays where the NodeInfo was allocated.
+    this.allocatable.milliCPU = milliValue(a.cpu);
+    this.allocatable.memory = value(a.memory);
+    this.allocatable.pods = value(a.pods);
+  }
+
+  /** The Node object is gone while pods bound to it remain. */
+  clearNode(): void {
+    this.node = undefined;
+    this.name = '';
+    this.unschedulable = false;
+    this.readyStatus = undefined;
+    this.taints = NO_TAINTS;
   }
 
   addPod(pod: Pod): void {

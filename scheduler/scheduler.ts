@@ -201,7 +201,7 @@ export class Scheduler {
       return;
     }
     const start = performance.now();
-    const ctx = newCycleContext(pod, this.cluster);
+    const ctx = newCycleContext(pod, this.cluster, this.cache);
     let nodeName: string;
     try {
       nodeName = this.algorithm.schedule(ctx, this.cache.nodeInfos()).nodeName;
@@ -219,7 +219,7 @@ export class Scheduler {
   private async bind(info: QueuedPodInfo, cycle: number, nodeName: string, start: number, ctx: CycleContext): Promise<void> {
     const pod = info.pod;
     const { namespace, name } = pod.metadata;
-    const node = this.cache.nodeInfos().find((n) => n.node?.metadata.name === nodeName)?.node;
+    const node = this.cache.nodeInfo(nodeName)?.node;
     for (const plugin of node ? this.opts.preBinds ?? defaultPreBinds : []) {
       const status = await plugin.preBind(ctx, pod, node!, this.opts.client).catch((e: Error) => unschedulable(e.message));
       if (!status) continue;

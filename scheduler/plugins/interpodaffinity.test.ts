@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { selectorFromLabelSelector } from '../../api/labels.js';
 import type { Pod, PodAffinityTerm } from '../../api/types.js';
 import { Algorithm } from '../algorithm.js';
+import { SchedulerCache } from '../cache.js';
 import { newCycleContext, type ClusterLister, type NodeInfo, type Status } from '../framework.js';
 import { makeNode, makeNodeInfo, makePod } from '../testing.js';
 import { defaultFilters, defaultScores } from './index.js';
@@ -107,6 +108,23 @@ describe('InterPodAffinity filter', () => {
     web.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
     const incoming = pod('web-1', { app: 'web' }, { affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term({ app: 'web' })] } } });
     expect(filterAll(incoming, [makeNodeInfo(zoned('a1', 'a'), web)])).toEqual([null]);
+  });
+
+  it('finds existing pods\' anti-affinity and affinity through the cache\'s lists of such nodes', () => {
+    const cache = new SchedulerCache();
+    for (const n of ['a1', 'a2', 'b1', 'b2']) cache.addNode(zoned(n, n[0]));
+    cache.addPod(pod('loner', { app: 'loner' }, { nodeName: 'a1', affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term({ app: 'web' }, ZONE)] } } }));
+    cache.addPod(pod('fan', { app: 'fan' }, { nodeName: 'b2', affinity: { podAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [term({ app: 'web' })] } } }));
+    const incoming = pod('w', { app: 'web' });
+    const ctx = newCycleContext(incoming, undefined, cache);
+    const nodes = cache.nodeInfos();
+    expect(interPodAffinityFilter.preFilter!(ctx, nodes)).toBeNull();
+    expect(nodes.map((n) => interPodAffinityFilter.filter(ctx, incoming, n)?.reasons[0] ?? null)).toEqual([ERR_EXISTING_ANTI_AFFINITY, ERR_EXISTING_ANTI_AFFINITY, null, null]);
+    // The existing pod's required affinity scores its node at the hard weight.
+    interPodAffinityScore.preScore!(ctx, nodes, nodes);
+    const scores = nodes.map((n) => interPodAffinityScore.score(ctx, incoming, n));
+    interPodAffinityScore.normalize!(ctx, scores);
+    expect(scores).toEqual([0, 0, 0, 100]);
   });
 
   it('words the fit error as kube when anti-affinity rejects every node', () => {

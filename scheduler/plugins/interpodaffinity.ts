@@ -80,7 +80,7 @@ function preFilterState(ctx: CycleContext, nodes: readonly NodeInfo[]): PreFilte
   // each distinct term is matched once per cycle.
   const existingAntiAffinity: Counts = new Map();
   const matched = new Map<AffinityTerm, boolean>();
-  for (const ni of nodes) {
+  for (const ni of ctx.nodeLister?.havePodsWithRequiredAntiAffinityList() ?? nodes) {
     if (ni.requiredAntiAffinityTerms.size === 0) continue;
     const labels = labelsOf(ni);
     if (!labels) continue;
@@ -209,7 +209,8 @@ function preScoreState(ctx: CycleContext, all: readonly NodeInfo[]): Counts | nu
     if (m === undefined) incomingMatches.set(t, (m = termMatches(t, pod, nsLabels)));
     return m ? 1 : 0;
   };
-  for (const ni of all) {
+  // Without preferred terms of its own, only nodes holding pods with affinity can score the pod (kube's HavePodsWithAffinityList).
+  for (const ni of hasConstraints ? all : ctx.nodeLister?.havePodsWithAffinityList() ?? all) {
     const labels = labelsOf(ni);
     if (!labels || (!hasConstraints && ni.podsWithAffinity.size === 0)) continue;
     if (hasConstraints) {
@@ -240,8 +241,9 @@ export const interPodAffinityScore: ScorePlugin = {
   },
   score(ctx, _pod, nodeInfo) {
     const s = ctx.state.get(SCORE_STATE) as Counts | undefined;
+    if (!s) return 0;
     const labels = labelsOf(nodeInfo);
-    if (!s || !labels) return 0;
+    if (!labels) return 0;
     let score = 0;
     for (const [key, values] of s) {
       const v = labels[key];

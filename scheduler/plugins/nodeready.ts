@@ -14,9 +14,9 @@ const unreachable: Taint = { key: 'node.kubernetes.io/unreachable', effect: 'NoS
 export const nodeReady: FilterPlugin = {
   name: 'NodeReady',
   filter(_ctx, pod, nodeInfo) {
-    const ready = nodeInfo.node?.status?.conditions?.find((c) => c.type === 'Ready');
-    if (ready?.status === 'True') return null;
-    const taint = ready?.status === 'Unknown' ? unreachable : notReady;
+    const status = nodeInfo.readyStatus;
+    if (status === 'True') return null;
+    const taint = status === 'Unknown' ? unreachable : notReady;
     if (toleratedBy(pod.spec.tolerations, taint)) return null;
     return unresolvable(untoleratedTaintReason(taint));
   },

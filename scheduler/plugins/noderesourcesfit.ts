@@ -7,12 +7,17 @@ import { unschedulable, type FilterPlugin } from '../framework.js';
 export const nodeResourcesFit: FilterPlugin = {
   name: 'NodeResourcesFit',
   filter(ctx, _pod, nodeInfo) {
-    const reasons: string[] = [];
     const a = nodeInfo.allocatable;
-    if (nodeInfo.pods.size + 1 > a.pods) reasons.push('Too many pods');
     const r = ctx.requests;
-    if (r.milliCPU > 0 && r.milliCPU > a.milliCPU - nodeInfo.requested.milliCPU) reasons.push('Insufficient cpu');
-    if (r.memory > 0 && r.memory > a.memory - nodeInfo.requested.memory) reasons.push('Insufficient memory');
-    return reasons.length ? unschedulable(...reasons) : null;
+    const pods = nodeInfo.pods.size + 1 > a.pods;
+    const cpu = r.milliCPU > 0 && r.milliCPU > a.milliCPU - nodeInfo.requested.milliCPU;
+    const memory = r.memory > 0 && r.memory > a.memory - nodeInfo.requested.memory;
+    // Most nodes fit: the reasons list is built only for a node that does not (this runs per node per pod).
+    if (!pods && !cpu && !memory) return null;
+    const reasons: string[] = [];
+    if (pods) reasons.push('Too many pods');
+    if (cpu) reasons.push('Insufficient cpu');
+    if (memory) reasons.push('Insufficient memory');
+    return unschedulable(...reasons);
   },
 };

@@ -7,7 +7,7 @@ import { toleratedBy } from '../../api/scheduling.js';
 export const nodeUnschedulable: FilterPlugin = {
   name: 'NodeUnschedulable',
   filter(_ctx, pod, nodeInfo) {
-    if (!nodeInfo.node?.spec?.unschedulable) return null;
+    if (!nodeInfo.unschedulable) return null;
     if (toleratedBy(pod.spec.tolerations, { key: 'node.kubernetes.io/unschedulable', effect: 'NoSchedule' })) return null;
     return unresolvable('node(s) were unschedulable');
   },

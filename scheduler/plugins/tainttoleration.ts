@@ -12,7 +12,7 @@ export function untoleratedTaintReason(taint: Taint): string {
 export const taintTolerationFilter: FilterPlugin = {
   name: 'TaintToleration',
   filter(_ctx, pod, nodeInfo) {
-    for (const taint of nodeInfo.node?.spec?.taints ?? []) {
+    for (const taint of nodeInfo.taints) {
       if (taint.effect !== 'NoSchedule' && taint.effect !== 'NoExecute') continue;
       if (!toleratedBy(pod.spec.tolerations, taint)) return unresolvable(untoleratedTaintReason(taint));
     }
@@ -25,10 +25,12 @@ export const taintTolerationScore: ScorePlugin = {
   weight: 3,
   /** Raw score: how many PreferNoSchedule taints the pod does not tolerate. */
   score(_ctx, pod, nodeInfo) {
+    const taints = nodeInfo.taints;
+    if (!taints.length) return 0;
     // Only tolerations that can apply to PreferNoSchedule count, as kube's getAllTolerationPreferNoSchedule.
     const tolerations = (pod.spec.tolerations ?? []).filter((t) => !t.effect || t.effect === 'PreferNoSchedule');
     let n = 0;
-    for (const taint of nodeInfo.node?.spec?.taints ?? []) {
+    for (const taint of taints) {
       if (taint.effect === 'PreferNoSchedule' && !toleratedBy(tolerations, taint)) n++;
     }
     return n;
