@@ -3,6 +3,7 @@
 import cluster from 'node:cluster';
 import fs from 'node:fs';
 import { parseDuration, parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { runPrimary, startWorker, workerSlot } from './cluster.js';
 
@@ -106,6 +107,8 @@ async function serve(): Promise<void> {
     metrics: worker?.metrics,
   });
   worker?.ready();
+  // Start-up alone grows the young generation to its cap (apiserver/nodeflags.ts); idle, it goes back.
+  reclaimWhenIdle();
   log.info('serving', { address: `https://${flags.bindAddress}:${flags.securePort}`, etcd: etcdServers, ...(slot === undefined ? {} : { worker: slot }) });
 
   // A bug in one request's async path must not take the server down for everyone.

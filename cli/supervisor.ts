@@ -18,6 +18,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { formatLine, logger, setLogFormat, type LogFormat } from '../lib/log.js';
 import { procStartTime } from './proc.js';
 import { healthy, writeState, type ClusterState, type ProcessRecord } from './cluster.js';
@@ -180,5 +181,6 @@ export async function supervise(home: string): Promise<number> {
   // A closed terminal must not end supervision.
   process.on('SIGHUP', () => {});
   await sup.run();
+  reclaimWhenIdle();
   return done;
 }

@@ -11,6 +11,7 @@ import { connectionFromFlags } from '../client/kubeconfig.js';
 import { LeaderElector, leaderElectionConfigFromFlags, leaderElectionFlags } from '../client/leaderelection.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import { ControllerManager } from './manager.js';
@@ -130,6 +131,7 @@ const manager = new ControllerManager({
 });
 
 collectDefaultMetrics();
+reclaimWhenIdle();
 const server = serveMetrics(flags.port, flags.bindAddress);
 const leading = new AbortController();
 

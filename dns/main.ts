@@ -6,6 +6,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import { DnsServer } from './server.js';
@@ -41,6 +42,7 @@ async function main(): Promise<void> {
   const server = new DnsServer({ zone, upstream: flags.upstream || undefined });
 
   collectDefaultMetrics();
+  reclaimWhenIdle();
   let synced = false;
   const at = flags.metricsBindAddress.lastIndexOf(':');
   const metrics = serveMetrics(Number(flags.metricsBindAddress.slice(at + 1)), flags.metricsBindAddress.slice(0, at) || '127.0.0.1', () => synced);

@@ -11,6 +11,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import type { Backend } from './backend.js';
@@ -105,6 +106,7 @@ async function main(): Promise<void> {
   const proxier = new Proxier({ informers, backend, minSyncPeriodMs: parseDuration(flags.minSyncPeriod), syncPeriodMs: parseDuration(flags.syncPeriod) });
   if (backend instanceof IptablesBackend) backend.monitorCanary(5000, () => void proxier.requestSync());
   collectDefaultMetrics();
+  reclaimWhenIdle();
   const server = serveMetrics(Number(portStr), host || '127.0.0.1', () => proxier.healthy());
   log.info('starting kube-proxy', { node: nodeName, mode, metrics: flags.metricsBindAddress });
 

@@ -10,6 +10,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics } from '../lib/metrics.js';
 import { KubeletAuth } from './auth.js';
@@ -81,6 +82,7 @@ const kubelet = new Kubelet({ client, runtime, nodeName, nodeIP: flags.nodeIp, r
 const node = new NodeAgent({ client, runtime, nodeName, nodeIP: flags.nodeIp, port: flags.port, rootDir, maxPods: flags.maxPods, cpu: flags.cpu || undefined, memory: flags.memory || undefined, recorder });
 
 collectDefaultMetrics();
+reclaimWhenIdle();
 const serving = flags.tlsCertFile
   ? { cert: fs.readFileSync(flags.tlsCertFile), key: fs.readFileSync(flags.tlsPrivateKeyFile) }
   : await servingCertificate(flags.certDir || path.join(rootDir, 'pki'), nodeName, flags.nodeIp);

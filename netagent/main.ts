@@ -14,6 +14,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { connectionFromFlags } from '../client/kubeconfig.js';
 import { RestClient } from '../client/rest.js';
 import { parseDuration, parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { NetAgent } from './agent.js';
 import { LinuxBackend } from './linux.js';
@@ -40,6 +41,7 @@ const flags = parseFlags(
 );
 if (flags.v) setLogLevel(Number(flags.v) >= 4 ? 'debug' : 'info');
 setLogFormat(flags.logFormat);
+reclaimWhenIdle();
 
 async function main(): Promise<void> {
   const backend = new LinuxBackend({ netns: flags.netns || undefined });

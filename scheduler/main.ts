@@ -9,6 +9,7 @@ import { SharedInformerFactory } from '../client/informer.js';
 import { LeaderElector, leaderElectionConfigFromFlags, leaderElectionFlags } from '../client/leaderelection.js';
 import { EventRecorder } from '../client/events.js';
 import { parseFlags } from '../lib/flags.js';
+import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { logger, setLogFormat, setLogLevel } from '../lib/log.js';
 import { collectDefaultMetrics, serveMetrics } from '../lib/metrics.js';
 import { DEFAULT_SCHEDULER_NAME, Scheduler } from './scheduler.js';
@@ -43,6 +44,7 @@ const scheduler = new Scheduler({
 });
 
 collectDefaultMetrics();
+reclaimWhenIdle();
 let healthy = true;
 let shuttingDown = false;
 const server = serveMetrics(flags.port, flags.bindAddress, () => healthy);

@@ -13,6 +13,7 @@
 // thread. --etcd-transport-thread=false keeps the calls inline.
 
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { reclaimWhenIdle } from '../../lib/idlegc.js';
 import { EtcdCallError, grpcCode, Http2Transport, type EtcdKVOptions, type Transport } from './etcdkv.js';
 
 interface Call { id: number; method: string; body: Uint8Array }
@@ -94,6 +95,8 @@ export class ThreadTransport implements Transport {
 function serve(opts: EtcdKVOptions): void {
   const port = parentPort!;
   const transport = new Http2Transport(opts);
+  // This thread's own heap: the first lists' responses grow its young generation too.
+  reclaimWhenIdle();
   let outbox: Result[] = [];
   const send = (r: Result) => {
     if (outbox.length === 0) setImmediate(() => {
