@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Algorithm, FitError, fitErrorMessage, numFeasibleNodesToFind } from './algorithm.js';
-import { newCycleContext, unresolvable, unschedulable, type Status } from './framework.js';
+import { newCycleContext, SKIP, unresolvable, unschedulable, type ScorePlugin, type Status } from './framework.js';
 import { defaultFilters, defaultScores } from './plugins/index.js';
 import { makeNode, makeNodeInfo, makePod } from './testing.js';
 
@@ -76,5 +76,30 @@ describe('Algorithm', () => {
     const second = alg.schedule(newCycleContext(makePod('q')), nodes);
     expect(Number(second.nodeName.slice(1))).toBeGreaterThanOrEqual(420);
     expect(Number(second.nodeName.slice(1))).toBeLessThan(840);
+  });
+
+  it('leaves out a score plugin whose PreScore skips the pod, and scores with one that does not', () => {
+    const nodes = [makeNodeInfo(makeNode('a')), makeNodeInfo(makeNode('b'))];
+    const scored: string[] = [];
+    const plugin = (name: string, skip: boolean): ScorePlugin => ({
+      name,
+      weight: 2,
+      preScore: () => (skip ? SKIP : undefined),
+      score: (_ctx, _pod, ni) => {
+        scored.push(`${name}/${ni.name}`);
+        return ni.name === 'a' ? 10 : 40;
+      },
+    });
+    const alg = new Algorithm([], [plugin('skipped', true), plugin('kept', false)]);
+    expect(alg.prioritize(newCycleContext(makePod('p')), nodes)).toEqual([20, 80]);
+    expect(scored).toEqual(['kept/a', 'kept/b']);
+  });
+
+  it('gives the same totals with the default plugins whether or not they skip (no preferences, no spreading selector)', () => {
+    const nodes = [makeNodeInfo(makeNode('a'), makePod('x', { cpu: '1' })), makeNodeInfo(makeNode('b'))];
+    const alg = new Algorithm(defaultFilters, defaultScores);
+    const noSkip = new Algorithm(defaultFilters, defaultScores.map((p) => ({ ...p, preScore: p.preScore && ((...a: Parameters<NonNullable<ScorePlugin['preScore']>>) => void p.preScore!(...a)) })));
+    const pod = makePod('p', { cpu: '500m' });
+    expect(alg.prioritize(newCycleContext(pod), nodes)).toEqual(noSkip.prioritize(newCycleContext(pod), nodes));
   });
 });

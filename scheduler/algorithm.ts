@@ -4,7 +4,7 @@
 // FitError words the reason as kube-scheduler does.
 
 import type { Pod } from '../api/types.js';
-import type { CycleContext, FilterPlugin, NodeInfo, ScorePlugin, Status } from './framework.js';
+import { SKIP, type CycleContext, type FilterPlugin, type NodeInfo, type ScorePlugin, type Status } from './framework.js';
 
 /** Below this many nodes every node is checked (kube's minFeasibleNodesToFind). */
 const MIN_FEASIBLE_NODES_TO_FIND = 100;
@@ -106,8 +106,9 @@ export class Algorithm {
   prioritize(ctx: CycleContext, nodes: readonly NodeInfo[], all: readonly NodeInfo[] = nodes): number[] {
     const total = new Array<number>(nodes.length).fill(0);
     const raw = new Array<number>(nodes.length);
-    for (const p of this.scores) p.preScore?.(ctx, nodes, all);
-    for (const p of this.scores) {
+    // Plugins whose PreScore skips the pod would add 0 to every node, as kube leaves them out.
+    const scoring = this.scores.filter((p) => p.preScore?.(ctx, nodes, all) !== SKIP);
+    for (const p of scoring) {
       for (let i = 0; i < nodes.length; i++) raw[i] = p.score(ctx, ctx.pod, nodes[i]);
       p.normalize?.(ctx, raw);
       for (let i = 0; i < nodes.length; i++) total[i] += raw[i] * p.weight;

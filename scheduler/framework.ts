@@ -95,11 +95,18 @@ export interface PreBindPlugin {
   preBind(ctx: CycleContext, pod: Pod, node: Node, client: Client): Promise<Status | null>;
 }
 
+/** kube's framework.Skip from PreScore. */
+export const SKIP = 'Skip';
+
 export interface ScorePlugin {
   readonly name: string;
   readonly weight: number;
-  /** Once per cycle before scoring (kube's PreScore): `feasible` are the nodes to score, `all` every node. */
-  preScore?(ctx: CycleContext, feasible: readonly NodeInfo[], all: readonly NodeInfo[]): void;
+  /**
+   * Once per cycle before scoring (kube's PreScore): `feasible` are the nodes to
+   * score, `all` every node. SKIP says the plugin has nothing to say about this
+   * pod (every node would get 0): its score and normalize are not run.
+   */
+  preScore?(ctx: CycleContext, feasible: readonly NodeInfo[], all: readonly NodeInfo[]): typeof SKIP | void;
   /** The raw score; in 0-100 unless normalize() maps the raw values there. */
   score(ctx: CycleContext, pod: Pod, nodeInfo: NodeInfo): number;
   /** Rewrite raw scores in place to 0-100 relative to each other (kube's NormalizeScore). */
@@ -260,6 +267,8 @@ export class NodeInfo {
   /** The Ready condition's status; undefined when the node has none. */
   readyStatus?: string;
   taints: readonly Taint[] = NO_TAINTS;
+  /** pods.size, where NodeResourcesFit reads it for every node without reaching into the Map. */
+  numPods = 0;
   readonly pods = new Map<string, PodEntry>();
   readonly requested: Resources = { milliCPU: 0, memory: 0 };
   readonly nonZeroRequested: Resources = { milliCPU: 0, memory: 0 };
@@ -303,6 +312,7 @@ export class NodeInfo {
     if (this.pods.has(key)) this.removePod(pod);
     const e: PodEntry = { pod, requests: podRequests(pod), nonZero: podRequests(pod, true), ports: podHostPorts(pod), affinity: podAffinityInfo(pod) };
     this.pods.set(key, e);
+    this.numPods = this.pods.size;
     this.account(e, 1);
     this.usedPorts.push(...e.ports);
   }
@@ -312,6 +322,7 @@ export class NodeInfo {
     const e = this.pods.get(key);
     if (!e) return false;
     this.pods.delete(key);
+    this.numPods = this.pods.size;
     this.account(e, -1);
     for (const p of e.ports) {
       const i = this.usedPorts.findIndex((u) => u.ip === p.ip && u.protocol === p.protocol && u.port === p.port);

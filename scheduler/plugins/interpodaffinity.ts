@@ -8,6 +8,7 @@
 import { selectorFromLabelSelector } from '../../api/labels.js';
 import {
   MAX_NODE_SCORE,
+  SKIP,
   podAffinityInfo,
   podQuery,
   termMatches,
@@ -237,7 +238,8 @@ export const interPodAffinityScore: ScorePlugin = {
   weight: 2,
   preScore(ctx, _feasible, all) {
     const s = preScoreState(ctx, all);
-    if (s) ctx.state.set(SCORE_STATE, s);
+    if (!s) return SKIP;
+    ctx.state.set(SCORE_STATE, s);
   },
   score(ctx, _pod, nodeInfo) {
     const s = ctx.state.get(SCORE_STATE) as Counts | undefined;

@@ -2,7 +2,7 @@
 // the node's labels; preferred terms add their weights to the node's score.
 
 import { matchTerm, podMatchesNode } from '../../api/scheduling.js';
-import { MAX_NODE_SCORE, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
+import { MAX_NODE_SCORE, SKIP, unresolvable, type FilterPlugin, type ScorePlugin } from '../framework.js';
 
 export const nodeAffinityFilter: FilterPlugin = {
   name: 'NodeAffinity',
@@ -17,6 +17,9 @@ export const nodeAffinityFilter: FilterPlugin = {
 export const nodeAffinityScore: ScorePlugin = {
   name: 'NodeAffinity',
   weight: 2,
+  preScore(ctx) {
+    return ctx.pod.spec.affinity?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.length ? undefined : SKIP;
+  },
   /** Raw score: the summed weights of the preferred terms the node matches. */
   score(_ctx, pod, nodeInfo) {
     const node = nodeInfo.node;

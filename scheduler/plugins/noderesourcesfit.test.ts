@@ -20,6 +20,11 @@ describe('NodeResourcesFit', () => {
     const pod = makePod('p');
     const ni = makeNodeInfo(makeNode('n', { pods: '1' }), makePod('a'));
     expect(nodeResourcesFit.filter(newCycleContext(pod), pod, ni)?.reasons).toEqual(['Too many pods']);
+    // The pod leaving (or a re-add of the same pod) keeps the count right.
+    ni.addPod({ ...makePod('a'), spec: { ...makePod('a').spec, nodeName: 'n' } });
+    expect(nodeResourcesFit.filter(newCycleContext(pod), pod, ni)?.reasons).toEqual(['Too many pods']);
+    ni.removePod(makePod('a'));
+    expect(nodeResourcesFit.filter(newCycleContext(pod), pod, ni)).toBeNull();
   });
 
   it('lets a pod without requests onto a full node', () => {

@@ -9,7 +9,7 @@ export const nodeResourcesFit: FilterPlugin = {
   filter(ctx, _pod, nodeInfo) {
     const a = nodeInfo.allocatable;
     const r = ctx.requests;
-    const pods = nodeInfo.pods.size + 1 > a.pods;
+    const pods = nodeInfo.numPods + 1 > a.pods;
     const cpu = r.milliCPU > 0 && r.milliCPU > a.milliCPU - nodeInfo.requested.milliCPU;
     const memory = r.memory > 0 && r.memory > a.memory - nodeInfo.requested.memory;
     // Most nodes fit: the reasons list is built only for a node that does not (this runs per node per pod).

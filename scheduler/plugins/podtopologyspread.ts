@@ -8,7 +8,7 @@
 
 import type { Pod, TopologySpreadConstraint } from '../../api/types.js';
 import { selectorFromLabelSelector, type Selector } from '../../api/labels.js';
-import { MAX_NODE_SCORE, podQuery, unresolvable, unschedulable, type CycleContext, type FilterPlugin, type NodeInfo, type PodQuery, type ScorePlugin } from '../framework.js';
+import { MAX_NODE_SCORE, SKIP, podQuery, unresolvable, unschedulable, type CycleContext, type FilterPlugin, type NodeInfo, type PodQuery, type ScorePlugin } from '../framework.js';
 import { podMatchesNode, toleratedBy } from '../../api/scheduling.js';
 
 export const NAME = 'PodTopologySpread';
@@ -191,7 +191,8 @@ export const podTopologySpreadScore: ScorePlugin = {
   weight: 2,
   preScore(ctx, feasible, all) {
     const s = scoreState(ctx, feasible, all);
-    if (s) ctx.state.set(SCORE_STATE, s);
+    if (!s) return SKIP;
+    ctx.state.set(SCORE_STATE, s);
   },
   /** Raw score: weighted matching pods in the node's domains (more is worse; normalize() flips it). */
   score(ctx, pod, nodeInfo) {
