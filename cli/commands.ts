@@ -1,7 +1,7 @@
-#!/usr/bin/env node
-// The `skiff` command: `skiff up` starts a local cluster in the background
-// under a supervisor that restarts what exits, `skiff down` stops it,
-// `skiff status` shows its components, their restarts and the nodes.
+// The `skiff` command's commands (cli/main.ts dispatches): `skiff up` starts a
+// local cluster in the background under a supervisor that restarts what
+// exits, `skiff down` stops it, `skiff status` shows its components, their
+// restarts and the nodes.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +15,6 @@ import { LocalCluster, defaultClusterCidr, defaultHome, defaultLanCidr, down, re
 import { defaultNodeMode, type NodeMode } from './netns.js';
 import { processIdentity } from './proc.js';
 import { isWorkerHome, joinCommand, joinMain, leave } from './join.js';
-import { supervise } from './supervisor.js';
 
 const usage = `Usage: skiff <command> [flags]
 
@@ -39,7 +38,7 @@ The state directory is --home, else $SKIFF_HOME (default ~/.skiff).`;
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
-async function main(): Promise<number> {
+export async function main(): Promise<number> {
   // join and leave take their own flags (cli/join.ts).
   if (process.argv[2] === 'join' || process.argv[2] === 'leave') return joinMain(process.argv.slice(2), defaultHome());
   const flags = parseFlags({
@@ -132,9 +131,6 @@ Stop it with: skiff down   (or npm run down)
         return 1;
       }
     }
-    case 'supervise':
-      // Internal: the supervisor `skiff up` starts (supervisor.ts).
-      return supervise(home);
     case 'down': {
       if (isWorkerHome(home)) await leave(home, log);
       else if (!(await down(home, log))) log(`no cluster recorded in ${home}`);
@@ -196,8 +192,3 @@ Stop it with: skiff down   (or npm run down)
       return command ? 1 : 0;
   }
 }
-
-main().then((code) => process.exit(code), (e) => {
-  process.stderr.write(`skiff: ${(e as Error).message}\n`);
-  process.exit(1);
-});

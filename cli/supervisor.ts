@@ -21,7 +21,7 @@ import path from 'node:path';
 import { reclaimWhenIdle } from '../lib/idlegc.js';
 import { formatLine, logger, setLogFormat, type LogFormat } from '../lib/log.js';
 import { procStartTime } from './proc.js';
-import { healthy, writeState, type ClusterState, type ProcessRecord } from './cluster.js';
+import { healthy, writeState, type ClusterState, type ProcessRecord } from './state.js';
 
 export interface ComponentSpec {
   name: string;
