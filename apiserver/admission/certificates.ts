@@ -7,7 +7,7 @@
 
 import { isDeepStrictEqual } from 'node:util';
 import { errors } from '../../api/errors.js';
-import { parseCSR } from '../../lib/pki.js';
+import { parseCSR } from '../../lib/x509.js';
 import type { AdmissionAttributes, AdmissionPlugin, Authorizer } from '../auth/types.js';
 
 const csrs = (a: AdmissionAttributes) => a.resource.plural === 'certificatesigningrequests' && a.resource.group === 'certificates.k8s.io';

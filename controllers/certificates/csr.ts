@@ -4,7 +4,7 @@
 // client or serving request.
 
 import type { CertificateSigningRequest } from '../../api/types.js';
-import { parseCSR, type ParsedCSR } from '../../lib/pki.js';
+import { parseCSR, type ParsedCSR } from '../../lib/x509.js';
 
 export const signers = {
   kubeletClient: 'kubernetes.io/kube-apiserver-client-kubelet',

@@ -5,7 +5,7 @@ import type { KubeObject, StatusCause } from '../../types.js';
 import { defineKind, entry } from '../../kind.js';
 import { isDNS1123Subdomain } from '../../labels.js';
 import { field } from '../../schemas/rules.js';
-import type * as Pki from '../../../lib/pki.js';
+import type * as Pki from '../../../lib/x509.js';
 import { age, ageCol, humanDuration, nameCol } from '../../printing.js';
 import { metaTime } from '../../time.js';
 
@@ -110,7 +110,7 @@ function csrCondition(csr: KubeObject): string {
 }
 
 export default defineKind({
-  async load() { pkiModule ??= await import('../../../lib/pki.js'); },
+  async load() { pkiModule ??= await import('../../../lib/x509.js'); },
   resource: entry({ group: 'certificates.k8s.io', version: 'v1', kind: 'CertificateSigningRequest', plural: 'certificatesigningrequests', singular: 'certificatesigningrequest', shortNames: ['csr'], namespaced: false,
     subresources: ['status', 'approval'], hasStatus: true }),
 
