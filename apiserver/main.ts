@@ -45,8 +45,9 @@ const flags = parseFlags({
   // clients, a second worker raised CPU per create from ~0.85 to ~1.2 ms and p99 latency with no gain
   // in creates/s (bench:apiserver); with cores to spare, --workers=N scales the API server out.
   workers: 1,
-  // etcd's unary calls on a worker thread (apiserver/storage/etcdthread.ts): the main thread is the one
-  // that saturates under write load, and node's http2 client took a third of its CPU per create.
+  // etcd's unary calls on a worker thread while the main thread is busy (apiserver/storage/etcdthread.ts):
+  // the main thread is the one that saturates under write load, and node's http2 client took a third of
+  // its CPU per create. false keeps every call inline.
   etcdTransportThread: true,
   v: 0,
   logFormat: 'json',
@@ -64,13 +65,13 @@ if (flags.workers > 1 && cluster.isPrimary) {
 async function serve(): Promise<void> {
   // Loaded here, not at the top: a primary only forks workers and needs neither etcd's client nor express.
   const { EtcdStorage } = await import('./storage/etcd.js');
-  const { ThreadTransport } = await import('./storage/etcdthread.js');
+  const { LoadAwareTransport } = await import('./storage/etcdthread.js');
   const { startServer } = await import('./server.js');
   const { podSecurityConfigurationFromFile } = await import('./admission/podsecurity/config.js');
   const etcdServers = flags.etcdServers.length ? flags.etcdServers : ['http://127.0.0.1:2379'];
   const slot = workerSlot();
   const worker = slot === undefined ? undefined : startWorker();
-  const storage = new EtcdStorage({ hosts: etcdServers, transport: flags.etcdTransportThread ? (o) => new ThreadTransport(o) : undefined });
+  const storage = new EtcdStorage({ hosts: etcdServers, transport: flags.etcdTransportThread ? (o) => new LoadAwareTransport(o) : undefined });
   if (!flags.tlsCertFile || !flags.tlsPrivateKeyFile) throw new Error('--tls-cert-file and --tls-private-key-file are required: the API server serves HTTPS only');
   const read = (f: string) => fs.readFileSync(f, 'utf8');
   const server = await startServer({

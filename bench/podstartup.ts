@@ -9,7 +9,11 @@
 // network and IPC namespaces) made with raw Docker calls in the kubelet's
 // order. Prints p50/p99 of each and the pods' p99 ratio against both (the
 // gap to the pairs is what Skiff adds). Bounded by --timeout; removes every
-// container, process and directory it made.
+// container, process and directory it made. Where the control plane's CPU
+// goes is printed beside it: the API requests per pod by verb and resource,
+// the watches open, each process's CPU per second with nothing to do, and
+// with BENCH_CPU_PROF=dir the kubelet's and API server's CPU profiles and the
+// measured window in their clock.
 //   node dist/bench/podstartup.js [--replicas=30] [--timeout=180s]
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -28,7 +32,7 @@ import { parseDuration, parseFlags } from '../lib/flags.js';
 import { startApiServer } from '../test/util/apiserver.js';
 import { startControllerManager } from '../test/controllers/harness.js';
 import { freePort, waitFor } from '../test/util/ports.js';
-import { cpuSeconds, cpuSecondsWithChildren, processTree } from './proc.js';
+import { cpuSeconds, cpuSecondsWithChildren, processTree, threadCpuSeconds } from './proc.js';
 
 const flags = parseFlags({ replicas: 30, timeout: '180s' }, process.argv.slice(2), 'pod start-up latency against raw docker run');
 const deadline = Date.now() + parseDuration(flags.timeout);
@@ -69,7 +73,8 @@ function machineCpu(): { busy: number; total: number } {
  */
 async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
   // The kubelet's helper processes (ip) count as its own; the engine's (shims, runc) stay out, as before.
-  const total = (k: string) => pids[k]().reduce((s, p) => s + (k === 'kubelet' ? cpuSecondsWithChildren(p) : cpuSeconds(p)), 0);
+  // A "... main thread" entry counts that process's main thread alone.
+  const total = (k: string) => pids[k]().reduce((s, p) => s + (k === 'kubelet' ? cpuSecondsWithChildren(p) : k.endsWith('main thread') ? threadCpuSeconds(p) : cpuSeconds(p)), 0);
   const before = Object.fromEntries(Object.keys(pids).map((k) => [k, total(k)]));
   const m0 = machineCpu();
   const result = await fn();
@@ -165,6 +170,18 @@ async function rawPods(n: number): Promise<number[]> {
   }));
 }
 
+/** apiserver_request_total summed per verb and resource(/subresource), from the server's /metrics. */
+async function requestCounts(): Promise<Map<string, number>> {
+  const text = String((await client.request('GET', '/metrics')).body);
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)/gm)) {
+    const label = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(m[1])?.[1] ?? '';
+    const key = `${label('verb')} ${label('resource')}${label('subresource') ? '/' + label('subresource') : ''}`;
+    counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+  }
+  return counts;
+}
+
 /**
  * Removes a Deployment of deployment(): scaled to zero first (pods force-deleted under a live
  * ReplicaSet would only be replaced), until the node runs no container, then the objects
@@ -178,7 +195,9 @@ async function retire(name: string, timeoutMs: number): Promise<void> {
   await client.resource(R.replicasets, 'default').deleteCollection({ labelSelector: `app=${name}` });
 }
 
-const api = await startApiServer();
+// BENCH_CPU_PROF=dir writes the kubelet's and the API server's CPU profiles there when they stop.
+const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+const api = await startApiServer({ nodeFlags: prof });
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skiff-bench-podstartup-'));
 let kubelet: ChildProcess | undefined;
 let cm: Awaited<ReturnType<typeof startControllerManager>> | undefined;
@@ -193,8 +212,6 @@ try {
   const secure = [`--tls-cert-file=${serving.certFile}`, `--tls-private-key-file=${serving.keyFile}`, `--client-ca-file=${pki.caFile}`, `--healthz-port=${await freePort()}`];
   // BENCH_KUBELET_LOG=file keeps the kubelet's debug log there (per-pod start-up phases: "pod start-up phases").
   const klog = process.env.BENCH_KUBELET_LOG ? fs.openSync(process.env.BENCH_KUBELET_LOG, 'w') : 'inherit';
-  // BENCH_CPU_PROF=dir writes the kubelet's CPU profile there when it stops.
-  const prof = process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
   kubelet = spawn(process.execPath, [...prof, path.join(repo, 'dist', 'kubelet', 'main.js'), `--kubeconfig=${kubeconfig}`, `--hostname-override=${node}`, '--node-ip=127.0.0.1', `--port=${port}`, ...secure, `--root-dir=${path.join(dir, 'root')}`], { stdio: ['ignore', 'ignore', klog], env: { ...process.env, SKIFF_LOG_LEVEL: process.env.BENCH_KUBELET_LOG ? 'debug' : 'warn' } });
   if (typeof klog === 'number') fs.closeSync(klog);
   await waitFor('node Ready', async () => {
@@ -215,6 +232,10 @@ try {
   await waitFor('warm-up pod Ready', async () => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=warmup' })).items.some(isReady), left(), 50);
   await retire('warmup', left());
   const docker_ = dockerPids();
+  // What the control plane costs with nothing to do, over the same processes: a share of every per-pod figure below is this.
+  const { perOp: idleCpu } = await measureCpu(5, {
+    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!],
+  }, () => new Promise((r) => setTimeout(r, 5000)));
   const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
   await removeByLabel(rawLabel);
   const { result: rawPair, perOp: rawPairCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawPods(flags.replicas));
@@ -230,13 +251,19 @@ try {
     if (!ready.has(name) && isReady(p)) ready.set(name, performance.now());
   });
   const start = performance.now();
+  // The profiles' sample times are CLOCK_MONOTONIC microseconds, as hrtime is: printed so they can be cut to the measured window.
+  const window0 = process.hrtime.bigint() / 1000n;
+  const requests0 = await requestCounts();
   const { perOp: podCpu } = await measureCpu(flags.replicas, {
-    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!], docker: () => docker_,
+    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), 'apiserver main thread': () => [api.proc.pid!], etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!], docker: () => docker_,
   }, async () => {
     await deployments.create(deployment('bench', flags.replicas));
     await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
   });
   const allReady = (performance.now() - start) / 1000;
+  const requests1 = await requestCounts();
+  const watchers = String((await client.request('GET', '/metrics')).body).split('\n').filter((l) => l.startsWith('apiserver_registered_watchers') && !l.endsWith(' 0'));
+  if (prof.length) console.log(`measured window in the CPU profiles: ${window0}..${process.hrtime.bigint() / 1000n} (CLOCK_MONOTONIC µs)`);
   w.stop();
   await w.done.catch(() => {});
   const lat = [...ready].map(([name, t]) => t - added.get(name)!);
@@ -247,6 +274,9 @@ try {
   console.log(line('raw docker create+start', raw));
   console.log(line('raw pod-shaped pairs', rawPair));
   console.log(`CPU ms per pod: ${podCpu}`);
+  console.log(`CPU ms per second idle: ${idleCpu}`);
+  console.log(`API requests per pod: ${[...requests1].map(([k, v]) => [k, (v - (requests0.get(k) ?? 0)) / flags.replicas] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  console.log(`watchers: ${watchers.join(', ')}`);
   console.log(`CPU ms per raw container: ${rawCpu}`);
   console.log(`CPU ms per raw pod-shaped pair: ${rawPairCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);
@@ -267,6 +297,12 @@ try {
   await removeByLabel(`skiff.node=${node}`);
   await removeByLabel(`skiff.bench=${node}`);
   client.close();
+  if (prof.length) {
+    // The profile is written as the server exits by itself; stop() would SIGKILL it.
+    const exited = new Promise((r) => api.proc.once('exit', r));
+    api.proc.kill('SIGTERM');
+    await exited;
+  }
   await api.stop();
   fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -8,10 +8,19 @@ import http from 'node:http';
 export const registry = new client.Registry();
 let defaultsCollected = false;
 
+/**
+ * prom-client's process and Node.js metrics. Its event-loop lag histogram
+ * samples with a libuv timer at eventLoopMonitoringPrecision, 10 ms by
+ * default: 100 wake-ups a second in every component. An idle API server's
+ * main thread spent 6.5 CPU ms a second on them (strace: ~190 epoll_pwait
+ * returns a second with nothing to read), 1.5 with one a second. Sampled
+ * once a second the histogram still catches the stalls that matter (those of
+ * hundreds of ms); kube's Go components expose no such metric at all.
+ */
 export function collectDefaultMetrics(): void {
   if (defaultsCollected) return;
   defaultsCollected = true;
-  client.collectDefaultMetrics({ register: registry });
+  client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 1000 });
 }
 
 export function counter<T extends string>(cfg: { name: string; help: string; labelNames?: readonly T[] }): client.Counter<T> {

@@ -7,11 +7,16 @@
 // decodes responses; the worker thread, on another core, runs the same
 // Http2Transport. Calls made in one turn of the event loop travel in one
 // message, as do the results that complete in one turn of the worker's.
-// The price is paid when the server is nearly idle: a lone call wakes the
-// other thread and back, ~0.3 ms of CPU (measured at 10 calls in flight: a
-// pod GET 0.90 ms of process CPU against 0.57 ms inline), spent off the main
-// thread. --etcd-transport-thread=false keeps the calls inline.
+// The price is paid when the server is nearly idle, and more on a VM: a lone
+// call wakes the other thread and its answer wakes this one, each wake-up a
+// cross-CPU interrupt. Serial writes measured 0.15-0.17 ms of CPU on each
+// side per call for postMessage alone, and the worker thread 0.6-0.9 ms per
+// call in all, more than the call costs inline. So LoadAwareTransport sends a
+// call to the worker only while the main thread is busy, and carries it
+// inline otherwise; a quiet server never starts the worker (nor pays its
+// heap). --etcd-transport-thread=false keeps every call inline.
 
+import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { reclaimWhenIdle } from '../../lib/idlegc.js';
 import { EtcdCallError, grpcCode, Http2Transport, type EtcdKVOptions, type Transport } from './etcdkv.js';
@@ -36,7 +41,9 @@ export class ThreadTransport implements Transport {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       if (this.outbox.length === 0) setImmediate(() => this.flush());
-      this.outbox.push({ id, method, body });
+      // An exact copy, transferred: the encoder's Buffer is a slice of node's 8 KiB pool, and
+      // structured clone copies a view's whole ArrayBuffer (8 KiB for a 260-byte Txn).
+      this.outbox.push({ id, method, body: new Uint8Array(body) });
     });
   }
 
@@ -55,7 +62,7 @@ export class ThreadTransport implements Transport {
     const w = this.start();
     // Calls in flight keep the process alive, as a socket would; an idle worker must not.
     w.ref();
-    w.postMessage(calls);
+    w.postMessage(calls, calls.map((c) => c.body.buffer as ArrayBuffer));
   }
 
   private start(): Worker {
@@ -88,6 +95,46 @@ export class ThreadTransport implements Transport {
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(e);
+  }
+}
+
+/**
+ * The worker thread while this thread is the bottleneck, inline otherwise:
+ * every `periodMs` the main thread's event-loop utilization since the last
+ * look decides where the next calls go. Both carry the same calls to the same
+ * etcd with the same errors; calls in flight on one finish there.
+ */
+export class LoadAwareTransport implements Transport {
+  private readonly inline: Http2Transport;
+  private readonly thread: ThreadTransport;
+  private last = performance.eventLoopUtilization();
+  private lookedAt = performance.now();
+  private offload = false;
+
+  constructor(opts: EtcdKVOptions, private readonly busyFraction = 0.5, private readonly periodMs = 100) {
+    this.inline = new Http2Transport(opts);
+    this.thread = new ThreadTransport(opts);
+  }
+
+  call(method: string, body: Buffer): Promise<Buffer> {
+    const now = performance.now();
+    if (now - this.lookedAt >= this.periodMs) {
+      const elu = performance.eventLoopUtilization();
+      this.offload = performance.eventLoopUtilization(elu, this.last).utilization >= this.busyFraction;
+      this.last = elu;
+      this.lookedAt = now;
+    }
+    return (this.offload ? this.thread : this.inline).call(method, body);
+  }
+
+  /** Where the next call would go (for tests). */
+  get offloading(): boolean {
+    return this.offload;
+  }
+
+  close(): void {
+    this.inline.close();
+    this.thread.close();
   }
 }
 

@@ -14,7 +14,7 @@ type Etcdkv = typeof import('../../apiserver/storage/etcdkv.js');
 type Etcdthread = typeof import('../../apiserver/storage/etcdthread.js');
 const dist = '../../dist/apiserver/storage';
 const { EtcdKV, EtcdCallError, grpcCode } = (await import(`${dist}/etcdkv.js`)) as Etcdkv;
-const { ThreadTransport } = (await import(`${dist}/etcdthread.js`)) as Etcdthread;
+const { LoadAwareTransport, ThreadTransport } = (await import(`${dist}/etcdthread.js`)) as Etcdthread;
 
 let etcd: EtcdProcess;
 
@@ -100,5 +100,37 @@ describe('ThreadTransport', () => {
     kv.close();
     expect((await callError(inFlight)).code).toBe(grpcCode.cancelled);
     expect((await callError(kv.range({ key: key('k1') }))).code).toBe(grpcCode.cancelled);
+  });
+});
+
+describe('LoadAwareTransport', () => {
+  /** Keeps this thread's event loop busy for ms, as a saturated API server's is. */
+  const spin = (ms: number) => {
+    const until = performance.now() + ms;
+    while (performance.now() < until) { /* busy */ }
+  };
+
+  it('carries calls inline while the thread is quiet and on the worker while it is busy, with the same results', async () => {
+    const transport = new LoadAwareTransport({ hosts: [etcd.endpoint], timeoutMs: 2000 }, 0.5, 20);
+    const kv = new EtcdKV(transport);
+    try {
+      await new Promise((r) => setTimeout(r, 60));
+      expect((await put(kv, 'quiet', 'q')).succeeded).toBe(true);
+      expect(transport.offloading).toBe(false);
+
+      spin(60);
+      const busy = await put(kv, 'busy', 'b');
+      expect(transport.offloading).toBe(true);
+      expect(busy.succeeded).toBe(true);
+      // The other path sees what the first wrote, and the compare still holds across them.
+      expect((await put(kv, 'quiet', 'again')).succeeded).toBe(false);
+      expect((await kv.range({ key: key('busy') })).kvs[0]?.value.toString()).toBe('b');
+
+      await new Promise((r) => setTimeout(r, 60));
+      expect((await kv.range({ key: key('quiet') })).kvs[0]?.value.toString()).toBe('q');
+      expect(transport.offloading).toBe(false);
+    } finally {
+      kv.close();
+    }
   });
 });
