@@ -32,6 +32,17 @@ describe('Job kind', () => {
     expect(validateObject(R.jobs, j)).toEqual([]);
   });
 
+  it('leaves template labels or a selector of the wrong type to validation (422), not to a TypeError (500)', () => {
+    for (const [at, bad] of [['labels', 'delete'], ['labels', ['x']], ['selector', 'x'], ['matchLabels', 7]] as const) {
+      const j = job();
+      if (at === 'labels') j.spec.template.metadata = { labels: bad };
+      else if (at === 'selector') j.spec.selector = bad;
+      else j.spec.selector = { matchLabels: bad };
+      expect(() => created(j), `${at}: ${JSON.stringify(bad)}`).not.toThrow();
+      expect(validateObject(R.jobs, j).length, `${at}: ${JSON.stringify(bad)}`).toBeGreaterThan(0);
+    }
+  });
+
   it('leaves completions unset for a work queue job (parallelism alone), and backoffLimit max int32 with a per-index limit', () => {
     const j = job();
     j.spec.parallelism = 3;

@@ -66,7 +66,8 @@ export default defineKind({
       generateSelector(job);
       // kube defaults a Job's labels from its template again when it reads the stored object back: with none of its
       // own, the Job shows the generated labels.
-      if (!hadLabels && job.spec?.template?.metadata?.labels) job.metadata.labels = { ...job.spec.template.metadata.labels };
+      const tl: unknown = job.spec?.template?.metadata?.labels;
+      if (!hadLabels && tl && typeof tl === 'object' && !Array.isArray(tl)) job.metadata.labels = { ...tl };
     },
   },
 

@@ -50,17 +50,25 @@ export function generateSelector(job: KubeObject): void {
   if (!spec || typeof spec !== 'object' || spec.manualSelector === true) return;
   const uid = job.metadata.uid ?? '';
   const name = job.metadata.name ?? '';
+  // Fields of the wrong type are left as they are for validation to refuse (422), as Go's decoding would.
+  const isMap = (v: unknown): v is Record<string, any> => v !== null && typeof v === 'object' && !Array.isArray(v);
   spec.template ??= {};
-  if (typeof spec.template !== 'object') return;
+  if (!isMap(spec.template)) return;
   spec.template.metadata ??= {};
-  const labels: Record<string, string> = (spec.template.metadata.labels ??= {});
+  if (!isMap(spec.template.metadata)) return;
+  spec.template.metadata.labels ??= {};
+  const labels: unknown = spec.template.metadata.labels;
+  if (!isMap(labels)) return;
   // The user's own value is kept if set; validation then refuses a selector that does not match.
   labels[legacyControllerUidLabel] ??= uid;
   labels[legacyJobNameLabel] ??= name;
   labels[controllerUidLabel] ??= uid;
   labels[jobNameLabel] ??= name;
   if (!spec.selector) spec.selector = { matchLabels: { [controllerUidLabel]: uid } };
-  else if (!spec.selector.matchLabels?.[controllerUidLabel]) (spec.selector.matchLabels ??= {})[controllerUidLabel] = uid;
+  else if (isMap(spec.selector)) {
+    spec.selector.matchLabels ??= {};
+    if (isMap(spec.selector.matchLabels) && !spec.selector.matchLabels[controllerUidLabel]) spec.selector.matchLabels[controllerUidLabel] = uid;
+  }
 }
 
 function validatePodFailurePolicy(spec: Record<string, any>, path: string): StatusCause[] {
