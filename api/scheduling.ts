@@ -36,8 +36,12 @@ export function matchTerm(term: NodeSelectorTerm, node: Node): boolean {
 }
 
 export function podMatchesNode(pod: Pod, node: Node): boolean {
-  const labels = node.metadata.labels ?? {};
-  for (const [k, v] of Object.entries(pod.spec.nodeSelector ?? {})) if (labels[k] !== v) return false;
+  // Most pods have no nodeSelector: no entries array per node the scheduler checks.
+  const selector = pod.spec.nodeSelector;
+  if (selector) {
+    const labels = node.metadata.labels ?? {};
+    for (const k in selector) if (labels[k] !== selector[k]) return false;
+  }
   const required = pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
   if (!required) return true;
   return required.nodeSelectorTerms.some((t) => matchTerm(t, node));

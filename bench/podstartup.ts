@@ -71,16 +71,13 @@ function machineCpu(): { busy: number; total: number } {
  * busy the whole machine was meanwhile (shims, runc and the kernel's work for
  * the containers count there, and so does the neighbours' load).
  */
-async function measureCpu<T>(n: number, pids: Record<string, () => number[]>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
-  // The kubelet's helper processes (ip) count as its own; the engine's (shims, runc) stay out, as before.
-  // A "... main thread" entry counts that process's main thread alone.
-  const total = (k: string) => pids[k]().reduce((s, p) => s + (k === 'kubelet' ? cpuSecondsWithChildren(p) : k.endsWith('main thread') ? threadCpuSeconds(p) : cpuSeconds(p)), 0);
-  const before = Object.fromEntries(Object.keys(pids).map((k) => [k, total(k)]));
+async function measureCpu<T>(n: number, cpu: Record<string, () => number>, fn: () => Promise<T>): Promise<{ result: T; perOp: string }> {
+  const before = Object.fromEntries(Object.entries(cpu).map(([k, seconds]) => [k, seconds()]));
   const m0 = machineCpu();
   const result = await fn();
   const m1 = machineCpu();
   const busy = `machine ${((100 * (m1.busy - m0.busy)) / Math.max(1, m1.total - m0.total)).toFixed(0)}% busy of ${os.cpus().length} cores`;
-  return { result, perOp: [...Object.keys(pids).map((k) => `${k} ${(((total(k) - before[k]) * 1000) / n).toFixed(1)}`), busy].join(', ') };
+  return { result, perOp: [...Object.entries(cpu).map(([k, seconds]) => `${k} ${(((seconds() - before[k]!) * 1000) / n).toFixed(1)}`), busy].join(', ') };
 }
 
 /**
@@ -170,16 +167,17 @@ async function rawPods(n: number): Promise<number[]> {
   }));
 }
 
-/** apiserver_request_total summed per verb and resource(/subresource), from the server's /metrics. */
-async function requestCounts(): Promise<Map<string, number>> {
+/** From the API server's /metrics: apiserver_request_total summed per verb and resource(/subresource), and the watches open. */
+async function apiMetrics(): Promise<{ requests: Map<string, number>; watchers: string[] }> {
   const text = String((await client.request('GET', '/metrics')).body);
-  const counts = new Map<string, number>();
+  const requests = new Map<string, number>();
   for (const m of text.matchAll(/^apiserver_request_total\{([^}]*)\} (\d+)/gm)) {
     const label = (k: string) => new RegExp(`${k}="([^"]*)"`).exec(m[1])?.[1] ?? '';
     const key = `${label('verb')} ${label('resource')}${label('subresource') ? '/' + label('subresource') : ''}`;
-    counts.set(key, (counts.get(key) ?? 0) + Number(m[2]));
+    requests.set(key, (requests.get(key) ?? 0) + Number(m[2]));
   }
-  return counts;
+  const watchers = text.split('\n').filter((l) => l.startsWith('apiserver_registered_watchers') && !l.endsWith(' 0'));
+  return { requests, watchers };
 }
 
 /**
@@ -232,13 +230,18 @@ try {
   await waitFor('warm-up pod Ready', async () => (await client.resource<Pod>(R.pods, 'default').list({ labelSelector: 'app=warmup' })).items.some(isReady), left(), 50);
   await retire('warmup', left());
   const docker_ = dockerPids();
-  // What the control plane costs with nothing to do, over the same processes: a share of every per-pod figure below is this.
-  const { perOp: idleCpu } = await measureCpu(5, {
-    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!],
-  }, () => new Promise((r) => setTimeout(r, 5000)));
-  const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawDocker(flags.replicas));
+  const sum = (pids: number[]) => pids.reduce((t, p) => t + cpuSeconds(p), 0);
+  const engine = { docker: () => sum(docker_) };
+  // The kubelet's helper processes (ip) count as its own; the engine's (shims, runc) stay out.
+  const controlPlane = {
+    kubelet: () => cpuSecondsWithChildren(kubelet!.pid!), apiserver: () => sum(processTree(api.proc.pid!)), 'apiserver main thread': () => threadCpuSeconds(api.proc.pid!),
+    etcd: () => cpuSeconds(api.etcd?.proc.pid ?? 0), 'controller-manager': () => cpuSeconds(cm!.proc.pid!),
+  };
+  // What the control plane costs with nothing to do: a share of every per-pod figure below is this.
+  const { perOp: idleCpu } = await measureCpu(5, controlPlane, () => new Promise((r) => setTimeout(r, 5000)));
+  const { result: raw, perOp: rawCpu } = await measureCpu(flags.replicas, engine, () => rawDocker(flags.replicas));
   await removeByLabel(rawLabel);
-  const { result: rawPair, perOp: rawPairCpu } = await measureCpu(flags.replicas, { docker: () => docker_ }, () => rawPods(flags.replicas));
+  const { result: rawPair, perOp: rawPairCpu } = await measureCpu(flags.replicas, engine, () => rawPods(flags.replicas));
   await removeByLabel(rawLabel);
 
   const added = new Map<string, number>();
@@ -253,16 +256,13 @@ try {
   const start = performance.now();
   // The profiles' sample times are CLOCK_MONOTONIC microseconds, as hrtime is: printed so they can be cut to the measured window.
   const window0 = process.hrtime.bigint() / 1000n;
-  const requests0 = await requestCounts();
-  const { perOp: podCpu } = await measureCpu(flags.replicas, {
-    kubelet: () => [kubelet!.pid!], apiserver: () => processTree(api.proc.pid!), 'apiserver main thread': () => [api.proc.pid!], etcd: () => [api.etcd?.proc.pid ?? 0], 'controller-manager': () => [cm!.proc.pid!], docker: () => docker_,
-  }, async () => {
+  const before = await apiMetrics();
+  const { perOp: podCpu } = await measureCpu(flags.replicas, { ...controlPlane, ...engine }, async () => {
     await deployments.create(deployment('bench', flags.replicas));
     await waitFor(`${flags.replicas} pods Ready`, () => ready.size >= flags.replicas, left(), 50);
   });
   const allReady = (performance.now() - start) / 1000;
-  const requests1 = await requestCounts();
-  const watchers = String((await client.request('GET', '/metrics')).body).split('\n').filter((l) => l.startsWith('apiserver_registered_watchers') && !l.endsWith(' 0'));
+  const after = await apiMetrics();
   if (prof.length) console.log(`measured window in the CPU profiles: ${window0}..${process.hrtime.bigint() / 1000n} (CLOCK_MONOTONIC µs)`);
   w.stop();
   await w.done.catch(() => {});
@@ -275,8 +275,8 @@ try {
   console.log(line('raw pod-shaped pairs', rawPair));
   console.log(`CPU ms per pod: ${podCpu}`);
   console.log(`CPU ms per second idle: ${idleCpu}`);
-  console.log(`API requests per pod: ${[...requests1].map(([k, v]) => [k, (v - (requests0.get(k) ?? 0)) / flags.replicas] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
-  console.log(`watchers: ${watchers.join(', ')}`);
+  console.log(`API requests per pod: ${[...after.requests].map(([k, v]) => [k, (v - (before.requests.get(k) ?? 0)) / flags.replicas] as const).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+  console.log(`watchers: ${after.watchers.join(', ')}`);
   console.log(`CPU ms per raw container: ${rawCpu}`);
   console.log(`CPU ms per raw pod-shaped pair: ${rawPairCpu}`);
   console.log(`ratio (pod p99 / raw p99): ${(pct(lat, 99) / pct(raw, 99)).toFixed(2)}x   (p50: ${(pct(lat, 50) / pct(raw, 50)).toFixed(2)}x; target p99 <= 1.5x)`);

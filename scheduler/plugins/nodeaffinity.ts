@@ -7,9 +7,7 @@ import { MAX_NODE_SCORE, SKIP, unresolvable, type FilterPlugin, type ScorePlugin
 export const nodeAffinityFilter: FilterPlugin = {
   name: 'NodeAffinity',
   filter(_ctx, pod, nodeInfo) {
-    // Most pods name no node selector or required affinity: nothing to match per node (kube's PreFilter skips them).
-    const unconstrained = !pod.spec.nodeSelector && !pod.spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
-    if (nodeInfo.node && (unconstrained || podMatchesNode(pod, nodeInfo.node))) return null;
+    if (nodeInfo.node && podMatchesNode(pod, nodeInfo.node)) return null;
     return unresolvable("node(s) didn't match Pod's node affinity/selector");
   },
 };
