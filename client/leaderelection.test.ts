@@ -88,6 +88,42 @@ describe('LeaderElector', () => {
     expect(a.signal()?.aborted).toBe(true);
   });
 
+  it('a leader renews with one update per retry period, without reading the lease first (client-go\'s fast path)', async () => {
+    const c = new FakeClient();
+    const a = candidate(c, 'a');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(a.le.isLeader()).toBe(true);
+    c.actions.length = 0;
+    await vi.advanceTimersByTimeAsync(10_000);
+    const verbs = c.actions.filter((x) => x.resource === 'leases').map((x) => x.verb);
+    expect(verbs).toEqual(['update', 'update', 'update', 'update', 'update']);
+    const spec = (await lease(c)).spec;
+    expect(spec).toMatchObject({ holderIdentity: 'a', leaseTransitions: 0 });
+    expect(Date.parse(spec.renewTime!)).toBeGreaterThan(Date.parse(spec.acquireTime!));
+    await a.le.stop();
+  });
+
+  it('a leader whose lease someone else changed falls back to reading it, and follows the new holder', async () => {
+    const c = new FakeClient();
+    const a = candidate(c, 'a');
+    await vi.advanceTimersByTimeAsync(100);
+    expect(a.le.isLeader()).toBe(true);
+    // Another candidate took the lease over (as after a's lease had expired on its clock).
+    const leases = c.resource<Lease>(R.leases, 'kube-system');
+    const current = await leases.get('test');
+    await leases.update({ ...current, spec: { ...current.spec, holderIdentity: 'b', leaseTransitions: 1 } });
+    c.actions.length = 0;
+    await vi.advanceTimersByTimeAsync(2_100);
+    // The optimistic update conflicts, the read shows b holding a lease that has not expired: a stops leading.
+    expect(c.actions.filter((x) => x.resource === 'leases').map((x) => x.verb)).toEqual(['update', 'get']);
+    expect(a.le.isLeader()).toBe(false);
+    expect(a.le.getLeader()).toBe('b');
+    expect((await lease(c)).spec).toMatchObject({ holderIdentity: 'b', leaseTransitions: 1 });
+    await vi.advanceTimersByTimeAsync(10_000);
+    await a.done;
+    expect(a.events).toEqual(['leader a', 'started', 'leader b', 'stopped']);
+  });
+
   it('flag defaults match kube components', () => {
     expect(leaderElectionConfigFromFlags({ ...leaderElectionFlags, leaderElectResourceName: 'kube-scheduler' })).toEqual({
       namespace: 'kube-system', name: 'kube-scheduler', leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000,

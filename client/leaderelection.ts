@@ -3,7 +3,10 @@
 // taken over only after it has not changed for leaseDuration as measured on
 // this candidate's own clock from when it last observed a change. Writes are
 // guarded by resourceVersion, so of two candidates racing for an expired
-// lease exactly one update succeeds.
+// lease exactly one update succeeds. A leader renews with one update of the
+// lease it last wrote, as client-go's fast path does, and reads the lease
+// first only when that update fails: every leader in a cluster renews every
+// retryPeriod, and a read before each write doubled that traffic.
 
 import { randomUUID } from 'node:crypto';
 import os from 'node:os';
@@ -77,6 +80,8 @@ export class LeaderElector {
   private readonly retryPeriodMs: number;
   private readonly now: () => number;
   private observed?: { record: LeaseSpec; raw: string };
+  /** The lease as last read or written: the leader's fast path updates it without reading first. */
+  private lease?: Lease;
   private observedTime = 0;
   private reportedLeader = '';
   private stopped = false;
@@ -165,6 +170,18 @@ export class LeaderElector {
       renewTime: microTime(now),
       leaseTransitions: 0,
     };
+    // 1. The leader's fast path: the lease is most likely as this candidate last wrote it.
+    if (this.isLeader() && this.lease && this.observedTime + this.leaseDurationMs > now) {
+      try {
+        const updated = await leases.update({ ...this.lease, spec: { ...desired, acquireTime: this.observed!.record.acquireTime, leaseTransitions: this.observed!.record.leaseTransitions ?? 0 } });
+        this.observe(updated, now);
+        return true;
+      } catch (e) {
+        // A Conflict when someone else wrote it since; the slow path reads it and decides.
+        log.debug('failed to update lease optimistically, falling back to slow path', { error: (e as Error).message });
+      }
+    }
+    // 2. Read the lease, creating it if there is none.
     let current: Lease;
     try {
       current = await leases.get(this.cfg.name);
@@ -184,6 +201,7 @@ export class LeaderElector {
     }
 
     const record = current.spec ?? {};
+    this.lease = current;
     if (!this.observed || this.observed.raw !== JSON.stringify(record)) this.observe(current, now);
     const held = !!record.holderIdentity && record.holderIdentity !== this.identity;
     const durationMs = (record.leaseDurationSeconds ?? 0) * 1000;
@@ -207,6 +225,7 @@ export class LeaderElector {
   }
 
   private observe(lease: Lease, at: number): void {
+    this.lease = lease;
     const record = lease.spec ?? {};
     this.observed = { record, raw: JSON.stringify(record) };
     this.observedTime = at;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { R } from '../api/resources.js';
-import type { Node } from '../api/types.js';
+import type { Lease, Node } from '../api/types.js';
 import { FakeClient } from '../client/fake.js';
 import { NodeAgent } from './node.js';
 import { FakeRuntime } from './runtime/fake.js';
@@ -18,6 +18,28 @@ describe('NodeAgent', () => {
     const { client, a } = agent();
     await a.register();
     expect((await client.resource<Node>(R.nodes).get('n1')).status?.addresses).toEqual([{ type: 'InternalIP', address: '192.168.77.2' }, { type: 'Hostname', address: 'n1' }]);
+  });
+
+  it('renews its lease with one update of the lease it last wrote, and reads it again only when that fails (kube\'s lease controller)', async () => {
+    const { client, a } = agent();
+    await a.register();
+    await a.renewLease();
+    const leases = client.resource<Lease>(R.leases, 'kube-node-lease');
+    expect((await leases.get('n1')).spec).toMatchObject({ holderIdentity: 'n1', leaseDurationSeconds: 40 });
+    client.actions.length = 0;
+    await a.renewLease();
+    await a.renewLease();
+    expect(client.actions.filter((x) => x.resource === 'leases').map((x) => x.verb)).toEqual(['update', 'update']);
+
+    // Someone else wrote it (an operator's kubectl edit): the stale update conflicts, then a read and an update.
+    const cur = await leases.get('n1');
+    await leases.update({ ...cur, metadata: { ...cur.metadata, labels: { edited: 'yes' } } });
+    client.actions.length = 0;
+    await a.renewLease();
+    expect(client.actions.filter((x) => x.resource === 'leases').map((x) => x.verb)).toEqual(['update', 'get', 'update']);
+    const after = await leases.get('n1');
+    expect(after.metadata.labels).toEqual({ edited: 'yes' });
+    expect(Date.parse(after.spec!.renewTime!)).toBeGreaterThanOrEqual(Date.parse(cur.spec!.renewTime!));
   });
 
   it('is NotReady with kube\'s network message until the Node has a pod CIDR, then hands it to the runtime and turns Ready', async () => {

@@ -65,6 +65,8 @@ export class NodeAgent {
   private timers: NodeJS.Timeout[] = [];
   private lastReport = 0;
   private lastConditions = '';
+  /** The lease as this kubelet last wrote it: renewals update it without reading it first. */
+  private lease?: Lease;
   private runtimeVersion = '';
   private runtimeUp = true;
   /** Until the first status update has checked the runtime, Ready is False, as the kubelet starts out. */
@@ -261,9 +263,20 @@ export class NodeAgent {
     const leases = this.o.client.resource<Lease>(R.leases, LEASE_NAMESPACE);
     const now = new Date().toISOString().replace('Z', '000Z').replace(/(\.\d{6})\d*Z$/, '$1Z');
     const spec = { holderIdentity: this.o.nodeName, leaseDurationSeconds: this.o.leaseDurationSeconds ?? 40, renewTime: now };
+    // As kube's lease controller: nobody else writes a node's lease, so update the one this kubelet last
+    // wrote without reading it first (a GET per renewal per node saved), and read it only when that fails.
+    if (this.lease) {
+      try {
+        this.lease = await leases.update({ ...this.lease, spec: { ...this.lease.spec, ...spec } });
+        return;
+      } catch (e) {
+        this.lease = undefined;
+        log.info('failed to update lease using latest lease, fallback to ensure lease', { error: (e as Error).message });
+      }
+    }
     try {
       const cur = await leases.get(this.o.nodeName);
-      await leases.update({ ...cur, spec: { ...cur.spec, ...spec } });
+      this.lease = await leases.update({ ...cur, spec: { ...cur.spec, ...spec } });
     } catch (e) {
       if (isConflict(e)) return; // renewed by the next tick
       if (!isNotFound(e)) throw e;
@@ -276,8 +289,9 @@ export class NodeAgent {
         },
         spec,
       };
-      await leases.create(lease).catch((err) => {
+      this.lease = await leases.create(lease).catch((err) => {
         if (!isAlreadyExists(err)) throw err;
+        return undefined;
       });
     }
   }
