@@ -33,9 +33,58 @@ export interface EtcdStorageOptions {
   watchCacheSize?: number;
   /** What carries the unary calls (default: node's http2 on this thread; the API server uses a ThreadTransport). */
   transport?: (opts: EtcdKVOptions) => Transport;
+  /** Bytes of values written or read lately that updates and deletes start from (default 8 MiB; 0 reads etcd first every time). */
+  recentValuesBytes?: number;
 }
 
 interface Stored { object: KubeObject; modRevision: number; value: string }
+
+/**
+ * The values this server last wrote or read, by key, least recently used
+ * first, within a byte budget. An update or delete starts from the one held
+ * here instead of reading etcd first, as kube-apiserver's etcd3 store starts
+ * from the watch cache's object (cachedExistingObject): the write's compare
+ * on mod_revision catches a value another server changed since, and etcd's
+ * answer to the failed compare is the current value to retry with. A pod's
+ * status patches, a binding, a lease renewal and a controller's status
+ * update each come right after a write of the same key, so each saves a read.
+ */
+class RecentValues {
+  private readonly entries = new Map<string, { value: string; modRevision: number }>();
+  private bytes = 0;
+
+  constructor(private readonly maxBytes: number) {}
+
+  get(key: string): Stored | undefined {
+    const e = this.entries.get(key);
+    return e && { object: decode(e.value, e.modRevision), modRevision: e.modRevision, value: e.value };
+  }
+
+  set(key: string, value: string, modRevision: number): void {
+    this.delete(key);
+    if (value.length > this.maxBytes) return;
+    this.entries.set(key, { value, modRevision });
+    this.bytes += value.length;
+    for (const [k, e] of this.entries) {
+      if (this.bytes <= this.maxBytes) break;
+      this.entries.delete(k);
+      this.bytes -= e.value.length;
+    }
+  }
+
+  /** Remember what etcd said is there now: a value, or nothing. */
+  observe(key: string, stored: Stored | undefined): void {
+    if (stored) this.set(key, stored.value, stored.modRevision);
+    else this.delete(key);
+  }
+
+  delete(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.entries.delete(key);
+    this.bytes -= e.value.length;
+  }
+}
 
 export class EtcdStorage implements Storage {
   /** The watch streams' own http2 session (the unary calls may run on another thread). */
@@ -43,6 +92,7 @@ export class EtcdStorage implements Storage {
   /** Every unary read and write: the per-request path. */
   private readonly kv: EtcdKV;
   private readonly cachers = new Map<string, Cacher>();
+  private readonly recent: RecentValues;
   private watchCount = 0;
 
   constructor(private readonly opts: EtcdStorageOptions) {
@@ -50,6 +100,7 @@ export class EtcdStorage implements Storage {
     const kvOpts = { hosts: typeof opts.hosts === 'string' ? [opts.hosts] : opts.hosts, timeoutMs: timeout };
     this.kv = new EtcdKV(opts.transport ? opts.transport(kvOpts) : new Http2Transport(kvOpts));
     this.watchSession = new WatchSession(kvOpts.hosts);
+    this.recent = new RecentValues(opts.recentValuesBytes ?? 8 * 1024 * 1024);
   }
 
   /** etcd watch streams open right now (shared resource watches plus dedicated ones for old revisions). */
@@ -66,6 +117,7 @@ export class EtcdStorage implements Storage {
       failure: [],
     }));
     if (!res.succeeded) throw new StorageError('KeyExists', key);
+    this.recent.set(key, encoded.value, res.revision);
     return encoded.created(res.revision);
   }
 
@@ -123,39 +175,73 @@ export class EtcdStorage implements Storage {
     preconditions: Preconditions | undefined,
     tryUpdate: (current: KubeObject) => KubeObject | Promise<KubeObject>,
   ): Promise<KubeObject> {
-    let current = await this.read(key);
+    // A remembered value may be stale: whatever it decides (a failed precondition, an error, no change)
+    // is decided again on the current value before it stands; only etcd's compare proves it current.
+    let current = this.recent.get(key);
+    let fresh = !current;
+    if (fresh) current = await this.read(key);
     for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
       if (!current) throw new StorageError('KeyNotFound', key);
-      checkPreconditions(key, preconditions, current.object);
-      const next = await tryUpdate(structuredClone(current.object));
+      let next: KubeObject;
+      try {
+        checkPreconditions(key, preconditions, current.object);
+        next = await tryUpdate(structuredClone(current.object));
+      } catch (e) {
+        if (fresh) throw e;
+        [current, fresh] = [await this.read(key), true];
+        continue;
+      }
       const value = encode(next);
-      if (value === current.value) return current.object;
+      if (value === current.value) {
+        if (fresh) return current.object;
+        [current, fresh] = [await this.read(key), true];
+        continue;
+      }
       const k = Buffer.from(key);
       const res = await this.call('update', key, () => this.kv.txn({
         compare: [{ key: k, target: 'mod', revision: current!.modRevision }],
         success: [{ put: { key: k, value: Buffer.from(value) } }],
         failure: [{ range: { key: k } }],
       }));
-      if (res.succeeded) return withRevision(next, res.revision);
+      if (res.succeeded) {
+        this.recent.set(key, value, res.revision);
+        return withRevision(next, res.revision);
+      }
       current = toStored(res.responses[0]?.range?.kvs[0]);
+      fresh = true;
+      this.recent.observe(key, current);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
 
   async delete(key: string, preconditions?: Preconditions, validate?: (current: KubeObject) => void | Promise<void>): Promise<KubeObject> {
-    let current = await this.read(key);
+    // As guaranteedUpdate: from the remembered value, decided again on the current one when it refuses.
+    let current = this.recent.get(key);
+    let fresh = !current;
+    if (fresh) current = await this.read(key);
     for (let attempt = 0; attempt < maxUpdateAttempts; attempt++) {
       if (!current) throw new StorageError('KeyNotFound', key);
-      checkPreconditions(key, preconditions, current.object);
-      await validate?.(structuredClone(current.object));
+      try {
+        checkPreconditions(key, preconditions, current.object);
+        await validate?.(structuredClone(current.object));
+      } catch (e) {
+        if (fresh) throw e;
+        [current, fresh] = [await this.read(key), true];
+        continue;
+      }
       const k = Buffer.from(key);
       const res = await this.call('delete', key, () => this.kv.txn({
         compare: [{ key: k, target: 'mod', revision: current!.modRevision }],
         success: [{ deleteRange: { key: k } }],
         failure: [{ range: { key: k } }],
       }));
-      if (res.succeeded) return withRevision(current.object, res.revision);
+      if (res.succeeded) {
+        this.recent.delete(key);
+        return withRevision(current.object, res.revision);
+      }
       current = toStored(res.responses[0]?.range?.kvs[0]);
+      fresh = true;
+      this.recent.observe(key, current);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
@@ -220,7 +306,9 @@ export class EtcdStorage implements Storage {
 
   private async read(key: string): Promise<Stored | undefined> {
     const res = await this.call('get', key, () => this.kv.range({ key: Buffer.from(key) }));
-    return toStored(res.kvs[0]);
+    const stored = toStored(res.kvs[0]);
+    this.recent.observe(key, stored);
+    return stored;
   }
 
   /** Times the call and turns etcd's failures into StorageErrors the registry maps to Status codes. */

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../api/types.js';
 import { EtcdStorage } from '../../apiserver/storage/etcd.js';
 import { StorageError, type StorageEvent, type WatchHandle } from '../../apiserver/storage/interface.js';
+import { registry } from '../../lib/metrics.js';
 import { startEtcd, type EtcdProcess } from '../util/etcd.js';
 import { waitFor } from '../util/ports.js';
 import { storageContract } from './contract.js';
@@ -59,6 +60,89 @@ describe('EtcdStorage CRUD', () => {
     expect((await storage.get('/registry/configmaps/default/rv')).metadata.resourceVersion).toBe(created.metadata.resourceVersion);
   });
 
+});
+
+describe('EtcdStorage updates from the values it wrote or read last (kube\'s cachedExistingObject)', () => {
+  // Two servers on one etcd: `other` changes what `storage` remembers, so storage's next write starts stale.
+  let other: EtcdStorage;
+  beforeAll(() => {
+    other = new EtcdStorage({ hosts: etcd.endpoint, requestTimeoutMs: 2000 });
+  });
+  afterAll(async () => {
+    await other?.close();
+  });
+
+  /** etcd reads (Range calls made as gets) this process has made so far. */
+  async function reads(): Promise<number> {
+    const m = (await registry.getSingleMetric('etcd_request_duration_seconds')!.get()).values;
+    return m.filter((v) => (v as { metricName?: string }).metricName === 'etcd_request_duration_seconds_count' && v.labels.operation === 'get').reduce((t, v) => t + v.value, 0);
+  }
+
+  it('an update right after a create or an update reads nothing from etcd', async () => {
+    const key = '/registry/configmaps/default/recent-1';
+    await storage.create(key, cm('recent-1', { a: '1' }));
+    const before = await reads();
+    const u1 = await storage.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { a: '2' } } as KubeObject));
+    const u2 = await storage.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { ...dataOf(o), b: '3' } } as KubeObject));
+    expect(await reads()).toBe(before);
+    expect(dataOf(u2)).toEqual({ a: '2', b: '3' });
+    expect(Number(u2.metadata.resourceVersion)).toBeGreaterThan(Number(u1.metadata.resourceVersion));
+    expect(dataOf(await other.get(key))).toEqual({ a: '2', b: '3' });
+  });
+
+  it('a value another server changed since is caught by the compare: the update is made again on the current one, nothing lost', async () => {
+    const key = '/registry/configmaps/default/recent-2';
+    await storage.create(key, cm('recent-2', { a: '1' }));
+    await other.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { ...dataOf(o), fromOther: 'yes' } } as KubeObject));
+    const seen: Record<string, string>[] = [];
+    const out = await storage.guaranteedUpdate(key, undefined, (o) => {
+      seen.push(dataOf(o));
+      return { ...o, data: { ...dataOf(o), fromStorage: 'yes' } } as KubeObject;
+    });
+    expect(seen).toEqual([{ a: '1' }, { a: '1', fromOther: 'yes' }]);
+    expect(dataOf(out)).toEqual({ a: '1', fromOther: 'yes', fromStorage: 'yes' });
+    expect(dataOf(await other.get(key))).toEqual({ a: '1', fromOther: 'yes', fromStorage: 'yes' });
+  });
+
+  it('a precondition, an error or "no change" decided on a stale value is decided again on the current one', async () => {
+    const key = '/registry/configmaps/default/recent-3';
+    await storage.create(key, cm('recent-3', { a: '1' }));
+    const changed = await other.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { a: '2' } } as KubeObject));
+    // The resourceVersion the client read from the other server holds, though the remembered value is older.
+    const withRv = await storage.guaranteedUpdate(key, { resourceVersion: changed.metadata.resourceVersion }, (o) => ({ ...o, data: { ...dataOf(o), rv: 'ok' } } as KubeObject));
+    expect(dataOf(withRv)).toEqual({ a: '2', rv: 'ok' });
+
+    // An update the stale value refuses (as a strategy or an admission plugin would) is tried on the current one.
+    await other.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { a: 'ready' } } as KubeObject));
+    const decided = await storage.guaranteedUpdate(key, undefined, (o) => {
+      if (dataOf(o).a !== 'ready') throw new StorageError('Conflict', key, 'not ready');
+      return { ...o, data: { a: 'ready', done: 'yes' } } as KubeObject;
+    });
+    expect(dataOf(decided)).toEqual({ a: 'ready', done: 'yes' });
+
+    // Setting what the stale value already had is a change of the current value, and is written.
+    const stale = dataOf(await storage.get(key));
+    await other.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { a: 'other' } } as KubeObject));
+    const written = await storage.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: stale } as KubeObject));
+    expect(dataOf(written)).toEqual(stale);
+    expect(dataOf(await other.get(key))).toEqual(stale);
+  });
+
+  it('a delete from a stale value deletes the current one, and a stale precondition is checked again', async () => {
+    const key = '/registry/configmaps/default/recent-4';
+    await storage.create(key, cm('recent-4', { a: '1' }));
+    const changed = await other.guaranteedUpdate(key, undefined, (o) => ({ ...o, data: { a: '2' } } as KubeObject));
+    const deleted = await storage.delete(key, { resourceVersion: changed.metadata.resourceVersion });
+    expect(dataOf(deleted)).toEqual({ a: '2' });
+    expect((await storageError(other.get(key))).code).toBe('KeyNotFound');
+    // Deleted by another server: the remembered value is no excuse to update or delete it.
+    await storage.create(key, cm('recent-4'));
+    await other.delete(key);
+    expect((await storageError(storage.guaranteedUpdate(key, undefined, (o) => o))).code).toBe('KeyNotFound');
+    await storage.create(key, cm('recent-4'));
+    await other.delete(key);
+    expect((await storageError(storage.delete(key))).code).toBe('KeyNotFound');
+  });
 });
 
 describe('EtcdStorage list', () => {
