@@ -15,7 +15,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import { Transform, type Readable } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import type { WebSocketServer } from 'ws';
 import { errors, StatusError } from '../api/errors.js';
 import type { Pod } from '../api/types.js';
 import { logger } from '../lib/log.js';
@@ -311,10 +311,13 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: ChannelSock
 
 export function createServer(o: ServerOptions): https.Server {
   if (!o.tls?.cert || !o.tls.key) throw new Error('kubelet server: a serving certificate and key are required (HTTPS only)');
-  const wss = new WebSocketServer({
+  // ws is loaded by the first WebSocket exec or attach: a kubelet that serves none does not hold it (3 to 6 MiB of
+  // every node's resident memory, issue #16).
+  let wss: Promise<WebSocketServer> | undefined;
+  const webSockets = () => (wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({
     noServer: true,
     handleProtocols: (offered) => protocols.find((p) => offered.has(p)) ?? false,
-  });
+  })));
   const server = https.createServer({
     cert: o.tls.cert, key: o.tls.key, minVersion: 'TLSv1.2',
     // Certificates are asked for, and verified against the client CA, but a
@@ -371,7 +374,7 @@ export function createServer(o: ServerOptions): https.Server {
     const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
     if ((parts[0] === 'exec' || parts[0] === 'attach') && parts.length === 4 && (req.headers.upgrade ?? '').toLowerCase() === 'websocket') {
       const kind = parts[0];
-      wss.handleUpgrade(req, socket, head, (ws) => void stream(kind, o, ws as unknown as ChannelSocket, parts[1], parts[2], parts[3], url.searchParams));
+      void webSockets().then((w) => w.handleUpgrade(req, socket, head, (ws) => void stream(kind, o, ws as unknown as ChannelSocket, parts[1], parts[2], parts[3], url.searchParams)));
       return;
     }
     // kubectl before 1.30 (and 1.30+ as its fallback) runs exec and attach over SPDY/3.1.
