@@ -311,8 +311,8 @@ async function stream(kind: 'exec' | 'attach', o: ServerOptions, ws: ChannelSock
 
 export function createServer(o: ServerOptions): https.Server {
   if (!o.tls?.cert || !o.tls.key) throw new Error('kubelet server: a serving certificate and key are required (HTTPS only)');
-  // ws is loaded by the first WebSocket exec or attach: a kubelet that serves none does not hold it (3 to 6 MiB of
-  // every node's resident memory, issue #16).
+  // ws is loaded by the first WebSocket exec or attach: a kubelet that serves none does not hold it (1 to 3 MiB of
+  // every node's resident memory in bench:idle, issue #16).
   let wss: Promise<WebSocketServer> | undefined;
   const webSockets = () => (wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({
     noServer: true,

@@ -207,9 +207,8 @@ export class EtcdStorage implements Storage {
         this.recent.set(key, value, res.revision);
         return withRevision(next, res.revision);
       }
-      current = toStored(res.responses[0]?.range?.kvs[0]);
+      current = this.remember(key, res.responses[0]?.range?.kvs[0]);
       fresh = true;
-      this.recent.observe(key, current);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
@@ -239,9 +238,8 @@ export class EtcdStorage implements Storage {
         this.recent.delete(key);
         return withRevision(current.object, res.revision);
       }
-      current = toStored(res.responses[0]?.range?.kvs[0]);
+      current = this.remember(key, res.responses[0]?.range?.kvs[0]);
       fresh = true;
-      this.recent.observe(key, current);
     }
     throw new StorageError('Conflict', key, `too many concurrent updates to ${key}`);
   }
@@ -306,7 +304,12 @@ export class EtcdStorage implements Storage {
 
   private async read(key: string): Promise<Stored | undefined> {
     const res = await this.call('get', key, () => this.kv.range({ key: Buffer.from(key) }));
-    const stored = toStored(res.kvs[0]);
+    return this.remember(key, res.kvs[0]);
+  }
+
+  /** What etcd answered is there now (a value, or nothing), kept for the key's next update or delete. */
+  private remember(key: string, kv: KeyValue | undefined): Stored | undefined {
+    const stored = toStored(kv);
     this.recent.observe(key, stored);
     return stored;
   }
